@@ -1,0 +1,1 @@
+"""Glue: the FastAPI app, Folium pages, the typer CLI."""

@@ -1,0 +1,1 @@
+"""The data model: schemas, validation, stores, import and export. Never imports :mod:`api`."""

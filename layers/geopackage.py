@@ -1,0 +1,240 @@
+"""The GeoPackage workspace: one ``.gpkg`` file that opens in QGIS as it is.
+
+Atomicity: a write never touches the live file. Under an exclusive lock it copies the
+file beside itself, writes the new layers and metadata into the copy, flushes it to
+disk and swaps it in with ``os.replace`` (atomic on POSIX). A write that fails or is
+killed midway leaves the live file as it was; the abandoned copy is removed by the
+next writer. Readers never see a half-written layer.
+
+Metadata lives in two plain tables inside the file: ``pingan_meta`` (key → JSON) and
+``pingan_layers`` (layer → version, update time, row count).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from layers.errors import UnknownLayerError, WorkspaceError
+from layers.store import SCHEMA_VERSION, LayerInfo, Store, conform, now_iso
+
+_META_DDL = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS pingan_meta_key ON pingan_meta (key)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS pingan_layers_name ON pingan_layers (name)",
+)
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class GeoPackageStore(Store):
+    """A workspace stored in one GeoPackage file."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.uri = str(self.path)
+        if not self.path.exists():
+            raise WorkspaceError(f"workspace {self.path} does not exist: create it with `pingan init {self.path}`")
+        self._check_file(self.path)
+
+    # ---- creation and integrity ----------------------------------------------------
+    @classmethod
+    def create(cls, path: Path, *, name: str = "", expect_china: bool = True,
+               overwrite: bool = False, **settings: Any) -> GeoPackageStore:
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise WorkspaceError(f"{path} already exists; choose another name or pass overwrite")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.new-{os.getpid()}.gpkg")
+        try:
+            # GDAL creates the metadata tables so that they (and every later attribute
+            # table) are registered in gpkg_contents like any GeoPackage table.
+            pyogrio.write_dataframe(pd.DataFrame({"key": pd.Series([], dtype=str),
+                                                  "value": pd.Series([], dtype=str)}),
+                                    tmp, layer="pingan_meta", driver="GPKG")
+            pyogrio.write_dataframe(pd.DataFrame({
+                "name": pd.Series([], dtype=str), "version": pd.Series([], dtype="int64"),
+                "updated_at": pd.Series([], dtype=str), "rows": pd.Series([], dtype="int64"),
+                "message": pd.Series([], dtype=str)}), tmp, layer="pingan_layers", driver="GPKG")
+            with contextlib.closing(sqlite3.connect(tmp)) as con, con:
+                for ddl in _META_DDL:
+                    con.execute(ddl)
+                meta = {"schema_version": SCHEMA_VERSION, "name": name or path.stem, "created_at": now_iso(),
+                        "settings": {"expect_china": expect_china, **settings}}
+                con.executemany("INSERT OR REPLACE INTO pingan_meta (key, value) VALUES (?, ?)",
+                                [(k, json.dumps(v, ensure_ascii=False)) for k, v in meta.items()])
+            _fsync(tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return cls(path)
+
+    @staticmethod
+    def _check_file(path: Path) -> None:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+        if head != _SQLITE_MAGIC:
+            raise WorkspaceError(f"{path} is not a GeoPackage (no SQLite header): is it the right file?")
+        try:
+            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                ok = con.execute("PRAGMA quick_check").fetchone()
+                tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            finally:
+                con.close()
+        except sqlite3.DatabaseError as exc:
+            raise WorkspaceError(f"{path} is damaged ({exc}); it may be truncated — restore it from a copy") from exc
+        if not ok or ok[0] != "ok":
+            raise WorkspaceError(f"{path} is damaged (integrity check: {ok[0] if ok else '?'}); restore it from a copy")
+        if "gpkg_contents" not in tables:
+            raise WorkspaceError(f"{path} is an SQLite file but not a GeoPackage")
+
+    # ---- reading ----------------------------------------------------------------------
+    def _connect_ro(self) -> sqlite3.Connection:
+        return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+
+    def layers(self) -> list[LayerInfo]:
+        with contextlib.closing(self._connect_ro()) as con:
+            kinds = dict(con.execute(
+                "SELECT c.table_name, g.geometry_type_name FROM gpkg_contents c "
+                "LEFT JOIN gpkg_geometry_columns g ON g.table_name = c.table_name"))
+            meta = {r[0]: r[1:] for r in con.execute("SELECT name, version, updated_at, rows FROM pingan_layers")}
+        out = []
+        for name, gtype in sorted(kinds.items()):
+            version, updated, rows = meta.get(name, (0, "", -1))
+            if not name.startswith("pingan_"):
+                out.append(LayerInfo(name, rows, version, updated, gtype))
+        return out
+
+    def read(self, layer: str, *, bbox: Sequence[float] | None = None,
+             where: str | None = None) -> pd.DataFrame:
+        infos = {i.name: i for i in self.layers()}
+        if layer not in infos:
+            have = ", ".join(infos) or "no layers yet"
+            raise UnknownLayerError(f"workspace {self.path.name} has no layer '{layer}' (it has {have})")
+        is_table = infos[layer].geometry_type is None
+        kwargs: dict[str, Any] = {"layer": layer, "where": where}
+        if bbox is not None and not is_table:
+            kwargs["bbox"] = tuple(float(v) for v in bbox)
+        frame = pyogrio.read_dataframe(self.path, read_geometry=not is_table, **kwargs)
+        if "fid" in frame.columns and layer != "fid":
+            frame = frame.drop(columns="fid")
+        return conform(layer, frame)
+
+    def layer_bounds(self, layer: str) -> tuple[float, float, float, float] | None:
+        info = pyogrio.read_info(self.path, layer=layer)
+        if info.get("geometry_type") is None or not info.get("features"):
+            return None
+        w, s, e, n = info["total_bounds"]
+        return (float(w), float(s), float(e), float(n))
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        with contextlib.closing(self._connect_ro()) as con:
+            row = con.execute("SELECT value FROM pingan_meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    # ---- writing (copy, write, swap) -----------------------------------------------------
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Path]:
+        lock_path = self.path.with_name(f".{self.path.name}.lock")
+        with open(lock_path, "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                for stale in self.path.parent.glob(f".{self.path.stem}.tmp-*.gpkg"):
+                    stale.unlink(missing_ok=True)  # left by a writer that died; we hold the lock
+                tmp = self.path.with_name(f".{self.path.stem}.tmp-{os.getpid()}.gpkg")
+                shutil.copyfile(self.path, tmp)
+                try:
+                    yield tmp
+                    _fsync(tmp)
+                    self._check_file(tmp)
+                    os.replace(tmp, self.path)
+                    _fsync_dir(self.path.parent)
+                finally:
+                    tmp.unlink(missing_ok=True)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def write_many(self, frames: Mapping[str, pd.DataFrame], *, mode: str = "replace",
+                   message: str = "") -> dict[str, int]:
+        if mode not in {"replace", "append"}:
+            raise ValueError(f"mode must be 'replace' or 'append', not {mode!r}")
+        for name in frames:
+            if not name.isidentifier() or name.startswith(("gpkg_", "rtree_", "pingan_", "sqlite_")):
+                raise ValueError(f"'{name}' cannot be a layer name: use letters, digits and _")
+        versions: dict[str, int] = {}
+        with self._transaction() as tmp:
+            existing = {i.name for i in GeoPackageStore(tmp).layers()} if mode == "append" else set()
+            for name, frame in frames.items():
+                is_geo = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame
+                out = _prepare(frame)
+                append = mode == "append" and name in existing
+                kwargs: dict[str, Any] = {"layer": name, "driver": "GPKG", "append": append}
+                if is_geo:
+                    kwargs["promote_to_multi"] = False
+                pyogrio.write_dataframe(out, tmp, **kwargs)
+            with contextlib.closing(sqlite3.connect(tmp)) as con, con:
+                for name in frames:
+                    rows = con.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]
+                    row = con.execute("SELECT version FROM pingan_layers WHERE name = ?", (name,)).fetchone()
+                    versions[name] = (row[0] if row else 0) + 1
+                    con.execute("INSERT OR REPLACE INTO pingan_layers (name, version, updated_at, rows, message) "
+                                "VALUES (?, ?, ?, ?, ?)",
+                                (name, versions[name], now_iso(), rows, message))
+        return versions
+
+    def delete(self, layer: str) -> None:
+        if not self.has(layer):
+            raise UnknownLayerError(f"workspace {self.path.name} has no layer '{layer}'")
+        with self._transaction() as tmp, contextlib.closing(sqlite3.connect(tmp)) as con, con:
+            gcol = con.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?",
+                               (layer,)).fetchone()
+            con.execute(f'DROP TABLE "{layer}"')
+            if gcol:
+                con.execute(f'DROP TABLE IF EXISTS "rtree_{layer}_{gcol[0]}"')
+            present = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            for table in ("gpkg_contents", "gpkg_geometry_columns", "gpkg_extensions", "gpkg_ogr_contents"):
+                if table in present:
+                    con.execute(f"DELETE FROM {table} WHERE table_name = ?", (layer,))
+            con.execute("DELETE FROM pingan_layers WHERE name = ?", (layer,))
+
+    def set_meta(self, values: Mapping[str, Any]) -> None:
+        with self._transaction() as tmp, contextlib.closing(sqlite3.connect(tmp)) as con, con:
+            con.executemany("INSERT OR REPLACE INTO pingan_meta (key, value) VALUES (?, ?)",
+                            [(k, json.dumps(v, ensure_ascii=False, default=str)) for k, v in values.items()])
+
+
+def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
+    """Make a frame writable: nullable ints and object columns GDAL understands."""
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if isinstance(out, gpd.GeoDataFrame) and col == out.geometry.name:
+            continue
+        if isinstance(s.dtype, pd.Int64Dtype) and s.isna().any():
+            out[col] = s.astype("float64")  # GDAL has no nullable int from pandas NA
+        elif s.dtype == object:
+            out[col] = s.map(lambda v: None if v is None or (isinstance(v, float) and v != v) else v)
+    return out
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        _fsync(path)

@@ -1,0 +1,177 @@
+"""The workspace store interface.
+
+A workspace is the layers of one planning area plus its settings and metadata. The
+embedded default is one GeoPackage file (:mod:`layers.geopackage`); a PostGIS schema
+will implement the same interface. Every write is atomic: it either lands whole or
+leaves the workspace exactly as it was.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+
+from gis import crs as crs_policy
+from layers import schemas
+from layers.errors import WorkspaceError
+
+SCHEMA_VERSION = 1
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "expect_china": True,
+    "storey_height_m": 3.0,
+    "dori_profile": "iec62676-4:2014",
+    "basemap": {"kind": "none", "url": None},
+    "max_outside_km": 50.0,
+}
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    name: str
+    rows: int
+    version: int
+    updated_at: str
+    geometry_type: str | None
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+class Store(abc.ABC):
+    """What every workspace backend provides."""
+
+    uri: str
+
+    # ---- layers -------------------------------------------------------------------
+    @abc.abstractmethod
+    def layers(self) -> list[LayerInfo]:
+        """The layers present, with row counts and versions."""
+
+    @abc.abstractmethod
+    def read(self, layer: str, *, bbox: Sequence[float] | None = None,
+             where: str | None = None) -> pd.DataFrame:
+        """Read a layer (a GeoDataFrame in EPSG:4326, a DataFrame for tables).
+
+        ``bbox`` is (west, south, east, north) in lon/lat and uses the spatial index.
+        """
+
+    @abc.abstractmethod
+    def write_many(self, frames: Mapping[str, pd.DataFrame], *, mode: str = "replace",
+                   message: str = "") -> dict[str, int]:
+        """Write several layers in one atomic step; return their new versions."""
+
+    @abc.abstractmethod
+    def delete(self, layer: str) -> None:
+        """Remove a layer (atomic)."""
+
+    # ---- settings and metadata -------------------------------------------------------
+    @abc.abstractmethod
+    def get_meta(self, key: str, default: Any = None) -> Any: ...
+
+    @abc.abstractmethod
+    def set_meta(self, values: Mapping[str, Any]) -> None:
+        """Store JSON-serialisable values under keys (atomic)."""
+
+    # ---- derived conveniences ---------------------------------------------------------
+    def write(self, layer: str, frame: pd.DataFrame, *, mode: str = "replace", message: str = "") -> int:
+        return self.write_many({layer: frame}, mode=mode, message=message)[layer]
+
+    def has(self, layer: str) -> bool:
+        return any(info.name == layer for info in self.layers())
+
+    def version(self, layer: str) -> int:
+        for info in self.layers():
+            if info.name == layer:
+                return info.version
+        return 0
+
+    def versions(self) -> dict[str, int]:
+        return {info.name: info.version for info in self.layers()}
+
+    def settings(self) -> dict[str, Any]:
+        merged = dict(DEFAULT_SETTINGS)
+        merged.update(self.get_meta("settings", {}) or {})
+        return merged
+
+    def update_settings(self, **changes: Any) -> dict[str, Any]:
+        current = self.get_meta("settings", {}) or {}
+        current.update(changes)
+        self.set_meta({"settings": current})
+        return self.settings()
+
+    def extent(self) -> tuple[float, float, float, float] | None:
+        """Lon/lat bounds over the layers that define the area (or all layers), None if empty."""
+        bounds = [b for b in (self.layer_bounds(i.name) for i in self.layers()) if b is not None]
+        if not bounds:
+            return None
+        arr = np.array(bounds)
+        return (float(arr[:, 0].min()), float(arr[:, 1].min()), float(arr[:, 2].max()), float(arr[:, 3].max()))
+
+    def layer_bounds(self, layer: str) -> tuple[float, float, float, float] | None:
+        frame = self.read(layer)
+        if not isinstance(frame, gpd.GeoDataFrame) or frame.empty:
+            return None
+        w, s, e, n = frame.total_bounds
+        return (float(w), float(s), float(e), float(n))
+
+    def metric_crs(self) -> CRS:
+        """The workspace's metric CRS (stored once chosen, so it never drifts)."""
+        epsg = self.get_meta("metric_epsg")
+        if epsg:
+            return CRS.from_epsg(int(epsg))
+        ext = self.extent()
+        if ext is None:
+            raise WorkspaceError(f"workspace {self.uri} has no features yet, so no metric CRS can be chosen")
+        return crs_policy.metric_crs_for_bounds(ext)
+
+    @contextmanager
+    def session(self) -> Iterator[Store]:
+        yield self
+
+
+def conform(layer: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Give a frame read back from storage the schema's dtypes and column order."""
+    schema = schemas.SCHEMAS.get(layer)
+    if schema is None:
+        return frame
+    for f in schema.fields:
+        if f.name not in frame:
+            frame[f.name] = None
+        if f.kind == "float":
+            frame[f.name] = pd.to_numeric(frame[f.name], errors="coerce").astype("float64")
+        elif f.kind == "int":
+            frame[f.name] = pd.to_numeric(frame[f.name], errors="coerce").astype("Int64")
+        elif f.kind == "datetime":
+            frame[f.name] = pd.to_datetime(frame[f.name])
+        else:
+            col = frame[f.name].astype(object)
+            frame[f.name] = col.where(col.notna(), None)
+    order = schema.columns + [c for c in frame.columns if c not in schema.by_name]
+    return frame[order]
+
+
+def open_workspace(uri: str | Path, *, create: bool = False, **create_options: Any) -> Store:
+    """Open (or create) a workspace from a path to a ``.gpkg`` file.
+
+    ``postgresql://`` URIs are reserved for the PostGIS store.
+    """
+    text = str(uri)
+    if text.startswith(("postgresql://", "postgres://")):
+        raise WorkspaceError("the PostGIS store is not available in this version; use a .gpkg workspace")
+    from layers.geopackage import GeoPackageStore
+
+    if create:
+        return GeoPackageStore.create(Path(text), **create_options)
+    return GeoPackageStore(Path(text))
