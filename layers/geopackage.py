@@ -33,6 +33,7 @@ _META_DDL = (
     "CREATE UNIQUE INDEX IF NOT EXISTS pingan_meta_key ON pingan_meta (key)",
     "CREATE UNIQUE INDEX IF NOT EXISTS pingan_layers_name ON pingan_layers (name)",
 )
+_AUDIT_COLUMNS = ("at", "user", "action", "object", "detail")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -65,6 +66,8 @@ class GeoPackageStore(Store):
                 "name": pd.Series([], dtype=str), "version": pd.Series([], dtype="int64"),
                 "updated_at": pd.Series([], dtype=str), "rows": pd.Series([], dtype="int64"),
                 "message": pd.Series([], dtype=str)}), tmp, layer="pingan_layers", driver="GPKG")
+            pyogrio.write_dataframe(pd.DataFrame({c: pd.Series([], dtype=str) for c in _AUDIT_COLUMNS}),
+                                    tmp, layer="pingan_audit", driver="GPKG")
             with contextlib.closing(sqlite3.connect(tmp)) as con, con:
                 for ddl in _META_DDL:
                     con.execute(ddl)
@@ -206,6 +209,18 @@ class GeoPackageStore(Store):
                 if table in present:
                     con.execute(f"DELETE FROM {table} WHERE table_name = ?", (layer,))
             con.execute("DELETE FROM pingan_layers WHERE name = ?", (layer,))
+
+    def audit(self, action: str, obj: str, detail: Mapping[str, Any] | None = None, *,
+              user: str = "system") -> None:
+        record = (now_iso(), user, action, obj, json.dumps(dict(detail or {}), ensure_ascii=False, default=str))
+        with self._transaction() as tmp, contextlib.closing(sqlite3.connect(tmp)) as con, con:
+            con.execute('INSERT INTO pingan_audit ("at", "user", "action", "object", "detail") '
+                        "VALUES (?, ?, ?, ?, ?)", record)
+
+    def audit_log(self) -> pd.DataFrame:
+        with contextlib.closing(self._connect_ro()) as con:
+            return pd.read_sql_query('SELECT "at", "user", "action", "object", "detail" FROM pingan_audit '
+                                     "ORDER BY fid", con)
 
     def set_meta(self, values: Mapping[str, Any]) -> None:
         with self._transaction() as tmp, contextlib.closing(sqlite3.connect(tmp)) as con, con:

@@ -291,11 +291,24 @@ def normalise_header(header: object) -> str:
     return re.sub(r"[\s_\-]+", "", text)
 
 
+#: Field names for formats limited to 10 characters (Shapefile/DBF), unique per layer.
+SHORT_NAMES = {
+    "community_code": "comm_code", "community_name": "comm_name", "heading_deg": "head_deg",
+    "resolution_px": "res_px", "resolution_v_px": "res_v_px", "point_class": "pt_class",
+    "required_level": "req_level", "building_id": "bldg_id",
+}
+
+
+def short_name(name: str) -> str:
+    """The ≤ 10-character name a field gets in a Shapefile."""
+    return SHORT_NAMES.get(name, name[:10])
+
+
 def header_map(schema: LayerSchema) -> dict[str, str]:
     """Map every accepted (folded) header to its canonical field name."""
     out: dict[str, str] = {}
     for f in schema.fields:  # aliases first, so a canonical name always wins below
-        for alias in f.aliases:
+        for alias in (*f.aliases, short_name(f.name)):
             out.setdefault(normalise_header(alias), f.name)
     for f in schema.fields:
         out[normalise_header(f.name)] = f.name

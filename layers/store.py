@@ -84,6 +84,15 @@ class Store(abc.ABC):
     def set_meta(self, values: Mapping[str, Any]) -> None:
         """Store JSON-serialisable values under keys (atomic)."""
 
+    @abc.abstractmethod
+    def audit(self, action: str, obj: str, detail: Mapping[str, Any] | None = None, *,
+              user: str = "system") -> None:
+        """Append one record to the audit log (who, when, what, which object)."""
+
+    @abc.abstractmethod
+    def audit_log(self) -> pd.DataFrame:
+        """The audit log, oldest first."""
+
     # ---- derived conveniences ---------------------------------------------------------
     def write(self, layer: str, frame: pd.DataFrame, *, mode: str = "replace", message: str = "") -> int:
         return self.write_many({layer: frame}, mode=mode, message=message)[layer]

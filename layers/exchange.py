@@ -1,0 +1,329 @@
+"""Import and export of GIS formats and inventories.
+
+Reading: GeoPackage, GeoJSON, zipped Shapefile, KML, CSV and XLSX inventories (with
+经度/纬度 columns), OpenStreetMap PBF (:mod:`layers.osm`). Coordinates may be declared
+as WGS84, CGCS2000, GCJ-02, BD-09 or any EPSG code (CGCS2000 Gauss-Krüger metres
+with a zone prefix are recognised by themselves). Every import validates against the
+layer schema before anything is written, and writes atomically.
+
+Writing: GeoPackage, GeoJSON, zipped Shapefile (UTF-8 ``.cpg``) and KML, in WGS84,
+CGCS2000, GCJ-02, BD-09 or an EPSG code.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from gis import coords as offsets
+from gis import crs as crs_policy
+from layers import schemas, validate
+from layers.errors import ImportFormatError, LayerValidationError, Problem
+from layers.store import Store, now_iso
+
+FORMATS = {
+    ".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".zip": "shapefile",
+    ".shp": "shapefile", ".kml": "kml", ".csv": "csv", ".xlsx": "xlsx", ".pbf": "osm",
+}
+EXPORT_FORMATS = ("gpkg", "geojson", "shapefile", "kml")
+_KML_BOILERPLATE = ("description", "timestamp", "begin", "end", "altitudeMode", "tessellate",
+                    "extrude", "visibility", "drawOrder", "icon", "snippet")
+
+
+@dataclass
+class RawTable:
+    """What a file held, before validation: a frame plus how the user refers to its rows."""
+
+    frame: pd.DataFrame
+    source: str
+    rows: list[int]
+    shown: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)  # found while reading (bad coordinates)
+
+
+def detect_format(path: Path, fmt: str | None = None) -> str:
+    if fmt:
+        fmt = fmt.lower().lstrip(".")
+        aliases = {"shp": "shapefile", "json": "geojson", "pbf": "osm", "xls": "xlsx"}
+        fmt = aliases.get(fmt, fmt)
+        if fmt not in set(FORMATS.values()):
+            raise ImportFormatError(f"unknown format '{fmt}': use one of {', '.join(sorted(set(FORMATS.values())))}")
+        return fmt
+    suffix = "".join(path.suffixes[-2:]).lower() if path.name.lower().endswith(".osm.pbf") else path.suffix.lower()
+    suffix = ".pbf" if suffix == ".osm.pbf" else suffix
+    if suffix not in FORMATS:
+        raise ImportFormatError(f"{path.name}: cannot tell the format from '{suffix}'; "
+                                f"use one of {', '.join(FORMATS)} or say the format")
+    return FORMATS[suffix]
+
+
+def parse_coords(declared: str | None) -> tuple[str | None, CRS | None]:
+    """Split a declared coordinate system into an offset system (gcj02/bd09) or a CRS."""
+    if declared is None or declared.strip().lower() in {"", "wgs84", "wgs-84", "epsg:4326", "4326"}:
+        return None, None
+    key = offsets.offset_system(declared)
+    if key:
+        return key, None
+    if declared.strip().lower() in {"cgcs2000", "cgcs", "epsg:4490", "4490"}:
+        return None, crs_policy.CGCS2000
+    try:
+        return None, CRS.from_user_input(declared)
+    except Exception as exc:  # pyproj raises CRSError; the message is what matters
+        raise ImportFormatError(f"unknown coordinate system '{declared}': use wgs84, cgcs2000, gcj02, "
+                                "bd09 or an EPSG code such as EPSG:4549") from exc
+
+
+def _to_wgs84(gs: gpd.GeoSeries, offset: str | None, declared_crs: CRS | None) -> gpd.GeoSeries:
+    if declared_crs is not None:
+        gs = gs.set_crs(declared_crs, allow_override=True)
+    if gs.crs is None:
+        gs = gs.set_crs(crs_policy.WGS84)
+    if not gs.crs.equals(crs_policy.WGS84):
+        gs = gs.to_crs(crs_policy.WGS84)
+    if offset:
+        to_wgs, _ = offsets.OFFSET_SYSTEMS[offset]
+        gs = gpd.GeoSeries(shapely.transform(gs.array, lambda xy: np.column_stack(to_wgs(xy[:, 0], xy[:, 1]))),
+                           index=gs.index, crs=crs_policy.WGS84)
+    return gs
+
+
+def _find_column(columns: list[str], candidates: tuple[str, ...]) -> str | None:
+    folded = {schemas.normalise_header(c): c for c in columns}
+    for cand in candidates:
+        if schemas.normalise_header(cand) in folded:
+            return folded[schemas.normalise_header(cand)]
+    return None
+
+
+def _read_table(path: Path, fmt: str, sheet: str | int | None) -> pd.DataFrame:
+    if path.stat().st_size == 0:
+        raise ImportFormatError(f"{path.name} is empty (0 bytes)")
+    if fmt == "csv":
+        for enc in ("utf-8-sig", "gb18030"):
+            try:
+                return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc)
+            except UnicodeDecodeError:
+                continue
+            except pd.errors.EmptyDataError as exc:
+                raise ImportFormatError(f"{path.name} has no header row and no data") from exc
+        raise ImportFormatError(f"{path.name}: text encoding is neither UTF-8 nor GB18030; save it as UTF-8")
+    try:
+        return pd.read_excel(path, sheet_name=sheet or 0, dtype=object, engine="openpyxl")
+    except (zipfile.BadZipFile, ValueError, KeyError) as exc:
+        raise ImportFormatError(f"{path.name} is not a readable XLSX workbook ({exc})") from exc
+
+
+def _points_from_table(df: pd.DataFrame, source: str, layer: str) -> RawTable:
+    rows = [i + 2 for i in range(len(df))]  # spreadsheet rows: the header is row 1
+    cols = [str(c) for c in df.columns]
+    lon_col, lat_col = _find_column(cols, schemas.LON_HEADERS), _find_column(cols, schemas.LAT_HEADERS)
+    raw = RawTable(df, source, rows)
+    if schemas.get(layer).geometry is None:
+        return raw
+    if lon_col is None or lat_col is None:
+        raw.problems.append(Problem(None, "经度/纬度", None, "no coordinate columns found",
+                                    "name them 经度 and 纬度 (or lon and lat, x and y)"))
+        return raw
+    raw.shown.update(lon=lon_col, lat=lat_col)
+    xs, ys = np.full(len(df), np.nan), np.full(len(df), np.nan)
+    for pos, (x, y) in enumerate(zip(df[lon_col].tolist(), df[lat_col].tolist(), strict=True)):
+        for name, value, arr in ((lon_col, x, xs), (lat_col, y, ys)):
+            try:
+                arr[pos] = validate._to_number(value)
+            except ValueError:
+                raw.problems.append(Problem(rows[pos], name, value, f"'{value}' is not a number",
+                                            "write coordinates as decimal degrees, e.g. 120.5123"))
+    geoms = shapely.points(xs, ys)
+    geoms[np.isnan(xs) | np.isnan(ys)] = None
+    raw.frame = gpd.GeoDataFrame(df.drop(columns=[lon_col, lat_col]), geometry=geoms)
+    return raw
+
+
+def read_file(path: str | Path, layer: str, *, coords: str | None = None, fmt: str | None = None,
+              source_layer: str | None = None, sheet: str | int | None = None) -> RawTable:
+    """Read one layer's worth of features from a file, in EPSG:4326, not yet validated."""
+    path = Path(path)
+    if not path.exists():
+        raise ImportFormatError(f"{path} does not exist")
+    kind = detect_format(path, fmt)
+    offset, declared = parse_coords(coords)
+    if kind == "osm":
+        from layers import osm
+
+        frames = osm.read_pbf(path)
+        if layer not in frames:
+            raise ImportFormatError(f"an OSM extract gives {', '.join(frames)}, not {layer}")
+        return RawTable(frames[layer], str(path), list(range(1, len(frames[layer]) + 1)))
+    if kind in ("csv", "xlsx"):
+        raw = _points_from_table(_read_table(path, kind, sheet), path.name, layer)
+    else:
+        if path.stat().st_size == 0:
+            raise ImportFormatError(f"{path.name} is empty (0 bytes)")
+        try:
+            frame = pyogrio.read_dataframe(path, layer=source_layer,
+                                           read_geometry=schemas.get(layer).geometry is not None)
+        except Exception as exc:  # pyogrio's DataSourceError and friends
+            hint = " (the file may be truncated or damaged)" if kind == "gpkg" else ""
+            raise ImportFormatError(f"{path.name} cannot be read as {kind}{hint}: {exc}") from exc
+        if kind == "kml":
+            frame = frame.drop(columns=[c for c in _KML_BOILERPLATE if c in frame])
+            if "Name" in frame and "name" not in frame:
+                frame = frame.rename(columns={"Name": "name"})
+        raw = RawTable(frame, path.name, list(range(1, len(frame) + 1)))
+    frame = raw.frame
+    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame:
+        gs = frame.geometry
+        if declared is None and gs.crs is None and len(gs) and np.nanmax(np.abs(gs.bounds.to_numpy()),
+                                                                         initial=0) > 360:
+            declared = crs_policy.gk_crs_from_easting(gs.bounds["minx"].to_numpy())
+            if declared is None:
+                raw.problems.append(Problem(None, raw.shown.get("lon", "x"), None,
+                                            "coordinates look like metres but carry no CRS",
+                                            "declare it, e.g. --crs EPSG:4549 (CGCS2000 GK CM 120E)"))
+                return raw
+        gs = shapely.force_2d(gs.array) if gs.has_z.any() else gs.array
+        raw.frame = frame.set_geometry(_to_wgs84(gpd.GeoSeries(gs, index=frame.index, crs=frame.crs or None),
+                                                 offset, declared))
+    return raw
+
+
+def import_layer(store: Store, path: str | Path, layer: str, *, coords: str | None = None,
+                 fmt: str | None = None, mode: str = "replace", extra: str = "error",
+                 repair: bool = False, source_layer: str | None = None,
+                 sheet: str | int | None = None) -> int:
+    """Read, validate and store one layer; return its new version. Nothing is written on error."""
+    raw = read_file(path, layer, coords=coords, fmt=fmt, source_layer=source_layer, sheet=sheet)
+    frame = check(store, raw, layer, mode=mode, extra=extra, repair=repair)
+    return store.write(layer, frame, mode=mode, message=f"import {Path(path).name}")
+
+
+def check(store: Store | None, raw: RawTable, layer: str, *, mode: str = "replace",
+          extra: str = "error", repair: bool = False) -> pd.DataFrame:
+    """Validate a read table in the context of a workspace (its extent, existing ids)."""
+    settings = store.settings() if store is not None else {}
+    extent = store.extent() if store is not None else None
+    problems = list(raw.problems)
+    bad_rows = {p.row for p in problems}
+    try:
+        frame = validate.validate(raw.frame, layer, extra=extra, repair=repair,
+                                  expect_china=bool(settings.get("expect_china", True)),
+                                  extent=extent, max_outside_km=float(settings.get("max_outside_km", 50)),
+                                  rows=raw.rows, source=raw.source, shown=raw.shown)
+    except LayerValidationError as exc:
+        problems += [p for p in exc.problems if not (p.row in bad_rows and p.field == "geometry")]
+        raise LayerValidationError(layer, problems, raw.source) from None
+    if problems:
+        raise LayerValidationError(layer, problems, raw.source)
+    id_field = schemas.get(layer).id_field
+    if store is not None and mode == "append" and id_field and store.has(layer):
+        have = set(store.read(layer)[id_field].astype(str))
+        clash = [Problem(raw.rows[i], raw.shown.get(id_field, id_field), v, f"{v} is already in the workspace",
+                         "use replace mode, or give the feature a new id")
+                 for i, v in enumerate(frame[id_field]) if v in have]
+        if clash:
+            raise LayerValidationError(layer, clash, raw.source)
+    return frame
+
+
+def import_osm(store: Store, path: str | Path, *, only: list[str] | None = None,
+               progress: Any = None) -> dict[str, Any]:
+    """Import an OSM PBF extract's buildings, roads, targets and cameras in one atomic write.
+
+    Returns a report per layer: rows stored, OSM features repaired and dropped.
+    """
+    from layers import osm
+
+    frames = osm.read_pbf(path, only=only, progress=progress)
+    if not frames:
+        raise ImportFormatError(f"{Path(path).name} holds none of: buildings, roads, targets, cameras")
+    checked: dict[str, pd.DataFrame] = {}
+    report: dict[str, Any] = {}
+    for name, frame in frames.items():
+        raw = RawTable(frame, Path(path).name, list(range(1, len(frame) + 1)))
+        checked[name] = check(store, raw, name, repair=True)
+        report[name] = {"rows": len(frame), "repaired": frame.attrs.get("repaired", 0),
+                        "dropped": frame.attrs.get("dropped", [])}
+    versions = store.write_many(checked, message=f"import {Path(path).name}")
+    for name, version in versions.items():
+        report[name]["version"] = version
+    return report
+
+
+# ---- export ------------------------------------------------------------------------------
+def reproject_out(frame: pd.DataFrame, coords: str | None) -> pd.DataFrame:
+    """Express a stored (EPSG:4326) frame in the coordinates asked for on export."""
+    if not isinstance(frame, gpd.GeoDataFrame):
+        return frame
+    offset, target = parse_coords(coords)
+    if offset:
+        _, from_wgs = offsets.OFFSET_SYSTEMS[offset]
+        moved = shapely.transform(frame.geometry.array,
+                                  lambda xy: np.column_stack(from_wgs(xy[:, 0], xy[:, 1])))
+        return frame.set_geometry(gpd.GeoSeries(moved, index=frame.index, crs=crs_policy.WGS84))
+    if target is not None:
+        return frame.to_crs(target)
+    return frame
+
+
+def _flatten(frame: pd.DataFrame, *, short: bool, layer: str) -> pd.DataFrame:
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].dt.strftime("%Y-%m-%dT%H:%M:%S").where(out[col].notna(), None)
+    if short:
+        out = out.rename(columns={c: schemas.short_name(c) for c in out.columns if c != "geometry"})
+    return out
+
+
+def export_frame(frame: pd.DataFrame, path: str | Path, *, layer: str, fmt: str | None = None,
+                 coords: str | None = None) -> Path:
+    """Write a frame to a file atomically (a temporary file renamed into place)."""
+    path = Path(path)
+    kind = detect_format(path, fmt) if fmt or path.suffix else "gpkg"
+    if kind not in EXPORT_FORMATS:
+        raise ImportFormatError(f"cannot export to {kind}: use one of {', '.join(EXPORT_FORMATS)}")
+    if kind == "shapefile" and path.suffix.lower() != ".zip":
+        path = path.with_suffix(".zip")
+    out = reproject_out(frame, coords)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as tmpdir:
+        tmp = Path(tmpdir) / f"{layer}{path.suffix or '.gpkg'}"
+        if kind == "gpkg":
+            pyogrio.write_dataframe(out, tmp, layer=layer, driver="GPKG")
+        elif kind == "geojson":
+            pyogrio.write_dataframe(_flatten(out, short=False, layer=layer), tmp, driver="GeoJSON",
+                                    layer_options={"RFC7946": "YES" if coords in (None, "wgs84") else "NO"})
+        elif kind == "kml":
+            pyogrio.write_dataframe(_flatten(out, short=False, layer=layer), tmp, driver="LIBKML", layer=layer)
+        else:
+            shp_dir = Path(tmpdir) / "shp"
+            shp_dir.mkdir()
+            pyogrio.write_dataframe(_flatten(out, short=True, layer=layer), shp_dir / f"{layer}.shp",
+                                    driver="ESRI Shapefile", encoding="UTF-8")
+            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+                for part in sorted(shp_dir.iterdir()):
+                    zf.write(part, part.name)
+        os.replace(tmp, path)
+    return path
+
+
+def export_layer(store: Store, layer: str, path: str | Path, *, fmt: str | None = None,
+                 coords: str | None = None, user: str = "cli", reason: str | None = None) -> Path:
+    """Export one stored layer. Household detail needs a stated reason and is audited."""
+    if layer == "households":
+        if not reason:
+            raise PermissionError("household detail is personal information (PIPL): it is exported only "
+                                  "with a stated reason (--reason), and every such export is logged")
+        store.audit("export", layer, {"path": str(path), "reason": reason, "at": now_iso()}, user=user)
+    return export_frame(store.read(layer), path, layer=layer, fmt=fmt, coords=coords)
