@@ -173,6 +173,8 @@ def _check_codes(ctx: _Context, out: pd.DataFrame) -> None:
             continue
         if layer == "communities" and len(v) != 12:
             ctx.add(pos, "code", v, f"community code {v} has {len(v)} digits", "use the 12-digit statistical code")
+        elif v[:2] not in PROVINCE_CODES:
+            ctx.add(pos, "code", v, f"{v} does not start with a province code", "check the GB/T 2260 code")
         if layer == "grids":
             comm = out["community_code"].iat[pos] if "community_code" in out else None
             if len(v) != 15:

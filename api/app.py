@@ -1,0 +1,38 @@
+"""The FastAPI application: ``create_app(settings)`` wires routers, errors and static assets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import xstatic.pkg.leaflet as xleaflet
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.errors import add_exception_handlers
+from api.routers import layers, pages
+from api.settings import Settings
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(title="Pingan Planner", version="0.1.0",
+                  description="Community grid management and public-safety video coverage planning.")
+    app.state.settings = settings
+    add_exception_handlers(app)
+    app.mount("/static/leaflet", StaticFiles(directory=xleaflet.BASE_DIR), name="leaflet")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(pages.router)
+    app.include_router(layers.router, prefix="/api")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
+
+    @app.get("/api/health", tags=["service"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "workspace": str(settings.workspace)}
+
+    return app

@@ -1,0 +1,176 @@
+"""The ``pingan`` command line (typer). Each command calls the same functions as the API."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from layers import demo, exchange, schemas
+from layers.errors import ImportFormatError, LayerValidationError, UnknownLayerError, WorkspaceError
+from layers.store import Store, open_workspace
+
+app = typer.Typer(help="Pingan Planner: grids, risk and video coverage for community safety planning.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+out = Console()
+err = Console(stderr=True)
+DEFAULT_WORKSPACE = Path("workspace/demo.gpkg")
+EXIT_CODES: dict[type[Exception], int] = {LayerValidationError: 2, ImportFormatError: 2, UnknownLayerError: 3,
+                                          WorkspaceError: 4, PermissionError: 5, FileExistsError: 6}
+
+Workspace = Annotated[Path, typer.Argument(help="The workspace GeoPackage file")]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn domain errors into one readable message and a non-zero exit code."""
+    try:
+        yield
+    except tuple(EXIT_CODES) as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(EXIT_CODES[type(exc)] if type(exc) in EXIT_CODES else 1) from None
+
+
+@contextmanager
+def _progress(title: str) -> Iterator[Callable[[str], None]]:
+    with err.status(title) as status:
+        def step(name: str) -> None:
+            status.update(f"{title}: {name}")
+            err.print(f"  · {name}", highlight=False)
+        yield step
+
+
+def _open(path: Path) -> Store:
+    return open_workspace(path)
+
+
+@app.command()
+def init(workspace: Workspace, name: Annotated[str, typer.Option(help="Display name")] = "",
+         outside_china: Annotated[bool, typer.Option("--outside-china",
+                                                     help="Do not flag coordinates outside China")] = False,
+         force: Annotated[bool, typer.Option(help="Replace an existing file")] = False) -> None:
+    """Create an empty workspace."""
+    with _errors():
+        store = open_workspace(workspace, create=True, name=name, expect_china=not outside_china, overwrite=force)
+        out.print(f"created workspace {store.uri}")
+
+
+@app.command("import")
+def import_(workspace: Workspace, file: Annotated[Path, typer.Argument(help="File to import")],
+            layer: Annotated[str | None, typer.Option(help=f"Target layer: {', '.join(schemas.SCHEMAS)}; "
+                                                           "omit for an OSM PBF (imports all it has)")] = None,
+            coords: Annotated[str | None, typer.Option(help="Coordinates of the file: wgs84, cgcs2000, gcj02, "
+                                                            "bd09 or an EPSG code (e.g. EPSG:4549)")] = None,
+            fmt: Annotated[str | None, typer.Option("--format", help="Format if the extension does not say")] = None,
+            append: Annotated[bool, typer.Option(help="Add to the layer instead of replacing it")] = False,
+            extra: Annotated[str, typer.Option(help="Unknown columns: error, drop or keep")] = "error",
+            repair: Annotated[bool, typer.Option(help="Repair invalid geometries (make_valid)")] = False,
+            sheet: Annotated[str | None, typer.Option(help="XLSX sheet name")] = None,
+            source_layer: Annotated[str | None, typer.Option(help="Layer inside a multi-layer file")] = None,
+            ) -> None:
+    """Import a GIS file, inventory (CSV/XLSX) or OSM PBF into a workspace layer. Validates first."""
+    with _errors():
+        store = _open(workspace)
+        if exchange.detect_format(file, fmt) == "osm" and layer is None:
+            with _progress(f"importing {file.name}") as step:
+                report = exchange.import_osm(store, file, progress=step)
+            for name, info in report.items():
+                note = f", {info['repaired']} repaired" if info["repaired"] else ""
+                note += f", {len(info['dropped'])} unusable features skipped" if info["dropped"] else ""
+                out.print(f"{name}: {info['rows'] - len(info['dropped'])} rows stored{note}")
+            return
+        if layer is None:
+            raise ImportFormatError("say which layer the file holds with --layer")
+        version = exchange.import_layer(store, file, layer, coords=coords, fmt=fmt,
+                                        mode="append" if append else "replace", extra=extra, repair=repair,
+                                        sheet=sheet, source_layer=source_layer)
+        rows = next(i.rows for i in store.layers() if i.name == layer)
+        out.print(f"{layer}: imported from {file.name} (version {version}, {rows} rows)")
+
+
+@app.command()
+def validate(file: Annotated[Path, typer.Argument(help="File to check")],
+             layer: Annotated[str, typer.Option(help="Layer the file holds")],
+             coords: Annotated[str | None, typer.Option(help="wgs84, cgcs2000, gcj02, bd09 or EPSG code")] = None,
+             workspace: Annotated[Path | None, typer.Option(help="Check against this workspace too")] = None,
+             extra: Annotated[str, typer.Option(help="Unknown columns: error, drop or keep")] = "error",
+             sheet: Annotated[str | None, typer.Option(help="XLSX sheet name")] = None) -> None:
+    """Check a file against a layer schema without storing anything."""
+    with _errors():
+        raw = exchange.read_file(file, layer, coords=coords, sheet=sheet)
+        frame = exchange.check(_open(workspace) if workspace else None, raw, layer, extra=extra)
+        out.print(f"{file.name}: {len(frame)} rows are valid {layer}")
+
+
+@app.command()
+def layers(workspace: Workspace) -> None:
+    """List the workspace's layers."""
+    with _errors():
+        store = _open(workspace)
+        table = Table("layer", "rows", "version", "geometry", "updated (UTC)")
+        for info in store.layers():
+            table.add_row(info.name, str(info.rows), str(info.version), info.geometry_type or "table",
+                          info.updated_at)
+        out.print(table)
+        out.print(f"metric CRS: {store.metric_crs().to_string()}" if store.layers() else "no layers yet")
+
+
+@app.command()
+def export(workspace: Workspace, layer: Annotated[str, typer.Argument(help="Layer to export")],
+           target: Annotated[Path, typer.Argument(help="Output file (.gpkg .geojson .zip .kml)")],
+           fmt: Annotated[str | None, typer.Option("--format", help="gpkg, geojson, shapefile or kml")] = None,
+           coords: Annotated[str | None, typer.Option(help="wgs84 (default), cgcs2000, gcj02, bd09, EPSG")] = None,
+           reason: Annotated[str | None, typer.Option(help="Why household detail is exported (PIPL)")] = None,
+           user: Annotated[str, typer.Option(help="Who exports (recorded in the audit log)")] = "cli") -> None:
+    """Export a layer to a GIS file."""
+    with _errors():
+        path = exchange.export_layer(_open(workspace), layer, target, fmt=fmt, coords=coords, user=user,
+                                     reason=reason)
+        out.print(f"wrote {path}")
+
+
+@app.command("demo")
+def demo_cmd(workspace: Annotated[Path, typer.Argument(help="Where to build it")] = DEFAULT_WORKSPACE,
+             seed: Annotated[int, typer.Option(help="Random seed (same seed, same town)")] = 2013,
+             force: Annotated[bool, typer.Option(help="Rebuild even if the workspace exists")] = False,
+             serve: Annotated[bool, typer.Option(help="Serve the map afterwards")] = False,
+             port: Annotated[int, typer.Option(help="Port for --serve")] = 8000) -> None:
+    """Build the demo workspace (a town in 莱西市, Qingdao) and optionally serve it."""
+    with _errors():
+        if workspace.exists() and not force:
+            out.print(f"{workspace} exists; using it as it is (--force rebuilds it)")
+        else:
+            store = open_workspace(workspace, create=True, name="莱西市水集街道示范区", overwrite=True)
+            with _progress("building the demo town") as step:
+                counts = demo.build(store, seed=seed, progress=step)
+            out.print(", ".join(f"{k} {v}" for k, v in counts.items() if not k.startswith("_")))
+            out.print(f"demo workspace written to {workspace}")
+    if serve:
+        serve_cmd(workspace, port=port)
+
+
+@app.command("serve")
+def serve_cmd(workspace: Workspace = DEFAULT_WORKSPACE,
+              host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+              port: Annotated[int, typer.Option(help="Port")] = 8000) -> None:
+    """Serve the maps and the API for a workspace."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    with _errors():
+        _open(workspace)  # fail here, clearly, rather than on the first request
+    out.print(f"serving {workspace} at http://{host}:{port}  (Ctrl+C stops)")
+    uvicorn.run(create_app(Settings(workspace=workspace, host=host, port=port)), host=host, port=port,
+                log_level="warning")
+
+
+def main(argv: list[str] | None = None) -> Any:
+    return app(argv if argv is not None else sys.argv[1:])

@@ -1,0 +1,28 @@
+"""One table from domain errors to HTTP status codes; no stack trace reaches a client."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from layers.errors import ImportFormatError, LayerValidationError, UnknownLayerError, WorkspaceError
+
+STATUS_CODES: dict[type[Exception], int] = {
+    UnknownLayerError: 404,
+    LayerValidationError: 422,
+    ImportFormatError: 400,
+    PermissionError: 403,
+    WorkspaceError: 503,
+}
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    for exc_type, status in STATUS_CODES.items():
+        def handler(request: Request, exc: Exception, status: int = status) -> JSONResponse:
+            body: dict[str, object] = {"error": type(exc).__name__, "detail": str(exc)}
+            if isinstance(exc, LayerValidationError):
+                body["problems"] = [{"row": p.row, "field": p.field, "message": p.message, "fix": p.fix}
+                                    for p in exc.problems]
+            return JSONResponse(status_code=status, content=body)
+
+        app.add_exception_handler(exc_type, handler)

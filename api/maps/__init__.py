@@ -1,0 +1,1 @@
+"""Folium page builders: each returns a ``folium.Map``; routes render them."""

@@ -1,0 +1,102 @@
+"""Shared fixtures: the demo workspace (built once), a tiny workspace, and the CI rule.
+
+A test that needs an outside part (Chromium, PostGIS) calls :func:`require`: it skips
+with its reason on a laptop without it and fails in CI (``CI=true``), where it must run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import LineString, Point, Polygon, box
+
+from layers import demo, store, validate
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(condition: bool, reason: str) -> None:
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.gpkg"
+    demo.build(store.open_workspace(path, create=True, name="demo"))
+    return path
+
+
+@pytest.fixture
+def demo_copy(demo_path: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo workspace that a test may change."""
+    target = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_path, target)
+    return target
+
+
+def tiny_layers() -> dict[str, pd.DataFrame]:
+    """One small layer per schema near Laixi, with Chinese text, in canonical fields."""
+    x, y = 120.51, 36.88
+    d = 0.001
+    comm = "370285001001"
+    return {
+        "communities": gpd.GeoDataFrame({"code": [comm], "name": ["月湖社区"], "township": ["水集街道"],
+                                         "admin_code": ["370285001"]},
+                                        geometry=[box(x, y, x + 4 * d, y + 3 * d)], crs=4326),
+        "grids": gpd.GeoDataFrame({"code": [comm + "001", comm + "002"], "name": ["第一网格", "第二网格"],
+                                   "community_code": [comm, comm], "kind": ["basic", "dedicated"],
+                                   "worker_id": ["W1", "W2"]},
+                                  geometry=[box(x, y, x + 2 * d, y + 3 * d), box(x + 2 * d, y, x + 4 * d, y + 3 * d)],
+                                  crs=4326),
+        "buildings": gpd.GeoDataFrame({"id": ["B1", "B2"], "name": ["月湖花园1号楼", "商铺"], "height_m": [18.0, None],
+                                       "floors": pd.array([6, 2], dtype="Int64"), "use": ["residential", "commercial"],
+                                       "address": ["烟台路1号", "烟台路3号"]},
+                                      geometry=[box(x + d, y + d, x + 1.5 * d, y + 1.2 * d),
+                                                box(x + 2.5 * d, y + d, x + 2.8 * d, y + 1.2 * d)], crs=4326),
+        "households": pd.DataFrame({"id": ["B1-001", "B1-002"], "building_id": ["B1", "B1"],
+                                    "unit": ["1单元101", "1单元102"], "members": pd.array([3, 0], dtype="Int64"),
+                                    "tags": ["常住;独居老人", "空置"]}),
+        "roads": gpd.GeoDataFrame({"id": ["R1"], "name": ["烟台路"], "class": ["primary"], "width_m": [30.0]},
+                                  geometry=[LineString([(x, y + 1.5 * d), (x + 4 * d, y + 1.5 * d)])], crs=4326),
+        "targets": gpd.GeoDataFrame({"id": ["T1", "T2"], "name": ["月湖小学", "月湖小学南门"],
+                                     "category": ["school", "entrance"], "class": ["1", "1"],
+                                     "required_level": ["recognise", "identify"], "address": ["文化路2号", None]},
+                                    geometry=[Polygon([(x + 3 * d, y + 2 * d), (x + 3.8 * d, y + 2 * d),
+                                                       (x + 3.8 * d, y + 2.8 * d), (x + 3 * d, y + 2.8 * d)]),
+                                              Point(x + 3.4 * d, y + 2 * d)], crs=4326),
+        "cameras": gpd.GeoDataFrame({"id": ["37028500001320000001"], "name": ["烟台路与文化路路口"], "kind": ["bullet"],
+                                     "heading_deg": [90.0], "hfov_deg": [None], "focal_mm": [4.0],
+                                     "sensor": ['1/2.8"'], "resolution_px": pd.array([1920], dtype="Int64"),
+                                     "resolution_v_px": pd.array([1080], dtype="Int64"), "height_m": [6.0],
+                                     "tilt_deg": [15.0], "status": ["active"], "point_class": ["1"],
+                                     "grid_code": [comm + "001"], "community_name": ["月湖社区"],
+                                     "address": ["烟台路"]},
+                                    geometry=[Point(x + 0.5 * d, y + 1.5 * d)], crs=4326),
+        "sites": gpd.GeoDataFrame({"id": ["S1"], "kind": ["pole"], "height_m": [6.0], "cost": [12000.0],
+                                   "name": ["烟台路立杆"]}, geometry=[Point(x + 2 * d, y + 1.6 * d)], crs=4326),
+        "incidents": gpd.GeoDataFrame({"id": ["JQ1"], "time": [pd.Timestamp("2026-03-01 21:30")],
+                                       "category": ["theft"], "severity": ["minor"]},
+                                      geometry=[Point(x + 1.2 * d, y + 1.6 * d)], crs=4326),
+    }
+
+
+@pytest.fixture
+def tiny_path(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.gpkg"
+    ws = store.open_workspace(path, create=True, name="小工作区")
+    ws.write_many({name: validate.validate(frame, name) for name, frame in tiny_layers().items()})
+    return path
