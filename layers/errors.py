@@ -26,7 +26,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"row {self.row}" if self.row is not None else "file"
-        if self.field:
+        if self.field and not self.message.startswith(self.field):  # '纬度 121.3 is …' names it already
             where += f", {self.field}"
         text = f"{where}: {self.message}"
         if self.fix:

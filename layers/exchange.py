@@ -171,13 +171,24 @@ def read_file(path: str | Path, layer: str, *, coords: str | None = None, fmt: s
         if path.stat().st_size == 0:
             raise ImportFormatError(f"{path.name} is empty (0 bytes)")
         try:
-            frame = pyogrio.read_dataframe(path, layer=source_layer,
-                                           read_geometry=schemas.get(layer).geometry is not None)
+            read_geometry = schemas.get(layer).geometry is not None
+            if kind == "shapefile" and source_layer is None and path.suffix.lower() == ".zip":
+                # one shapefile per geometry family (points, lines, polygons) may share the zip
+                parts = [pyogrio.read_dataframe(path, layer=name, read_geometry=read_geometry)
+                         for name, _ in pyogrio.list_layers(path)]
+                frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+            else:
+                frame = pyogrio.read_dataframe(path, layer=source_layer, read_geometry=read_geometry)
         except Exception as exc:  # pyogrio's DataSourceError and friends
             hint = " (the file may be truncated or damaged)" if kind == "gpkg" else ""
             raise ImportFormatError(f"{path.name} cannot be read as {kind}{hint}: {exc}") from exc
-        if kind == "kml":
+        if kind == "kml":  # LIBKML adds standard KML fields (and empty id/name) to every layer
             frame = frame.drop(columns=[c for c in _KML_BOILERPLATE if c in frame])
+            empty = [c for c in frame.columns if c != frame.geometry.name
+                     and frame[c].map(lambda v: v is None or v == "" or v != v).all()]
+            frame = frame.drop(columns=empty)
+            if "id" in frame and "id" not in schemas.get(layer).by_name:
+                frame = frame.drop(columns="id")  # the placemark id LIBKML adds
             if "Name" in frame and "name" not in frame:
                 frame = frame.rename(columns={"Name": "name"})
         raw = RawTable(frame, path.name, list(range(1, len(frame) + 1)))
@@ -286,6 +297,13 @@ def _flatten(frame: pd.DataFrame, *, short: bool, layer: str) -> pd.DataFrame:
     return out
 
 
+def _geometry_families(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    if not isinstance(frame, gpd.GeoDataFrame):
+        return {"table": frame}
+    kind = frame.geom_type.str.replace("Multi", "", regex=False).str.lower().fillna("none")
+    return {str(k): frame[kind == k] for k in sorted(kind.unique())}
+
+
 def export_frame(frame: pd.DataFrame, path: str | Path, *, layer: str, fmt: str | None = None,
                  coords: str | None = None) -> Path:
     """Write a frame to a file atomically (a temporary file renamed into place)."""
@@ -309,8 +327,11 @@ def export_frame(frame: pd.DataFrame, path: str | Path, *, layer: str, fmt: str 
         else:
             shp_dir = Path(tmpdir) / "shp"
             shp_dir.mkdir()
-            pyogrio.write_dataframe(_flatten(out, short=True, layer=layer), shp_dir / f"{layer}.shp",
-                                    driver="ESRI Shapefile", encoding="UTF-8")
+            flat = _flatten(out, short=True, layer=layer)
+            families = _geometry_families(flat)
+            for family, part in families.items():  # a Shapefile holds one geometry family
+                name = layer if len(families) == 1 else f"{layer}_{family}"
+                pyogrio.write_dataframe(part, shp_dir / f"{name}.shp", driver="ESRI Shapefile", encoding="UTF-8")
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
                 for part in sorted(shp_dir.iterdir()):
                     zf.write(part, part.name)

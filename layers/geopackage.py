@@ -26,6 +26,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from layers import schemas
 from layers.errors import UnknownLayerError, WorkspaceError
 from layers.store import SCHEMA_VERSION, LayerInfo, Store, conform, now_iso
 
@@ -184,6 +185,9 @@ class GeoPackageStore(Store):
                 kwargs: dict[str, Any] = {"layer": name, "driver": "GPKG", "append": append}
                 if is_geo:
                     kwargs["promote_to_multi"] = False
+                    allowed = schemas.SCHEMAS[name].geometry if name in schemas.SCHEMAS else None
+                    if not append and allowed and len(allowed) > 1:
+                        kwargs["geometry_type"] = "Unknown"  # Polygon and MultiPolygon may mix
                 pyogrio.write_dataframe(out, tmp, **kwargs)
             with contextlib.closing(sqlite3.connect(tmp)) as con, con:
                 for name in frames:

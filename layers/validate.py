@@ -259,11 +259,12 @@ def _check_geometry(ctx: _Context, gs: gpd.GeoSeries, *, repair: bool, expect_ch
         x0, y0, x1, y1 = g.bounds
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         if not (-180 <= x0 and x1 <= 180 and -90 <= y0 and y1 <= 90):
-            bad = y0 if not -90 <= y0 <= 90 else (y1 if not -90 <= y1 <= 90 else x0)
-            which = lat_name if not (-90 <= y0 and y1 <= 90) else lon_name
-            swap = f"are {lon_name} and {lat_name} swapped?" if -90 <= cx <= 90 else (
+            lat_bad = not (-90 <= y0 and y1 <= 90)
+            bad = (y0 if not -90 <= y0 <= 90 else y1) if lat_bad else (x0 if not -180 <= x0 <= 180 else x1)
+            fix = f"are {lon_name} and {lat_name} swapped?" if -90 <= cx <= 90 else (
                 "coordinates look like metres: declare the file's CRS (e.g. EPSG:4549)")
-            ctx.add(pos, "geometry", round(bad, 6), f"{which} {bad:g} is out of range", swap)
+            which = "lat" if lat_bad else "lon"
+            ctx.add(pos, which, bad, f"{ctx.name(which)} {bad:.10g} is out of range", fix)
             continue
         if expect_china and not crs_policy.in_china(cx, cy):
             fix = (f"are {lon_name} and {lat_name} swapped?" if crs_policy.in_china(cy, cx)

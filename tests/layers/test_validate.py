@@ -45,7 +45,7 @@ def test_all_problems_are_reported_at_once_with_rows_and_fixes():
     assert "row 2, 设备编码: 37028500001320000001 is used again (first at row 1)" in text
     assert "row 3, 设备编码: GB/T 28181 codes have 20 digits, this has 3" in text
     assert "row 4, 设备编码: device type 118 (NVR) is not a camera (131 or 132)" in text
-    assert "row 1, 朝向: 朝向 400 is out of range — allowed range is 0–360" in text
+    assert "row 1: 朝向 400 is out of range — allowed range is 0–360" in text
     assert "row 3, 朝向: 'abc' is not a number" in text
     assert "is this in centimetres?" in text
     assert "'x光机' is not a known 摄像机类型" in text
