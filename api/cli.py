@@ -18,8 +18,8 @@ from layers.store import Store, open_workspace
 
 app = typer.Typer(help="Pingan Planner: grids, risk and video coverage for community safety planning.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 DEFAULT_WORKSPACE = Path("workspace/demo.gpkg")
 EXIT_CODES: dict[type[Exception], int] = {LayerValidationError: 2, ImportFormatError: 2, UnknownLayerError: 3,
                                           WorkspaceError: 4, PermissionError: 5, FileExistsError: 6}
@@ -34,7 +34,7 @@ def _errors() -> Iterator[None]:
         yield
     except tuple(EXIT_CODES) as exc:
         err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-        raise typer.Exit(EXIT_CODES[type(exc)] if type(exc) in EXIT_CODES else 1) from None
+        raise typer.Exit(EXIT_CODES.get(type(exc), 1)) from None
 
 
 @contextmanager

@@ -16,6 +16,8 @@ leaves them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -67,7 +69,7 @@ def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Array, Array]:
     return x + dx, y + dy
 
 
-def _invert(forward, u: Array, v: Array) -> tuple[Array, Array]:  # type: ignore[no-untyped-def]
+def _invert(forward: Callable[[Array, Array], tuple[Array, Array]], u: Array, v: Array) -> tuple[Array, Array]:
     """Solve forward(x, y) = (u, v) by fixed-point iteration (the Jacobian is ≈ identity)."""
     x, y = u.copy(), v.copy()
     for _ in range(_MAX_ITER):

@@ -40,7 +40,7 @@ def gk_epsg(lon: float) -> int:
 
 
 def utm_epsg(lon: float, lat: float) -> int:
-    zone = int(math.floor((lon + 180.0) / 6.0)) % 60 + 1
+    zone = math.floor((lon + 180.0) / 6.0) % 60 + 1
     return (32600 if lat >= 0 else 32700) + zone
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
-from shapely.geometry import LineString, Point, box
+from shapely.geometry import LineString, box
 
 ORIGIN_LONLAT = (120.505, 36.878)  # south-west corner of the demo town, in Laixi's centre
 METRIC_EPSG = 4549  # CGCS2000 / 3-degree Gauss-Kruger CM 120E

@@ -128,7 +128,7 @@ def targets(town: _Town) -> None:
     schools = iter(SCHOOLS)
     for (i, j), kind in sorted(town.kinds.items()):
         inner = town.interior(i, j, 14.0)
-        x0, y0, x1, y1 = inner.bounds
+        x0, y0, x1, _ = inner.bounds
         gate = Point((x0 + x1) / 2, y0)
         street = EW_ROADS[j % len(EW_ROADS)]
         if kind == "school":
@@ -159,10 +159,10 @@ def targets(town: _Town) -> None:
     add("水集派出所", "police", "1", "recognise", Point(town.xs[sq[0] + 1] - 30, town.ys[sq[1] + 1] - 20))
     for a, x in enumerate(town.xs):  # main intersections: where a primary road meets another road
         for b, y in enumerate(town.ys):
-            if _road_class(town, "ns", a) == "primary" or _road_class(town, "ew", b) == "primary":
-                if _road_class(town, "ns", a) != "tertiary" and _road_class(town, "ew", b) != "tertiary":
-                    add(f"{NS_ROADS[a % len(NS_ROADS)]}与{EW_ROADS[b % len(EW_ROADS)]}路口", "intersection",
-                        "1", "recognise", Point(x, y))
+            classes = {_road_class(town, "ns", a), _road_class(town, "ew", b)}
+            if "primary" in classes and "tertiary" not in classes:
+                add(f"{NS_ROADS[a % len(NS_ROADS)]}与{EW_ROADS[b % len(EW_ROADS)]}路口", "intersection",
+                    "1", "recognise", Point(x, y))
 
 
 def _road_class(town: _Town, axis: str, k: int) -> str:

@@ -185,7 +185,7 @@ def read_file(path: str | Path, layer: str, *, coords: str | None = None, fmt: s
         if kind == "kml":  # LIBKML adds standard KML fields (and empty id/name) to every layer
             frame = frame.drop(columns=[c for c in _KML_BOILERPLATE if c in frame])
             empty = [c for c in frame.columns if c != frame.geometry.name
-                     and frame[c].map(lambda v: v is None or v == "" or v != v).all()]
+                     and frame[c].map(lambda v: pd.isna(v) or v == "").all()]
             frame = frame.drop(columns=empty)
             if "id" in frame and "id" not in schemas.get(layer).by_name:
                 frame = frame.drop(columns="id")  # the placemark id LIBKML adds
@@ -333,8 +333,8 @@ def export_frame(frame: pd.DataFrame, path: str | Path, *, layer: str, fmt: str 
                 name = layer if len(families) == 1 else f"{layer}_{family}"
                 pyogrio.write_dataframe(part, shp_dir / f"{name}.shp", driver="ESRI Shapefile", encoding="UTF-8")
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-                for part in sorted(shp_dir.iterdir()):
-                    zf.write(part, part.name)
+                for member in sorted(shp_dir.iterdir()):
+                    zf.write(member, member.name)
         os.replace(tmp, path)
     return path
 
@@ -342,9 +342,10 @@ def export_frame(frame: pd.DataFrame, path: str | Path, *, layer: str, fmt: str 
 def export_layer(store: Store, layer: str, path: str | Path, *, fmt: str | None = None,
                  coords: str | None = None, user: str = "cli", reason: str | None = None) -> Path:
     """Export one stored layer. Household detail needs a stated reason and is audited."""
+    frame = store.read(layer)  # an unknown layer is reported as such, before any permission question
     if layer == "households":
         if not reason:
             raise PermissionError("household detail is personal information (PIPL): it is exported only "
                                   "with a stated reason (--reason), and every such export is logged")
         store.audit("export", layer, {"path": str(path), "reason": reason, "at": now_iso()}, user=user)
-    return export_frame(store.read(layer), path, layer=layer, fmt=fmt, coords=coords)
+    return export_frame(frame, path, layer=layer, fmt=fmt, coords=coords)

@@ -242,7 +242,7 @@ def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
         if isinstance(s.dtype, pd.Int64Dtype) and s.isna().any():
             out[col] = s.astype("float64")  # GDAL has no nullable int from pandas NA
         elif s.dtype == object:
-            out[col] = s.map(lambda v: None if v is None or (isinstance(v, float) and v != v) else v)
+            out[col] = s.map(lambda v: None if pd.isna(v) else v)
     return out
 
 

@@ -27,7 +27,7 @@ from layers import schemas
 from layers.errors import ImportFormatError
 
 COMPASS = {name: i * 22.5 for i, name in enumerate(
-    "N NNE NE ENE E ESE SE SSE S SSW SW WSW W WNW NW NNW".split())}
+    ["N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE", "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW"])}
 CAMERA_TYPES = {"fixed": "bullet", "dome": "dome", "panning": "ptz"}
 #: OSM POI → (category, class, required DORI level)
 POI_RULES: dict[tuple[str, str], tuple[str, str, str]] = {

@@ -25,7 +25,7 @@ from layers.errors import LayerValidationError, Problem
 from layers.schemas import Field, LayerSchema
 
 PROVINCE_CODES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split()
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split()  # noqa: SIM905
 )
 GB28181_CAMERA_TYPES = {"131": "camera", "132": "IP camera"}
 GB28181_OTHER_TYPES = {"111": "DVR", "112": "video server", "113": "encoder", "114": "decoder",
@@ -106,7 +106,8 @@ def _coerce(ctx: _Context, f: Field, pos: int, v: Any) -> Any:
             ctx.add(pos, f.name, v, f"'{v}' is not a known {label}", f"use one of: {', '.join(keys)}")
         return key
     if f.kind == "tags":
-        out, bad = [], []
+        out: list[str] = []
+        bad: list[str] = []
         for part in _TAG_SPLIT.split(str(v).strip()):
             if part:
                 key = f.canonical_choice(part)
@@ -120,8 +121,8 @@ def _coerce(ctx: _Context, f: Field, pos: int, v: Any) -> Any:
         try:
             ts = pd.Timestamp(v)
         except (ValueError, TypeError):
-            ts = pd.NaT
-        if ts is pd.NaT:
+            ts = None
+        if ts is None or pd.isna(ts):
             ctx.add(pos, f.name, v, f"'{v}' is not a date/time", "use e.g. 2026-03-01 14:30")
             return None
         return ts
@@ -149,7 +150,7 @@ def _map_headers(ctx: _Context, df: pd.DataFrame, extra: str) -> dict[str, str]:
                 close = difflib.get_close_matches(schemas.normalise_header(col), list(known), n=2, cutoff=0.6)
                 hint = f"did you mean {' or '.join(close)}?" if close else (
                     f"{ctx.schema.name} fields are {', '.join(ctx.schema.columns)}")
-                ctx.add(None, str(col), None, f"unknown column '{col}'",
+                ctx.add(None, str(col), None, f"unknown column '{col!s}'",
                         hint + " (or import with extra columns kept/dropped)")
             continue
         if canon in seen:
@@ -176,11 +177,11 @@ def _check_codes(ctx: _Context, out: pd.DataFrame) -> None:
         elif v[:2] not in PROVINCE_CODES:
             ctx.add(pos, "code", v, f"{v} does not start with a province code", "check the GB/T 2260 code")
         if layer == "grids":
-            comm = out["community_code"].iat[pos] if "community_code" in out else None
+            comm = str(out["community_code"].iat[pos]) if "community_code" in out else ""
             if len(v) != 15:
                 ctx.add(pos, "code", v, f"grid code {v} has {len(v)} digits",
                         "grid codes are the 12-digit community code + a 3-digit serial")
-            elif comm and not v.startswith(comm):
+            elif comm not in ("", "None") and not v.startswith(comm):
                 ctx.add(pos, "code", v, f"grid code {v} does not start with its community code {comm}",
                         "grid codes are the community code + a 3-digit serial")
     for field, lengths in (("admin_code", (6, 9, 12)), ("community_code", (12,)), ("grid_code", (15,))):
@@ -233,7 +234,7 @@ def _check_ids(ctx: _Context, out: pd.DataFrame) -> None:
 def _check_geometry(ctx: _Context, gs: gpd.GeoSeries, *, repair: bool, expect_china: bool,
                     extent: Sequence[float] | None, max_outside_km: float) -> gpd.GeoSeries:
     allowed = ctx.schema.geometry or ()
-    geoms = gs.array.copy()  # type: ignore[attr-defined]
+    geoms = gs.array.copy()
     lon_name, lat_name = ctx.name("lon"), ctx.name("lat")
     for pos, g in enumerate(geoms):
         if g is None or g.is_empty:
@@ -252,14 +253,15 @@ def _check_geometry(ctx: _Context, gs: gpd.GeoSeries, *, repair: bool, expect_ch
                     ctx.add(pos, "geometry", reason, f"invalid geometry ({reason}) cannot be repaired",
                             "redraw the feature")
                     continue
-                geoms[pos] = g = fixed
+                geoms[pos] = fixed
+                g = fixed  # noqa: PLW2901 - the checks below look at the repaired shape
             else:
                 ctx.add(pos, "geometry", reason, f"invalid geometry ({reason})",
                         "redraw it, or import with repair on (shapely make_valid)")
         x0, y0, x1, y1 = g.bounds
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        if not (-180 <= x0 and x1 <= 180 and -90 <= y0 and y1 <= 90):
-            lat_bad = not (-90 <= y0 and y1 <= 90)
+        if not (x0 >= -180 and x1 <= 180 and y0 >= -90 and y1 <= 90):
+            lat_bad = not (y0 >= -90 and y1 <= 90)
             bad = (y0 if not -90 <= y0 <= 90 else y1) if lat_bad else (x0 if not -180 <= x0 <= 180 else x1)
             fix = f"are {lon_name} and {lat_name} swapped?" if -90 <= cx <= 90 else (
                 "coordinates look like metres: declare the file's CRS (e.g. EPSG:4549)")

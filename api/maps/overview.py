@@ -32,8 +32,7 @@ def escaped(frame: gpd.GeoDataFrame, columns: list[str], translate: dict[str, An
         values = frame[col] if col in frame else pd.Series([None] * len(frame), index=frame.index)
         if translate and col in translate:
             values = values.map(lambda v, c=col: translate[c](v))
-        out[col] = [("" if v is None or (isinstance(v, float) and v != v) else html.escape(str(v)))
-                    for v in values]
+        out[col] = ["" if pd.isna(v) else html.escape(str(v)) for v in values]
     return out
 
 

@@ -140,7 +140,7 @@ def test_concurrent_writers_both_land(tiny_path):
 def test_damaged_files_give_clear_errors(tiny_path, tmp_path):
     truncated = tmp_path / "truncated.gpkg"
     truncated.write_bytes(tiny_path.read_bytes()[: os.path.getsize(tiny_path) // 3])
-    with pytest.raises(WorkspaceError, match="damaged|truncated"):
+    with pytest.raises(WorkspaceError, match=r"damaged|truncated"):
         store.open_workspace(truncated).layers()
     text = tmp_path / "notes.gpkg"
     text.write_text("not a database")

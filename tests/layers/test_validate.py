@@ -28,8 +28,8 @@ def test_every_tiny_layer_is_valid(layer):
 
 def test_chinese_headers_and_values_are_normalised():
     raw = cams(设备编码=["37028500001320000001"], 设备名称=["北门"], 朝向=["90度"], **{"安装高度(米)": ["6m"]},
-               分辨率=["2560×1440"], 摄像机类型=["球机"], 状态=["在线"], 点位类别=["一类"], 网格编码=["370285001001001"],
-               社区名称=["月湖社区"])
+               分辨率=["2560×1440"], 摄像机类型=["球机"], 状态=["在线"], 点位类别=["一类"],
+               网格编码=["370285001001001"], 社区名称=["月湖社区"])
     out = validate.validate(raw, "cameras")
     row = out.iloc[0]
     assert (row["id"], row["kind"], row["status"], row["point_class"]) == ("37028500001320000001", "ptz", "active", "1")
@@ -38,7 +38,8 @@ def test_chinese_headers_and_values_are_normalised():
 
 def test_all_problems_are_reported_at_once_with_rows_and_fixes():
     raw = cams(设备编码=["37028500001320000001", "37028500001320000001", "123", "37028500001180000009"],
-               朝向=["400", "90", "abc", "10"], 安装高度=["6", "650", "5", "5"], 摄像机类型=["枪机", "x光机", "枪机", "枪机"])
+               朝向=["400", "90", "abc", "10"], 安装高度=["6", "650", "5", "5"],
+               摄像机类型=["枪机", "x光机", "枪机", "枪机"])
     err = problems(raw, "cameras")
     text = str(err)
     assert len(err.problems) == 7
@@ -81,7 +82,8 @@ def test_admin_and_grid_codes():
 
 def test_self_intersecting_grid_is_reported_and_can_be_repaired():
     bowtie = Polygon([(120.50, 36.88), (120.51, 36.89), (120.51, 36.88), (120.50, 36.89)])
-    grid = gpd.GeoDataFrame({"网格编码": ["370285001001001"], "社区编码": ["370285001001"]}, geometry=[bowtie], crs=4326)
+    grid = gpd.GeoDataFrame({"网格编码": ["370285001001001"], "社区编码": ["370285001001"]},
+                            geometry=[bowtie], crs=4326)
     err = problems(grid, "grids")
     assert "Self-intersection" in str(err) and "repair" in err.problems[0].fix
     fixed = validate.validate(grid, "grids", repair=True)

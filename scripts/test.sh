@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install what the tests need and run them all: ruff, mypy, then pytest (extra args go to pytest).
+# As root on Debian (CI) it installs Chromium and the CJK fonts; elsewhere, tests that need
+# them skip with their reason (and fail when CI=true).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/_env.sh
+if command -v dpkg >/dev/null; then apt_install chromium fonts-noto-cjk; fi
+use_venv
+python -m pip install -q -e ".[test]"
+echo "== ruff" && ruff check .
+echo "== mypy" && mypy gis layers
+echo "== pytest" && python -m pytest "$@"

@@ -1,0 +1,50 @@
+import re
+
+import geopandas as gpd
+import pytest
+from fastapi.testclient import TestClient
+from shapely.geometry import box
+
+from api.app import create_app
+from api.settings import Settings
+from layers import store
+
+
+@pytest.fixture(scope="module")
+def client(demo_path):
+    return TestClient(create_app(Settings(workspace=demo_path)))
+
+
+def test_overview_page_is_offline_and_chinese(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "平安规划" in page.text and 'lang="zh-CN"' in page.text
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)""", page.text)
+    assert urls and all(u.startswith("/static/") for u in urls), urls
+    assert "cdn" not in page.text.lower() and "https://" not in page.text
+    assert client.get("/static/leaflet/leaflet.js").status_code == 200
+    english = client.get("/?lang=en")
+    assert "workspace overview" in english.text and 'lang="en"' in english.text
+    assert client.get("/?lang=fr").status_code == 422
+
+
+def test_layer_endpoints(client):
+    layers = {row["name"]: row for row in client.get("/api/layers").json()}
+    assert layers["grids"]["rows"] == len(client.get("/api/layers/grids").json()["features"])
+    some = client.get("/api/layers/cameras", params={"bbox": "120.505,36.878,120.515,36.885"}).json()
+    assert 0 < len(some["features"]) < layers["cameras"]["rows"]
+    missing = client.get("/api/layers/nothing")
+    assert missing.status_code == 404 and "has no layer 'nothing'" in missing.json()["detail"]
+    assert client.get("/api/layers/households").status_code == 403
+    assert client.get("/api/layers/cameras", params={"bbox": "1,2,3"}).status_code == 422
+
+
+def test_names_are_escaped(tmp_path):
+    path = tmp_path / "x.gpkg"
+    ws = store.open_workspace(path, create=True)
+    ws.write("buildings", gpd.GeoDataFrame({"id": ["B1"], "name": ["<script>alert(1)</script>"], "floors": [3]},
+                                           geometry=[box(120.51, 36.88, 120.511, 36.881)], crs=4326))
+    page = TestClient(create_app(Settings(workspace=path))).get("/").text
+    assert "<script>alert(1)</script>" not in page
+    # escaped for HTML, then serialised as JSON by folium (& becomes \u0026)
+    assert "\\u0026lt;script\\u0026gt;alert(1)\\u0026lt;/script\\u0026gt;" in page

@@ -1,0 +1,67 @@
+from typer.testing import CliRunner
+
+from api.cli import app
+from layers import store
+from tests.conftest import file_digest
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_init_import_layers_export(tmp_path):
+    ws = tmp_path / "ws.gpkg"
+    assert run("init", ws, "--name", "测试").exit_code == 0
+    csv = tmp_path / "cams.csv"
+    csv.write_text("设备编码,设备名称,经度,纬度,朝向\n37028500001320000001,北门,120.51,36.88,90\n", encoding="utf-8")
+    result = run("import", ws, csv, "--layer", "cameras")
+    assert result.exit_code == 0, result.output
+    assert "cameras: imported from cams.csv (version 1, 1 rows)" in result.output
+    listing = run("layers", ws)
+    assert "cameras" in listing.output and "EPSG:4549" in listing.output
+    result = run("export", ws, "cameras", tmp_path / "out.kml")
+    assert result.exit_code == 0 and (tmp_path / "out.kml").exists()
+
+
+def test_bad_input_exits_non_zero_with_one_message(tmp_path):
+    ws = tmp_path / "ws.gpkg"
+    run("init", ws)
+    before = file_digest(ws)
+    csv = tmp_path / "bad.csv"
+    csv.write_text("设备编码,经度,纬度\n123,36.88,120.51\n", encoding="utf-8")
+    result = run("import", ws, csv, "--layer", "cameras")
+    assert result.exit_code == 2
+    assert "2 problems found" in result.output
+    assert "are 经度 and 纬度 swapped?" in result.output and "GB/T 28181 codes have 20 digits" in result.output
+    assert "Traceback" not in result.output
+    assert file_digest(ws) == before
+    assert run("import", ws, tmp_path / "missing.csv", "--layer", "cameras").exit_code == 2
+    assert run("layers", tmp_path / "nope.gpkg").exit_code == 4
+    assert run("export", ws, "households", tmp_path / "hh.gpkg").exit_code == 3  # no such layer yet
+
+
+def test_validate_without_storing(tmp_path):
+    csv = tmp_path / "t.csv"
+    csv.write_text("目标编号,名称,类别,等级,经度,纬度\nT1,月湖小学,学校,一类,120.51,36.88\n", encoding="utf-8")
+    result = run("validate", csv, "--layer", "targets")
+    assert result.exit_code == 0 and "1 rows are valid targets" in result.output
+
+
+def test_demo_builds_once(tmp_path):
+    ws = tmp_path / "demo.gpkg"
+    result = run("demo", ws)
+    assert result.exit_code == 0, result.output
+    assert "buildings" in result.output and ws.exists()
+    again = run("demo", ws)
+    assert "exists; using it as it is" in again.output
+    assert store.open_workspace(ws).version("buildings") == 1
+
+
+def test_household_export_needs_reason(demo_copy, tmp_path):
+    result = run("export", demo_copy, "households", tmp_path / "hh.gpkg")
+    assert result.exit_code == 5 and "PIPL" in result.output
+    ok = run("export", demo_copy, "households", tmp_path / "hh.gpkg", "--reason", "季度走访", "--user", "admin")
+    assert ok.exit_code == 0
+    assert store.open_workspace(demo_copy).audit_log()["user"].tolist() == ["admin"]
