@@ -212,8 +212,9 @@ def _to_lonlat(town: _Town) -> dict[str, pd.DataFrame]:
         if "geometry" not in frame:
             out[layer] = frame
             continue
+        shift = np.array([ox, oy])
         geoms = shapely.transform(np.asarray(frame.pop("geometry").tolist(), dtype=object),
-                                  lambda xy, ox=ox, oy=oy: xy + np.array([ox, oy]))
+                                  lambda xy: xy + shift)
         gdf = gpd.GeoDataFrame(frame, geometry=geoms, crs=CRS.from_epsg(METRIC_EPSG)).to_crs(4326)
         out[layer] = gdf
     return out

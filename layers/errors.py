@@ -41,7 +41,8 @@ class LayerValidationError(ValueError):
 
     def __init__(self, layer: str, problems: list[Problem], source: str | None = None):
         self.layer = layer
-        self.problems = list(problems)
+        # file-level problems first, then rows in order (stable: a row's problems keep check order)
+        self.problems = sorted(problems, key=lambda p: (p.row is not None, p.row or 0))
         self.source = source
         super().__init__(self._text())
 

@@ -144,7 +144,7 @@ def _points_from_table(df: pd.DataFrame, source: str, layer: str) -> RawTable:
             except ValueError:
                 raw.problems.append(Problem(rows[pos], name, value, f"'{value}' is not a number",
                                             "write coordinates as decimal degrees, e.g. 120.5123"))
-    geoms = shapely.points(xs, ys)
+    geoms = np.asarray(shapely.points(xs, ys), dtype=object)
     geoms[np.isnan(xs) | np.isnan(ys)] = None
     raw.frame = gpd.GeoDataFrame(df.drop(columns=[lon_col, lat_col]), geometry=geoms)
     return raw
