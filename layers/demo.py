@@ -203,7 +203,7 @@ def generate(seed: int = 2013, progress: Callable[[str], None] | None = None) ->
 
 def _to_lonlat(town: _Town) -> dict[str, pd.DataFrame]:
     fwd = Transformer.from_crs(4326, METRIC_EPSG, always_xy=True)
-    ox, oy = fwd.transform(*ORIGIN_LONLAT)
+    shift = np.array(fwd.transform(*ORIGIN_LONLAT))  # the town is drawn from (0, 0) at its SW corner
     out: dict[str, pd.DataFrame] = {}
     for layer, rows in town.rows.items():
         if layer in ("compounds", "blocks"):
@@ -212,7 +212,6 @@ def _to_lonlat(town: _Town) -> dict[str, pd.DataFrame]:
         if "geometry" not in frame:
             out[layer] = frame
             continue
-        shift = np.array([ox, oy])
         geoms = shapely.transform(np.asarray(frame.pop("geometry").tolist(), dtype=object),
                                   lambda xy: xy + shift)
         gdf = gpd.GeoDataFrame(frame, geometry=geoms, crs=CRS.from_epsg(METRIC_EPSG)).to_crs(4326)
