@@ -135,6 +135,32 @@ def export(workspace: Workspace, layer: Annotated[str, typer.Argument(help="Laye
         out.print(f"wrote {path}")
 
 
+@app.command("views")
+def views_cmd(workspace: Workspace,
+              mode: Annotated[str | None, typer.Option(help="Occlusion: 2.5d (heights) or 2d (every building "
+                                                            "blocks); default from the settings")] = None,
+              target_height: Annotated[float | None, typer.Option(help="Target height in m (1.6 face, 0 "
+                                                                     "ground); default from the settings")] = None,
+              workers: Annotated[int, typer.Option(help="Processes to use")] = 1) -> None:
+    """Compute what every camera sees (DORI levels, occlusion) and store it as the views layer."""
+    from rich.progress import Progress
+
+    from api import services
+
+    with _errors(), Progress(console=err, transient=True) as bar:
+        task = bar.add_task("views", total=None)
+        result = services.compute_views(_open(workspace), mode=mode, target_height=target_height,
+                                        workers=workers,
+                                        progress=lambda done, total: bar.update(task, completed=done, total=total))
+    table = Table("level", "cameras", "area seen (m², summed over cameras)")
+    for level, row in services.summarise_views(result).iterrows():
+        table.add_row(str(level), str(int(row["cameras"])), f"{row['area_m2']:,.0f}")
+    out.print(table)
+    stamp = result.attrs["stamp"]
+    out.print(f"views layer written: {len(result)} polygons, {stamp['occlusion']} occlusion, "
+              f"targets at {stamp['target_height_m']} m; inputs {stamp['inputs']}")
+
+
 @app.command("demo")
 def demo_cmd(workspace: Annotated[Path, typer.Argument(help="Where to build it")] = DEFAULT_WORKSPACE,
              seed: Annotated[int, typer.Option(help="Random seed (same seed, same town)")] = 2013,

@@ -24,6 +24,7 @@ Formulas (angles in radians inside, degrees at the interface):
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Mapping
@@ -54,7 +55,7 @@ def profile(name: str, extra: Mapping[str, Mapping[str, float]] | None = None) -
     if name not in table:
         raise ValueError(f"unknown DORI profile '{name}': known profiles are {', '.join(table)}")
     prof = {level: float(table[name][level]) for level in DORI_LEVELS}
-    if not all(prof[a] < prof[b] for a, b in zip(DORI_LEVELS, DORI_LEVELS[1:], strict=False)):
+    if not all(prof[a] < prof[b] for a, b in itertools.pairwise(DORI_LEVELS)):
         raise ValueError(f"DORI profile '{name}' must increase from detect to identify: {prof}")
     return prof
 
@@ -67,7 +68,7 @@ def sensor_width_mm(sensor: str | float, aspect: float = 16 / 9) -> float:
     m = _FORMAT.match(text)
     if m is None:
         try:
-            return float(text.rstrip("mm").strip())
+            return float(text.removesuffix("mm").strip())
         except ValueError:
             raise ValueError(f"sensor '{sensor}': give a width in mm or a format like 1/2.8\"") from None
     num, den = m.groups()

@@ -59,31 +59,39 @@ def resolve(cameras: pd.DataFrame, assume: Assumptions | None = None) -> pd.Data
     """
     a = assume or Assumptions()
     n = len(cameras)
-    col = lambda name: cameras[name] if name in cameras else pd.Series([None] * n, index=cameras.index)  # noqa: E731
+
+    def col(name: str) -> pd.Series:
+        if name in cameras:
+            return pd.Series(cameras[name])
+        return pd.Series([None] * n, index=cameras.index, dtype=object)
+
     kind = col("kind").fillna("bullet").astype(str)
     assumed: list[list[str]] = [[] for _ in range(n)]
 
-    def fill(values: pd.Series, default: object, label: str) -> pd.Series:
-        missing = values.isna().to_numpy()
+    def number(name: str) -> np.ndarray:
+        return np.array(pd.to_numeric(col(name), errors="coerce"), dtype=float)  # a writable copy
+
+    def fill(values: np.ndarray, default: float, label: str) -> np.ndarray:
+        missing = np.isnan(values)
         for i in np.flatnonzero(missing):
             assumed[i].append(label)
-        return values.astype(float).where(~missing, default)  # type: ignore[arg-type]
+        return np.where(missing, default, values)
 
-    res_h = fill(pd.to_numeric(col("resolution_px"), errors="coerce"), a.resolution_px, "resolution")
-    res_v = pd.to_numeric(col("resolution_v_px"), errors="coerce").astype(float)
-    res_v = res_v.where(res_v.notna(), (res_h / a.aspect).round())
-    hfov = pd.to_numeric(col("hfov_deg"), errors="coerce").astype(float)
-    focal = pd.to_numeric(col("focal_mm"), errors="coerce").astype(float)
-    sensor = col("sensor")
-    for i in np.flatnonzero(hfov.isna().to_numpy() & focal.notna().to_numpy() & sensor.notna().to_numpy()):
-        width = camera.sensor_width_mm(sensor.iat[i], aspect=float(res_h.iat[i] / res_v.iat[i]))
-        hfov.iat[i] = float(camera.hfov_from_lens(focal.iat[i], width))
-    for i in np.flatnonzero(hfov.isna().to_numpy()):
-        hfov.iat[i] = a.hfov_deg.get(kind.iat[i], a.hfov_deg["bullet"])
+    kinds = kind.to_numpy(dtype=object)
+    res_h = fill(number("resolution_px"), float(a.resolution_px), "resolution")
+    res_v = number("resolution_v_px")
+    res_v = np.where(np.isnan(res_v), np.round(res_h / a.aspect), res_v)
+    hfov, focal = number("hfov_deg"), number("focal_mm")
+    sensor = col("sensor").to_numpy(dtype=object)
+    for i in np.flatnonzero(np.isnan(hfov) & ~np.isnan(focal) & pd.notna(sensor)):
+        width = camera.sensor_width_mm(str(sensor[i]), aspect=float(res_h[i] / res_v[i]))
+        hfov[i] = float(camera.hfov_from_lens(focal[i], width))
+    for i in np.flatnonzero(np.isnan(hfov)):
+        hfov[i] = a.hfov_deg.get(str(kinds[i]), a.hfov_deg["bullet"])
         assumed[i].append("field of view")
-    height = fill(pd.to_numeric(col("height_m"), errors="coerce"), a.height_m, "height")
-    tilt = fill(pd.to_numeric(col("tilt_deg"), errors="coerce"), a.tilt_deg, "tilt")
-    heading = pd.to_numeric(col("heading_deg"), errors="coerce").astype(float)
+    height = fill(number("height_m"), a.height_m, "height")
+    tilt = fill(number("tilt_deg"), a.tilt_deg, "tilt")
+    heading = pd.Series(number("heading_deg"), index=cameras.index)
     mode = np.where(kind == "fisheye", "circle", np.where(kind == "ptz", a.ptz_mode, "frustum")).astype(object)
     factor = np.where((kind == "ptz") & (mode == "circle"), a.ptz_circle_factor, 1.0)
     no_heading = heading.isna().to_numpy() & (mode != "circle")
@@ -91,7 +99,7 @@ def resolve(cameras: pd.DataFrame, assume: Assumptions | None = None) -> pd.Data
         assumed[i].append("heading (full circle at reduced range)")
     mode[no_heading] = "circle"
     factor = np.where(no_heading, a.unknown_heading_factor, factor)
-    wide = (hfov >= 170.0).to_numpy()
+    wide = hfov >= 170.0
     mode[wide] = "circle"
     geoms = cameras.geometry.array if hasattr(cameras, "geometry") else None
     return pd.DataFrame({
@@ -115,7 +123,8 @@ def level_ranges(params: pd.DataFrame, ppm: Mapping[str, float], target_height: 
     return pd.DataFrame(out, index=params.index)
 
 
-def _half_planes(heading: float, hfov: float, vfov: float, tilt: float, drop: float) -> list[tuple[float, float, float]]:
+def _half_planes(heading: float, hfov: float, vfov: float, tilt: float,
+                 drop: float) -> list[tuple[float, float, float]]:
     """The image edges as plan half-planes ``A·dx + B·dy ≥ C`` (dx, dy from the camera)."""
     psi, tau = math.radians(heading), math.radians(tilt)
     f = np.array([math.cos(tau) * math.sin(psi), math.cos(tau) * math.cos(psi), -math.sin(tau)])
@@ -129,24 +138,27 @@ def _half_planes(heading: float, hfov: float, vfov: float, tilt: float, drop: fl
 
 
 def _clip(poly: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
-    """Sutherland–Hodgman: keep the part of a convex ring where a·x + b·y ≥ c."""
+    """Sutherland–Hodgman: keep the part of a convex ring where a·x + b·y ≥ c (vectorised)."""
     if len(poly) == 0:
         return poly
     side = poly[:, 0] * a + poly[:, 1] * b - c
-    nxt = np.roll(poly, -1, axis=0)
-    side_n = np.roll(side, -1)
-    out = []
-    for p, q, sp, sq in zip(poly, nxt, side, side_n, strict=True):
-        if sp >= 0:
-            out.append(p)
-        if (sp >= 0) != (sq >= 0):
-            out.append(p + (q - p) * (sp / (sp - sq)))
-    return np.array(out) if out else np.empty((0, 2))
+    inside = side >= 0
+    if inside.all():
+        return poly
+    nxt = np.concatenate([poly[1:], poly[:1]])
+    side_n = np.concatenate([side[1:], side[:1]])
+    crossing = inside != (side_n >= 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cut = poly + (nxt - poly) * (side / (side - side_n))[:, None]
+    # for each vertex: itself if inside, then the crossing point on its outgoing edge
+    pts = np.stack([poly, cut], axis=1).reshape(-1, 2)
+    keep = np.stack([inside, crossing], axis=1).reshape(-1)
+    return pts[keep]
 
 
 def view(x: float, y: float, radius: float, *, mode: str, heading_deg: float, hfov_deg: float,
          vfov_deg: float, tilt_deg: float, drop_m: float,
-         presets: Sequence[float] = ()) -> shapely.Polygon:
+         presets: Sequence[float] = ()) -> shapely.Geometry:
     """The unobstructed plan footprint within ``radius`` (an empty polygon if there is none)."""
     if radius <= 0:
         return shapely.Polygon()
@@ -171,9 +183,11 @@ def views(params: pd.DataFrame, ranges: pd.DataFrame, target_height: float,
     """Unobstructed footprints: a frame aligned to ``params`` with one polygon column per level."""
     a = assume or Assumptions()
     out: dict[str, list[shapely.Geometry]] = {level: [] for level in ranges.columns}
-    for row, rng in zip(params.itertuples(), ranges.itertuples(index=False), strict=True):
+    cols = ["x", "y", "mode", "heading_deg", "hfov_deg", "vfov_deg", "tilt_deg", "height_m"]
+    for (x, y, mode, heading, hfov, vfov, tilt, height), rng in zip(
+            params[cols].itertuples(index=False, name=None), ranges.to_numpy(dtype=float), strict=True):
         for level, radius in zip(ranges.columns, rng, strict=True):
-            out[level].append(view(row.x, row.y, float(radius), mode=row.mode, heading_deg=row.heading_deg,
-                                   hfov_deg=row.hfov_deg, vfov_deg=row.vfov_deg, tilt_deg=row.tilt_deg,
-                                   drop_m=row.height_m - target_height, presets=a.ptz_presets_deg))
+            out[level].append(view(float(x), float(y), float(radius), mode=str(mode), heading_deg=float(heading),
+                                   hfov_deg=float(hfov), vfov_deg=float(vfov), tilt_deg=float(tilt),
+                                   drop_m=float(height) - target_height, presets=a.ptz_presets_deg))
     return pd.DataFrame(out, index=params.index)

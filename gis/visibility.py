@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,10 +58,12 @@ class Obstacles:
     offsets: np.ndarray  # building i owns seg[offsets[i]:offsets[i + 1]]
     tree: shapely.STRtree
     overlapping: bool
+    bounds: np.ndarray
 
     @classmethod
     def build(cls, geoms: np.ndarray, heights: np.ndarray | None = None) -> Obstacles:
-        geoms = np.asarray(geoms, dtype=object)
+        # interiors on the left of every edge, so an edge faces a camera when the camera is on its right
+        geoms = shapely.orient_polygons(np.asarray(geoms, dtype=object), exterior_cw=False)
         parts, part_of = shapely.get_parts(geoms, return_index=True)
         rings, ring_of = shapely.get_rings(parts, return_index=True)
         coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
@@ -73,7 +76,7 @@ class Obstacles:
         tree = shapely.STRtree(geoms)
         left, right = tree.query(geoms, predicate="overlaps")
         h = np.full(len(geoms), np.nan) if heights is None else np.asarray(heights, dtype=float)
-        return cls(geoms, h, seg, offsets, tree, bool(np.any(left != right)))
+        return cls(geoms, h, seg, offsets, tree, bool(np.any(left != right)), shapely.bounds(geoms))
 
     def segments(self, buildings: np.ndarray) -> np.ndarray:
         starts, ends = self.offsets[buildings], self.offsets[buildings + 1]
@@ -99,11 +102,15 @@ def _crossing_angles(rel: np.ndarray) -> np.ndarray:
 
 
 def visibility_polygon(x: float, y: float, seg: np.ndarray, far: float, *,
-                       crossings: bool = False) -> shapely.Polygon:
+                       crossings: bool = False) -> shapely.Geometry:
     """The region seen from (x, y) among opaque segments, out to ``far`` (an exact star polygon)."""
-    n_samples = int(math.ceil(2 * math.pi / _SAMPLE_STEP))
+    n_samples = math.ceil(2 * math.pi / _SAMPLE_STEP)
     samples = np.linspace(-math.pi, math.pi, n_samples, endpoint=False)
     rel = seg - np.array([x, y, x, y])
+    # a ray enters a building through an edge that faces the camera (camera on its right): the
+    # others can never be nearest, so they go (rings are oriented in Obstacles.build)
+    facing = rel[:, 0] * (rel[:, 3] - rel[:, 1]) - rel[:, 1] * (rel[:, 2] - rel[:, 0]) < 0
+    rel = rel[facing]
     if len(rel) == 0:
         angles = samples
     else:
@@ -116,8 +123,7 @@ def visibility_polygon(x: float, y: float, seg: np.ndarray, far: float, *,
     start, end = start[keep], end[keep]
     far_pts = lambda t: np.column_stack([np.cos(t), np.sin(t)]) * far  # noqa: E731
     if len(rel) == 0:
-        pts = np.stack([far_pts(start), far_pts(end)], axis=1).reshape(-1, 2)
-        return shapely.Polygon(pts + (x, y))
+        return _ring_polygon(np.stack([far_pts(start), far_pts(end)], axis=1).reshape(-1, 2) + (x, y))
     a, d = rel[:, :2], rel[:, 2:] - rel[:, :2]
     a_x_d = a[:, 0] * d[:, 1] - a[:, 1] * d[:, 0]
     mid = (start + end) / 2
@@ -128,19 +134,34 @@ def visibility_polygon(x: float, y: float, seg: np.ndarray, far: float, *,
         s = (a[None, :, 0] * uy - a[None, :, 1] * ux) / denom
     t = np.where((t > 0) & (s >= 0) & (s <= 1) & np.isfinite(t), t, np.inf)
     nearest = np.argmin(t, axis=1)
-    blocked = np.isfinite(t[np.arange(len(mid)), nearest]) & (t[np.arange(len(mid)), nearest] < far)
+    # any hit counts, however far: an edge can recede past the range at an interval's midpoint yet come
+    # within it at the interval's end; beyond the range it does no harm (the view is clipped after)
+    blocked = np.isfinite(t[np.arange(len(mid)), nearest])
 
     def along(theta: np.ndarray) -> np.ndarray:
         cx, cy = np.cos(theta), np.sin(theta)
         dd = d[nearest]
         with np.errstate(divide="ignore", invalid="ignore"):
             dist = a_x_d[nearest] / (cx * dd[:, 1] - cy * dd[:, 0])
-        dist = np.where(blocked & np.isfinite(dist) & (dist > 0), np.minimum(dist, far), far)
+        # no clipping to `far`: the nearest edge spans its whole interval, so both points lie on
+        # the edge itself, and the chord between them is exactly the edge
+        dist = np.where(blocked & np.isfinite(dist) & (dist > 0), dist, far)
         return np.column_stack([cx * dist, cy * dist])
 
     pts = np.stack([along(start), along(end)], axis=1).reshape(-1, 2) + (x, y)
-    poly = shapely.Polygon(pts)
-    return poly if poly.is_valid else shapely.make_valid(poly)
+    return _ring_polygon(pts)
+
+
+def _ring_polygon(pts: np.ndarray) -> shapely.Geometry:
+    """A polygon from sweep vertices: the same corner reached from two edges' lines differs by
+    ~1e-14 m, and such micro-zigzags make GEOS reject the ring, so near-duplicates go first."""
+    step = np.hypot(*np.diff(pts, axis=0, append=pts[:1]).T)
+    pts = pts[step > 1e-9]
+    poly = shapely.Polygon(pts) if len(pts) >= 3 else shapely.Polygon()
+    if poly.is_valid:
+        return poly
+    fixed = shapely.make_valid(poly, method="structure", keep_collapsed=False)
+    return shapely.union_all([g for g in shapely.get_parts(fixed) if g.geom_type in ("Polygon", "MultiPolygon")])
 
 
 def shadow(x: float, y: float, building: shapely.Geometry, k: float, far: float) -> shapely.Geometry:
@@ -160,39 +181,44 @@ def shadow(x: float, y: float, building: shapely.Geometry, k: float, far: float)
     else:
         quads = np.stack([a, b, b * k, a * k, a], axis=1)
         extra = [shapely.affinity.scale(building, k, k, origin=(x, y))]
-    polys = shapely.polygons(quads + (x, y))
+    polys = np.asarray(shapely.polygons(quads + (x, y)), dtype=object)
     polys = polys[shapely.area(polys) > 0]
     return shapely.union_all([building, *extra, *shapely.make_valid(polys)])
 
 
-def _camera_view(obs: Obstacles, cand: np.ndarray, row: tuple, radii: np.ndarray, target_height: float,
-                 mode_25d: bool, presets: tuple[float, ...]) -> list[shapely.Geometry]:
+def _camera_view(obs: Obstacles, cand: np.ndarray, row: tuple, radii: np.ndarray, outer: shapely.Geometry,
+                 target_height: float, mode_25d: bool, presets: tuple[float, ...]) -> list[shapely.Geometry]:
     x, y, mode, heading, hfov, vfov, tilt, height = row
     drop = height - target_height
     outer_r = float(radii.max(initial=0.0))
-    kw = dict(mode=mode, heading_deg=heading, hfov_deg=hfov, vfov_deg=vfov, tilt_deg=tilt, drop_m=drop,
-              presets=presets)
-    if outer_r <= 0:
+    if outer_r <= 0 or shapely.is_empty(outer):
         return [shapely.Polygon() for _ in radii]
-    outer = fp.view(x, y, outer_r, **kw)
-    if len(cand):
-        dist = shapely.distance(shapely.Point(x, y), obs.geoms[cand])
-        near = dist < MOUNT_TOLERANCE_M
-        cand, dist = cand[~near], dist[~near]
-    else:
-        dist = np.empty(0)
+    kw: dict[str, Any] = {"mode": mode, "heading_deg": heading, "hfov_deg": hfov, "vfov_deg": vfov,
+                          "tilt_deg": tilt, "drop_m": drop, "presets": presets}
+    # the camera's own building (it hangs on its wall) does not block it: test bounding boxes first
+    b = obs.bounds[cand]
+    box_dist = np.hypot(np.maximum(np.maximum(b[:, 0] - x, x - b[:, 2]), 0),
+                        np.maximum(np.maximum(b[:, 1] - y, y - b[:, 3]), 0))
+    dist = box_dist.copy()
+    close = box_dist < MOUNT_TOLERANCE_M
+    if close.any():
+        dist[close] = shapely.distance(shapely.Point(x, y), obs.geoms[cand[close]])
+        keep = dist >= MOUNT_TOLERANCE_M
+        cand, dist = cand[keep], dist[keep]
     h = obs.heights[cand]
     with np.errstate(divide="ignore", invalid="ignore"):
         k = np.where(h >= height, np.inf, drop / (height - h))
+    # a building whose shadow reaches past the range hides all behind it: the sweep handles it (the box
+    # distance is a lower bound, so doubtful cases go to the shadow path, which is exact as well)
     full = np.isnan(h) | np.isinf(k) | (k * dist >= outer_r) if mode_25d else np.ones(len(cand), dtype=bool)
     far = outer_r * _FAR_FACTOR
     vis = visibility_polygon(x, y, obs.segments(cand[full]), far, crossings=obs.overlapping)
     seen = shapely.intersection(outer, vis)
     low = cand[~full]
     if len(low):
-        shadows = [shadow(x, y, obs.geoms[b], float(kb), far) for b, kb in zip(low, k[~full], strict=True)]
+        shadows = [shadow(x, y, obs.geoms[i], float(ki), far) for i, ki in zip(low, k[~full], strict=True)]
         seen = shapely.difference(seen, shapely.union_all(shadows))
-    out = []
+    out: list[shapely.Geometry] = []
     for r in radii:
         if r <= 0:
             out.append(shapely.Polygon())
@@ -211,11 +237,11 @@ def _init_worker(obs: Obstacles) -> None:
 
 
 def _run_chunk(args: tuple) -> list[list[shapely.Geometry]]:
-    rows, cands, radii, target_height, mode_25d, presets = args
+    rows, cands, radii, outers, target_height, mode_25d, presets = args
     obs = _WORKER["obs"]
     assert isinstance(obs, Obstacles)
-    return [_camera_view(obs, c, r, rad, target_height, mode_25d, presets)
-            for r, c, rad in zip(rows, cands, radii, strict=True)]
+    return [_camera_view(obs, c, r, rad, o, target_height, mode_25d, presets)
+            for r, c, rad, o in zip(rows, cands, radii, outers, strict=True)]
 
 
 def visible(params: pd.DataFrame, ranges: pd.DataFrame, obstacles: Obstacles, *, target_height: float = 1.6,
@@ -229,22 +255,26 @@ def visible(params: pd.DataFrame, ranges: pd.DataFrame, obstacles: Obstacles, *,
     """
     if mode not in {"2d", "2.5d"}:
         raise ValueError(f"mode must be '2d' or '2.5d', not {mode!r}")
-    radii = ranges.to_numpy(dtype=float)
-    outer = np.nan_to_num(radii.max(axis=1, initial=0.0))
-    boxes = shapely.box(params["x"] - outer, params["y"] - outer, params["x"] + outer, params["y"] + outer)
-    cam_idx, bld_idx = obstacles.tree.query(boxes)
+    radii = np.nan_to_num(ranges.to_numpy(dtype=float))
+    rows = list(params[["x", "y", "mode", "heading_deg", "hfov_deg", "vfov_deg", "tilt_deg", "height_m"]]
+                .itertuples(index=False, name=None))
+    # shared work: every outer view, then one bulk STRtree query for the buildings that can hide part
+    # of it (those meeting the hull of the camera and its view; the blind zone under the camera included)
+    outers = np.array([fp.view(r[0], r[1], float(rad.max(initial=0.0)), mode=r[2], heading_deg=r[3],
+                               hfov_deg=r[4], vfov_deg=r[5], tilt_deg=r[6], drop_m=r[7] - target_height,
+                               presets=presets) for r, rad in zip(rows, radii, strict=True)], dtype=object)
+    hulls = shapely.convex_hull(shapely.union(outers, shapely.points(params["x"], params["y"])))
+    cam_idx, bld_idx = obstacles.tree.query(hulls, predicate="intersects")
     order = np.argsort(cam_idx, kind="stable")
     cam_idx, bld_idx = cam_idx[order], bld_idx[order]
     bounds = np.searchsorted(cam_idx, np.arange(len(params) + 1))
     cands = [bld_idx[bounds[i]:bounds[i + 1]] for i in range(len(params))]
-    rows = list(params[["x", "y", "mode", "heading_deg", "hfov_deg", "vfov_deg", "tilt_deg", "height_m"]]
-                .itertuples(index=False, name=None))
     mode_25d = mode == "2.5d"
     results: list[list[shapely.Geometry]] = []
     total = len(rows)
     if workers > 1 and total > chunk:
-        jobs = [(rows[i:i + chunk], cands[i:i + chunk], radii[i:i + chunk], target_height, mode_25d, presets)
-                for i in range(0, total, chunk)]
+        jobs = [(rows[i:i + chunk], cands[i:i + chunk], radii[i:i + chunk], outers[i:i + chunk], target_height,
+                 mode_25d, presets) for i in range(0, total, chunk)]
         with ProcessPoolExecutor(max_workers=min(workers, os.cpu_count() or 1), initializer=_init_worker,
                                  initargs=(obstacles,)) as pool:
             for part in pool.map(_run_chunk, jobs):
@@ -252,8 +282,8 @@ def visible(params: pd.DataFrame, ranges: pd.DataFrame, obstacles: Obstacles, *,
                 if progress:
                     progress(len(results), total)
     else:
-        for i, (row, cand, rad) in enumerate(zip(rows, cands, radii, strict=True)):
-            results.append(_camera_view(obstacles, cand, row, rad, target_height, mode_25d, presets))
+        for i, (row, cand, rad, out) in enumerate(zip(rows, cands, radii, outers, strict=True)):
+            results.append(_camera_view(obstacles, cand, row, rad, out, target_height, mode_25d, presets))
             if progress and (i + 1) % chunk == 0:
                 progress(i + 1, total)
     if progress:
@@ -264,17 +294,22 @@ def visible(params: pd.DataFrame, ranges: pd.DataFrame, obstacles: Obstacles, *,
 def naive_visible(params: pd.DataFrame, ranges: pd.DataFrame, obstacles: Obstacles, level: str,
                   *, target_height: float = 1.6) -> list[shapely.Geometry]:
     """The reference: per camera ``view.difference(union_all(2D shadows))`` over STRtree candidates."""
-    out = []
-    for row, radius in zip(params.itertuples(), ranges[level].to_numpy(dtype=float), strict=True):
-        view = fp.view(row.x, row.y, radius, mode=row.mode, heading_deg=row.heading_deg, hfov_deg=row.hfov_deg,
-                       vfov_deg=row.vfov_deg, tilt_deg=row.tilt_deg, drop_m=row.height_m - target_height)
-        if view.is_empty:
+    out: list[shapely.Geometry] = []
+    cols = ["x", "y", "mode", "heading_deg", "hfov_deg", "vfov_deg", "tilt_deg", "height_m"]
+    for (x, y, mode, heading, hfov, vfov, tilt, height), radius in zip(
+            params[cols].itertuples(index=False, name=None), ranges[level].to_numpy(dtype=float), strict=True):
+        view = fp.view(float(x), float(y), float(radius), mode=str(mode), heading_deg=float(heading),
+                       hfov_deg=float(hfov), vfov_deg=float(vfov), tilt_deg=float(tilt),
+                       drop_m=float(height) - target_height)
+        if shapely.is_empty(view):
             out.append(view)
             continue
-        cand = obstacles.tree.query(view)
-        cand = cand[shapely.distance(shapely.Point(row.x, row.y), obstacles.geoms[cand]) >= MOUNT_TOLERANCE_M]
-        shadows = [shadow(row.x, row.y, obstacles.geoms[b], math.inf, radius * _FAR_FACTOR) for b in cand]
-        out.append(view.difference(shapely.union_all(shadows)) if shadows else view)
+        # every occluder of a point in view lies between it and the camera: the hull of both
+        # (querying the view alone would miss buildings in the blind zone under the camera)
+        cand = obstacles.tree.query(shapely.convex_hull(shapely.union(view, shapely.Point(x, y))))
+        cand = cand[shapely.distance(shapely.Point(x, y), obstacles.geoms[cand]) >= MOUNT_TOLERANCE_M]
+        shadows = [shadow(float(x), float(y), obstacles.geoms[b], math.inf, radius * _FAR_FACTOR) for b in cand]
+        out.append(shapely.difference(view, shapely.union_all(shadows)) if shadows else view)
     return out
 
 

@@ -148,12 +148,13 @@ def targets(town: _Town) -> None:
         x0, y0, x1, _ = town.interior(i, j, 14.0).bounds
         add(f"{comp['name']}南门", "entrance", "2", "identify", Point((x0 + x1) / 2, y0))
     commercial = sorted(c for c, k in town.kinds.items() if k == "commercial")
+    # shop rows stand 14 m from the street centre lines: entrances are on the facades, 1 m out
     for k, name in enumerate(BANKS):
         i, j = commercial[(k * 2) % len(commercial)]
-        add(name, "bank", "1", "identify", Point(town.xs[i] + 40 + 20 * k, town.ys[j + 1] - 16))
+        add(name, "bank", "1", "identify", Point(town.xs[i] + 40 + 20 * k, town.ys[j + 1] - 13))
     for k, name in enumerate(NIGHT_SPOTS):
         i, j = commercial[(k * 3 + 1) % len(commercial)]
-        add(name, "shop", "3", "observe", Point(town.xs[i] + 70 + 9 * k, town.ys[j] + 16))
+        add(name, "shop", "3", "observe", Point(town.xs[i] + 70 + 9 * k, town.ys[j] + 13))
     sq = next(c for c, k in town.kinds.items() if k == "square")
     add("水集街道办事处", "government", "1", "recognise", Point(town.xs[sq[0]] + 30, town.ys[sq[1] + 1] - 20))
     add("水集派出所", "police", "1", "recognise", Point(town.xs[sq[0] + 1] - 30, town.ys[sq[1] + 1] - 20))
@@ -230,8 +231,8 @@ def cameras(town: _Town) -> None:
             both_primary = t["name"].count("路") >= 2 and rng.random() < 0.5
             for heading in ((0.0, 90.0, 180.0, 270.0) if both_primary else (45.0, 225.0)):
                 add(g.x + 6, g.y + 6, heading, "ptz" if both_primary else "bullet", "1", t["name"], 7.0)
-        elif t["category"] == "bank":
-            add(g.x, g.y - 3, 0.0, "dome", "2", f"{t['name']}门口", 3.5)
+        elif t["category"] == "bank":  # across the pavement, looking back at the door
+            add(g.x + 4, g.y + 5, 200.0, "dome", "2", f"{t['name']}门口", 3.5)
         elif t["category"] == "entrance" and t["class"] == "1":
             add(g.x + 5, g.y - 8, 0.0, "bullet", "1", t["name"], 5.0)
         elif t["category"] == "entrance" and rng.random() < 0.55:

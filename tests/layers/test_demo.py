@@ -76,6 +76,17 @@ def test_layers_are_valid_and_realistic(ws):
     assert heights.min() > 2.5 and heights.max() < 70
 
 
+def test_cameras_and_entrances_stand_outside_buildings(ws):
+    metric = ws.metric_crs()
+    buildings = ws.read("buildings").to_crs(metric)
+    tree = shapely.STRtree(buildings.geometry.to_numpy())
+    cams = ws.read("cameras").to_crs(metric)
+    assert len(tree.query(cams.geometry.buffer(0.5).to_numpy(), predicate="intersects")[0]) == 0
+    points = ws.read("targets").to_crs(metric)
+    points = points[points.geom_type == "Point"]
+    assert len(tree.query(points.geometry.to_numpy(), predicate="within")[0]) == 0
+
+
 def test_the_urban_village_is_a_camera_gap(ws):
     comms = ws.read("communities").set_index("name")
     cams = ws.read("cameras")
