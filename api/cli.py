@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -18,8 +20,10 @@ from layers.store import Store, open_workspace
 
 app = typer.Typer(help="Pingan Planner: grids, risk and video coverage for community safety planning.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# tables keep their columns when piped: the terminal's width, or 160 columns without one
+_WIDTH = shutil.get_terminal_size((160, 24)).columns
+out = Console(soft_wrap=True, width=_WIDTH)
+err = Console(stderr=True, soft_wrap=True, width=_WIDTH)
 DEFAULT_WORKSPACE = Path("workspace/demo.gpkg")
 EXIT_CODES: dict[type[Exception], int] = {LayerValidationError: 2, ImportFormatError: 2, UnknownLayerError: 3,
                                           WorkspaceError: 4, PermissionError: 5, FileExistsError: 6}
@@ -159,6 +163,56 @@ def views_cmd(workspace: Workspace,
     stamp = result.attrs["stamp"]
     out.print(f"views layer written: {len(result)} polygons, {stamp['occlusion']} occlusion, "
               f"targets at {stamp['target_height_m']} m; inputs {stamp['inputs']}")
+
+
+@app.command("coverage")
+def coverage_cmd(workspace: Workspace,
+                 grid: Annotated[str | None, typer.Option(help="Show only this grid (by code)")] = None,
+                 include_planned: Annotated[bool, typer.Option(help="Count planned cameras as covering")] = False,
+                 top: Annotated[int, typer.Option(help="Blind spots to list")] = 10) -> None:
+    """Coverage per community (or one grid), key targets, blind spots; writes the coverage layers."""
+    from api import services
+
+    with _errors(), _progress("coverage") as step:
+        result = services.compute_coverage(_open(workspace), include_planned=include_planned, progress=step)
+    grids, spots = result["grids"], result["blind_spots"]
+    if grid is not None:
+        if grid not in set(grids["code"]):
+            err.print(f"[bold red]error:[/] no grid {grid} in {workspace.name}", highlight=False)
+            raise typer.Exit(3)
+        grids = grids[grids["code"] == grid]
+        spots = spots[spots["grid_code"] == grid]
+        rows = grids.assign(name=grid)
+    else:
+        rows = result["communities"].assign(name=result["communities"]["name"].fillna(
+            result["communities"]["community_code"]))
+    table = Table("社区/网格" if grid is None else "网格", "public km²", "detect", "observe", "recognise", "identify",
+                  "≥2 cameras", "roads seen", "cameras (active/faulty/planned)", "blind spot km²")
+    for _, r in rows.iterrows():
+        road = r["road_seen_detect_m"] / r["road_m"] if r["road_m"] else 0.0
+        table.add_row(str(r["name"]), f"{r['public_m2'] / 1e6:.3f}",
+                      *(f"{r[f'share_{lv}']:.1%}" for lv in ("detect", "observe", "recognise", "identify")),
+                      f"{r['share_redundant']:.1%}", f"{road:.1%}",
+                      f"{int(r['cameras_active'])}/{int(r['cameras_faulty'])}/{int(r['cameras_planned'])}",
+                      f"{r['uncovered_m2'] / 1e6:.3f}")
+    out.print(table)
+    ind = result["indicators"]
+    if grid is None:
+        out.print(f"一类目标 class-1 targets covered: {ind['class1_covered']}/{ind['class1_targets']}"
+                  f" ({'100% ✓' if ind['class1_all_covered'] else 'not all'}); 路口 intersections covered: "
+                  f"{ind['intersection_share']:.0%}; 重点公共区域 key public areas seen: "
+                  f"{ind.get('key_public_area_share', float('nan')):.1%}")
+        if ind.get("cameras_outside_grids"):
+            out.print(f"{ind['cameras_outside_grids']} camera(s) stand outside every grid and are counted in none")
+    ranked = spots[spots["ranked"]].head(top)
+    if len(ranked):
+        bt = Table("#", "grid", "kind", "where", "m²", "near", "priority")
+        for k, (_, s) in enumerate(ranked.iterrows(), start=1):
+            where = "" if pd.isna(s["name"]) else str(s["name"])
+            bt.add_row(str(k), str(s["grid_code"]), str(s["kind"]), where, f"{s['area_m2']:,.0f}",
+                       str(s["near_targets"])[:40], f"{s['priority']:.1f}")
+        out.print(bt)
+    out.print("coverage layers written: coverage_grids, coverage_communities, coverage_targets, blind_spots")
 
 
 @app.command("demo")

@@ -5,14 +5,16 @@ The CLI and the HTTP routes call these functions; they hold no maths of their ow
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
-from gis import camera, visibility
+from gis import camera, coverage, visibility
 from gis import footprint as fp
 from layers.errors import WorkspaceError
 from layers.store import Store, now_iso
@@ -82,3 +84,141 @@ def views_are_current(store: Store) -> bool:
 def summarise_views(views: pd.DataFrame) -> pd.DataFrame:
     """Cameras and seen area (m², union not counted twice is for the coverage analysis) per level."""
     return views.groupby("level", sort=False).agg(cameras=("camera", "nunique"), area_m2=("area_m2", "sum"))
+
+
+# ---- coverage ------------------------------------------------------------------------------------------
+COVERAGE_INPUTS = ("cameras", "buildings", "grids", "roads", "targets", "views")
+RISK_WEIGHTS = {"red": 3.0, "yellow": 2.0, "green": 1.0}
+
+
+def coverage_options(settings: dict[str, Any], *, include_planned: bool = False) -> coverage.Options:
+    given = dict(settings.get("coverage") or {})
+    allowed = set(coverage.Options.__dataclass_fields__)
+    unknown = set(given) - allowed
+    if unknown:
+        raise WorkspaceError(f"unknown coverage setting(s) {sorted(unknown)}: known are {sorted(allowed)}")
+    if "covering_statuses" in given:
+        given["covering_statuses"] = tuple(given["covering_statuses"])
+    opts = coverage.Options(**given)
+    if include_planned and "planned" not in opts.covering_statuses:
+        opts = dataclasses.replace(opts, covering_statuses=(*opts.covering_statuses, "planned"))
+    return opts
+
+
+def _wide_views(views: gpd.GeoDataFrame, cameras: pd.Series) -> pd.DataFrame:
+    wide = views.pivot_table(index="camera", columns="level", values="geometry", aggfunc="first")
+    wide = wide.reindex(index=cameras, columns=list(camera.DORI_LEVELS))
+    return wide.map(lambda g: shapely.Polygon() if g is None or (isinstance(g, float) and np.isnan(g)) else g)
+
+
+def coverage_model(store: Store, *, include_planned: bool = False) -> coverage.CoverageModel:
+    """The coverage model of a workspace (views recomputed first when they are stale)."""
+    for layer in ("grids", "cameras", "buildings"):
+        if not store.has(layer):
+            raise WorkspaceError(f"the workspace has no {layer} layer: import one first (pingan import)")
+    if not views_are_current(store):
+        compute_views(store)
+    metric = store.metric_crs()
+    settings = store.settings()
+    cams = store.read("cameras").to_crs(metric)
+    views = store.read("views").to_crs(metric)
+    roads = store.read("roads").to_crs(metric) if store.has("roads") else gpd.GeoDataFrame(
+        {"class": []}, geometry=[], crs=metric)
+    targets = store.read("targets").to_crs(metric) if store.has("targets") else gpd.GeoDataFrame(
+        {"id": [], "name": [], "category": [], "class": [], "required_level": []}, geometry=[], crs=metric)
+    weights = None
+    if store.has("risk"):
+        risk = store.read("risk")
+        weights = {str(c): RISK_WEIGHTS.get(str(level), 1.0) for c, level in zip(risk["code"], risk["level"],
+                                                                                  strict=True)}
+    return coverage.CoverageModel(
+        grids=store.read("grids").to_crs(metric)[["code", "community_code", "geometry"]],
+        buildings=store.read("buildings").to_crs(metric).geometry, roads=roads, targets=targets,
+        cameras=cams[["id", "status", "point_class", "geometry"]], views=_wide_views(views, cams["id"]),
+        options=coverage_options(settings, include_planned=include_planned), grid_weight=weights)
+
+
+def compute_coverage(store: Store, *, include_planned: bool = False, write: bool = True,
+                     progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Coverage per grid and community, target coverage, blind spots and the 雪亮 indicators.
+
+    Writes ``coverage_grids``, ``coverage_communities``, ``coverage_targets`` and ``blind_spots``
+    in one atomic step, stamped (``coverage`` metadata) with the versions of their inputs.
+    """
+    step = progress or (lambda _name: None)
+    step("views")
+    model = coverage_model(store, include_planned=include_planned)
+    step("grids")
+    grids = model.grid_figures()
+    communities = coverage.community_figures(grids)
+    names = dict(zip(*(store.read("communities")[c] for c in ("code", "name")), strict=True)) if store.has(
+        "communities") else {}
+    communities.insert(1, "name", communities["community_code"].map(names))
+    step("targets")
+    targets = model.target_coverage()
+    areas = pd.Series([shapely.area(g) for g in model._target_public], index=model.targets["id"].to_numpy())
+    targets["public_m2"] = areas.to_numpy()
+    ind = coverage.indicators(targets, areas[areas > 0])
+    ind["cameras_outside_grids"] = model.cameras_outside()
+    step("blind spots")
+    spots = model.blind_spots()
+    metric = store.metric_crs()
+    grid_layer = gpd.GeoDataFrame(grids, geometry=model.grids.geometry.to_numpy(), crs=metric).to_crs(4326)
+    target_layer = gpd.GeoDataFrame(targets, geometry=model.targets.geometry.to_numpy(), crs=metric).to_crs(4326)
+    spot_layer = spots.to_crs(4326)
+    stamp = {"inputs": {name: store.version(name) for name in COVERAGE_INPUTS if store.has(name)},
+             "computed_at": now_iso(), "options": dataclasses.asdict(model.options), "indicators": ind}
+    if write:
+        step("writing")
+        store.write_many({"coverage_grids": grid_layer, "coverage_communities": communities,
+                          "coverage_targets": target_layer, "blind_spots": spot_layer}, message="pingan coverage")
+        stamp["inputs"]["views"] = store.version("views")
+        store.set_meta({"coverage": stamp})
+    return {"grids": grids, "communities": communities, "targets": targets, "blind_spots": spots,
+            "indicators": ind, "stamp": stamp}
+
+
+def coverage_is_current(store: Store) -> bool:
+    """True when the stored coverage results were computed from the current inputs."""
+    stamp = store.get_meta("coverage") or {}
+    inputs = {name: store.version(name) for name in COVERAGE_INPUTS if store.has(name)}
+    return bool(stamp) and stamp.get("inputs") == inputs and views_are_current(store)
+
+
+class WhatIf:
+    """An interactive session: add, move or delete cameras and get the changed figures at once."""
+
+    def __init__(self, store: Store, *, include_planned: bool = True):
+        settings = store.settings()
+        self.metric = store.metric_crs()
+        self.model = coverage_model(store, include_planned=include_planned)
+        blds = store.read("buildings").to_crs(self.metric)
+        heights = visibility.building_heights(blds["height_m"], blds["floors"], float(settings["storey_height_m"]))
+        self.obstacles = visibility.Obstacles.build(blds.geometry.to_numpy(), heights)
+        self.assume = assumptions(settings)
+        self.ppm = camera.profile(str(settings.get("dori_profile", "iec62676-4:2014")), settings.get("dori_profiles"))
+        self.target = float(settings.get("target_height_m", 1.6))
+        self.form = str(settings.get("dori_form", "arc"))
+        self.occlusion = str(settings.get("occlusion", "2.5d"))
+
+    def camera_views(self, cam: gpd.GeoDataFrame) -> dict[str, shapely.Geometry]:
+        """Views of one camera given as a one-row frame of camera fields in the metric CRS."""
+        params = fp.resolve(cam, self.assume)
+        ranges = fp.level_ranges(params, self.ppm, self.target, form=self.form)
+        seen = visibility.visible(params, ranges, self.obstacles, target_height=self.target, mode=self.occlusion,
+                                  presets=tuple(self.assume.ptz_presets_deg))
+        return dict(seen.iloc[0])
+
+    def set_camera(self, cam_id: str, fields: dict[str, Any] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Place or move ``cam_id`` (``fields`` with lon/lat or x/y and camera fields), or delete it (None)."""
+        if fields is None:
+            return self.model.set_camera(cam_id, None)
+        data = dict(fields)
+        if "lon" in data and "lat" in data:
+            point = gpd.GeoSeries.from_xy([data.pop("lon")], [data.pop("lat")], crs=4326).to_crs(self.metric).iat[0]
+        else:
+            point = shapely.Point(data.pop("x"), data.pop("y"))
+        frame = gpd.GeoDataFrame({k: [v] for k, v in data.items()}, geometry=[point], crs=self.metric)
+        views = self.camera_views(frame)
+        return self.model.set_camera(cam_id, views, status=data.get("status"), point_class=data.get("point_class"),
+                                     location=point)

@@ -42,3 +42,27 @@ def city(n_buildings: int = 50_000, n_cameras: int = 10_000, size_m: float = 10_
         "height_m": rng.uniform(4, 8, n_cameras), "tilt_deg": rng.uniform(5, 20, n_cameras),
     })
     return buildings, heights, cams
+
+
+def streets(n_buildings: int = 50_000, size_m: float = 10_000.0, street_m: float = 20.0) -> pd.DataFrame:
+    """The street centre lines of :func:`city` (same block pitch), as a frame with class and width."""
+    blocks_needed = int(np.ceil(n_buildings / (6 * 0.9)))
+    n_side = int(np.ceil(np.sqrt(blocks_needed)))
+    pitch = size_m / n_side
+    lines = [shapely.LineString([(k * pitch, 0), (k * pitch, size_m)]) for k in range(n_side + 1)]
+    lines += [shapely.LineString([(0, k * pitch), (size_m, k * pitch)]) for k in range(n_side + 1)]
+    cls = ["primary" if k % 5 == 0 else "secondary" for k in range(n_side + 1)] * 2
+    return pd.DataFrame({"class": cls, "width_m": street_m, "name": [f"路{k}" for k in range(len(lines))],
+                         "geometry": lines})
+
+
+def grids(size_m: float = 10_000.0, cell_m: float = 500.0) -> pd.DataFrame:
+    """Square grids coded like real ones: 20 communities of 20 grids on a 10 km city."""
+    n = round(size_m / cell_m)
+    rows = []
+    for i in range(n):
+        for j in range(n):
+            community = "370285001" + f"{(j // 5) * (n // 5) + i // 5 + 1:03d}"
+            rows.append({"code": f"{community}{(j % 5) * 5 + i % 5 + 1:03d}", "community_code": community,
+                         "geometry": shapely.box(i * cell_m, j * cell_m, (i + 1) * cell_m, (j + 1) * cell_m)})
+    return pd.DataFrame(rows)

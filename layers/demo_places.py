@@ -229,8 +229,12 @@ def cameras(town: _Town) -> None:
         g = t["geometry"]
         if t["category"] == "intersection":
             both_primary = t["name"].count("路") >= 2 and rng.random() < 0.5
-            for heading in ((0.0, 90.0, 180.0, 270.0) if both_primary else (45.0, 225.0)):
-                add(g.x + 6, g.y + 6, heading, "ptz" if both_primary else "bullet", "1", t["name"], 7.0)
+            # on the corner pole that stands inside the town (edge intersections have only that side)
+            dx = 6.0 if g.x < town.xs[-1] / 2 else -6.0
+            dy = 6.0 if g.y < town.ys[-1] / 2 else -6.0
+            facing = float(np.degrees(np.arctan2(-dx, -dy)) % 360)  # compass bearing to the junction
+            for heading in ((0.0, 90.0, 180.0, 270.0) if both_primary else (facing, facing + 180.0)):
+                add(g.x + dx, g.y + dy, heading, "ptz" if both_primary else "bullet", "1", t["name"], 7.0)
         elif t["category"] == "bank":  # across the pavement, looking back at the door
             add(g.x + 4, g.y + 5, 200.0, "dome", "2", f"{t['name']}门口", 3.5)
         elif t["category"] == "entrance" and t["class"] == "1":

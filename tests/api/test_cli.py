@@ -65,3 +65,18 @@ def test_household_export_needs_reason(demo_copy, tmp_path):
     ok = run("export", demo_copy, "households", tmp_path / "hh.gpkg", "--reason", "季度走访", "--user", "admin")
     assert ok.exit_code == 0
     assert store.open_workspace(demo_copy).audit_log()["user"].tolist() == ["admin"]
+
+
+def test_views_and_coverage_commands(demo_copy):
+    result = run("views", demo_copy)
+    assert result.exit_code == 0, result.output
+    assert "views layer written" in result.output and "detect" in result.output
+    result = run("coverage", demo_copy, "--top", "3")
+    assert result.exit_code == 0, result.output
+    for text in ("月湖社区", "望城村", "一类目标", "路口", "coverage layers written"):
+        assert text in result.output
+    one = run("coverage", demo_copy, "--grid", "370285001001001")
+    assert one.exit_code == 0 and "370285001001001" in one.output and "月湖社区 " not in one.output
+    missing = run("coverage", demo_copy, "--grid", "999")
+    assert missing.exit_code == 3 and "no grid 999" in missing.output
+    assert store.open_workspace(demo_copy).has("blind_spots")

@@ -1,3 +1,4 @@
+import pandas as pd
 import pytest
 import shapely
 
@@ -51,3 +52,73 @@ def test_views_need_cameras_and_buildings(tmp_path):
     ws.write("cameras", tiny_layers()["cameras"])
     with pytest.raises(WorkspaceError, match="no buildings layer"):
         services.compute_views(ws)
+
+
+@pytest.fixture(scope="module")
+def demo_coverage(demo_path, tmp_path_factory):
+    import shutil
+
+    path = tmp_path_factory.mktemp("cov") / "demo.gpkg"
+    shutil.copyfile(demo_path, path)
+    ws = store.open_workspace(path)
+    return ws, services.compute_coverage(ws)
+
+
+def test_demo_coverage_is_consistent(demo_coverage):
+    ws, result = demo_coverage
+    grids, comms = result["grids"], result["communities"]
+    shares = grids[[c for c in grids if c.startswith("share_")]]
+    assert ((shares >= 0) & (shares <= 1)).all().all()
+    assert (grids["seen_identify_m2"] <= grids["seen_recognise_m2"] + 1e-6).all()
+    assert (grids["seen_recognise_m2"] <= grids["seen_detect_m2"] + 1e-6).all()
+    for col in ("public_m2", "seen_detect_m2", "road_m", "cameras_active", "uncovered_m2"):
+        assert comms[col].sum() == pytest.approx(grids[col].sum())
+        by_comm = grids.groupby("community_code")[col].sum()
+        assert comms.set_index("community_code")[col].to_numpy() == pytest.approx(by_comm.to_numpy())
+    spots = result["blind_spots"]
+    total = spots["area_m2"].sum() + grids["seen_detect_m2"].sum()
+    assert total == pytest.approx(grids["public_m2"].sum(), rel=1e-3)
+    roads = ws.read("roads").to_crs(ws.metric_crs())
+    assert grids["road_m"].sum() == pytest.approx(roads.length.sum(), rel=1e-4)  # boundary roads counted once
+    counted = grids["cameras_active"].sum() + grids["cameras_faulty"].sum() + grids["cameras_planned"].sum()
+    assert counted + result["indicators"]["cameras_outside_grids"] == len(ws.read("cameras"))  # each camera once
+    assert {"intersection", "street", "off-street"} <= set(spots["kind"])
+    ind = result["indicators"]
+    assert 0 <= ind["class1_share"] <= 1 and ind["intersections"] > 0
+
+
+def test_coverage_layers_are_stamped(demo_coverage):
+    ws, _ = demo_coverage
+    for layer in ("coverage_grids", "coverage_communities", "coverage_targets", "blind_spots"):
+        assert ws.has(layer)
+    assert services.coverage_is_current(ws)
+    assert len(ws.read("coverage_grids")) == len(ws.read("grids"))
+
+
+def test_stale_coverage_is_detected(demo_copy):
+    ws = store.open_workspace(demo_copy)
+    services.compute_coverage(ws)
+    assert services.coverage_is_current(ws)
+    ws.write("targets", ws.read("targets"))
+    assert not services.coverage_is_current(ws)
+
+
+def test_what_if_matches_a_full_recomputation(demo_copy):
+    ws = store.open_workspace(demo_copy)
+    session = services.WhatIf(ws, include_planned=False)
+    before = session.model.grid_figures().set_index("code")
+    lon, lat = ws.read("grids").set_index("code").geometry.loc["370285001201001"].representative_point().coords[0]
+    grids, _ = session.set_camera("NEW-1", {"lon": lon, "lat": lat, "kind": "bullet", "heading_deg": 90.0,
+                                                   "hfov_deg": 90.0, "height_m": 6.0, "tilt_deg": 10.0,
+                                                   "resolution_px": 2560, "status": "active",
+                                                   "point_class": "1"})
+    assert "370285001201001" in set(grids["code"])
+    after = grids.set_index("code")
+    assert (after["seen_detect_m2"] >= before.loc[after.index, "seen_detect_m2"] - 1e-6).all()
+    assert after.loc["370285001201001", "seen_detect_m2"] > before.loc["370285001201001", "seen_detect_m2"]
+    assert after.loc["370285001201001", "cameras_active"] == before.loc["370285001201001", "cameras_active"] + 1
+    full = session.model.grid_figures().set_index("code").loc[after.index]
+    pd.testing.assert_frame_equal(after, full)
+    grids, _ = session.set_camera("NEW-1", None)
+    back = grids.set_index("code")
+    pd.testing.assert_frame_equal(back, before.loc[back.index], check_exact=False, rtol=1e-9)

@@ -1,0 +1,458 @@
+"""Coverage analytics: what the cameras see of each grid's public space, roads and key targets.
+
+Everything works in the metric CRS on camera views from :mod:`gis.visibility` (one polygon
+per camera and DORI level, nested). *Public space* is a grid minus its building footprints.
+
+- Seen area per level: public space ∩ the union of the views of that level.
+- k-coverage (≥ 2 cameras) at one level, built in one pass: ``K ← K ∪ (v ∩ U); U ← U ∪ v``.
+- Roads: length inside the grid and length seen per level, by road class.
+- Targets: a point is covered when it lies in the union of views at its required level; a
+  polygon when at least ``polygon_share`` of its public part is seen at that level.
+- Blind spots: every uncovered piece of public space (so blind-spot area + covered area =
+  public area exactly); pieces of at least ``min_area`` m² are ranked by a priority that
+  combines size, the targets near them and the grid's risk weight.
+
+:class:`CoverageModel` keeps the views in an ``rtree`` index that is updated in place, so
+adding, moving or deleting one camera recomputes only the grids and targets it touches.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import cast
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import shapely.ops
+from rtree import index as rtree_index
+
+from gis.camera import DORI_LEVELS
+
+CLASS_WEIGHTS = {"1": 3.0, "2": 2.0, "3": 1.0}
+KIND_WEIGHTS = {"intersection": 2.0, "street": 1.5, "off-street": 1.0}
+ROAD_WIDTHS_M = {"primary": 30.0, "secondary": 20.0, "tertiary": 12.0, "residential": 7.0, "service": 5.0,
+                 "footway": 3.0, "other": 6.0}
+EDGE_TOLERANCE_M = 0.01
+
+
+@dataclass(frozen=True)
+class Options:
+    covering_statuses: tuple[str, ...] = ("active",)
+    blind_spot_level: str = "detect"
+    redundancy_level: str = "detect"
+    min_area_m2: float = 25.0
+    polygon_share: float = 0.8
+    near_m: float = 30.0
+    default_required_level: str = "recognise"
+
+
+def public_space(grids: gpd.GeoSeries, buildings: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Each grid minus the building footprints in it (aligned to ``grids``)."""
+    tree = shapely.STRtree(buildings.to_numpy())
+    g_idx, b_idx = tree.query(grids.to_numpy(), predicate="intersects")
+    out = []
+    geoms = buildings.to_numpy()
+    for i, grid in enumerate(grids.to_numpy()):
+        blds = geoms[b_idx[g_idx == i]]
+        out.append(shapely.difference(grid, shapely.union_all(blds)) if len(blds) else grid)
+    return gpd.GeoSeries(out, index=grids.index, crs=grids.crs)
+
+
+def street_units(roads: gpd.GeoDataFrame, widths: Mapping[str, float] = ROAD_WIDTHS_M) -> gpd.GeoDataFrame:
+    """The street network as planning units: intersection discs and street stretches between them.
+
+    Roads are noded where they cross; a node where three or more stretches meet is an
+    intersection (a disc of the widest road's half width + 2 m); each stretch is a flat-capped
+    corridor of its road's width (``width_m``, else by class) minus the intersections.
+    """
+    if len(roads) == 0:
+        return gpd.GeoDataFrame({"kind": [], "name": []}, geometry=[], crs=roads.crs)
+    width = pd.to_numeric(roads.get("width_m"), errors="coerce").to_numpy(dtype=float) if "width_m" in roads else (
+        np.full(len(roads), np.nan))
+    cls = roads["class"].astype(object).to_numpy() if "class" in roads else np.full(len(roads), "other", dtype=object)
+    width = np.where(np.isnan(width), [widths.get(str(c), widths["other"]) for c in cls], width)
+    names = roads["name"].astype(object).to_numpy() if "name" in roads else np.full(len(roads), None, dtype=object)
+    segments = np.asarray(shapely.get_parts(shapely.node(shapely.union_all(roads.geometry.to_numpy()))), dtype=object)
+    segments = segments[shapely.length(segments) > 1e-6]
+    tree = shapely.STRtree(roads.geometry.to_numpy())
+    owner = tree.nearest(shapely.line_interpolate_point(segments, 0.5, normalized=True))
+    ends = np.concatenate([shapely.get_coordinates(shapely.get_point(segments, 0)),
+                           shapely.get_coordinates(shapely.get_point(segments, -1))]).round(3)
+    nodes, degree = np.unique(ends, axis=0, return_counts=True)
+    junctions = nodes[degree >= 3]
+    seg_owner = np.concatenate([owner, owner])
+    units_geom, units_kind, units_name = [], [], []
+    for x, y in junctions:
+        here = np.all(ends == (round(x, 3), round(y, 3)), axis=1)
+        incident = np.unique(seg_owner[here])
+        units_geom.append(shapely.buffer(shapely.Point(x, y), width[incident].max() / 2 + 2.0))
+        units_kind.append("intersection")
+        units_name.append("与".join(dict.fromkeys(str(n) for n in names[incident] if n)) + "路口")
+    discs = shapely.union_all(np.array(units_geom, dtype=object)) if units_geom else shapely.Polygon()
+    for seg, road in zip(segments, owner, strict=True):
+        corridor = shapely.difference(shapely.buffer(seg, width[road] / 2, cap_style="flat"), discs)
+        if not shapely.is_empty(corridor):
+            units_geom.append(corridor)
+            units_kind.append("street")
+            units_name.append(names[road])
+    return gpd.GeoDataFrame({"kind": units_kind, "name": units_name}, geometry=units_geom, crs=roads.crs)
+
+
+def _union(geoms: Iterable[shapely.Geometry]) -> shapely.Geometry:
+    arr = np.array([g for g in geoms if g is not None and not shapely.is_empty(g)], dtype=object)
+    return shapely.union_all(arr) if len(arr) else shapely.Polygon()
+
+
+def _lines(geom: shapely.Geometry) -> shapely.Geometry:
+    """Keep only the linear parts (intersections of lines can add stray points)."""
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("LineString", "MultiLineString")]
+    return shapely.union_all(parts) if parts else shapely.LineString()
+
+
+def _lines_each(geoms: np.ndarray) -> np.ndarray:
+    return np.array([_lines(g) for g in geoms], dtype=object)
+
+
+@dataclass
+class CoverageModel:
+    """Grids, targets and camera views held in memory for repeated, incremental coverage queries.
+
+    ``views`` is indexed by camera id with one polygon column per DORI level (metric CRS);
+    ``cameras`` has ``id``, ``status`` and ``point_class``.
+    """
+
+    grids: gpd.GeoDataFrame  # code, community_code, geometry (metric)
+    buildings: gpd.GeoSeries
+    roads: gpd.GeoDataFrame  # class, geometry
+    targets: gpd.GeoDataFrame  # id, name, category, class, required_level, geometry
+    cameras: pd.DataFrame
+    views: pd.DataFrame
+    options: Options = field(default_factory=Options)
+    grid_weight: Mapping[str, float] | None = None
+
+    def __post_init__(self) -> None:
+        self.grids = self.grids.reset_index(drop=True)
+        self.public = public_space(self.grids.geometry, self.buildings)
+        self._grid_tree = shapely.STRtree(self.grids.geometry.to_numpy())
+        road_geoms = self.roads.geometry.to_numpy() if len(self.roads) else np.empty(0, dtype=object)
+        g_idx, r_idx = (self._grid_tree.query(road_geoms, predicate="dwithin", distance=EDGE_TOLERANCE_M)[::-1]
+                        if len(road_geoms) else (np.empty(0, int), np.empty(0, int)))
+        self._roads_in = {i: self._road_pieces(i, road_geoms[r_idx[g_idx == i]]) for i in range(len(self.grids))}
+        self.units = street_units(self.roads)
+        self._unit_tree = shapely.STRtree(self.units.geometry.to_numpy())
+        self.targets = self.targets.reset_index(drop=True)
+        blds = self.buildings.to_numpy()
+        b_tree = shapely.STRtree(blds)
+        t_idx, tb_idx = b_tree.query(self.targets.geometry.to_numpy(), predicate="intersects")
+        self._target_public = [
+            g if g.geom_type == "Point" else shapely.difference(g, _union(blds[tb_idx[t_idx == i]]))
+            for i, g in enumerate(self.targets.geometry.to_numpy())]
+        self.cameras = self.cameras.reset_index(drop=True)
+        self._status = dict(zip(self.cameras["id"], self.cameras["status"].fillna("active"), strict=True))
+        self._home: dict[str, int] = {}  # camera -> the one grid row it stands in (-1: outside every grid)
+        if "geometry" in self.cameras:
+            for cam, point in zip(self.cameras["id"], self.cameras["geometry"], strict=True):
+                self._home[cam] = self._grid_of(point)
+        self._index = rtree_index.Index()
+        self._ids: dict[int, str] = {}
+        self._keys: dict[str, int] = {}
+        self._bounds: dict[str, tuple[float, ...]] = {}
+        self.views = self.views.copy()
+        for cam in self.views.index:
+            self._insert(str(cam))
+
+    def _road_pieces(self, i: int, roads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Road lines in grid ``i`` with weights: 1 inside, 1/n along a boundary shared by n grids.
+
+        Grid boundaries often follow road centre lines; the weights keep such a road from being
+        counted twice, so community totals stay the sums of their grids. Lines within
+        ``EDGE_TOLERANCE_M`` of a grid edge count as on it (data that went through lon/lat
+        and back is off by ~1e-10 m, which exact overlay would turn into a wobble).
+        """
+        grid = self.grids.geometry.iat[i]
+        near_grid = shapely.buffer(grid, EDGE_TOLERANCE_M)
+        edge_zone = shapely.buffer(shapely.boundary(grid), EDGE_TOLERANCE_M)
+        pieces: list[shapely.Geometry] = []
+        weights: list[float] = []
+        for road in roads:
+            inside = _lines(shapely.intersection(road, near_grid))
+            for part in shapely.get_parts(_lines(shapely.difference(inside, edge_zone))):
+                pieces.append(part)
+                weights.append(1.0)
+            for part in shapely.get_parts(_lines(shapely.intersection(inside, edge_zone))):
+                for sub_part in self._split_at_grid_vertices(part):
+                    mid = cast(shapely.LineString, sub_part).interpolate(0.5, normalized=True)
+                    sharing = self._grid_tree.query(mid, predicate="dwithin", distance=EDGE_TOLERANCE_M)
+                    pieces.append(sub_part)
+                    weights.append(1.0 / max(len(sharing), 1))
+        return np.array(pieces, dtype=object), np.array(weights, dtype=float)
+
+    def _split_at_grid_vertices(self, line: shapely.Geometry) -> list[shapely.Geometry]:
+        """Cut a boundary line where any grid corner lies on it, so each piece has one set of neighbours."""
+        near = self._grid_tree.query(line, predicate="dwithin", distance=EDGE_TOLERANCE_M)
+        corners = np.asarray(shapely.points(shapely.get_coordinates(
+            shapely.boundary(self.grids.geometry.to_numpy()[near]))), dtype=object)
+        on = corners[shapely.dwithin(line, corners, EDGE_TOLERANCE_M)]
+        ring = cast(shapely.LineString, line)
+        along = np.array(shapely.line_locate_point(ring, list(on)), dtype=float)
+        cuts = np.unique(np.concatenate([[0.0, float(shapely.length(line))], along]))
+        return [shapely.ops.substring(ring, a, b) for a, b in itertools.pairwise(cuts) if b - a > 1e-9]
+
+    # ---- the dynamic index ---------------------------------------------------------------------
+    def view(self, cam: str, level: str) -> shapely.Geometry:
+        """One camera's view at one level."""
+        return cast(shapely.Geometry, self.views.at[cam, level])
+
+    def _outer(self, cam: str) -> shapely.Geometry:
+        return self.view(cam, DORI_LEVELS[0])
+
+    def _grid_of(self, point: shapely.Geometry) -> int:
+        """The grid a camera stands in; on a shared boundary, the first grid (so it counts once)."""
+        if point is None or shapely.is_empty(point):
+            return -1
+        hits = self._grid_tree.query(point, predicate="intersects")
+        return int(hits.min()) if len(hits) else -1
+
+    def cameras_outside(self) -> int:
+        """Cameras standing outside every grid (counted nowhere else)."""
+        return sum(1 for cam in self.cameras["id"] if self._home.get(cam, -1) == -1)
+
+    def _covering(self, cam: str) -> bool:
+        return self._status.get(cam, "active") in self.options.covering_statuses
+
+    def _insert(self, cam: str) -> None:
+        geom = self._outer(cam)
+        if geom is None or shapely.is_empty(geom) or not self._covering(cam):
+            return
+        key = self._keys.setdefault(cam, len(self._keys))
+        self._ids[key] = cam
+        self._bounds[cam] = tuple(float(v) for v in shapely.bounds(geom))
+        self._index.insert(key, self._bounds[cam])
+
+    def _remove(self, cam: str) -> None:
+        if cam in self._bounds:
+            self._index.delete(self._keys[cam], self._bounds.pop(cam))
+
+    def cameras_near(self, geom: shapely.Geometry) -> list[str]:
+        return [self._ids[k] for k in self._index.intersection(tuple(shapely.bounds(geom)))]
+
+    def set_camera(self, cam: str, views: Mapping[str, shapely.Geometry] | None, *, status: str | None = None,
+                   point_class: str | None = None,
+                   location: shapely.Geometry | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Add, move (same id, new views) or delete (``views=None``) one camera.
+
+        A moved camera keeps its status and point class unless new ones are given. Returns the
+        new figures of the grids and the coverage of the targets it touches.
+        """
+        before = self.cameras[self.cameras["id"] == cam]
+        if len(before):
+            status = status or str(before["status"].iat[0])
+            point_class = point_class or cast(str | None, before["point_class"].iat[0])
+        status = status or "active"
+        touched = [self._outer(cam)] if cam in self.views.index else []
+        self._remove(cam)
+        self.cameras = self.cameras[self.cameras["id"] != cam]
+        self._status.pop(cam, None)
+        old_home = self._home.pop(cam, -1)
+        if views is None:
+            self.views = self.views.drop(index=cam, errors="ignore")
+        else:
+            seen = {str(level): views.get(str(level), shapely.Polygon()) for level in self.views.columns}
+            self.views = pd.concat([self.views.drop(index=cam, errors="ignore"),
+                                    pd.DataFrame([seen], index=[cam], columns=self.views.columns)])
+            record: dict[str, list[object]] = {"id": [cam], "status": [status], "point_class": [point_class]}
+            if location is not None:
+                record["geometry"] = [location]
+            self.cameras = pd.concat([self.cameras, pd.DataFrame(record)], ignore_index=True)
+            self._status[cam] = status
+            self._home[cam] = self._grid_of(location) if location is not None else -1
+            self._insert(cam)
+            touched.append(self._outer(cam))
+        area = _union(touched)
+        homes = {h for h in (old_home, self._home.get(cam, -1)) if h >= 0}  # camera counts change there
+        if shapely.is_empty(area) and not homes:
+            return self.grid_figures([]), self.target_coverage([])
+        grids = np.union1d(self._grid_tree.query(area, predicate="intersects"), sorted(homes)).astype(int)
+        t_tree = shapely.STRtree(self.targets.geometry.to_numpy())
+        targets = t_tree.query(area, predicate="intersects")
+        return self.grid_figures(grids), self.target_coverage(targets)
+
+    # ---- figures -------------------------------------------------------------------------------------
+    def _level_unions(self, region: shapely.Geometry, levels: Iterable[str]) -> dict[str, shapely.Geometry]:
+        cams = self.cameras_near(region)
+        sub = self.views.loc[cams] if cams else self.views.iloc[:0]
+        return {level: _union(shapely.intersection(sub[level].to_numpy(), region)) if len(sub)
+                else shapely.Polygon() for level in levels}
+
+    def _redundant(self, region: shapely.Geometry) -> shapely.Geometry:
+        seen: shapely.Geometry = shapely.Polygon()
+        twice: shapely.Geometry = shapely.Polygon()
+        for cam in self.cameras_near(region):
+            v = shapely.intersection(self.view(cam, self.options.redundancy_level), region)
+            if shapely.is_empty(v):
+                continue
+            twice = shapely.union(twice, shapely.intersection(v, seen))
+            seen = shapely.union(seen, v)
+        return twice
+
+    def grid_figures(self, rows: Iterable[int] | None = None) -> pd.DataFrame:
+        """Figures of the given grid rows (all when None), one row per grid."""
+        rows = range(len(self.grids)) if rows is None else list(rows)
+        cams = self.cameras
+        homes = np.array([self._home.get(c, -1) for c in cams["id"]], dtype=int)
+        statuses = cams["status"].fillna("active").to_numpy() if len(cams) else np.empty(0, dtype=object)
+        cam_classes = cams["point_class"].astype(object).to_numpy() if len(cams) else np.empty(0, dtype=object)
+        records = []
+        for i in rows:
+            grid = self.grids.geometry.iat[i]
+            public = self.public.iat[i]
+            unions = self._level_unions(grid, DORI_LEVELS)
+            rec: dict[str, object] = {"code": self.grids["code"].iat[i],
+                                      "community_code": self.grids["community_code"].iat[i],
+                                      "public_m2": float(shapely.area(public))}
+            for level in DORI_LEVELS:
+                seen = shapely.intersection(public, unions[level])
+                rec[f"seen_{level}_m2"] = float(shapely.area(seen))
+            rec["redundant_m2"] = float(shapely.area(shapely.intersection(public, self._redundant(grid))))
+            roads, weights = self._roads_in[i]
+            rec["road_m"] = float((shapely.length(roads) * weights).sum()) if len(roads) else 0.0
+            for level in DORI_LEVELS:
+                rec[f"road_seen_{level}_m"] = (float((shapely.length(_lines_each(shapely.intersection(
+                    roads, unions[level]))) * weights).sum()) if len(roads) else 0.0)
+            here = homes == i  # cameras standing in this grid, whatever their status
+            for status in ("active", "faulty", "planned"):
+                rec[f"cameras_{status}"] = int((statuses[here] == status).sum())
+            for cls in ("1", "2", "3"):
+                rec[f"cameras_class{cls}"] = int((cam_classes[here] == cls).sum())
+            records.append(rec)
+        out = pd.DataFrame.from_records(records)
+        if out.empty:
+            return out
+        for level in DORI_LEVELS:
+            out[f"share_{level}"] = np.where(out["public_m2"] > 0, out[f"seen_{level}_m2"] / out["public_m2"], 0.0)
+        out["share_redundant"] = np.where(out["public_m2"] > 0, out["redundant_m2"] / out["public_m2"], 0.0)
+        out["uncovered_m2"] = out["public_m2"] - out[f"seen_{self.options.blind_spot_level}_m2"]
+        return out
+
+    def target_coverage(self, rows: Iterable[int] | None = None) -> pd.DataFrame:
+        """Per target: the best level seen, the seen share (polygons) and whether it is covered."""
+        rows = range(len(self.targets)) if rows is None else list(rows)
+        rank = {level: i for i, level in enumerate(DORI_LEVELS)}
+        records = []
+        for i in rows:
+            t = self.targets.iloc[i]
+            geom = self._target_public[i]
+            required = t.get("required_level") or self.options.default_required_level
+            unions = self._level_unions(geom.buffer(0.01) if geom.geom_type == "Point" else geom, DORI_LEVELS)
+            best, share_req, cams = None, 0.0, 0
+            for level in DORI_LEVELS:
+                if geom.geom_type == "Point":
+                    ok = bool(shapely.intersects(unions[level], geom))
+                    share = 1.0 if ok else 0.0
+                else:
+                    area = float(shapely.area(geom))
+                    share = float(shapely.area(shapely.intersection(unions[level], geom))) / area if area else 0.0
+                    ok = share >= self.options.polygon_share
+                if ok:
+                    best = level
+                if level == required:
+                    share_req = share
+            near = self.cameras_near(geom)
+            cams = sum(1 for c in near if shapely.intersects(self.view(c, required), geom))
+            covered = best is not None and rank[best] >= rank[required]
+            records.append({"id": t["id"], "name": t["name"], "category": t["category"], "class": t["class"],
+                            "required_level": required, "best_level": best, "share_required": share_req,
+                            "cameras": cams, "covered": covered})
+        return pd.DataFrame.from_records(records)
+
+    def blind_spots(self, rows: Iterable[int] | None = None) -> gpd.GeoDataFrame:
+        """Uncovered public space, one polygon per piece, ranked by priority where ≥ min_area."""
+        rows = range(len(self.grids)) if rows is None else list(rows)
+        level = self.options.blind_spot_level
+        parts, grid_codes, kinds, names = [], [], [], []
+        unit_geoms = self.units.geometry.to_numpy()
+        for i in rows:
+            grid = self.grids.geometry.iat[i]
+            remaining = shapely.difference(self.public.iat[i], self._level_unions(grid, [level])[level])
+            # carve the uncovered space into intersections, then street stretches, then the rest
+            near = self._unit_tree.query(remaining, predicate="intersects")
+            near = near[np.argsort(self.units["kind"].to_numpy()[near] != "intersection", kind="stable")]
+            pieces: list[tuple[shapely.Geometry, str, object]] = []
+            for u in near:
+                part = shapely.intersection(remaining, unit_geoms[u])
+                if shapely.area(part) > 0:
+                    pieces.append((part, self.units["kind"].iat[u], self.units["name"].iat[u]))
+                    remaining = shapely.difference(remaining, unit_geoms[u])
+            pieces.append((remaining, "off-street", None))
+            for geom, kind, name in pieces:
+                for piece in shapely.get_parts(geom):
+                    if piece.geom_type == "Polygon" and piece.area > 0:
+                        parts.append(piece)
+                        grid_codes.append(self.grids["code"].iat[i])
+                        kinds.append(kind)
+                        names.append(name)
+        spots = gpd.GeoDataFrame({"grid_code": grid_codes, "kind": kinds, "name": names}, geometry=parts,
+                                 crs=self.grids.crs)
+        spots["area_m2"] = spots.area
+        spots["ranked"] = spots["area_m2"] >= self.options.min_area_m2
+        t_geoms = self.targets.geometry.to_numpy()
+        t_tree = shapely.STRtree(t_geoms)
+        near_names: list[str] = []
+        target_weight = np.zeros(len(spots))
+        if len(spots):
+            s_idx, t_idx = t_tree.query(spots.geometry.to_numpy(), predicate="dwithin", distance=self.options.near_m)
+            classes = self.targets["class"].astype(str).to_numpy()
+            names = self.targets["name"].to_numpy()
+            np.add.at(target_weight, s_idx, [CLASS_WEIGHTS.get(c, 1.0) for c in classes[t_idx]])
+            for k in range(len(spots)):
+                near_names.append("、".join(dict.fromkeys(names[t_idx[s_idx == k]])))
+        spots["near_targets"] = near_names
+        weights = self.grid_weight or {}
+        risk = spots["grid_code"].map(lambda c: weights.get(c, 1.0)).astype(float)
+        kind_weight = spots["kind"].map(KIND_WEIGHTS).astype(float)
+        spots["priority"] = np.log1p(spots["area_m2"] / 100.0) * (1.0 + target_weight) * kind_weight * risk
+        spots["rank"] = spots["priority"].where(spots["ranked"]).rank(ascending=False, method="first")
+        return spots.sort_values(["ranked", "priority"], ascending=[False, False]).reset_index(drop=True)
+
+
+def community_figures(grid_figures: pd.DataFrame) -> pd.DataFrame:
+    """Community totals: sums of the grid figures, shares recomputed from the sums."""
+    sums = grid_figures.drop(columns=[c for c in grid_figures if str(c).startswith("share_")] + ["code"]).groupby(
+        "community_code").sum(numeric_only=True)
+    for level in DORI_LEVELS:
+        sums[f"share_{level}"] = np.where(sums["public_m2"] > 0, sums[f"seen_{level}_m2"] / sums["public_m2"], 0.0)
+    sums["share_redundant"] = np.where(sums["public_m2"] > 0, sums["redundant_m2"] / sums["public_m2"], 0.0)
+    sums["grids"] = grid_figures.groupby("community_code").size()
+    return sums.reset_index()
+
+
+def indicators(targets: pd.DataFrame, target_shares: pd.Series | None = None) -> dict[str, float | bool | int]:
+    """雪亮工程-style indicators from the target coverage table.
+
+    - 重点公共区域覆盖率: seen share of the key public areas (polygon targets of class 1–2) at
+      their required level, area-weighted when ``target_shares`` carries the areas;
+    - 重点目标覆盖率 and whether every class-1 target is covered (the 100% target);
+    - 路口覆盖率: share of intersections covered.
+    """
+    out: dict[str, float | bool | int] = {}
+    cls1 = targets[targets["class"].astype(str) == "1"]
+    out["class1_targets"] = len(cls1)
+    out["class1_covered"] = int(cls1["covered"].sum())
+    out["class1_share"] = float(cls1["covered"].mean()) if len(cls1) else math.nan
+    out["class1_all_covered"] = bool(len(cls1) and cls1["covered"].all())
+    inter = targets[targets["category"] == "intersection"]
+    out["intersections"] = len(inter)
+    out["intersection_share"] = float(inter["covered"].mean()) if len(inter) else math.nan
+    if target_shares is not None and len(target_shares):
+        areas = target_shares
+        key = targets.set_index("id").loc[areas.index]
+        mask = key["class"].astype(str).isin(["1", "2"]).to_numpy()
+        total = float(areas[mask].sum())
+        seen = float((areas[mask] * key.loc[mask, "share_required"].to_numpy()).sum())
+        out["key_public_area_share"] = seen / total if total else math.nan
+    return out
