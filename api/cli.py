@@ -26,7 +26,7 @@ out = Console(soft_wrap=True, width=_WIDTH)
 err = Console(stderr=True, soft_wrap=True, width=_WIDTH)
 DEFAULT_WORKSPACE = Path("workspace/demo.gpkg")
 EXIT_CODES: dict[type[Exception], int] = {LayerValidationError: 2, ImportFormatError: 2, UnknownLayerError: 3,
-                                          WorkspaceError: 4, PermissionError: 5, FileExistsError: 6}
+                                          WorkspaceError: 4, PermissionError: 5, FileExistsError: 6, ValueError: 2}
 
 Workspace = Annotated[Path, typer.Argument(help="The workspace GeoPackage file")]
 
@@ -213,6 +213,53 @@ def coverage_cmd(workspace: Workspace,
                        str(s["near_targets"])[:40], f"{s['priority']:.1f}")
         out.print(bt)
     out.print("coverage layers written: coverage_grids, coverage_communities, coverage_targets, blind_spots")
+
+
+@app.command("place")
+def place_cmd(workspace: Workspace,
+              k: Annotated[int | None, typer.Option("--k", help="How many new cameras")] = None,
+              budget: Annotated[float | None, typer.Option(help="Budget in yuan (cameras + sites)")] = None,
+              cover_class: Annotated[list[str] | None, typer.Option(help="Cover every target of this class "
+                                                                         "(1, 2, 3) at least cost; repeatable")] = None,
+              seconds: Annotated[float, typer.Option(help="Time limit of the exact solver")] = 30.0,
+              greedy: Annotated[bool, typer.Option(help="Lazy greedy only (fast, within 1−1/e)")] = False,
+              heading_step: Annotated[float, typer.Option(help="Headings tried per site, degrees")] = 30.0,
+              model: Annotated[list[str] | None,
+                               typer.Option(help="Camera model from the catalogue; repeatable")] = None,
+              workers: Annotated[int, typer.Option(help="Processes for the candidate views")] = 1) -> None:
+    """Propose where the next cameras do the most good (MCLP for --k/--budget, LSCP for --cover-class)."""
+    from api import planning
+
+    with _errors(), _progress("placement") as step:
+        result = planning.place(_open(workspace), k=k, budget=budget, cover_classes=cover_class, seconds=seconds,
+                                method="greedy" if greedy else "milp", heading_step_deg=heading_step,
+                                models=tuple(model) if model else planning.placement.DEFAULT_MODELS,
+                                workers=workers, progress=step)
+    props = result["proposals"]
+    table = Table("#", "site", "model", "heading", "gain", "covers", "grids", "blind spots", "cost ¥")
+    for _, p in props.iterrows():
+        table.add_row(str(p["rank"]), str(p["site"]), str(p["model"]), f"{p['heading_deg']:.0f}°", f"{p['gain']:.1f}",
+                      str(p["targets"])[:40], str(len(str(p["grids"]).split(","))),
+                      str(p["blind_spots_closed"]), f"{p['cost']:,.0f}")
+    out.print(table)
+    out.print(f"{result['problem']}: objective {result['objective']:,.1f}, proven bound {result['bound']:,.1f} "
+              f"(gap {result['gap']:.2%}, {result['status']}); {len(props)} cameras, ¥{result['cost']:,.0f}; "
+              f"{result['candidates']:,} candidates, {result['demand']:,} demand points "
+              f"({result['already_covered']:,} already covered by existing cameras)")
+    if result["uncoverable"]:
+        out.print(f"no candidate can cover: {'、'.join(result['uncoverable'])}")
+    out.print("stored as the layers proposals and proposal_views; accept with: pingan accept WORKSPACE RANK…")
+
+
+@app.command("accept")
+def accept_cmd(workspace: Workspace, ranks: Annotated[list[int], typer.Argument(help="Proposal ranks to accept")],
+               user: Annotated[str, typer.Option(help="Who accepts (recorded in the audit log)")] = "cli") -> None:
+    """Turn proposals into planned cameras."""
+    from api import planning
+
+    with _errors():
+        ids = planning.accept(_open(workspace), ranks, user=user)
+    out.print(f"{len(ids)} planned camera(s) added: {', '.join(ids)}")
 
 
 @app.command("demo")

@@ -63,6 +63,18 @@ def public_space(grids: gpd.GeoSeries, buildings: gpd.GeoSeries) -> gpd.GeoSerie
     return gpd.GeoSeries(out, index=grids.index, crs=grids.crs)
 
 
+def road_nodes(roads: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Where road stretches meet (after noding the network) and how many meet there."""
+    if len(roads) == 0:
+        return np.empty((0, 2)), np.empty(0, dtype=int)
+    segments = np.asarray(shapely.get_parts(shapely.node(shapely.union_all(roads.geometry.to_numpy()))), dtype=object)
+    segments = segments[shapely.length(segments) > 1e-6]
+    ends = np.concatenate([shapely.get_coordinates(shapely.get_point(segments, 0)),
+                           shapely.get_coordinates(shapely.get_point(segments, -1))]).round(3)
+    nodes, degree = np.unique(ends, axis=0, return_counts=True)
+    return nodes, degree
+
+
 def street_units(roads: gpd.GeoDataFrame, widths: Mapping[str, float] = ROAD_WIDTHS_M) -> gpd.GeoDataFrame:
     """The street network as planning units: intersection discs and street stretches between them.
 
@@ -149,7 +161,7 @@ class CoverageModel:
         blds = self.buildings.to_numpy()
         b_tree = shapely.STRtree(blds)
         t_idx, tb_idx = b_tree.query(self.targets.geometry.to_numpy(), predicate="intersects")
-        self._target_public = [
+        self.target_areas = self._target_public = [
             g if g.geom_type == "Point" else shapely.difference(g, _union(blds[tb_idx[t_idx == i]]))
             for i, g in enumerate(self.targets.geometry.to_numpy())]
         self.cameras = self.cameras.reset_index(drop=True)

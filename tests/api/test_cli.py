@@ -80,3 +80,14 @@ def test_views_and_coverage_commands(demo_copy):
     missing = run("coverage", demo_copy, "--grid", "999")
     assert missing.exit_code == 3 and "no grid 999" in missing.output
     assert store.open_workspace(demo_copy).has("blind_spots")
+
+
+def test_place_and_accept(demo_copy):
+    result = run("place", demo_copy, "--k", "3", "--greedy", "--heading-step", "90", "--model", "bullet-12mm")
+    assert result.exit_code == 0, result.output
+    assert "MCLP: objective" in result.output and "pingan accept" in result.output
+    before = len(store.open_workspace(demo_copy).read("cameras"))
+    accepted = run("accept", demo_copy, "1", "2")
+    assert accepted.exit_code == 0 and "2 planned camera(s) added" in accepted.output
+    assert len(store.open_workspace(demo_copy).read("cameras")) == before + 2
+    assert run("place", demo_copy).exit_code == 2  # neither --k, --budget nor --cover-class

@@ -1,0 +1,187 @@
+"""Camera placement as a user runs it: `pingan place`, and the API behind the placement page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+
+from api import services
+from gis import camera, placement, solvers, visibility
+from gis import footprint as fp
+from layers.errors import WorkspaceError
+from layers.store import Store, now_iso
+
+PER_SITE_LIMIT = 2
+
+
+def _sites(store: Store, model: Any, metric: Any) -> gpd.GeoDataFrame:
+    own = store.read("sites").to_crs(metric) if store.has("sites") else gpd.GeoDataFrame(
+        {"id": [], "kind": []}, geometry=[], crs=metric)
+    own = own.assign(source="sites")
+    gen = placement.generated_sites(model.roads, model.targets)
+    if len(own) and len(gen):  # a generated site next to a listed one adds nothing but work
+        near = shapely.STRtree(own.geometry.to_numpy()).query(gen.geometry.to_numpy(), predicate="dwithin",
+                                                             distance=10.0)[0]
+        gen = gen.drop(index=gen.index[np.unique(near)])
+    cols = ["id", "kind", "height_m", "cost", "name", "source", "geometry"]
+    both = pd.concat([own.reindex(columns=cols), gen.reindex(columns=cols)], ignore_index=True)
+    return gpd.GeoDataFrame(both, geometry="geometry", crs=metric)
+
+
+def place(store: Store, *, k: int | None = None, budget: float | None = None,
+          cover_classes: Sequence[str] | None = None, seconds: float = 30.0, heading_step_deg: float = 30.0,
+          models: Sequence[str] = placement.DEFAULT_MODELS, spacing_m: float = 20.0, method: str = "milp",
+          workers: int = 1, write: bool = True, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Propose new cameras: MCLP for ``k`` cameras or a ``budget``, or LSCP for target classes.
+
+    Existing active and planned cameras are kept and count as covering. The proposals are
+    stored as the layers ``proposals`` and ``proposal_views`` (one scenario), and returned
+    ranked by marginal gain with what each covers.
+    """
+    step = progress or (lambda _name: None)
+    if cover_classes is None and k is None and budget is None:
+        raise ValueError("say how many cameras (k), a budget in yuan, or which target classes to cover")
+    unknown = [m for m in models if m not in placement.CATALOGUE]
+    if unknown:
+        raise ValueError(f"unknown camera model(s) {unknown}: the catalogue has {', '.join(placement.CATALOGUE)}")
+    step("existing coverage")
+    session = services.WhatIf(store, include_planned=True)
+    model, metric = session.model, session.metric
+    step("candidate sites")
+    sites = _sites(store, model, metric)
+    cand = placement.candidates(sites, [placement.CATALOGUE[m] for m in models], heading_step_deg)
+    step(f"views of {len(cand):,} candidates")
+    params = fp.resolve(cand, session.assume)
+    ranges = fp.level_ranges(params, session.ppm, session.target, form=session.form)
+    views = visibility.visible(params, ranges, session.obstacles, target_height=session.target,
+                               mode=session.occlusion, presets=tuple(session.assume.ptz_presets_deg), workers=workers)
+    step("demand")
+    target_areas = model.target_areas
+    existing = model.views.loc[[c for c in model.views.index if model._covering(c)]]
+    t0 = dt.datetime.now()
+    if cover_classes is not None:
+        wanted = model.targets["class"].astype(str).isin([str(c) for c in cover_classes]).to_numpy()
+        targets = model.targets[wanted]
+        areas = [a if a.geom_type == "Point" else shapely.point_on_surface(a)
+                 for a, keep in zip(target_areas, wanted, strict=True) if keep]
+        points = placement.demand(model.public.iloc[:0], [], targets, areas)
+    else:
+        points = placement.demand(model.public, model.grids["code"].tolist(), model.targets, target_areas,
+                                  spacing_m=spacing_m, grid_weight=model.grid_weight)
+    covered = placement.already_covered(existing, points)
+    points = points[~covered].reset_index(drop=True)
+    A = placement.coverage_matrix(views, points)
+    step(f"solving ({A.shape[0]:,} demand points × {A.shape[1]:,} candidates, {A.nnz:,} links)")
+    costs = cand["cost"].to_numpy(dtype=float)
+    if cover_classes is not None:
+        sol = solvers.solve_lscp(A, costs, seconds=seconds)
+        problem = "LSCP"
+        weights = points["weight"].to_numpy(dtype=float)
+    else:
+        weights = points["weight"].to_numpy(dtype=float)
+        groups = [(cand["heading_group"].to_numpy(), 1), (cand["site"].to_numpy(), PER_SITE_LIMIT)]
+        if method == "greedy":
+            sol = solvers.celf(A, weights, k=k, costs=costs if budget is not None else None, budget=budget,
+                               groups=groups)
+        else:
+            sol = solvers.solve_mclp(A, weights, k=k, costs=costs, budget=budget, groups=groups, seconds=seconds)
+        problem = "MCLP"
+    order, gains = solvers.rank_by_gain(A, weights, sol.chosen)
+    proposals = _explain(order, gains, cand, sites, views, points, A, model)
+    uncoverable = sorted(set(points.loc[sol.uncoverable, "target_id"].dropna())) if len(sol.uncoverable) else []
+    names = dict(zip(model.targets["id"], model.targets["name"], strict=True))
+    result = {
+        "problem": problem, "objective": sol.objective, "bound": sol.bound, "gap": sol.gap, "status": sol.status,
+        "seconds": (dt.datetime.now() - t0).total_seconds(), "candidates": len(cand), "demand": len(points),
+        "already_covered": int(covered.sum()), "proposals": proposals, "cost": float(proposals["cost"].sum()),
+        "uncoverable": [names.get(t, t) for t in uncoverable], "views": views.iloc[order],
+    }
+    if write:
+        step("writing the scenario")
+        _write(store, result, k=k, budget=budget, cover_classes=cover_classes, models=models, metric=metric)
+    return result
+
+
+def _explain(order: np.ndarray, gains: np.ndarray, cand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
+             views: pd.DataFrame, points: gpd.GeoDataFrame, A: sp.csr_matrix, model: Any) -> gpd.GeoDataFrame:
+    A = A.tocsc()
+    names = dict(zip(model.targets["id"], model.targets["name"], strict=True))
+    spots = model.blind_spots()
+    spots = spots[spots["ranked"]]
+    spot_tree = shapely.STRtree(spots.geometry.to_numpy())
+    grid_tree = shapely.STRtree(model.grids.geometry.to_numpy())
+    seen_before = np.zeros(A.shape[0], dtype=bool)
+    rows = []
+    for rank, (j, gain) in enumerate(zip(order, gains, strict=True), start=1):
+        c = cand.iloc[j]
+        pts = A.indices[A.indptr[j]:A.indptr[j + 1]]
+        new = pts[~seen_before[pts]]
+        seen_before[pts] = True
+        tids = points.loc[new, "target_id"].dropna().unique()
+        detect = views.iloc[j][camera.DORI_LEVELS[0]]
+        grids = model.grids["code"].to_numpy()[grid_tree.query(detect, predicate="intersects")]
+        near = spot_tree.query(detect, predicate="intersects")
+        closed = [i for i in near if shapely.area(shapely.intersection(spots.geometry.iat[i], detect))
+                  >= 0.5 * spots["area_m2"].iat[i]]
+        site = sites.iloc[int(c["site"])]
+        rows.append({
+            "rank": rank, "site_id": c["site_id"], "site": site.get("name") or site["kind"], "model": c["model"],
+            "heading_deg": float(c["heading_deg"]), "height_m": float(c["height_m"]), "tilt_deg": float(c["tilt_deg"]),
+            "gain": float(gain), "targets": "、".join(names.get(t, str(t)) for t in tids),
+            "grids": ",".join(sorted(set(grids))), "blind_spots_closed": len(closed),
+            "blind_spot_m2_closed": float(spots["area_m2"].to_numpy()[closed].sum()) if closed else 0.0,
+            "cost": float(c["cost"]), "geometry": c.geometry})
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=cand.crs)
+
+
+def _write(store: Store, result: dict[str, Any], *, k: int | None, budget: float | None,
+           cover_classes: Sequence[str] | None, models: Sequence[str], metric: Any) -> None:
+    scenario = dt.datetime.now(dt.UTC).strftime("S%Y%m%d%H%M%S")
+    props = result["proposals"].assign(scenario=scenario).to_crs(4326)
+    views = gpd.GeoDataFrame({"scenario": scenario, "rank": props["rank"].to_numpy()},
+                             geometry=result["views"][camera.DORI_LEVELS[0]].to_numpy(), crs=metric).to_crs(4326)
+    store.write_many({"proposals": props, "proposal_views": views}, message=f"pingan place {scenario}")
+    store.set_meta({"placement": {
+        "scenario": scenario, "computed_at": now_iso(), "problem": result["problem"], "k": k, "budget": budget,
+        "cover_classes": list(cover_classes) if cover_classes else None, "models": list(models),
+        "objective": result["objective"], "bound": result["bound"], "gap": result["gap"], "status": result["status"],
+        "inputs": {name: store.version(name) for name in services.COVERAGE_INPUTS if store.has(name)}}})
+
+
+def accept(store: Store, ranks: Sequence[int], *, user: str = "cli") -> list[str]:
+    """Turn proposals of the stored scenario into planned cameras; returns their new ids."""
+    if not store.has("proposals"):
+        raise WorkspaceError("there are no proposals: run pingan place first")
+    props = store.read("proposals")
+    chosen = props[props["rank"].isin([int(r) for r in ranks])]
+    missing = sorted({int(r) for r in ranks} - set(chosen["rank"].astype(int)))
+    if missing:
+        raise ValueError(f"no proposal ranked {missing} in scenario {props['scenario'].iat[0]}")
+    cams = store.read("cameras")
+    base = len(cams)
+    new = gpd.GeoDataFrame({
+        "id": [f"PLAN-{props['scenario'].iat[0]}-{int(r):03d}" for r in chosen["rank"]],
+        "name": [f"规划点位 {s}" for s in chosen["site"]],
+        "kind": [placement.CATALOGUE[m].kind for m in chosen["model"]],
+        "heading_deg": chosen["heading_deg"].to_numpy(),
+        "hfov_deg": [placement.CATALOGUE[m].hfov_deg for m in chosen["model"]],
+        "focal_mm": [placement.CATALOGUE[m].focal_mm for m in chosen["model"]],
+        "sensor": [placement.CATALOGUE[m].sensor for m in chosen["model"]],
+        "resolution_px": [placement.CATALOGUE[m].resolution_px for m in chosen["model"]],
+        "height_m": chosen["height_m"].to_numpy(), "tilt_deg": chosen["tilt_deg"].to_numpy(),
+        "status": "planned", "point_class": "1"}, geometry=chosen.geometry.to_numpy(), crs=4326)
+    from layers import validate
+
+    merged = pd.concat([cams, validate.validate(new, "cameras")], ignore_index=True)
+    store.write("cameras", gpd.GeoDataFrame(merged, geometry="geometry", crs=4326),
+                message=f"accepted {len(new)} proposals")
+    store.audit("accept", "proposals", {"ranks": [int(r) for r in chosen["rank"]], "cameras_before": base},
+                user=user)
+    return new["id"].tolist()
