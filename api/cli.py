@@ -25,7 +25,7 @@ _WIDTH = shutil.get_terminal_size((160, 24)).columns
 out = Console(soft_wrap=True, width=_WIDTH)
 err = Console(stderr=True, soft_wrap=True, width=_WIDTH)
 DEFAULT_WORKSPACE = Path("workspace/demo.gpkg")
-EXIT_CODES: dict[type[Exception], int] = {LayerValidationError: 2, ImportFormatError: 2, UnknownLayerError: 3,
+EXIT_CODES: dict[type[Exception], int] = {LayerValidationError: 2, OSError: 2, ImportFormatError: 2, UnknownLayerError: 3,
                                           WorkspaceError: 4, PermissionError: 5, FileExistsError: 6, ValueError: 2}
 
 Workspace = Annotated[Path, typer.Argument(help="The workspace GeoPackage file")]
@@ -38,7 +38,8 @@ def _errors() -> Iterator[None]:
         yield
     except tuple(EXIT_CODES) as exc:
         err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-        raise typer.Exit(EXIT_CODES.get(type(exc), 1)) from None
+        code = next((EXIT_CODES[t] for t in type(exc).__mro__ if t in EXIT_CODES), 1)  # the closest class wins
+        raise typer.Exit(code) from None
 
 
 @contextmanager
@@ -260,6 +261,51 @@ def accept_cmd(workspace: Workspace, ranks: Annotated[list[int], typer.Argument(
     with _errors():
         ids = planning.accept(_open(workspace), ranks, user=user)
     out.print(f"{len(ids)} planned camera(s) added: {', '.join(ids)}")
+
+
+@app.command("risk")
+def risk_cmd(workspace: Workspace,
+             method: Annotated[str | None, typer.Option(help="fixed, quantile, natural_breaks or baseline "
+                                                             "(default: the model's)")] = None,
+             period: Annotated[str | None, typer.Option(help="Period YYYY-MM (default: the latest month)")] = None,
+             model: Annotated[Path | None, typer.Option(help="Install this risk model (TOML) first")] = None,
+             show_model: Annotated[bool, typer.Option(help="Print the risk model in use and stop")] = False,
+             top: Annotated[int, typer.Option(help="Grids to list")] = 15) -> None:
+    """Grade every grid red/yellow/green with the reasons; writes the risk and risk_history layers."""
+    from api import grading
+    from gis import risk as risk_model
+
+    with _errors():
+        store = _open(workspace)
+        if model is not None:
+            version = grading.set_model(store, model.read_text(encoding="utf-8"))
+            out.print(f"risk model version {version} installed from {model}")
+        if show_model:
+            out.print(grading.model_of(store).text, markup=False, highlight=False)
+            return
+        with _progress("risk") as step:
+            result = grading.compute_risk(store, period=period, method=method, progress=step)
+    grids, stamp = result["grids"], result["stamp"]
+    names = dict(zip(*(store.read("communities")[c] for c in ("code", "name")), strict=True)) if store.has(
+        "communities") else {}
+    table = Table("社区/村", "红", "黄", "绿", "top reasons (红/黄 grids)")
+    for code, row in result["summary"].iterrows():
+        mine = grids[(grids["community_code"] == code) & (grids["level"] != "green")]
+        words = [r.split("（")[0].split(" ")[0] for rs in mine["reasons"] for r in rs.split("；")[:1] if r]
+        common = pd.Series(words).value_counts().head(2).index.tolist() if words else []
+        table.add_row(names.get(code, str(code)), str(row["red"]), str(row["yellow"]), str(row["green"]),
+                      "、".join(common))
+    out.print(table)
+    gt = Table("网格", "名称", "等级", "score", "reasons", "to move down a level")
+    for code, g in grids.sort_values("score", ascending=False).head(top).iterrows():
+        gt.add_row(str(code), str(g["name"]), risk_model.LEVEL_ZH[g["level"]], f"{g['score']:.1f}", str(g["reasons"]),
+                   str(g["to_lower_level"]))
+    out.print(gt)
+    m = stamp["model"]
+    out.print(f"period {stamp['period']}, method {m['method']}, model v{stamp['model_version']}; "
+              f"{len(result['changes'])} grid(s) changed level since the month before")
+    for _, c in result["changes"].iterrows():
+        out.print(f"  {c['code']}: {c['before']} → {c['after']} ({c['why']})")
 
 
 @app.command("demo")

@@ -1,0 +1,179 @@
+"""Risk grading as a user runs it: indicators from the workspace, grades, history, `pingan risk`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from api import services
+from gis import risk
+from layers.errors import WorkspaceError
+from layers.store import Store, now_iso
+
+CARE_TAGS = ("独居老人", "留守儿童", "残疾", "低保")
+RESIDENT_FLOOR = 100  # incidents per 1,000 residents, with at least 100 residents per grid
+
+
+def model_of(store: Store) -> risk.RiskModel:
+    return risk.RiskModel.parse(store.settings().get("risk_model") or risk.DEFAULT_MODEL)
+
+
+def set_model(store: Store, text: str, *, user: str = "cli") -> int:
+    """Validate and store a new risk model (TOML); returns its version number."""
+    risk.RiskModel.parse(text)  # raises RiskModelError with the place and the fix
+    version = int(store.settings().get("risk_model_version", 0)) + 1
+    store.update_settings(risk_model=text, risk_model_version=version)
+    store.audit("edit", "risk_model", {"version": version}, user=user)
+    return version
+
+
+def _grid_index(grids: gpd.GeoDataFrame, points: np.ndarray) -> np.ndarray:
+    """The one grid each point falls in (first on a shared boundary), −1 outside every grid."""
+    tree = shapely.STRtree(grids.geometry.to_numpy())
+    p_idx, g_idx = tree.query(points, predicate="intersects")
+    out = np.full(len(points), -1)
+    order = np.lexsort((g_idx, p_idx))
+    p_idx, g_idx = p_idx[order], g_idx[order]
+    first = np.r_[True, p_idx[1:] != p_idx[:-1]] if len(p_idx) else np.empty(0, dtype=bool)
+    out[p_idx[first]] = g_idx[first]
+    return out
+
+
+def _month_start(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def period_end(store: Store, period: str | None = None) -> dt.datetime:
+    """The end of a period 'YYYY-MM' (default: the month of the latest incident)."""
+    if period:
+        start = dt.datetime.strptime(period, "%Y-%m")
+    elif store.has("incidents") and len(times := store.read("incidents")["time"].dropna()):
+        start = pd.Timestamp(times.max()).to_pydatetime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    else:
+        start = dt.datetime.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(microseconds=1)
+
+
+def static_indicators(store: Store, grids: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Indicators that do not depend on the period: households, targets, coverage gap."""
+    codes = grids["code"].to_numpy()
+    out = pd.DataFrame(index=pd.Index(codes, name="code"))
+    out["residents"] = 0.0
+    out["households"] = 0.0
+    for tag in ("rented", "floating", "care"):
+        out[tag] = 0.0
+    if store.has("buildings") and store.has("households"):
+        b = store.read("buildings").to_crs(grids.crs)
+        home = pd.Series(_grid_index(grids, b.geometry.centroid.to_numpy()), index=b["id"].to_numpy())
+        hh = store.read("households")
+        hh = hh.assign(grid=hh["building_id"].map(home).fillna(-1).astype(int))
+        hh = hh[hh["grid"] >= 0]
+        tags = hh["tags"].fillna("")
+        agg = pd.DataFrame({
+            "residents": hh["members"].fillna(0).astype(float), "households": 1.0,
+            "rented": tags.str.contains("出租").astype(float), "floating": tags.str.contains("流动").astype(float),
+            "care": tags.apply(lambda t: any(c in t for c in CARE_TAGS)).astype(float),
+            "grid": codes[hh["grid"].to_numpy()]}).groupby("grid").sum()
+        out.update(agg)
+    hh_n = out["households"].replace(0, np.nan)
+    out["rented_share"] = (out["rented"] / hh_n).fillna(0.0)
+    out["floating_share"] = (out["floating"] / hh_n).fillna(0.0)
+    out["care_households"] = (100 * out["care"] / hh_n).fillna(0.0)
+    out["key_targets"] = 0.0
+    if store.has("targets"):
+        t = store.read("targets").to_crs(grids.crs)
+        t = t[t["class"].astype(str) == "1"]
+        idx = _grid_index(grids, t.geometry.representative_point().to_numpy())
+        out["key_targets"] = pd.Series(codes[idx[idx >= 0]]).value_counts().reindex(codes, fill_value=0).to_numpy()
+    out["coverage_gap"] = 0.0
+    if store.has("cameras") and store.has("buildings"):
+        if not services.coverage_is_current(store):
+            services.compute_coverage(store)
+        cov = store.read("coverage_grids").set_index("code")
+        out["coverage_gap"] = (1.0 - cov["share_detect"]).reindex(codes).fillna(1.0).to_numpy()
+    return out
+
+
+def incident_counts(store: Store, grids: gpd.GeoDataFrame, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+    codes = grids["code"].to_numpy()
+    out = pd.DataFrame({"incidents": 0.0, "serious_incidents": 0.0}, index=pd.Index(codes, name="code"))
+    if not store.has("incidents"):
+        return out
+    inc = store.read("incidents").to_crs(grids.crs)
+    inc = inc[(inc["time"] > pd.Timestamp(start)) & (inc["time"] <= pd.Timestamp(end))]
+    idx = _grid_index(grids, inc.geometry.to_numpy())
+    inc = inc.assign(grid=idx)[idx >= 0]
+    inc["code"] = codes[inc["grid"].to_numpy()]
+    out["incidents"] = inc.groupby("code").size().reindex(codes, fill_value=0).to_numpy(dtype=float)
+    serious = inc[inc["severity"] == "serious"].groupby("code").size()
+    out["serious_incidents"] = serious.reindex(codes, fill_value=0).to_numpy(dtype=float)
+    return out
+
+
+def indicators_for(static: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
+    out = static.join(counts)
+    out["incident_rate"] = 1000.0 * out["incidents"] / np.maximum(out["residents"], RESIDENT_FLOOR)
+    return out
+
+
+def compute_risk(store: Store, *, period: str | None = None, method: str | None = None, history: int = 6,
+                 write: bool = True, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Grade every grid for a period (default: the latest month with incidents) and the months before."""
+    step = progress or (lambda _name: None)
+    if not store.has("grids"):
+        raise WorkspaceError("the workspace has no grids layer: import or plan grids first")
+    model = model_of(store)
+    if method:
+        model = risk.RiskModel.parse(model.text.replace(f'method = "{model.method}"', f'method = "{method}"', 1))
+    metric = store.metric_crs()
+    grids = store.read("grids").to_crs(metric)
+    step("households, targets and coverage")
+    static = static_indicators(store, grids)
+    end = period_end(store, period)
+    window = dt.timedelta(days=model.window_days)
+    ends = [end]
+    for _ in range(max(history, int(model.baseline["periods"]) if model.method == "baseline" else history)):
+        ends.append(_month_start(ends[-1]) - dt.timedelta(microseconds=1))
+    step(f"grading {len(ends)} periods")
+    monthly = {e: incident_counts(store, grids, _month_start(e) - dt.timedelta(microseconds=1), e)["incidents"]
+               for e in ends}
+    graded: dict[dt.datetime, pd.DataFrame] = {}
+    for k, e in enumerate(ends):
+        ind = indicators_for(static, incident_counts(store, grids, e - window, e))
+        kw: dict[str, Any] = {}
+        if model.method == "baseline":
+            prev = ends[k + 1:k + 1 + int(model.baseline["periods"])]
+            if not prev:
+                continue
+            mean = pd.concat([monthly[p] for p in prev], axis=1).mean(axis=1)
+            kw = {"baseline_ratio": monthly[e] / mean.replace(0, np.nan).fillna(0.5),
+                  "baseline_counts": monthly[e]}
+        graded[e] = risk.grade_all(ind, model, **kw)
+    current = graded[end]
+    current.insert(0, "community_code", grids.set_index("code").loc[current.index, "community_code"].to_numpy())
+    current.insert(1, "name", grids.set_index("code").loc[current.index, "name"].to_numpy())
+    hist = pd.concat([g.assign(period=f"{e:%Y-%m}")[["period", "score", "level", *risk.INDICATOR_LABELS]]
+                      for e, g in graded.items()]).reset_index()
+    changes = risk.compare(graded[ends[1]], current) if len(graded) > 1 and ends[1] in graded else risk.compare(
+        current.iloc[:0], current.iloc[:0])
+    summary = risk.counts_by(current, "community_code")
+    stamp = {"period": f"{end:%Y-%m}", "computed_at": now_iso(), "model": model.describe(),
+             "model_version": int(store.settings().get("risk_model_version", 0)),
+             "model_sha1": hashlib.sha1(model.text.encode()).hexdigest(),
+             "inputs": {n: store.version(n) for n in ("grids", "households", "buildings", "incidents", "targets",
+                                                      "cameras") if store.has(n)}}
+    if write:
+        step("writing")
+        layer = gpd.GeoDataFrame(current.reset_index().assign(period=f"{end:%Y-%m}"),
+                                 geometry=grids.set_index("code").loc[current.index].geometry.to_numpy(),
+                                 crs=metric).to_crs(4326)
+        store.write_many({"risk": layer, "risk_history": hist}, message=f"pingan risk {end:%Y-%m}")
+        store.set_meta({"risk": stamp})
+    return {"grids": current, "history": hist, "changes": changes, "summary": summary, "stamp": stamp}

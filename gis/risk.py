@@ -1,0 +1,272 @@
+"""Risk grading of grids (红 / 黄 / 绿) from indicators, as visible and versioned configuration.
+
+No national rule fixes the indicators or cut-offs, so the model is a TOML document stored in
+the workspace (:data:`DEFAULT_MODEL`). Each indicator is normalised across the grids (min–max
+to 0–1, higher = riskier), weighted, and summed into a score of 0–100; the contributions
+``100 · wᵢ · nᵢ / Σw`` add up to the score exactly, which is the explanation. Grading methods:
+
+- ``fixed``: score cut-offs (yellow ≥ a, red ≥ b);
+- ``quantile``: the top ``red`` share of grids red, the next ``yellow`` share yellow;
+- ``natural_breaks``: Fisher–Jenks breaks into three classes (mapclassify);
+- ``baseline``: incidents in the current period against the mean of the previous N periods of
+  the same grid (ratio ≥ ``red_ratio`` red, ≥ ``yellow_ratio`` yellow), as police alert colours
+  are set; grids with fewer than ``min_incidents`` are green.
+
+Override rules (``"serious_incidents >= 1"`` → red) are applied last and named in the reasons.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+import tomllib
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+LEVELS = ("green", "yellow", "red")
+LEVEL_ZH = {"green": "绿", "yellow": "黄", "red": "红"}
+
+DEFAULT_MODEL = """\
+# Pingan Planner risk model. Edit weights, method and cut-offs; every result stores the model it used.
+version = 1
+
+[window]
+days = 365          # incidents counted over the last N days before the period end
+
+[indicators]        # weights (any scale; they are normalised to sum to 1)
+incident_rate = 0.30       # incidents per 1,000 residents in the window
+serious_incidents = 0.10   # serious cases in the window
+rented_share = 0.15        # share of households renting (出租)
+floating_share = 0.10      # share of households with floating population (流动)
+care_households = 0.10     # care-needing households (独居老人, 留守儿童, 残疾, 低保) per 100
+key_targets = 0.05         # class-1 key targets in the grid
+coverage_gap = 0.20        # share of public space no camera detects
+
+[grading]
+method = "quantile"        # fixed | quantile | natural_breaks | baseline
+red = 0.15                 # quantile: the top 15% of grids are red
+yellow = 0.35              # quantile: the next 35% are yellow
+cutoffs = [40.0, 65.0]     # fixed: yellow from 40, red from 65
+
+[baseline]
+periods = 6                # the previous 6 periods (months)
+red_ratio = 1.5
+yellow_ratio = 1.2
+min_incidents = 3
+
+[[overrides]]
+rule = "serious_incidents >= 1"
+level = "red"
+reason = "窗口期内发生严重案件"
+"""
+
+INDICATOR_LABELS = {
+    "incident_rate": "警情率(起/千人)", "serious_incidents": "严重案件(起)", "rented_share": "出租户比例",
+    "floating_share": "流动人口户比例", "care_households": "关爱户(户/百户)", "key_targets": "一类重点目标(个)",
+    "coverage_gap": "视频盲区比例",
+}
+_RULE = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|>|<|==)\s*(-?\d+(?:\.\d+)?)\s*$")
+_OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
+
+
+class RiskModelError(ValueError):
+    """The risk model TOML is not usable; the message says where and how to fix it."""
+
+
+@dataclass(frozen=True)
+class RiskModel:
+    text: str
+    window_days: int
+    weights: dict[str, float]
+    method: str
+    red: float
+    yellow: float
+    cutoffs: tuple[float, float]
+    baseline: dict[str, float]
+    overrides: tuple[tuple[str, str, float, str, str], ...]  # indicator, op, value, level, reason
+
+    @classmethod
+    def parse(cls, text: str = DEFAULT_MODEL) -> RiskModel:
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise RiskModelError(f"risk model is not valid TOML: {exc}") from exc
+        weights = {str(k): float(v) for k, v in (doc.get("indicators") or {}).items()}
+        unknown = sorted(set(weights) - set(INDICATOR_LABELS))
+        if unknown:
+            raise RiskModelError(f"unknown indicator(s) {unknown} in [indicators]: known are {list(INDICATOR_LABELS)}")
+        if not weights or any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+            raise RiskModelError("[indicators] needs at least one positive weight (and none negative)")
+        g = doc.get("grading") or {}
+        method = str(g.get("method", "quantile"))
+        if method not in {"fixed", "quantile", "natural_breaks", "baseline"}:
+            raise RiskModelError(f"[grading] method '{method}': use fixed, quantile, natural_breaks or baseline")
+        cut = tuple(float(v) for v in g.get("cutoffs", (40.0, 65.0)))
+        if len(cut) != 2 or not cut[0] < cut[1]:
+            raise RiskModelError(f"[grading] cutoffs {list(cut)}: give two increasing scores, e.g. [40, 65]")
+        red, yellow = float(g.get("red", 0.15)), float(g.get("yellow", 0.35))
+        if not (0 <= red <= 1 and 0 <= yellow <= 1 and red + yellow <= 1):
+            raise RiskModelError("[grading] red and yellow are shares of grids between 0 and 1 that sum to ≤ 1")
+        rules = []
+        for k, o in enumerate(doc.get("overrides") or []):
+            m = _RULE.match(str(o.get("rule", "")))
+            if m is None or m.group(1) not in INDICATOR_LABELS or o.get("level") not in LEVELS:
+                raise RiskModelError(f"[[overrides]] #{k + 1}: write rule = \"indicator >= number\" with a known "
+                                     f"indicator and level = red, yellow or green")
+            rules.append((m.group(1), m.group(2), float(m.group(3)), str(o["level"]), str(o.get("reason", ""))))
+        base = {"periods": 6.0, "red_ratio": 1.5, "yellow_ratio": 1.2, "min_incidents": 3.0,
+                **{k: float(v) for k, v in (doc.get("baseline") or {}).items()}}
+        return cls(text, int((doc.get("window") or {}).get("days", 365)), weights, method, red, yellow,
+                   (cut[0], cut[1]), base, tuple(rules))
+
+    def describe(self) -> dict[str, Any]:
+        """What a result stores about the model that produced it."""
+        return {"method": self.method, "weights": self.weights, "cutoffs": list(self.cutoffs), "red": self.red,
+                "yellow": self.yellow, "window_days": self.window_days, "baseline": self.baseline,
+                "overrides": [f"{i} {o} {v:g} → {lv}" for i, o, v, lv, _ in self.overrides]}
+
+
+def normalise(values: pd.DataFrame) -> pd.DataFrame:
+    """Min–max per indicator across grids (0 where all grids are equal)."""
+    lo, hi = values.min(), values.max()
+    span = (hi - lo).replace(0, np.nan)
+    return ((values - lo) / span).fillna(0.0).clip(0, 1)
+
+
+def score(indicators: pd.DataFrame, model: RiskModel) -> tuple[pd.Series, pd.DataFrame]:
+    """Scores (0–100) and each indicator's contribution (the contributions sum to the score)."""
+    cols = [c for c in model.weights if c in indicators]
+    w = pd.Series({c: model.weights[c] for c in cols})
+    norm = normalise(indicators[cols].astype(float))
+    contrib = norm * (100.0 * w / w.sum())
+    return contrib.sum(axis=1), contrib
+
+
+def grade(scores: pd.Series, model: RiskModel, *, baseline_ratio: pd.Series | None = None,
+          baseline_counts: pd.Series | None = None) -> tuple[pd.Series, pd.Series]:
+    """Levels by the model's method, and the score at which each grid's level begins."""
+    n = len(scores)
+    if model.method == "fixed":
+        yellow_at, red_at = model.cutoffs
+    elif model.method == "quantile":
+        ranked = scores.rank(ascending=False, method="first")
+        red_n, yellow_n = math.floor(model.red * n + 1e-9), math.floor((model.red + model.yellow) * n + 1e-9)
+        red_at = float(scores[ranked <= red_n].min()) if red_n else math.inf
+        yellow_at = float(scores[ranked <= yellow_n].min()) if yellow_n else math.inf
+    elif model.method == "natural_breaks":
+        import mapclassify
+
+        if scores.nunique() < 3:
+            yellow_at = red_at = math.inf
+        else:
+            with warnings.catch_warnings():  # "Numba not installed": the pure-Python path is fine here
+                warnings.simplefilter("ignore", UserWarning)
+                values = scores.to_numpy()
+                classifier = mapclassify.FisherJenksSampled if len(values) > 1000 else mapclassify.FisherJenks
+                bins = classifier(values, k=3).bins
+            lower = np.sort(scores.to_numpy())
+            yellow_at = float(lower[lower > bins[0]].min())
+            red_at = float(lower[lower > bins[1]].min())
+    else:  # baseline: on the incident ratio, not the score
+        if baseline_ratio is None or baseline_counts is None:
+            raise RiskModelError("the baseline method needs incident history (periods before the current one)")
+        b = model.baseline
+        ok = baseline_counts >= b["min_incidents"]
+        level = pd.Series("green", index=scores.index)
+        level[ok & (baseline_ratio >= b["yellow_ratio"])] = "yellow"
+        level[ok & (baseline_ratio >= b["red_ratio"])] = "red"
+        return level, pd.Series(np.nan, index=scores.index)
+    level = pd.Series("green", index=scores.index)
+    level[scores >= yellow_at] = "yellow"
+    level[scores >= red_at] = "red"
+    threshold = level.map({"green": -math.inf, "yellow": yellow_at, "red": red_at}).astype(float)
+    return level, threshold
+
+
+def apply_overrides(level: pd.Series, indicators: pd.DataFrame, model: RiskModel) -> tuple[pd.Series, pd.Series]:
+    """Levels after the override rules, and the rule's reason where one applied."""
+    level = level.copy()
+    reason = pd.Series("", index=level.index)
+    for name, op, value, forced, why in model.overrides:
+        if name not in indicators:
+            continue
+        hit = _OPS[op](indicators[name], value)
+        level[hit] = forced
+        reason[hit] = why or f"{INDICATOR_LABELS[name]} {op} {value:g}"
+    return level, reason
+
+
+def explain(indicators: pd.DataFrame, contributions: pd.DataFrame, scores: pd.Series, level: pd.Series,
+            threshold: pd.Series, override: pd.Series, *, top: int = 3) -> pd.DataFrame:
+    """Per grid: the indicators that drove the score, and what would move it down a level."""
+    out = []
+    lo = indicators.min()
+    for code in scores.index:
+        c = contributions.loc[code].sort_values(ascending=False)
+        drivers = [f"{INDICATOR_LABELS[k]} {_fmt(indicators.at[code, k])}（{v:.1f}分）" for k, v in c.head(top).items()
+                   if v > 0]
+        down = ""
+        if override.at[code]:
+            down = f"先解决：{override.at[code]}"
+        elif level.at[code] != "green" and math.isfinite(threshold.at[code]):
+            need = scores.at[code] - threshold.at[code] + 0.01  # score points to shed
+            k = c.index[0]
+            per_unit = c.iat[0] / max(indicators.at[code, k] - lo[k], 1e-12)
+            if per_unit > 0 and need <= c.iat[0]:
+                target = indicators.at[code, k] - need / per_unit
+                down = f"{INDICATOR_LABELS[k]}降至{_fmt(max(target, lo[k]))}以下可降一级"
+            else:
+                down = f"需同时改善多项指标（差{need:.1f}分）"
+        out.append({"code": code, "reasons": "；".join(drivers), "to_lower_level": down})
+    return pd.DataFrame(out).set_index("code")
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.0%}" if 0 < abs(v) < 1 and not float(v).is_integer() else f"{v:.1f}".rstrip("0").rstrip(".")
+
+
+def compare(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+    """Grids whose level changed between two graded periods, with the indicators that moved most."""
+    both = previous.merge(current, left_index=True, right_index=True, suffixes=("_before", "_after"))
+    changed = both[both["level_before"] != both["level_after"]]
+    rows = []
+    for code, r in changed.iterrows():
+        moves = {k: r[f"{k}_after"] - r[f"{k}_before"] for k in INDICATOR_LABELS if f"{k}_after" in r}
+        key = max(moves, key=lambda k: abs(moves[k]) / (abs(r[f"{k}_before"]) + 1e-9)) if moves else None
+        why = f"{INDICATOR_LABELS[key]} {_fmt(r[f'{key}_before'])}→{_fmt(r[f'{key}_after'])}" if key else ""
+        rows.append({"code": code, "before": r["level_before"], "after": r["level_after"],
+                     "direction": "up" if LEVELS.index(r["level_after"]) > LEVELS.index(r["level_before"]) else "down",
+                     "why": why})
+    return pd.DataFrame(rows, columns=["code", "before", "after", "direction", "why"])
+
+
+def grade_all(indicators: pd.DataFrame, model: RiskModel, **baseline: Any) -> pd.DataFrame:
+    """Score, level (after overrides), contributions and explanation for every grid."""
+    scores, contrib = score(indicators, model)
+    level, threshold = grade(scores, model, **baseline)
+    level, override = apply_overrides(level, indicators, model)
+    why = explain(indicators, contrib, scores, level, threshold, override)
+    out = indicators.copy()
+    out["score"] = scores
+    out["level"] = level
+    out["override"] = override
+    for k in contrib:
+        out[f"contrib_{k}"] = contrib[k]
+    return out.join(why)
+
+
+def counts_by(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Red / yellow / green counts per ``key`` (e.g. community)."""
+    table = frame.groupby(key)["level"].value_counts().unstack(fill_value=0)
+    return table.reindex(columns=list(LEVELS)[::-1], fill_value=0)
+
+
+def weights_table(model: RiskModel) -> Mapping[str, float]:
+    total = sum(model.weights.values())
+    return {k: v / total for k, v in model.weights.items()}
