@@ -25,8 +25,9 @@ _WIDTH = shutil.get_terminal_size((160, 24)).columns
 out = Console(soft_wrap=True, width=_WIDTH)
 err = Console(stderr=True, soft_wrap=True, width=_WIDTH)
 DEFAULT_WORKSPACE = Path("workspace/demo.gpkg")
-EXIT_CODES: dict[type[Exception], int] = {LayerValidationError: 2, OSError: 2, ImportFormatError: 2, UnknownLayerError: 3,
-                                          WorkspaceError: 4, PermissionError: 5, FileExistsError: 6, ValueError: 2}
+EXIT_CODES: dict[type[Exception], int] = {
+    LayerValidationError: 2, OSError: 2, ImportFormatError: 2, ValueError: 2, UnknownLayerError: 3,
+    WorkspaceError: 4, PermissionError: 5, FileExistsError: 6}
 
 Workspace = Annotated[Path, typer.Argument(help="The workspace GeoPackage file")]
 

@@ -205,26 +205,30 @@ def apply_overrides(level: pd.Series, indicators: pd.DataFrame, model: RiskModel
 def explain(indicators: pd.DataFrame, contributions: pd.DataFrame, scores: pd.Series, level: pd.Series,
             threshold: pd.Series, override: pd.Series, *, top: int = 3) -> pd.DataFrame:
     """Per grid: the indicators that drove the score, and what would move it down a level."""
-    out = []
-    lo = indicators.min()
-    for code in scores.index:
-        c = contributions.loc[code].sort_values(ascending=False)
-        drivers = [f"{INDICATOR_LABELS[k]} {_fmt(indicators.at[code, k])}（{v:.1f}分）" for k, v in c.head(top).items()
-                   if v > 0]
+    names = list(contributions.columns)
+    values = indicators[names].to_numpy(dtype=float)
+    contrib = contributions.to_numpy(dtype=float)
+    lows = values.min(axis=0) if len(values) else np.zeros(len(names))
+    rows = []
+    for i, code in enumerate(scores.index):
+        order = np.argsort(-contrib[i])
+        drivers = [f"{INDICATOR_LABELS[names[j]]} {_fmt(values[i, j])}（{contrib[i, j]:.1f}分）"
+                   for j in order[:top] if contrib[i, j] > 0]
         down = ""
-        if override.at[code]:
-            down = f"先解决：{override.at[code]}"
-        elif level.at[code] != "green" and math.isfinite(threshold.at[code]):
-            need = scores.at[code] - threshold.at[code] + 0.01  # score points to shed
-            k = c.index[0]
-            per_unit = c.iat[0] / max(indicators.at[code, k] - lo[k], 1e-12)
-            if per_unit > 0 and need <= c.iat[0]:
-                target = indicators.at[code, k] - need / per_unit
-                down = f"{INDICATOR_LABELS[k]}降至{_fmt(max(target, lo[k]))}以下可降一级"
+        lvl, limit, forced = str(level.iloc[i]), float(threshold.iloc[i]), str(override.iloc[i])
+        if forced:
+            down = f"先解决：{forced}"
+        elif lvl != "green" and math.isfinite(limit):
+            need = float(scores.iloc[i]) - limit + 0.01  # score points to shed
+            j = int(order[0])
+            per_unit = contrib[i, j] / max(values[i, j] - lows[j], 1e-12)
+            if per_unit > 0 and need <= contrib[i, j]:
+                target = max(values[i, j] - need / per_unit, lows[j])
+                down = f"{INDICATOR_LABELS[names[j]]}降至{_fmt(target)}以下可降一级"
             else:
                 down = f"需同时改善多项指标（差{need:.1f}分）"
-        out.append({"code": code, "reasons": "；".join(drivers), "to_lower_level": down})
-    return pd.DataFrame(out).set_index("code")
+        rows.append({"code": code, "reasons": "；".join(drivers), "to_lower_level": down})
+    return pd.DataFrame(rows).set_index("code")
 
 
 def _fmt(v: float) -> str:

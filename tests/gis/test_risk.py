@@ -9,7 +9,7 @@ MODEL = risk.DEFAULT_MODEL
 def indicators(n=10):
     """Grids g0 … g9 whose incident rate rises with the index; everything else equal."""
     codes = [f"g{i}" for i in range(n)]
-    frame = pd.DataFrame({k: 0.0 for k in risk.INDICATOR_LABELS}, index=pd.Index(codes, name="code"))
+    frame = pd.DataFrame(dict.fromkeys(risk.INDICATOR_LABELS, 0.0), index=pd.Index(codes, name="code"))
     frame["incident_rate"] = [float(i) for i in range(n)]
     return frame
 
