@@ -309,6 +309,37 @@ def risk_cmd(workspace: Workspace,
         out.print(f"  {c['code']}: {c['before']} → {c['after']} ({c['why']})")
 
 
+grids_app = typer.Typer(help="Grid planning (网格划分).", no_args_is_help=True)
+app.add_typer(grids_app, name="grids")
+
+
+@grids_app.command("plan")
+def grids_plan_cmd(workspace: Workspace,
+                   community: Annotated[str | None, typer.Option(help="Only this community (code)")] = None,
+                   min_households: Annotated[int, typer.Option("--min", help="Fewest households")] = 300,
+                   max_households: Annotated[int, typer.Option("--max", help="Most households")] = 500,
+                   write: Annotated[bool, typer.Option(help="Store them as the planned_grids layer")] = False,
+                   replace: Annotated[bool, typer.Option(help="Also replace the grids layer with them")] = False
+                   ) -> None:
+    """Partition communities into contiguous grids of a household range along streets."""
+    from api import grading
+
+    with _errors():
+        result = grading.plan_grids(_open(workspace), community=community, min_households=min_households,
+                                    max_households=max_households, write=write or replace, replace=replace)
+    grids = result["grids"]
+    table = Table("code", "name", "kind", "households", "note")
+    for _, g in grids.iterrows():
+        table.add_row(str(g["code"]), str(g["name"]), str(g["kind"]), f"{g['households']:.0f}", str(g["note"]))
+    out.print(table)
+    basic = grids[grids["kind"] == "basic"]
+    inside = basic["households"].between(min_households, max_households).sum()
+    out.print(f"{len(grids)} grids ({len(basic)} basic, {len(grids) - len(basic)} dedicated); {inside} basic grids "
+              f"within {min_households}–{max_households} households, the others explained in the note")
+    for code, problems in result["problems"].items():
+        out.print(f"community {code}: " + ("tiles without gaps or overlaps" if not problems else "; ".join(problems)))
+
+
 @app.command("demo")
 def demo_cmd(workspace: Annotated[Path, typer.Argument(help="Where to build it")] = DEFAULT_WORKSPACE,
              seed: Annotated[int, typer.Option(help="Random seed (same seed, same town)")] = 2013,

@@ -16,6 +16,7 @@ STRIP_MAX = 200  # households per packing unit: small enough that runs land insi
 SCHOOLS = ["水集中学", "月湖小学"]
 SPECIAL_NAMES = {"hospital": "莱西市中医医院", "market": "水集农贸市场", "station": "莱西汽车总站",
                  "square": "月湖广场", "park": "月湖公园", "industrial": "青岛鑫泰食品有限公司"}
+MORE_NAMES = {"industrial": ["莱西宏达机械有限公司"]}  # a second block of the same kind gets its own name
 BANKS = ["中国工商银行莱西支行", "中国农业银行水集分理处", "莱西农商银行营业部", "中国建设银行莱西支行"]
 NIGHT_SPOTS = ["星空网吧", "蓝调酒吧", "夜色KTV", "极速网咖", "老友记烧烤", "红磨坊歌厅"]
 
@@ -126,6 +127,7 @@ def targets(town: _Town) -> None:
                  **{"class": cls}, required_level=level, address=address, geometry=geom)
 
     schools = iter(SCHOOLS)
+    seen: dict[str, int] = {}
     for (i, j), kind in sorted(town.kinds.items()):
         inner = town.interior(i, j, 14.0)
         x0, y0, x1, _ = inner.bounds
@@ -136,7 +138,9 @@ def targets(town: _Town) -> None:
             add(name, "school", "1", "recognise", inner, f"{street}{i * 10 + 1}号")
             add(f"{name}南门", "entrance", "1", "identify", gate)
         elif kind in SPECIAL_NAMES:
-            name = SPECIAL_NAMES[kind]
+            seen_kind = seen.setdefault(kind, 0)
+            seen[kind] += 1
+            name = SPECIAL_NAMES[kind] if seen_kind == 0 else MORE_NAMES[kind][seen_kind - 1]
             category = {"industrial": "enterprise"}.get(kind, kind)
             cls = "2" if kind in ("park", "industrial") else "1"
             level = "observe" if kind in ("square", "park") else "recognise"

@@ -61,3 +61,30 @@ def test_risk_command(demo_copy, tmp_path):
     bad.write_text("[grading]\nmethod = 'vote'\n[indicators]\nincident_rate = 1\n", encoding="utf-8")
     refused = run("risk", demo_copy, "--model", bad)
     assert refused.exit_code == 2 and "use fixed, quantile" in refused.output
+
+
+def test_grid_planning_on_the_demo(demo_copy):
+    ws = store.open_workspace(demo_copy)
+    result = grading.plan_grids(ws, write=True)
+    grids = result["grids"]
+    assert all(problems == [] for problems in result["problems"].values())  # gap- and overlap-free to 0.01%
+    assert (grids.geom_type == "Polygon").all()  # contiguous
+    assert grids["code"].is_unique
+    for code, mine in grids.groupby("community_code"):
+        assert mine["code"].str.startswith(code).all()
+        assert sorted(mine["code"].str[-3:].astype(int)) == list(range(1, len(mine) + 1))
+    basic = grids[grids["kind"] == "basic"]
+    outside = basic[~basic["households"].between(300, 500)]
+    assert (outside["note"] != "").all()  # out of range only with the reason
+    assert basic["households"].max() <= 500 and len(outside) < len(basic) / 2
+    total = ws.read("households").groupby("building_id").size().sum()
+    assert grids["households"].sum() == total  # every household in exactly one grid
+    assert set(grids.loc[grids["kind"] == "dedicated", "name"]) >= {"水集中学专属网格", "莱西市中医医院专属网格"}
+    assert ws.has("planned_grids") and len(ws.read("grids")) == 71  # the grids layer is untouched
+
+
+def test_grids_plan_command(demo_copy):
+    result = run("grids", "plan", demo_copy, "--community", "370285001001")
+    assert result.exit_code == 0, result.output
+    assert "tiles without gaps or overlaps" in result.output and "专属网格" in result.output
+    assert run("grids", "plan", demo_copy, "--min", "600", "--max", "500").exit_code == 2
