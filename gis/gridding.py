@@ -16,6 +16,7 @@ Every grid records its households and, when outside the range, why.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,7 +59,7 @@ def _strips(block: shapely.Geometry, points: np.ndarray, weights: np.ndarray, pa
         cuts.append(float(sorted_coord[i] + sorted_coord[i + 1]) / 2)
     edges = [w if along_x else s, *cuts, e if along_x else n]
     out = []
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
+    for a, b in itertools.pairwise(edges):
         box = shapely.box(a, s - 1, b, n + 1) if along_x else shapely.box(w - 1, a, e + 1, b)
         piece = shapely.intersection(block, box)
         if shapely.area(piece) > 0:
@@ -102,13 +103,13 @@ def _grow(units: list[dict[str, object]], rules: Rules) -> list[dict[str, object
     counts = np.array([u["households"] for u in basic], dtype=float)
     tree = shapely.STRtree(geoms)
     a, b = tree.query(geoms, predicate="intersects")
-    touching = {i: set() for i in range(len(basic))}
+    touching: dict[int, set[int]] = {i: set() for i in range(len(basic))}
     for i, j in zip(a, b, strict=True):
         if i != j and shapely.length(shapely.intersection(shapely.boundary(geoms[i]), shapely.boundary(geoms[j]))) > 1:
             touching[int(i)].add(int(j))
     centre = shapely.centroid(geoms)
-    order = sorted(range(len(basic)), key=lambda i: (-round(shapely.get_y(centre[i]) / rules.band_m),
-                                                     shapely.get_x(centre[i])))
+    cy, cx = shapely.get_y(centre), shapely.get_x(centre)
+    order = sorted(range(len(basic)), key=lambda i: (-round(float(cy[i]) / rules.band_m), float(cx[i])))
     owner = np.full(len(basic), -1)
     regions: list[list[int]] = []
     for seed in order:
