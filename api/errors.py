@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from gis.risk import RiskModelError
 from layers.errors import ImportFormatError, LayerValidationError, UnknownLayerError, WorkspaceError
 
 STATUS_CODES: dict[type[Exception], int] = {
@@ -12,6 +13,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     LayerValidationError: 422,
     ImportFormatError: 400,
     PermissionError: 403,
+    RiskModelError: 422,
     WorkspaceError: 503,
 }
 

@@ -103,7 +103,8 @@ def static_indicators(store: Store, grids: gpd.GeoDataFrame) -> pd.DataFrame:
 
 def incident_counts(store: Store, grids: gpd.GeoDataFrame, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
     codes = grids["code"].to_numpy()
-    out = pd.DataFrame({"incidents": 0.0, "serious_incidents": 0.0}, index=pd.Index(codes, name="code"))
+    out = pd.DataFrame({"incidents": 0.0, "serious_incidents": 0.0, **{f"n_{c}": 0.0 for c in risk.CATEGORY_LABELS}},
+                       index=pd.Index(codes, name="code"))
     if not store.has("incidents"):
         return out
     inc = store.read("incidents").to_crs(grids.crs)
@@ -114,12 +115,18 @@ def incident_counts(store: Store, grids: gpd.GeoDataFrame, start: dt.datetime, e
     out["incidents"] = inc.groupby("code").size().reindex(codes, fill_value=0).to_numpy(dtype=float)
     serious = inc[inc["severity"] == "serious"].groupby("code").size()
     out["serious_incidents"] = serious.reindex(codes, fill_value=0).to_numpy(dtype=float)
+    for cat in risk.CATEGORY_LABELS:
+        out[f"n_{cat}"] = inc[inc["category"] == cat].groupby("code").size().reindex(
+            codes, fill_value=0).to_numpy(dtype=float)
     return out
 
 
 def indicators_for(static: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
     out = static.join(counts)
-    out["incident_rate"] = 1000.0 * out["incidents"] / np.maximum(out["residents"], RESIDENT_FLOOR)
+    per_1000 = 1000.0 / np.maximum(out["residents"], RESIDENT_FLOOR)
+    out["incident_rate"] = out["incidents"] * per_1000
+    for cat in risk.CATEGORY_LABELS:
+        out[f"rate_{cat}"] = out.pop(f"n_{cat}") * per_1000
     return out
 
 

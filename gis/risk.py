@@ -40,7 +40,7 @@ version = 1
 days = 365          # incidents counted over the last N days before the period end
 
 [indicators]        # weights (any scale; they are normalised to sum to 1)
-incident_rate = 0.30       # incidents per 1,000 residents in the window
+incident_rate = 0.30       # incidents per 1,000 residents in the window (or by category: rate_theft, …)
 serious_incidents = 0.10   # serious cases in the window
 rented_share = 0.15        # share of households renting (出租)
 floating_share = 0.10      # share of households with floating population (流动)
@@ -71,6 +71,10 @@ INDICATOR_LABELS = {
     "floating_share": "流动人口户比例", "care_households": "关爱户(户/百户)", "key_targets": "一类重点目标(个)",
     "coverage_gap": "视频盲区比例",
 }
+#: Incidents of one category per 1,000 residents (weight them in [indicators] as rate_theft = 0.1, …).
+CATEGORY_LABELS = {"theft": "盗窃", "fraud": "诈骗", "dispute": "纠纷", "public_order": "治安", "traffic": "交通",
+                   "robbery": "抢劫", "assault": "伤害", "drugs": "涉毒", "fire": "火灾", "other": "其他"}
+INDICATOR_LABELS.update({f"rate_{k}": f"{v}警情率(起/千人)" for k, v in CATEGORY_LABELS.items()})
 _RULE = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|>|<|==)\s*(-?\d+(?:\.\d+)?)\s*$")
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
 

@@ -48,3 +48,16 @@ def test_names_are_escaped(tmp_path):
     assert "<script>alert(1)</script>" not in page
     # escaped for HTML, then serialised as JSON by folium (& becomes \u0026)
     assert "\\u0026lt;script\\u0026gt;alert(1)\\u0026lt;/script\\u0026gt;" in page
+
+
+def test_risk_model_through_the_api(demo_copy):
+    client = TestClient(create_app(Settings(workspace=demo_copy)))
+    got = client.get("/api/risk/model")
+    assert got.status_code == 200 and 'method = "quantile"' in got.text and got.headers["etag"] == 'W/"risk-model-0"'
+    toml = {"content-type": "application/toml"}
+    bad = client.put("/api/risk/model", content="[indicators]\nwealth = 1", headers=toml)
+    assert bad.status_code == 422 and "unknown indicator" in bad.json()["detail"]
+    text = got.text.replace("incident_rate = 0.30", "incident_rate = 0.20\nrate_theft = 0.10")
+    ok = client.put("/api/risk/model", content=text, headers=toml)
+    assert ok.status_code == 200 and ok.json() == {"version": 1}
+    assert "rate_theft = 0.10" in client.get("/api/risk/model").text

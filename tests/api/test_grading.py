@@ -88,3 +88,12 @@ def test_grids_plan_command(demo_copy):
     assert result.exit_code == 0, result.output
     assert "tiles without gaps or overlaps" in result.output and "专属网格" in result.output
     assert run("grids", "plan", demo_copy, "--min", "600", "--max", "500").exit_code == 2
+
+
+def test_incidents_by_category_can_be_weighted(demo_copy):
+    ws = store.open_workspace(demo_copy)
+    grading.set_model(ws, risk.DEFAULT_MODEL.replace("incident_rate = 0.30", "rate_theft = 0.30"))
+    grids = grading.compute_risk(ws, write=False)["grids"]
+    assert "contrib_rate_theft" in grids and "contrib_incident_rate" not in grids
+    top = grids.sort_values("contrib_rate_theft", ascending=False).iloc[0]
+    assert top["reasons"].startswith("盗窃警情率") or "盗窃警情率" in top["reasons"]
