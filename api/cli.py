@@ -345,17 +345,30 @@ def demo_cmd(workspace: Annotated[Path, typer.Argument(help="Where to build it")
              seed: Annotated[int, typer.Option(help="Random seed (same seed, same town)")] = 2013,
              force: Annotated[bool, typer.Option(help="Rebuild even if the workspace exists")] = False,
              serve: Annotated[bool, typer.Option(help="Serve the map afterwards")] = False,
+             analysis: Annotated[bool, typer.Option(help="Compute views, coverage and risk")] = True,
              port: Annotated[int, typer.Option(help="Port for --serve")] = 8000) -> None:
-    """Build the demo workspace (a town in 莱西市, Qingdao) and optionally serve it."""
+    """Build the demo workspace (a town in 莱西市, Qingdao), compute coverage and risk, optionally serve it."""
+    from api import grading, services
+
     with _errors():
         if workspace.exists() and not force:
             out.print(f"{workspace} exists; using it as it is (--force rebuilds it)")
+            store = open_workspace(workspace)
         else:
             store = open_workspace(workspace, create=True, name="莱西市水集街道示范区", overwrite=True)
             with _progress("building the demo town") as step:
                 counts = demo.build(store, seed=seed, progress=step)
             out.print(", ".join(f"{k} {v}" for k, v in counts.items() if not k.startswith("_")))
             out.print(f"demo workspace written to {workspace}")
+        if analysis and not (services.coverage_is_current(store) and store.has("risk")):
+            with _progress("analysing") as step:
+                step("camera views")
+                services.compute_views(store)
+                services.compute_coverage(store, progress=step)
+                result = grading.compute_risk(store, progress=step)
+            levels = result["grids"]["level"].value_counts()
+            out.print(f"coverage and risk computed: {levels.get('red', 0)} red, {levels.get('yellow', 0)} yellow, "
+                      f"{levels.get('green', 0)} green grids")
     if serve:
         serve_cmd(workspace, port=port)
 

@@ -40,6 +40,20 @@ def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def analysed_path(tmp_path_factory: pytest.TempPathFactory, demo_path: Path) -> Path:
+    """The demo workspace with views, coverage and risk computed (as `pingan demo` leaves it)."""
+    from api import grading, services
+
+    path = tmp_path_factory.mktemp("analysed") / "demo.gpkg"
+    shutil.copyfile(demo_path, path)
+    ws = store.open_workspace(path)
+    services.compute_views(ws)
+    services.compute_coverage(ws)
+    grading.compute_risk(ws)
+    return path
+
+
 @pytest.fixture
 def demo_copy(demo_path: Path, tmp_path: Path) -> Path:
     """A private copy of the demo workspace that a test may change."""

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import folium
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from api.deps import LangDep, SettingsDep, StoreDep
-from api.maps import overview
+from api.maps import households, overview
 
 router = APIRouter(tags=["pages"])
 
 
-@router.get("/", response_class=HTMLResponse, summary="Workspace overview map")
-def overview_page(store: StoreDep, settings: SettingsDep, lang: LangDep) -> HTMLResponse:
-    m = overview.overview_map(store, lang=lang, tiles_url=settings.tiles_url,
-                              attribution=settings.tiles_attribution)
+def _page(m: folium.Map, lang: str) -> HTMLResponse:
     page = m.get_root().render().replace("<html>", f'<html lang="{"zh-CN" if lang == "zh" else "en"}">', 1)
     return HTMLResponse(page)
+
+
+@router.get("/", response_class=HTMLResponse, summary="户况网格图: grids by risk, buildings by household situation")
+def household_page(store: StoreDep, settings: SettingsDep, lang: LangDep) -> HTMLResponse:
+    return _page(households.household_map(store, lang=lang, tiles_url=settings.tiles_url,
+                                          attribution=settings.tiles_attribution), lang)
+
+
+@router.get("/overview", response_class=HTMLResponse, summary="Workspace overview map (all layers)")
+def overview_page(store: StoreDep, settings: SettingsDep, lang: LangDep) -> HTMLResponse:
+    return _page(overview.overview_map(store, lang=lang, tiles_url=settings.tiles_url,
+                                       attribution=settings.tiles_attribution), lang)

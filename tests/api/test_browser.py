@@ -26,9 +26,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(demo_path):
+def server(analysed_path):
     port = free_port()
-    config = uvicorn.Config(create_app(Settings(workspace=demo_path)), host="127.0.0.1", port=port,
+    config = uvicorn.Config(create_app(Settings(workspace=analysed_path)), host="127.0.0.1", port=port,
                             log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -51,17 +51,58 @@ def browser():
         b.close()
 
 
+def open_page(browser, url):
+    """A page with its console errors and any request leaving the test server recorded."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.errors, page.outside = [], []
+    server = url.split("/", 3)[:3]
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("request", lambda r: page.outside.append(r.url)
+            if not r.url.startswith(("/".join(server), "data:")) else None)
+    page.goto(url, wait_until="load")
+    page.wait_for_function("document.querySelectorAll('.leaflet-control-layers-selector').length > 0")
+    return page
+
+
+GRID_FEATURES = """() => {
+    const map = Object.values(window).find(v => v && v._container && v.eachLayer);
+    const out = [];
+    map.eachLayer(l => { if (l.feature && /^\\d{15}$/.test(l.feature.properties.code || '') && l.options.fillColor)
+        out.push({code: l.feature.properties.code, fill: l.options.fillColor,
+                  xy: map.latLngToContainerPoint(l.getCenter())}); });
+    return out; }"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_household_map_colours_cards_and_language(server, browser, analysed_path, lang):
+    from api.maps.households import LEVEL_COLOURS
+    from layers import store
+
+    page = open_page(browser, f"{server}/?lang={lang}")
+    assert page.errors == [] and page.outside == []
+    risk = store.open_workspace(analysed_path).read("risk").set_index("code")["level"]
+    grids = page.evaluate(GRID_FEATURES)
+    assert len(grids) == len(risk)  # one polygon per grid
+    assert all(g["fill"] == LEVEL_COLOURS[risk[g["code"]]] for g in grids)  # coloured by its level
+    legend = page.inner_text("#pingan-legend")
+    assert (f"红色网格: {int((risk == 'red').sum())}" in legend) if lang == "zh" else ("red grids" in legend)
+    target = next(g for g in grids if risk[g["code"]] == "red")
+    page.mouse.click(target["xy"]["x"], target["xy"]["y"])
+    page.wait_for_selector(".leaflet-popup-content")
+    card = page.inner_text(".leaflet-popup-content")
+    assert target["code"] in card
+    words = ("风险等级", "红色网格") if lang == "zh" else ("Risk level", "red grids")
+    assert all(w in card for w in words)
+    page.close()
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_overview_loads_offline_without_errors(server, browser, lang):
-    page = browser.new_page()
-    errors: list[str] = []
-    outside: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((server, "data:")) else None)
-    page.goto(f"{server}/?lang={lang}", wait_until="load")
-    page.wait_for_function("document.querySelectorAll('.leaflet-control-layers-selector').length > 0")
+    page = open_page(browser, f"{server}/overview?lang={lang}")
+    errors, outside = page.errors, page.outside
     assert errors == [] and outside == []
     title = page.inner_text("#pingan-title")
     assert ("工作区概览" in title) if lang == "zh" else ("workspace overview" in title)

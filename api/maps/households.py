@@ -1,0 +1,135 @@
+"""The 户况网格图: grids by risk level, buildings by household situation, cards on click.
+
+"看图知片情、看标识户况": a planner sees each grid's level (红/黄/绿, with the reasons and what would
+move it down) and each building's household situation. Household detail is personal
+information: buildings show aggregates only, and counts below ``SMALL_COUNT`` are suppressed.
+"""
+
+from __future__ import annotations
+
+import html
+
+import folium
+import numpy as np
+import pandas as pd
+
+from api.i18n import t
+from api.maps.base import offline_map
+from api.maps.overview import escaped
+from layers.store import Store
+
+LEVEL_COLOURS = {"red": "#e03a3e", "yellow": "#f5c242", "green": "#3aa655"}
+RENTED_BINS = ((0.0, "#f2f0f7"), (0.1, "#cbc9e2"), (0.25, "#9e9ac8"), (0.5, "#6a51a3"))  # share rented
+VACANT_COLOUR = "#bdbdbd"
+SMALL_COUNT = 5
+
+
+def _rented_colour(share: float, vacant_only: bool) -> str:
+    if vacant_only:
+        return VACANT_COLOUR
+    colour = RENTED_BINS[0][1]
+    for lower, c in RENTED_BINS:
+        if share >= lower:
+            colour = c
+    return colour
+
+
+def building_summary(store: Store) -> pd.DataFrame:
+    """Per building: households, residents and tag counts (aggregates; small counts suppressed)."""
+    hh = store.read("households")
+    tags = hh["tags"].fillna("")
+    agg = pd.DataFrame({
+        "building_id": hh["building_id"], "households": 1, "residents": hh["members"].fillna(0).astype(int),
+        "rented": tags.str.contains("出租").astype(int), "vacant": tags.str.contains("空置").astype(int),
+        "floating": tags.str.contains("流动").astype(int), "elderly": tags.str.contains("独居老人").astype(int),
+    }).groupby("building_id").sum()
+    agg["rented_share"] = agg["rented"] / agg["households"]
+    agg["vacant_only"] = agg["vacant"] == agg["households"]
+    return agg
+
+
+def _shown(count: float, lang: str) -> str:
+    return "<5" if 0 < count < SMALL_COUNT else f"{int(count)}"
+
+
+def household_map(store: Store, *, lang: str = "zh", tiles_url: str | None = None, attribution: str = "") -> folium.Map:
+    m = offline_map(store.extent(), tiles_url=tiles_url, attribution=attribution)
+    title = f"{t(lang, 'household_title')} · {store.get_meta('name', '')}"
+    m.get_root().html.add_child(folium.Element(
+        f'<div class="pingan-title" id="pingan-title" style="position:fixed;top:10px;left:60px;z-index:1000">'
+        f"{html.escape(title)}</div>"))
+    present = {i.name for i in store.layers()}
+    if "roads" in present:
+        folium.GeoJson(escaped(store.read("roads"), ["name"]), name=t(lang, "roads"),
+                       style_function=lambda f: {"color": "#ffffff", "weight": 3, "opacity": 0.9}).add_to(m)
+    counts = {"red": 0, "yellow": 0, "green": 0}
+    if "grids" in present:
+        grids = store.read("risk") if "risk" in present else store.read("grids")
+        comms = store.read("communities") if "communities" in present else pd.DataFrame({"code": [], "name": []})
+        grids["community"] = grids["community_code"].map(dict(zip(comms["code"], comms["name"], strict=True)))
+        if "coverage_grids" in present:
+            cov = store.read("coverage_grids").set_index("code")
+            grids["seen"] = grids["code"].map(cov["share_detect"]).map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
+            grids["blind_m2"] = grids["code"].map(cov["uncovered_m2"]).map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
+            grids["cameras"] = grids["code"].map(cov["cameras_active"])
+        level = grids["level"] if "level" in grids else pd.Series("", index=grids.index)
+        counts.update({k: int(v) for k, v in level.value_counts().items() if k in counts})
+        grids["level_text"] = level.map(lambda v: t(lang, f"level_{v}") if v else "")
+        grids["worker"] = grids.get("worker_id")
+        if "residents" in grids:
+            grids["residents"] = grids["residents"].round().astype("Int64")
+            grids["households"] = grids["households"].round().astype("Int64")
+        fields = [c for c in ("code", "name", "community", "worker", "households", "residents", "level_text",
+                              "score", "reasons", "to_lower_level", "seen", "blind_m2", "cameras") if c in grids]
+        if "score" in grids:
+            grids["score"] = grids["score"].round(1)
+        shown = escaped(grids, fields)
+        shown["_fill"] = level.map(LEVEL_COLOURS).fillna("#9e9e9e").to_numpy()
+        folium.GeoJson(
+            shown, name=t(lang, "grids"), tooltip=folium.GeoJsonTooltip(["code", "name"], aliases=[
+                t(lang, "code"), t(lang, "name")]),
+            popup=folium.GeoJsonPopup(fields, aliases=[t(lang, f"card_{c}") for c in fields], max_width=420),
+            style_function=lambda f: {"fillColor": f["properties"]["_fill"], "fillOpacity": 0.45, "color": "#444",
+                                      "weight": 1.2}).add_to(m)
+        labels = folium.FeatureGroup(name=t(lang, "grid_labels"))
+        for code, point in zip(grids["code"], grids.geometry.representative_point(), strict=True):
+            # labels let clicks through to the grid below (its card opens on the number too)
+            folium.Marker([point.y, point.x], interactive=False, icon=folium.DivIcon(
+                html=f'<div class="pingan-grid-label">{html.escape(str(code)[-3:])}</div>',
+                icon_size=(30, 14), icon_anchor=(15, 7), class_name="pingan-label-icon")).add_to(labels)
+        labels.add_to(m)
+    if "buildings" in present and "households" in present:
+        b = store.read("buildings")
+        s = building_summary(store).reindex(b["id"])
+        s = s.fillna({"households": 0, "residents": 0, "rented": 0, "vacant": 0, "floating": 0, "elderly": 0,
+                      "rented_share": 0.0, "vacant_only": False})
+        for col in ("households", "residents", "rented", "vacant", "floating", "elderly"):
+            b[col] = [_shown(v, lang) for v in s[col].to_numpy()]
+        b["rented_share_text"] = [f"{v:.0%}" if h >= SMALL_COUNT else "" for v, h in
+                                  zip(s["rented_share"], s["households"], strict=True)]
+        fields = ["name", "address", "households", "residents", "rented", "vacant", "floating", "elderly",
+                  "rented_share_text"]
+        shown = escaped(b, fields)
+        shown["_fill"] = [_rented_colour(r, bool(v)) if h > 0 else "#e0e0e0" for r, v, h in
+                          zip(s["rented_share"], s["vacant_only"], s["households"], strict=True)]
+        folium.GeoJson(shown, name=t(lang, "buildings"),
+                       popup=folium.GeoJsonPopup(fields, aliases=[t(lang, f"bld_{c}") for c in fields]),
+                       style_function=lambda f: {"fillColor": f["properties"]["_fill"], "fillOpacity": 0.9,
+                                                 "color": "#555", "weight": 0.4}).add_to(m)
+    m.get_root().html.add_child(folium.Element(_legend(lang, counts)))
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+def _legend(lang: str, counts: dict[str, int]) -> str:
+    rows = "".join(f'<div data-level="{k}"><i style="background:{LEVEL_COLOURS[k]}"></i>'
+                   f"{html.escape(t(lang, f'level_{k}'))}: <b class=\"pingan-count\">{n}</b></div>"
+                   for k, n in (("red", counts["red"]), ("yellow", counts["yellow"]), ("green", counts["green"])))
+    bins = [RENTED_BINS[i][0] for i in range(len(RENTED_BINS))] + [1.0]
+    rows += f"<div style='margin-top:4px'><b>{html.escape(t(lang, 'rented_share'))}</b></div>"
+    rows += "".join(f'<div><i style="background:{c}"></i>{lo:.0%}–{hi:.0%}</div>'
+                    for (lo, c), hi in zip(RENTED_BINS, np.array(bins[1:]), strict=True))
+    rows += f'<div><i style="background:{VACANT_COLOUR}"></i>{html.escape(t(lang, "vacant_only"))}</div>'
+    return (f'<div class="pingan-legend" id="pingan-legend" style="position:fixed;bottom:24px;right:12px;'
+            f'z-index:1000"><b>{html.escape(t(lang, "legend"))}</b>{rows}</div>')
+
