@@ -193,9 +193,9 @@ def _repair(A_csc: sp.csc_matrix, A_csr: sp.csr_matrix, score: np.ndarray, x: np
     """Cover the rows ``x`` leaves uncovered, greedily by score per newly covered row (randomised)."""
     cover = np.asarray(A_csc[:, x].sum(axis=1)).ravel()
     uncovered = cover == 0
+    # uncovered rows each column would cover, kept up to date as columns are added
+    counts = np.asarray(A_csr[np.flatnonzero(uncovered)].sum(axis=0)).ravel()
     while uncovered.any():
-        sub_rows = np.flatnonzero(uncovered)
-        counts = np.asarray(A_csr[sub_rows].sum(axis=0)).ravel()
         cand = np.flatnonzero(counts > 0)
         ratio = score[cand] / counts[cand]
         best = ratio.min()
@@ -203,7 +203,9 @@ def _repair(A_csc: sp.csc_matrix, A_csr: sp.csr_matrix, score: np.ndarray, x: np
         j = int(rng.choice(near))
         x[j] = True
         rows = A_csc.indices[A_csc.indptr[j]:A_csc.indptr[j + 1]]
-        uncovered[rows] = False
+        newly = rows[uncovered[rows]]
+        uncovered[newly] = False
+        counts -= np.asarray(A_csr[newly].sum(axis=0)).ravel()
     return x
 
 
