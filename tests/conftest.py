@@ -54,6 +54,14 @@ def analysed_path(tmp_path_factory: pytest.TempPathFactory, demo_path: Path) -> 
     return path
 
 
+@pytest.fixture(scope="module")
+def module_demo(demo_path: Path, tmp_path_factory: pytest.TempPathFactory) -> store.Store:
+    """A copy of the demo workspace shared by the tests of one module."""
+    path = tmp_path_factory.mktemp("module") / "demo.gpkg"
+    shutil.copyfile(demo_path, path)
+    return store.open_workspace(path)
+
+
 @pytest.fixture
 def demo_copy(demo_path: Path, tmp_path: Path) -> Path:
     """A private copy of the demo workspace that a test may change."""

@@ -7,13 +7,8 @@ from tests.api.test_cli import run
 
 
 @pytest.fixture(scope="module")
-def graded(demo_path, tmp_path_factory):
-    import shutil
-
-    path = tmp_path_factory.mktemp("risk") / "demo.gpkg"
-    shutil.copyfile(demo_path, path)
-    ws = store.open_workspace(path)
-    return ws, grading.compute_risk(ws)
+def graded(module_demo):
+    return module_demo, grading.compute_risk(module_demo)
 
 
 def test_demo_grading_is_planner_ready(graded):

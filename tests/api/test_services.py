@@ -55,13 +55,8 @@ def test_views_need_cameras_and_buildings(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def demo_coverage(demo_path, tmp_path_factory):
-    import shutil
-
-    path = tmp_path_factory.mktemp("cov") / "demo.gpkg"
-    shutil.copyfile(demo_path, path)
-    ws = store.open_workspace(path)
-    return ws, services.compute_coverage(ws)
+def demo_coverage(module_demo):
+    return module_demo, services.compute_coverage(module_demo)
 
 
 def test_demo_coverage_is_consistent(demo_coverage):
