@@ -27,7 +27,9 @@ ROAD_WEIGHTS = {"primary": 5, "secondary": 3.5, "tertiary": 2.5, "residential": 
 def escaped(frame: gpd.GeoDataFrame, columns: list[str], translate: dict[str, Any] | None = None,
             lang: str = "zh") -> gpd.GeoDataFrame:
     """A display copy: chosen columns only, values HTML-escaped (Leaflet tooltips use innerHTML)."""
-    out = gpd.GeoDataFrame(geometry=shapely.set_precision(frame.geometry.array, 1e-6), crs=frame.crs)
+    # coordinates rounded to ~0.1 m for a smaller page; point-wise, so no topology work can fail
+    out = gpd.GeoDataFrame(geometry=shapely.set_precision(frame.geometry.array, 1e-6, mode="pointwise"),
+                           crs=frame.crs)
     for col in columns:
         values = frame[col] if col in frame else pd.Series([None] * len(frame), index=frame.index)
         if translate and col in translate:

@@ -23,6 +23,14 @@ def household_page(store: StoreDep, settings: SettingsDep, lang: LangDep) -> HTM
                                           attribution=settings.tiles_attribution), lang)
 
 
+@router.get("/coverage", response_class=HTMLResponse, summary="Coverage map: views, targets, blind spots")
+def coverage_page(store: StoreDep, settings: SettingsDep, lang: LangDep, k: int = 1) -> HTMLResponse:
+    from api.maps import coverage
+
+    return _page(coverage.coverage_map(store, lang=lang, redundancy=k >= 2, tiles_url=settings.tiles_url,
+                                       attribution=settings.tiles_attribution), lang)
+
+
 @router.get("/overview", response_class=HTMLResponse, summary="Workspace overview map (all layers)")
 def overview_page(store: StoreDep, settings: SettingsDep, lang: LangDep) -> HTMLResponse:
     return _page(overview.overview_map(store, lang=lang, tiles_url=settings.tiles_url,

@@ -114,3 +114,21 @@ def test_overview_loads_offline_without_errors(server, browser, lang):
         return n; }""")
     assert n_grids == 71
     page.close()
+
+
+@pytest.mark.browser
+def test_coverage_map_search_opens_the_card(server, browser):
+    page = open_page(browser, f"{server}/coverage")
+    assert page.errors == [] and page.outside == []
+    assert "视频覆盖图" in page.inner_text("#pingan-title")
+    page.fill("#pingan-search", "水集派出所")
+    page.press("#pingan-search", "Enter")
+    page.wait_for_selector(".leaflet-popup-content")
+    assert "水集派出所" in page.inner_text(".leaflet-popup-content")
+    page.fill("#pingan-search", "没有这个地方")
+    page.press("#pingan-search", "Enter")
+    assert "pingan-miss" in page.get_attribute("#pingan-search", "class")
+    english = open_page(browser, f"{server}/coverage?lang=en&k=2")
+    assert english.errors == [] and "Video coverage map" in english.inner_text("#pingan-title")
+    page.close()
+    english.close()

@@ -1,0 +1,148 @@
+"""The coverage map: camera views by DORI level, cameras, key targets, ranked blind spots, search."""
+
+from __future__ import annotations
+
+import html
+
+import folium
+import shapely
+
+from api.i18n import t
+from api.maps.base import offline_map
+from api.maps.overview import STATUS_COLOURS, escaped
+from gis.camera import DORI_LEVELS
+from layers.store import Store
+
+LEVEL_FILL = {"detect": "#c6dbef", "observe": "#6baed6", "recognise": "#2171b5", "identify": "#08306b"}
+SPOT_COLOURS = ("#b2182b", "#ef8a62", "#fddbc7")  # top 10, top 50, the rest
+
+SEARCH_JS = """
+<script>
+(function () {
+  function mapOf() { return Object.values(window).find(v => v && v._container && v.eachLayer); }
+  function install() {
+    const map = mapOf();
+    if (!map) { return setTimeout(install, 50); }
+    const box = L.control({position: 'topleft'});
+    box.onAdd = function () {
+      const div = L.DomUtil.create('div', 'pingan-search');
+      div.innerHTML = '<input id="pingan-search" type="search" placeholder="%(placeholder)s">';
+      L.DomEvent.disableClickPropagation(div);
+      div.querySelector('input').addEventListener('keydown', function (e) {
+        if (e.key !== 'Enter') { return; }
+        const q = this.value.trim().toLowerCase();
+        if (!q) { return; }
+        let found = null;
+        map.eachLayer(function (l) {
+          if (found || !l.feature) { return; }
+          const p = l.feature.properties || {};
+          const keys = [p.code, p.id, p.name, p.where].filter(Boolean).map(s => String(s).toLowerCase());
+          if (keys.some(k => k === q || k.includes(q))) { found = l; }
+        });
+        this.classList.toggle('pingan-miss', !found);
+        if (!found) { return; }
+        const at = found.getLatLng ? found.getLatLng() : found.getBounds().getCenter();
+        if (found.getBounds) { map.fitBounds(found.getBounds(), {maxZoom: 18}); } else { map.setView(at, 18); }
+        // folium binds the card on the parent layer: a click on the feature opens it as a user's would
+        found.fire('click', {latlng: at}, true);
+      });
+      return div;
+    };
+    box.addTo(map);
+  }
+  document.addEventListener('DOMContentLoaded', install);
+})();
+</script>
+"""
+
+
+def coverage_map(store: Store, *, lang: str = "zh", redundancy: bool = False, tiles_url: str | None = None,
+                 attribution: str = "") -> folium.Map:
+    m = offline_map(store.extent(), tiles_url=tiles_url, attribution=attribution)
+    present = {i.name for i in store.layers()}
+    title = f"{t(lang, 'coverage_title')} · {store.get_meta('name', '')}"
+    m.get_root().html.add_child(folium.Element(
+        f'<div class="pingan-title" id="pingan-title" style="position:fixed;top:10px;left:60px;z-index:1000">'
+        f"{html.escape(title)}</div>"))
+    if "grids" in present:
+        folium.GeoJson(escaped(store.read("grids"), ["code", "name"]), name=t(lang, "grids"),
+                       popup=folium.GeoJsonPopup(["code", "name"], aliases=[t(lang, "code"), t(lang, "name")]),
+                       style_function=lambda f: {"fill": True, "fillOpacity": 0.0, "color": "#666",
+                                                 "weight": 1}).add_to(m)
+    if "buildings" in present:
+        folium.GeoJson(escaped(store.read("buildings"), []), name=t(lang, "buildings"),
+                       style_function=lambda f: {"fillColor": "#9e9e9e", "fillOpacity": 0.8, "color": "#777",
+                                                 "weight": 0.3}, interactive=False).add_to(m)
+    if "views" in present:
+        views = store.read("views")
+        for level in DORI_LEVELS:
+            part = views[views["level"] == level]
+            if len(part):
+                colour = LEVEL_FILL[level]
+                folium.GeoJson(escaped(part, ["camera", "level"]), name=f"{t(lang, 'views')} · {t(lang, level)}",
+                               style_function=lambda f, c=colour: {"fillColor": c, "fillOpacity": 0.45,
+                                                                    "color": c, "weight": 0.5},
+                               interactive=False).add_to(m)
+        if redundancy and "grids" in present:
+            from api import services
+
+            model = services.coverage_model(store)
+            twice = shapely.union_all([model._redundant(g) for g in model.grids.geometry])
+            import geopandas as gpd
+
+            folium.GeoJson(gpd.GeoSeries([twice], crs=store.metric_crs()).to_crs(4326).__geo_interface__,
+                           name=t(lang, "redundant"),
+                           style_function=lambda f: {"fillColor": "#6a3d9a", "fillOpacity": 0.5, "color": "#6a3d9a",
+                                                     "weight": 0.5}).add_to(m)
+    if "blind_spots" in present:
+        spots = store.read("blind_spots")
+        spots = spots[spots["ranked"].astype(bool)].sort_values("rank")
+        spots["where"] = spots["name"]
+        spots["area"] = spots["area_m2"].round(0)
+        spots["kind_text"] = spots["kind"].map(lambda k: t(lang, f"spot_{k}"))
+        fields = ["rank", "kind_text", "where", "area", "grid_code", "near_targets"]
+        shown = escaped(spots, fields)
+        shown["_fill"] = [SPOT_COLOURS[0] if r <= 10 else SPOT_COLOURS[1] if r <= 50 else SPOT_COLOURS[2]
+                          for r in spots["rank"]]
+        folium.GeoJson(shown, name=t(lang, "blind_spots"),
+                       popup=folium.GeoJsonPopup(fields, aliases=[t(lang, f"spot_field_{f}") for f in fields]),
+                       style_function=lambda f: {"fillColor": f["properties"]["_fill"], "fillOpacity": 0.55,
+                                                 "color": f["properties"]["_fill"], "weight": 0.5}).add_to(m)
+    if "coverage_targets" in present:
+        targets = store.read("coverage_targets")
+        targets["covered_text"] = targets["covered"].astype(bool).map(lambda v: t(lang, "yes" if v else "no"))
+        fields = ["id", "name", "class", "required_level", "best_level", "covered_text"]
+        shown = escaped(targets, fields)
+        shown["_colour"] = ["#1a9850" if c else "#d73027" for c in targets["covered"].astype(bool)]
+        folium.GeoJson(shown, name=t(lang, "targets"),
+                       popup=folium.GeoJsonPopup(fields, aliases=[t(lang, f"tgt_{f}") for f in fields]),
+                       marker=folium.CircleMarker(radius=6, fill=True, fill_opacity=0.9, weight=2),
+                       style_function=lambda f: {"color": f["properties"]["_colour"],
+                                                 "fillColor": f["properties"]["_colour"], "fillOpacity": 0.3,
+                                                 "weight": 2}).add_to(m)
+    if "cameras" in present:
+        cams = store.read("cameras")
+        shown = escaped(cams, ["id", "name", "kind", "status", "point_class", "heading_deg"])
+        shown["code"] = shown["id"]
+        shown["_colour"] = cams["status"].map(STATUS_COLOURS).fillna("#1b7f3b").tolist()
+        folium.GeoJson(shown, name=t(lang, "cameras"),
+                       popup=folium.GeoJsonPopup(["id", "name", "kind", "status", "point_class", "heading_deg"],
+                                                 aliases=[t(lang, "code"), t(lang, "name"), t(lang, "kind"),
+                                                          t(lang, "status"), t(lang, "point_class"),
+                                                          t(lang, "heading")]),
+                       marker=folium.CircleMarker(radius=4, fill=True, fill_opacity=1.0, weight=1),
+                       style_function=lambda f: {"color": "#fff", "fillColor": f["properties"]["_colour"]}).add_to(m)
+    m.get_root().html.add_child(folium.Element(_legend(lang)))
+    m.get_root().html.add_child(folium.Element(SEARCH_JS % {"placeholder": html.escape(t(lang, "search"))}))
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m
+
+
+def _legend(lang: str) -> str:
+    rows = "".join(f'<div><i style="background:{LEVEL_FILL[lv]}"></i>{html.escape(t(lang, lv))}</div>'
+                   for lv in DORI_LEVELS)
+    rows += (f'<div><i style="background:{SPOT_COLOURS[0]}"></i>{html.escape(t(lang, "blind_spots"))} 1–10</div>'
+             f'<div><i style="background:#1a9850;border-radius:6px"></i>{html.escape(t(lang, "covered"))}</div>'
+             f'<div><i style="background:#d73027;border-radius:6px"></i>{html.escape(t(lang, "uncovered"))}</div>')
+    return (f'<div class="pingan-legend" id="pingan-legend" style="position:fixed;bottom:24px;right:12px;'
+            f'z-index:1000"><b>{html.escape(t(lang, "legend"))}</b>{rows}</div>')
