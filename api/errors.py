@@ -14,6 +14,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     ImportFormatError: 400,
     PermissionError: 403,
     RiskModelError: 422,
+    ValueError: 422,
     WorkspaceError: 503,
 }
 

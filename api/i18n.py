@@ -29,6 +29,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "spot_field_area": "面积(㎡)", "spot_field_grid_code": "网格", "spot_field_near_targets": "附近目标",
         "tgt_id": "编号", "tgt_name": "名称", "tgt_class": "等级", "tgt_required_level": "要求",
         "tgt_best_level": "实际", "tgt_covered_text": "已覆盖",
+        "placement_title": "点位规划", "placement_panel": "新增摄像机", "model": "型号", "tilt": "俯角",
+        "placement_hint": "在地图上点击放置摄像机", "placement_gain": "新增覆盖", "undo": "撤销上一个",
+        "m2": "㎡", "newly_covered": "新覆盖目标",
     },
     "en": {
         "title": "Pingan Planner · workspace overview", "communities": "Communities", "grids": "Grids",
@@ -58,6 +61,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "spot_field_area": "Area (m²)", "spot_field_grid_code": "Grid", "spot_field_near_targets": "Near",
         "tgt_id": "Id", "tgt_name": "Name", "tgt_class": "Class", "tgt_required_level": "Required",
         "tgt_best_level": "Seen at", "tgt_covered_text": "Covered",
+        "placement_title": "Camera placement", "placement_panel": "New camera", "model": "Model", "tilt": "Tilt",
+        "placement_hint": "Click the map to drop a camera", "placement_gain": "Coverage added", "undo": "Undo last",
+        "m2": "m²", "newly_covered": "Newly covered",
     },
 }
 

@@ -31,6 +31,14 @@ def coverage_page(store: StoreDep, settings: SettingsDep, lang: LangDep, k: int 
                                        attribution=settings.tiles_attribution), lang)
 
 
+@router.get("/placement", response_class=HTMLResponse, summary="Placement: drop cameras, see what they add")
+def placement_page(store: StoreDep, settings: SettingsDep, lang: LangDep) -> HTMLResponse:
+    from api.maps import placement
+
+    return _page(placement.placement_map(store, lang=lang, tiles_url=settings.tiles_url,
+                                         attribution=settings.tiles_attribution), lang)
+
+
 @router.get("/overview", response_class=HTMLResponse, summary="Workspace overview map (all layers)")
 def overview_page(store: StoreDep, settings: SettingsDep, lang: LangDep) -> HTMLResponse:
     return _page(overview.overview_map(store, lang=lang, tiles_url=settings.tiles_url,

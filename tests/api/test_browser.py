@@ -132,3 +132,24 @@ def test_coverage_map_search_opens_the_card(server, browser):
     assert english.errors == [] and "Video coverage map" in english.inner_text("#pingan-title")
     page.close()
     english.close()
+
+
+@pytest.mark.browser
+def test_placement_page_dropping_a_camera_updates_the_figures(server, browser, analysed_path):
+    from layers import store
+
+    page = open_page(browser, f"{server}/placement")
+    assert page.errors == [] and page.outside == []
+    assert page.inner_text("#pingan-gain") == "—"
+    lon, lat = store.open_workspace(analysed_path).read("grids").set_index("code").geometry.loc[
+        "370285001201001"].representative_point().coords[0]
+    xy = page.evaluate(f"""() => {{ const map = Object.values(window).find(v => v && v._container && v.eachLayer);
+        return map.latLngToContainerPoint([{lat}, {lon}]); }}""")
+    page.select_option("#pp-model", "bullet-12mm")
+    page.mouse.click(xy["x"], xy["y"])
+    page.wait_for_function("document.getElementById('pingan-gain').textContent !== '—'")
+    assert page.inner_text("#pingan-gain").endswith("㎡") and "→" in page.inner_text("#pingan-grids")
+    page.click("#pp-undo")
+    page.wait_for_function("document.getElementById('pp-undo').disabled")
+    assert page.errors == []
+    page.close()

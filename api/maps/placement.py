@@ -1,0 +1,132 @@
+"""The placement page: click the map to drop a camera and see its view and coverage gain at once."""
+
+from __future__ import annotations
+
+import html
+import json
+
+import folium
+
+from api.i18n import t
+from api.maps.base import offline_map
+from api.maps.coverage import LEVEL_FILL
+from api.maps.households import LEVEL_COLOURS
+from api.maps.overview import STATUS_COLOURS, escaped
+from gis.placement import CATALOGUE
+from layers.store import Store
+
+PANEL = """
+<div class="pingan-legend pingan-panel" id="pingan-panel"
+     style="position:fixed;top:60px;right:12px;z-index:1000;width:250px">
+  <b>%(title)s</b>
+  <div>%(model)s <select id="pp-model">%(options)s</select></div>
+  <div>%(heading)s
+    <input id="pp-heading" type="number" min="0" max="359" step="15" value="90" style="width:60px">°</div>
+  <div>%(height)s <input id="pp-height" type="number" min="1" max="50" step="0.5" value="6" style="width:60px"> m</div>
+  <div>%(tilt)s
+    <input id="pp-tilt" type="number" min="0" max="90" step="1" placeholder="auto" style="width:60px">°</div>
+  <div style="margin-top:6px">%(hint)s</div>
+  <div style="margin-top:6px">%(gain)s: <b id="pingan-gain">—</b></div>
+  <div id="pingan-grids" style="font-size:12px"></div>
+  <div id="pingan-targets" style="font-size:12px;color:#1a9850"></div>
+  <button id="pp-undo" type="button" disabled>%(undo)s</button>
+</div>
+"""
+
+SCRIPT = """
+<script>
+(function () {
+  const FILL = %(fill)s, M2 = %(m2)s, NEWLY = %(newly)s;
+  function mapOf() { return Object.values(window).find(v => v && v._container && v.eachLayer); }
+  function esc(s) { const d = document.createElement('div'); d.textContent = String(s); return d.innerHTML; }
+  function install() {
+    const map = mapOf();
+    if (!map) { return setTimeout(install, 50); }
+    const dropped = [];
+    map.on('click', async function (e) {
+      const tilt = document.getElementById('pp-tilt').value;
+      const body = {lon: e.latlng.lng, lat: e.latlng.lat, model: document.getElementById('pp-model').value,
+                    heading_deg: Number(document.getElementById('pp-heading').value) %% 360,
+                    height_m: Number(document.getElementById('pp-height').value)};
+      if (tilt !== '') { body.tilt_deg = Number(tilt); }
+      const r = await fetch('/api/whatif/cameras', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                                   body: JSON.stringify(body)});
+      const ans = await r.json();
+      if (!r.ok) { document.getElementById('pingan-gain').textContent = ans.detail || r.status; return; }
+      const layer = L.layerGroup().addTo(map);
+      if (ans.view) {
+        L.geoJSON(ans.view, {style: f => ({color: FILL[f.properties.level], fillColor: FILL[f.properties.level],
+                                           fillOpacity: 0.45, weight: 1})}).addTo(layer);
+      }
+      L.circleMarker(e.latlng, {radius: 6, color: '#fff', fillColor: '#2c6fbb', fillOpacity: 1, weight: 2})
+        .addTo(layer);
+      dropped.push({id: ans.camera, layer: layer});
+      document.getElementById('pp-undo').disabled = false;
+      show(ans);
+    });
+    document.getElementById('pp-undo').addEventListener('click', async function () {
+      const last = dropped.pop();
+      if (!last) { return; }
+      const r = await fetch('/api/whatif/cameras/' + encodeURIComponent(last.id), {method: 'DELETE'});
+      map.removeLayer(last.layer);
+      show(await r.json());
+      this.disabled = dropped.length === 0;
+    });
+  }
+  function show(ans) {
+    document.getElementById('pingan-gain').textContent = Math.round(ans.gain_m2).toLocaleString() + ' ' + M2;
+    document.getElementById('pingan-grids').innerHTML = ans.grids.map(g =>
+      esc(g.code.slice(-6)) + ': ' + (100 * g.share_before).toFixed(1) + '% → ' + (100 * g.share_after).toFixed(1) + '%'
+    ).join('<br>');
+    const newly = ans.targets.filter(t => t.covered).map(t => esc(t.name));
+    document.getElementById('pingan-targets').innerHTML = newly.length ? NEWLY + ': ' + newly.join('、') : '';
+  }
+  document.addEventListener('DOMContentLoaded', install);
+})();
+</script>
+"""
+
+
+def placement_map(store: Store, *, lang: str = "zh", tiles_url: str | None = None, attribution: str = "") -> folium.Map:
+    m = offline_map(store.extent(), tiles_url=tiles_url, attribution=attribution)
+    present = {i.name for i in store.layers()}
+    title = f"{t(lang, 'placement_title')} · {store.get_meta('name', '')}"
+    m.get_root().html.add_child(folium.Element(
+        f'<div class="pingan-title" id="pingan-title" style="position:fixed;top:10px;left:60px;z-index:1000">'
+        f"{html.escape(title)}</div>"))
+    if "grids" in present:
+        grids = store.read("risk") if "risk" in present else store.read("grids")
+        shown = escaped(grids, ["code", "name"])
+        shown["_fill"] = grids["level"].map(LEVEL_COLOURS).fillna("#9e9e9e").to_numpy() if "level" in grids else (
+            "#9e9e9e")
+        folium.GeoJson(shown, name=t(lang, "grids"), interactive=False,
+                       style_function=lambda f: {"fillColor": f["properties"]["_fill"], "fillOpacity": 0.15,
+                                                 "color": "#666", "weight": 1}).add_to(m)
+    if "buildings" in present:
+        folium.GeoJson(escaped(store.read("buildings"), []), name=t(lang, "buildings"), interactive=False,
+                       style_function=lambda f: {"fillColor": "#9e9e9e", "fillOpacity": 0.8, "color": "#777",
+                                                 "weight": 0.3}).add_to(m)
+    if "views" in present:
+        views = store.read("views")
+        folium.GeoJson(escaped(views[views["level"] == "detect"], []), name=t(lang, "views"), interactive=False,
+                       style_function=lambda f: {"fillColor": LEVEL_FILL["detect"], "fillOpacity": 0.4,
+                                                 "color": LEVEL_FILL["observe"], "weight": 0.5}).add_to(m)
+    if "cameras" in present:
+        cams = store.read("cameras")
+        shown = escaped(cams, ["id", "name"])
+        shown["_colour"] = cams["status"].map(STATUS_COLOURS).fillna("#1b7f3b").tolist()
+        folium.GeoJson(shown, name=t(lang, "cameras"), interactive=False,
+                       marker=folium.CircleMarker(radius=4, fill=True, fill_opacity=1.0, weight=1),
+                       style_function=lambda f: {"color": "#fff", "fillColor": f["properties"]["_colour"]}).add_to(m)
+    options = "".join(f'<option value="{html.escape(n)}"{" selected" if n == "bullet-4mm" else ""}>'
+                      f"{html.escape(n)}</option>" for n in CATALOGUE)
+    m.get_root().html.add_child(folium.Element(PANEL % {
+        "title": html.escape(t(lang, "placement_panel")), "model": html.escape(t(lang, "model")),
+        "options": options, "heading": html.escape(t(lang, "heading")), "height": html.escape(t(lang, "height")),
+        "tilt": html.escape(t(lang, "tilt")), "hint": html.escape(t(lang, "placement_hint")),
+        "gain": html.escape(t(lang, "placement_gain")), "undo": html.escape(t(lang, "undo"))}))
+    m.get_root().html.add_child(folium.Element(SCRIPT % {
+        "fill": json.dumps(LEVEL_FILL), "m2": json.dumps(t(lang, "m2")),
+        "newly": json.dumps(t(lang, "newly_covered"), ensure_ascii=False)}))
+    folium.LayerControl(collapsed=True, position="bottomleft").add_to(m)
+    return m

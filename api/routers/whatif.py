@@ -1,0 +1,91 @@
+"""What-if placement: drop, move or remove a camera and get its view and the coverage it adds."""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Any
+
+import geopandas as gpd
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from api import services
+from api.deps import StoreDep
+from gis.camera import DORI_LEVELS
+from gis.placement import CATALOGUE
+
+router = APIRouter(tags=["what-if"])
+_lock = threading.Lock()
+
+
+class DroppedCamera(BaseModel):
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    model: str = "bullet-4mm"
+    heading_deg: Annotated[float, Field(ge=0, le=360)] = 0.0
+    height_m: Annotated[float, Field(gt=0, le=150)] = 6.0
+    tilt_deg: Annotated[float | None, Field(ge=-90, le=90)] = None
+    id: Annotated[str | None, Field(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = None
+
+
+def _session(request: Request, store: Any) -> services.WhatIf:
+    """One session per app, rebuilt when the workspace's inputs change."""
+    versions = store.versions()
+    cached = getattr(request.app.state, "whatif", None)
+    if cached is None or cached[0] != versions:
+        session = services.WhatIf(store)
+        session.figures = session.model.grid_figures().set_index("code")
+        request.app.state.whatif = (versions, session)
+        request.app.state.whatif_count = 0
+    return request.app.state.whatif[1]
+
+
+@router.post("/whatif/cameras", summary="Drop (or move) a camera; its view and the coverage it adds")
+def drop_camera(request: Request, store: StoreDep, camera: DroppedCamera) -> dict[str, Any]:
+    if camera.model not in CATALOGUE:
+        raise ValueError(f"unknown camera model '{camera.model}': the catalogue has {', '.join(CATALOGUE)}")
+    spec = CATALOGUE[camera.model]
+    with _lock:
+        session = _session(request, store)
+        request.app.state.whatif_count += 1
+        cam_id = camera.id or f"WHATIF-{request.app.state.whatif_count}"
+        fields = {"lon": camera.lon, "lat": camera.lat, "kind": spec.kind, "heading_deg": camera.heading_deg,
+                  "hfov_deg": spec.hfov_deg, "focal_mm": spec.focal_mm, "sensor": spec.sensor,
+                  "resolution_px": spec.resolution_px, "height_m": camera.height_m,
+                  "tilt_deg": spec.tilt_deg if camera.tilt_deg is None else camera.tilt_deg,
+                  "status": "planned", "point_class": "1"}
+        grids, targets = session.set_camera(cam_id, fields)
+        return _answer(session, cam_id, grids, targets)
+
+
+@router.delete("/whatif/cameras/{cam_id}", summary="Remove a dropped camera")
+def remove_camera(request: Request, store: StoreDep, cam_id: str) -> dict[str, Any]:
+    with _lock:
+        session = _session(request, store)
+        grids, targets = session.model.set_camera(cam_id, None)
+        return _answer(session, cam_id, grids, targets)
+
+
+def _answer(session: services.WhatIf, cam_id: str, grids: Any, targets: Any) -> dict[str, Any]:
+    rows = []
+    gain = 0.0
+    if len(grids):
+        after = grids.set_index("code")
+        before = session.figures.loc[after.index]
+        for code in after.index:
+            delta = float(after.at[code, "seen_detect_m2"] - before.at[code, "seen_detect_m2"])
+            gain += delta
+            rows.append({"code": code, "seen_before_m2": float(before.at[code, "seen_detect_m2"]),
+                         "seen_after_m2": float(after.at[code, "seen_detect_m2"]), "gain_m2": delta,
+                         "share_before": float(before.at[code, "share_detect"]),
+                         "share_after": float(after.at[code, "share_detect"])})
+        session.figures.loc[after.index, after.columns] = after
+    view = None
+    if cam_id in session.model.views.index:
+        geoms = [session.model.view(cam_id, level) for level in DORI_LEVELS]
+        frame = gpd.GeoDataFrame({"level": list(DORI_LEVELS)}, geometry=geoms, crs=session.metric).to_crs(4326)
+        view = frame[~frame.is_empty].__geo_interface__
+    covered = [] if targets is None or not len(targets) else [
+        {"id": t["id"], "name": t["name"], "covered": bool(t["covered"]), "best_level": t["best_level"]}
+        for _, t in targets.iterrows()]
+    return {"camera": cam_id, "view": view, "grids": rows, "gain_m2": gain, "targets": covered}

@@ -1,0 +1,46 @@
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from layers import store
+
+
+@pytest.fixture(scope="module")
+def client(analysed_path, tmp_path_factory):
+    import shutil
+
+    path = tmp_path_factory.mktemp("whatif") / "demo.gpkg"
+    shutil.copyfile(analysed_path, path)
+    return TestClient(create_app(Settings(workspace=path))), store.open_workspace(path)
+
+
+def test_dropping_and_removing_a_camera(client):
+    http, ws = client
+    grid = ws.read("grids").set_index("code").geometry.loc["370285001201001"]
+    lon, lat = grid.representative_point().coords[0]
+    dropped = http.post("/api/whatif/cameras", json={"lon": lon, "lat": lat, "model": "bullet-12mm",
+                                                      "heading_deg": 90, "height_m": 6})
+    assert dropped.status_code == 200, dropped.text
+    ans = dropped.json()
+    assert ans["camera"].startswith("WHATIF-") and ans["gain_m2"] > 0
+    assert ans["view"]["type"] == "FeatureCollection"
+    assert {f["properties"]["level"] for f in ans["view"]["features"]} <= {"detect", "observe", "recognise",
+                                                                          "identify"}
+    by_grid = {g["code"]: g for g in ans["grids"]}
+    assert by_grid["370285001201001"]["share_after"] > by_grid["370285001201001"]["share_before"]
+    assert sum(g["gain_m2"] for g in ans["grids"]) == pytest.approx(ans["gain_m2"])
+    removed = http.delete(f"/api/whatif/cameras/{ans['camera']}").json()
+    assert removed["gain_m2"] == pytest.approx(-ans["gain_m2"])
+    assert len(ws.read("cameras")) == 123  # nothing is stored by a what-if
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    ({"lon": 120.51, "lat": 36.88, "model": "bullet-99mm"}, 422),
+    ({"lon": 999, "lat": 36.88}, 422),
+    ({"lon": 120.51, "lat": 36.88, "id": "<script>"}, 422),
+])
+def test_bad_drops_are_refused(client, body, status):
+    http, _ = client
+    r = http.post("/api/whatif/cameras", json=body)
+    assert r.status_code == status and "Traceback" not in r.text
