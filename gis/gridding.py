@@ -129,12 +129,16 @@ def _grow(units: list[dict[str, object]], rules: Rules) -> list[dict[str, object
             total += counts[nxt]
         regions.append(region)
     # remainders below the minimum join a neighbouring grid when the range allows
+    isolated: set[int] = set()
     for r in sorted(range(len(regions)), key=lambda r: counts[regions[r]].sum()):
         total = counts[regions[r]].sum()
         if total >= rules.min_households or not regions[r]:
             continue
         neighbours = {int(owner[j]) for i in regions[r] for j in touching[i] if owner[j] != r}
-        fits = [o for o in neighbours if counts[regions[o]].sum() + total <= rules.max_households]
+        if not neighbours:
+            isolated.add(r)
+        # a remainder without households (a park, a square) adds none: it may join any neighbour
+        fits = [o for o in neighbours if counts[regions[o]].sum() + total <= rules.max_households or total == 0]
         if fits:
             o = min(fits, key=lambda o: counts[regions[o]].sum())
             for i in regions[r]:
@@ -142,13 +146,14 @@ def _grow(units: list[dict[str, object]], rules: Rules) -> list[dict[str, object
             regions[o] += regions[r]
             regions[r] = []
     out: list[dict[str, object]] = []
-    for region in regions:
+    for r, region in enumerate(regions):
         if not region:
             continue
         total = float(counts[region].sum())
         note = ""
         if total < rules.min_households:
-            note = "no adjacent grid has room: left below the minimum"
+            note = ("no adjacent basic grid (only dedicated grids or the boundary around it)" if r in isolated
+                    else "no adjacent grid has room: left below the minimum")
         elif total > rules.max_households:
             note = "a single strip exceeds the maximum"
         out.append({"geometry": shapely.union_all(geoms[region]), "households": total, "kind": "basic",
