@@ -19,6 +19,10 @@ def _page(m: folium.Map, lang: str) -> HTMLResponse:
 
 @router.get("/", response_class=HTMLResponse, summary="户况网格图: grids by risk, buildings by household situation")
 def household_page(store: StoreDep, settings: SettingsDep, lang: LangDep) -> HTMLResponse:
+    # household information (aggregated per building) is personal data: every view is logged (PIPL);
+    # until users exist (the access issue) the viewer is recorded as anonymous
+    if store.has("households"):
+        store.audit("view", "households", {"page": "户况网格图", "lang": lang}, user="anonymous")
     return _page(households.household_map(store, lang=lang, tiles_url=settings.tiles_url,
                                           attribution=settings.tiles_attribution), lang)
 

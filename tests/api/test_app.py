@@ -61,3 +61,10 @@ def test_risk_model_through_the_api(demo_copy):
     ok = client.put("/api/risk/model", content=text, headers=toml)
     assert ok.status_code == 200 and ok.json() == {"version": 1}
     assert "rate_theft = 0.10" in client.get("/api/risk/model").text
+
+
+def test_viewing_the_household_map_is_audited(demo_copy):
+    client = TestClient(create_app(Settings(workspace=demo_copy)))
+    assert client.get("/").status_code == 200
+    log = store.open_workspace(demo_copy).audit_log()
+    assert log[["user", "action", "object"]].values.tolist() == [["anonymous", "view", "households"]]
