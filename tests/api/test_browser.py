@@ -26,9 +26,13 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(analysed_path):
+def server(analysed_path, tmp_path_factory):
+    import shutil
+
+    served = tmp_path_factory.mktemp("served") / "demo.gpkg"  # pages write the audit log: a copy of our own
+    shutil.copyfile(analysed_path, served)
     port = free_port()
-    config = uvicorn.Config(create_app(Settings(workspace=analysed_path)), host="127.0.0.1", port=port,
+    config = uvicorn.Config(create_app(Settings(workspace=served)), host="127.0.0.1", port=port,
                             log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
