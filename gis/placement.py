@@ -24,7 +24,7 @@ import scipy.sparse as sp
 import shapely
 
 from gis.camera import DORI_LEVELS
-from gis.coverage import ROAD_WIDTHS_M, road_nodes
+from gis.streets import ROAD_WIDTHS_M, road_nodes
 
 
 @dataclass(frozen=True)
