@@ -173,7 +173,8 @@ def main() -> None:
         "### City scale (dense synthetic city, CELF lazy greedy)\n\n"
         f"{c['candidates']:,} candidates (2,500 sites × 8 headings), {c['demand']:,} public-space demand points, "
         f"{c['links']:,} links: candidate views {c['views_s']:.1f} s, coverage matrix {c['matrix_s']:.1f} s, "
-        f"**greedy picks {c['picked']} cameras in {1000 * c['greedy_s']:.0f} ms**, covering {c['objective']:,.0f} points "
+        f"**greedy picks {c['picked']} cameras in {1000 * c['greedy_s']:.0f} ms**, "
+        f"covering {c['objective']:,.0f} points "
         f"(the (1 − 1/e) bound: the optimum covers at most {c['bound']:,.0f}); peak memory {c['peak_mib']:,.0f} MiB.")
     if not args.skip_orlib:
         df = orlib(args.sets, args.seconds)

@@ -76,7 +76,8 @@ SCRIPT = """
   function show(ans) {
     document.getElementById('pingan-gain').textContent = Math.round(ans.gain_m2).toLocaleString() + ' ' + M2;
     document.getElementById('pingan-grids').innerHTML = ans.grids.map(g =>
-      esc(g.code.slice(-6)) + ': ' + (100 * g.share_before).toFixed(1) + '% → ' + (100 * g.share_after).toFixed(1) + '%'
+      esc(g.code.slice(-6)) + ': ' + (100 * g.share_before).toFixed(1) + '%% → '
+        + (100 * g.share_after).toFixed(1) + '%%'
     ).join('<br>');
     const newly = ans.targets.filter(t => t.covered).map(t => esc(t.name));
     document.getElementById('pingan-targets').innerHTML = newly.length ? NEWLY + ': ' + newly.join('、') : '';

@@ -72,3 +72,11 @@ def test_viewing_the_household_map_is_audited(demo_copy):
     log = store.open_workspace(demo_copy).audit_log()
     assert len(log) == before + 1
     assert log[["user", "action", "object"]].values.tolist()[-1] == ["anonymous", "view", "households"]
+
+
+@pytest.mark.parametrize("path", ["/", "/coverage", "/coverage?k=2", "/placement", "/overview", "/?lang=en"])
+def test_every_page_renders_offline(client, path):
+    page = client.get(path)
+    assert page.status_code == 200, page.text[:500]
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)""", page.text)
+    assert all(u.startswith("/static/") for u in urls), urls
