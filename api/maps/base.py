@@ -26,3 +26,12 @@ def offline_map(bounds: tuple[float, float, float, float] | None, *, tiles_url: 
     if bounds is not None:
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     return m
+
+
+def add_title(m: folium.Map, text: str) -> None:
+    """The page's title box (escaped), top left beside the zoom buttons."""
+    import html
+
+    m.get_root().html.add_child(folium.Element(
+        f'<div class="pingan-title" id="pingan-title" style="position:fixed;top:10px;left:60px;z-index:1000">'
+        f"{html.escape(text)}</div>"))

@@ -8,7 +8,7 @@ import folium
 import shapely
 
 from api.i18n import t
-from api.maps.base import offline_map
+from api.maps.base import add_title, offline_map
 from api.maps.overview import STATUS_COLOURS, escaped
 from gis.camera import DORI_LEVELS
 from layers.store import Store
@@ -61,9 +61,7 @@ def coverage_map(store: Store, *, lang: str = "zh", redundancy: bool = False, ti
     m = offline_map(store.extent(), tiles_url=tiles_url, attribution=attribution)
     present = {i.name for i in store.layers()}
     title = f"{t(lang, 'coverage_title')} · {store.get_meta('name', '')}"
-    m.get_root().html.add_child(folium.Element(
-        f'<div class="pingan-title" id="pingan-title" style="position:fixed;top:10px;left:60px;z-index:1000">'
-        f"{html.escape(title)}</div>"))
+    add_title(m, title)
     if "grids" in present:
         folium.GeoJson(escaped(store.read("grids"), ["code", "name"]), name=t(lang, "grids"),
                        popup=folium.GeoJsonPopup(["code", "name"], aliases=[t(lang, "code"), t(lang, "name")]),

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from api.i18n import t
-from api.maps.base import offline_map
+from api.maps.base import add_title, offline_map
 from api.maps.overview import escaped
 from layers.store import Store
 
@@ -55,9 +55,7 @@ def _shown(count: float, lang: str) -> str:
 def household_map(store: Store, *, lang: str = "zh", tiles_url: str | None = None, attribution: str = "") -> folium.Map:
     m = offline_map(store.extent(), tiles_url=tiles_url, attribution=attribution)
     title = f"{t(lang, 'household_title')} · {store.get_meta('name', '')}"
-    m.get_root().html.add_child(folium.Element(
-        f'<div class="pingan-title" id="pingan-title" style="position:fixed;top:10px;left:60px;z-index:1000">'
-        f"{html.escape(title)}</div>"))
+    add_title(m, title)
     present = {i.name for i in store.layers()}
     if "roads" in present:
         folium.GeoJson(escaped(store.read("roads"), ["name"]), name=t(lang, "roads"),

@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 
 from api.i18n import t
-from api.maps.base import offline_map
+from api.maps.base import add_title, offline_map
 from layers.store import Store
 
 COMMUNITY_COLOURS = ["#8fb8de", "#b5d99c", "#f2c57c", "#d7a9e3", "#9ad1d4", "#f4a6a6", "#c9c9a3", "#a3b8c9"]
@@ -57,9 +57,7 @@ def overview_map(store: Store, *, lang: str = "zh", tiles_url: str | None = None
     present = {info.name for info in store.layers()}
     m = offline_map(store.extent(), tiles_url=tiles_url, attribution=attribution)
     title = f"{t(lang, 'title')} · {store.get_meta('name', '')}"
-    m.get_root().html.add_child(folium.Element(
-        f'<div class="pingan-title" id="pingan-title" style="position:fixed;top:10px;left:60px;z-index:1000">'
-        f"{html.escape(title)}</div>"))
+    add_title(m, title)
     if not present:
         m.get_root().html.add_child(folium.Element(f"<p>{html.escape(t(lang, 'no_layers'))}</p>"))
         return m

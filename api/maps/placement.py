@@ -8,7 +8,7 @@ import json
 import folium
 
 from api.i18n import t
-from api.maps.base import offline_map
+from api.maps.base import add_title, offline_map
 from api.maps.coverage import LEVEL_FILL
 from api.maps.households import LEVEL_COLOURS
 from api.maps.overview import STATUS_COLOURS, escaped
@@ -92,9 +92,7 @@ def placement_map(store: Store, *, lang: str = "zh", tiles_url: str | None = Non
     m = offline_map(store.extent(), tiles_url=tiles_url, attribution=attribution)
     present = {i.name for i in store.layers()}
     title = f"{t(lang, 'placement_title')} · {store.get_meta('name', '')}"
-    m.get_root().html.add_child(folium.Element(
-        f'<div class="pingan-title" id="pingan-title" style="position:fixed;top:10px;left:60px;z-index:1000">'
-        f"{html.escape(title)}</div>"))
+    add_title(m, title)
     if "grids" in present:
         grids = store.read("risk") if "risk" in present else store.read("grids")
         shown = escaped(grids, ["code", "name"])
