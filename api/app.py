@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import add_exception_handlers
-from api.routers import layers, pages, risk, whatif
+from api.routers import layers, pages, placement, risk, whatif
 from api.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(layers.router, prefix="/api")
     app.include_router(risk.router, prefix="/api")
     app.include_router(whatif.router, prefix="/api")
+    app.include_router(placement.router, prefix="/api")
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> FileResponse:

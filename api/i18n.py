@@ -31,7 +31,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "tgt_best_level": "实际", "tgt_covered_text": "已覆盖",
         "placement_title": "点位规划", "placement_panel": "新增摄像机", "model": "型号", "tilt": "俯角",
         "placement_hint": "在地图上点击放置摄像机", "placement_gain": "新增覆盖", "undo": "撤销上一个",
-        "m2": "㎡", "newly_covered": "新覆盖目标",
+        "m2": "㎡", "newly_covered": "新覆盖目标", "optimise": "优化选点", "greedy": "快速(贪心)", "run": "运行",
+        "running": "计算中…", "accept": "采纳", "reject": "舍弃", "accepted": "已采纳为规划点位",
     },
     "en": {
         "title": "Pingan Planner · workspace overview", "communities": "Communities", "grids": "Grids",
@@ -63,7 +64,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "tgt_best_level": "Seen at", "tgt_covered_text": "Covered",
         "placement_title": "Camera placement", "placement_panel": "New camera", "model": "Model", "tilt": "Tilt",
         "placement_hint": "Click the map to drop a camera", "placement_gain": "Coverage added", "undo": "Undo last",
-        "m2": "m²", "newly_covered": "Newly covered",
+        "m2": "m²", "newly_covered": "Newly covered", "optimise": "Optimise", "greedy": "fast (greedy)",
+        "run": "Run", "running": "Running…", "accept": "Accept", "reject": "Reject", "accepted": "Accepted as",
     },
 }
 

@@ -30,13 +30,20 @@ PANEL = """
   <div id="pingan-grids" style="font-size:12px"></div>
   <div id="pingan-targets" style="font-size:12px;color:#1a9850"></div>
   <button id="pp-undo" type="button" disabled>%(undo)s</button>
+  <hr style="margin:6px 0">
+  <div>%(optimise)s k <input id="pp-k" type="number" min="1" max="100" value="5" style="width:50px">
+    <label><input id="pp-greedy" type="checkbox"> %(greedy)s</label>
+    <button id="pp-run" type="button">%(run)s</button></div>
+  <div id="pp-status" style="font-size:12px"></div>
+  <ol id="pp-proposals" style="font-size:12px;padding-left:18px;margin:4px 0;max-height:260px;overflow:auto"></ol>
 </div>
 """
 
 SCRIPT = """
 <script>
 (function () {
-  const FILL = %(fill)s, M2 = %(m2)s, NEWLY = %(newly)s;
+  const FILL = %(fill)s, M2 = %(m2)s, NEWLY = %(newly)s, RUNNING = %(running)s, ACCEPT = %(accept)s,
+        REJECT = %(reject)s, ACCEPTED = %(accepted)s;
   function mapOf() { return Object.values(window).find(v => v && v._container && v.eachLayer); }
   function esc(s) { const d = document.createElement('div'); d.textContent = String(s); return d.innerHTML; }
   function install() {
@@ -82,7 +89,41 @@ SCRIPT = """
     const newly = ans.targets.filter(t => t.covered).map(t => esc(t.name));
     document.getElementById('pingan-targets').innerHTML = newly.length ? NEWLY + ': ' + newly.join('、') : '';
   }
-  document.addEventListener('DOMContentLoaded', install);
+  async function optimise(map) {
+    const status = document.getElementById('pp-status'), list = document.getElementById('pp-proposals');
+    status.textContent = RUNNING; list.innerHTML = '';
+    const body = {k: Number(document.getElementById('pp-k').value),
+                  greedy: document.getElementById('pp-greedy').checked,
+                  heading_step_deg: document.getElementById('pp-greedy').checked ? 90 : 30};
+    const r = await fetch('/api/placement/run', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                                 body: JSON.stringify(body)});
+    const ans = await r.json();
+    if (!r.ok) { status.textContent = ans.detail || r.status; return; }
+    status.textContent = ans.problem + ': ' + ans.status + ', gap ' + (100 * ans.gap).toFixed(1) + '%%, ¥'
+      + Math.round(ans.cost).toLocaleString();
+    for (const p of ans.proposals) {
+      const li = document.createElement('li');
+      li.innerHTML = esc(p.site) + ' · ' + esc(p.model) + ' · ' + Math.round(p.heading_deg) + '° · +'
+        + p.gain.toFixed(0) + (p.targets ? ' · ' + esc(p.targets) : '')
+        + ' <button type="button" class="pp-accept">' + ACCEPT + '</button>'
+        + ' <button type="button" class="pp-reject">' + REJECT + '</button>';
+      const marker = L.circleMarker([p.lat, p.lon], {radius: 7, color: '#6a3d9a', fillOpacity: 0.8})
+        .addTo(map).bindTooltip(String(p.rank));
+      li.querySelector('.pp-accept').addEventListener('click', async function () {
+        const a = await fetch('/api/placement/accept', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                                        body: JSON.stringify({ranks: [p.rank]})});
+        const done = await a.json();
+        li.textContent = a.ok ? ACCEPTED + ' ' + done.cameras.join(', ') : (done.detail || a.status);
+        li.className = 'pp-done';
+      });
+      li.querySelector('.pp-reject').addEventListener('click', function () { map.removeLayer(marker); li.remove(); });
+      list.appendChild(li);
+    }
+  }
+  document.addEventListener('DOMContentLoaded', function () {
+    install();
+    document.getElementById('pp-run').addEventListener('click', () => optimise(mapOf()));
+  });
 })();
 </script>
 """
@@ -123,9 +164,12 @@ def placement_map(store: Store, *, lang: str = "zh", tiles_url: str | None = Non
         "title": html.escape(t(lang, "placement_panel")), "model": html.escape(t(lang, "model")),
         "options": options, "heading": html.escape(t(lang, "heading")), "height": html.escape(t(lang, "height")),
         "tilt": html.escape(t(lang, "tilt")), "hint": html.escape(t(lang, "placement_hint")),
-        "gain": html.escape(t(lang, "placement_gain")), "undo": html.escape(t(lang, "undo"))}))
+        "gain": html.escape(t(lang, "placement_gain")), "undo": html.escape(t(lang, "undo")),
+        "optimise": html.escape(t(lang, "optimise")), "greedy": html.escape(t(lang, "greedy")),
+        "run": html.escape(t(lang, "run"))}))
     m.get_root().html.add_child(folium.Element(SCRIPT % {
         "fill": json.dumps(LEVEL_FILL), "m2": json.dumps(t(lang, "m2")),
-        "newly": json.dumps(t(lang, "newly_covered"), ensure_ascii=False)}))
+        "newly": json.dumps(t(lang, "newly_covered"), ensure_ascii=False),
+        **{k: json.dumps(t(lang, k), ensure_ascii=False) for k in ("running", "accept", "reject", "accepted")}}))
     folium.LayerControl(collapsed=True, position="bottomleft").add_to(m)
     return m

@@ -157,3 +157,18 @@ def test_placement_page_dropping_a_camera_updates_the_figures(server, browser, a
     page.wait_for_function("document.getElementById('pp-undo').disabled")
     assert page.errors == []
     page.close()
+
+
+@pytest.mark.browser
+def test_placement_page_runs_the_optimiser_and_accepts(server, browser):
+    page = open_page(browser, f"{server}/placement")
+    page.fill("#pp-k", "2")
+    page.check("#pp-greedy")
+    page.click("#pp-run")
+    page.wait_for_selector("#pp-proposals li .pp-accept", timeout=120_000)
+    assert "MCLP" in page.inner_text("#pp-status")
+    page.click("#pp-proposals li:first-child .pp-accept")
+    page.wait_for_selector("#pp-proposals li.pp-done")
+    assert "已采纳为规划点位 PLAN-" in page.inner_text("#pp-proposals li.pp-done")
+    assert page.errors == [] and page.outside == []
+    page.close()

@@ -44,3 +44,19 @@ def test_bad_drops_are_refused(client, body, status):
     http, _ = client
     r = http.post("/api/whatif/cameras", json=body)
     assert r.status_code == status and "Traceback" not in r.text
+
+
+def test_placement_run_and_accept_through_the_api(client):
+    http, ws = client
+    before = len(ws.read("cameras"))
+    run = http.post("/api/placement/run", json={"k": 2, "greedy": True, "heading_step_deg": 90,
+                                                 "models": ["bullet-12mm"]})
+    assert run.status_code == 200, run.text
+    ans = run.json()
+    assert ans["problem"] == "MCLP" and 1 <= len(ans["proposals"]) <= 2
+    first = ans["proposals"][0]
+    assert first["rank"] == 1 and first["gain"] > 0 and 120 < first["lon"] < 121
+    accepted = http.post("/api/placement/accept", json={"ranks": [1]}).json()
+    assert len(accepted["cameras"]) == 1 and len(ws.read("cameras")) == before + 1
+    assert http.post("/api/placement/accept", json={"ranks": [99]}).status_code == 422
+    assert http.post("/api/placement/run", json={}).status_code == 422  # neither k, budget nor classes

@@ -1,0 +1,47 @@
+"""Placement runs from the page: propose cameras, accept proposals as planned cameras."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from api import planning
+from api.deps import StoreDep
+from gis.placement import DEFAULT_MODELS
+
+router = APIRouter(tags=["placement"])
+
+
+class PlacementRun(BaseModel):
+    k: Annotated[int | None, Field(ge=1, le=500)] = None
+    budget: Annotated[float | None, Field(gt=0)] = None
+    cover_class: list[Annotated[str, Field(pattern="^[123]$")]] | None = None
+    seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
+    greedy: bool = False
+    heading_step_deg: Annotated[float, Field(ge=5, le=180)] = 30.0
+    models: list[str] = Field(default_factory=lambda: list(DEFAULT_MODELS))
+
+
+class Accept(BaseModel):
+    ranks: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1, max_length=500)]
+
+
+@router.post("/placement/run", summary="Propose cameras (MCLP for k or a budget, LSCP for target classes)")
+def run(store: StoreDep, body: PlacementRun) -> dict[str, Any]:
+    result = planning.place(store, k=body.k, budget=body.budget, cover_classes=body.cover_class,
+                            seconds=body.seconds, method="greedy" if body.greedy else "milp",
+                            heading_step_deg=body.heading_step_deg, models=tuple(body.models))
+    props = result["proposals"].to_crs(4326)
+    rows = [{"rank": int(p["rank"]), "site": str(p["site"]), "model": str(p["model"]),
+             "heading_deg": float(p["heading_deg"]), "gain": float(p["gain"]), "targets": str(p["targets"]),
+             "grids": str(p["grids"]), "blind_spots_closed": int(p["blind_spots_closed"]), "cost": float(p["cost"]),
+             "lon": float(p.geometry.x), "lat": float(p.geometry.y)} for _, p in props.iterrows()]
+    return {k: result[k] for k in ("problem", "objective", "bound", "gap", "status", "cost", "uncoverable")} | {
+        "proposals": rows}
+
+
+@router.post("/placement/accept", summary="Turn proposals of the last run into planned cameras")
+def accept(store: StoreDep, body: Accept) -> dict[str, list[str]]:
+    return {"cameras": planning.accept(store, body.ranks, user="api")}
