@@ -10,7 +10,8 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import add_exception_handlers
-from api.routers import layers, pages, placement, risk, whatif
+from api.maps.base import Basemap
+from api.routers import features, layers, pages, placement, risk, whatif
 from api.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -21,11 +22,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Pingan Planner", version="0.1.0",
                   description="Community grid management and public-safety video coverage planning.")
     app.state.settings = settings
+    Basemap.from_settings(settings)  # a misconfigured basemap stops the server here, with the fix
     add_exception_handlers(app)
     app.mount("/static/leaflet", StaticFiles(directory=xleaflet.BASE_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
     app.include_router(layers.router, prefix="/api")
+    app.include_router(features.router, prefix="/api")
     app.include_router(risk.router, prefix="/api")
     app.include_router(whatif.router, prefix="/api")
     app.include_router(placement.router, prefix="/api")

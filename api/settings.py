@@ -16,9 +16,16 @@ class Settings(BaseSettings):
 
     workspace: Path = Path("workspace/demo.gpkg")
     lang: str = "zh"
-    #: XYZ tile URL template of an intranet basemap; none by default (the workspace's own
-    #: roads and buildings draw the context, and nothing leaves the machine).
+    #: Basemap: none by default (the workspace's own roads and buildings draw the context and
+    #: nothing leaves the machine); ``xyz`` (an intranet XYZ/WMTS template in ``tiles_url``),
+    #: ``tianditu`` (needs ``tianditu_tk``), ``gaode`` (GCJ-02: overlays are shifted to match), ``osm``.
+    basemap: str | None = None
     tiles_url: str | None = None
     tiles_attribution: str = ""
+    #: datum of an ``xyz`` basemap's tiles: wgs84 (= cgcs2000 at map scale) or gcj02
+    tiles_crs: str = "wgs84"
+    tianditu_tk: str | None = None
+    #: layers with more features than this are loaded by viewport from the API instead of inlined
+    inline_limit: int = 5000
     host: str = "127.0.0.1"
     port: int = 8000

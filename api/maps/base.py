@@ -1,28 +1,159 @@
-"""A Folium map that loads nothing from the internet.
+"""A Folium map that loads nothing from the internet, and the basemaps it may draw on.
 
 Folium's defaults pull Leaflet, jQuery, Bootstrap and icon fonts from CDNs; intranet
 deployments have no internet, so every asset is served by the app under ``/static``
 (Leaflet from the ``xstatic-leaflet`` package) and no tile layer is added unless a
-tile URL is configured.
+basemap is configured (:class:`Basemap`).
+
+Chinese web basemaps differ in datum: Tianditu draws CGCS2000 (within centimetres of
+WGS84 at map scales), Gaode/AutoNavi draws GCJ-02, hundreds of metres off. With a GCJ-02
+basemap every overlay is shifted into GCJ-02 before it is drawn (:meth:`Basemap.display`)
+and clicks on the map are shifted back before they reach the analysis.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import folium
+import numpy as np
+import shapely
 
 STATIC_PREFIX = "/static"
 
+#: Basemap presets. ``{tk}`` is filled from the Tianditu key setting; subdomains rotate ``{s}``.
+PRESETS: dict[str, dict[str, Any]] = {
+    "tianditu": {"url": "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+                        "&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+                        "&TILECOL={x}&tk={tk}",
+                 "labels": "https://t{s}.tianditu.gov.cn/cva_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+                           "&LAYER=cva&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+                           "&TILECOL={x}&tk={tk}",
+                 "subdomains": "01234567", "crs": "wgs84", "attribution": "天地图"},
+    "gaode": {"url": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}"
+                     "&z={z}", "subdomains": "1234", "crs": "gcj02", "attribution": "高德地图 (GCJ-02)"},
+    "osm": {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "subdomains": "abc", "crs": "wgs84",
+            "attribution": "© OpenStreetMap contributors"},
+}
+BASEMAPS = ("none", "xyz", *PRESETS)
 
-def offline_map(bounds: tuple[float, float, float, float] | None, *, tiles_url: str | None = None,
-                attribution: str = "", static_prefix: str = STATIC_PREFIX) -> folium.Map:
+
+class BasemapError(ValueError):
+    """A basemap setting that cannot work (unknown kind, missing URL or key)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Basemap:
+    """Which tiles are drawn under the overlays, and in which datum they are.
+
+    ``kind`` is ``none`` (the default: nothing is fetched, the workspace's roads and
+    buildings draw the context), ``xyz`` (an intranet XYZ or WMTS-KVP URL template with
+    ``{z}``, ``{x}``, ``{y}``), or a preset: ``tianditu`` (needs ``tk``), ``gaode``, ``osm``.
+    """
+
+    kind: str = "none"
+    url: str | None = None
+    attribution: str = ""
+    crs: str = "wgs84"
+    tk: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in BASEMAPS:
+            raise BasemapError(f"unknown basemap '{self.kind}': choose one of {', '.join(BASEMAPS)}")
+        if self.kind == "xyz" and not self.url:
+            raise BasemapError("basemap 'xyz' needs a URL template (PINGAN_TILES_URL=http://host/{z}/{x}/{y}.png)")
+        if self.kind == "tianditu" and not self.tk:
+            raise BasemapError("basemap 'tianditu' needs its key: set PINGAN_TIANDITU_TK "
+                               "(from console.tianditu.gov.cn)")
+        if self.crs not in ("wgs84", "gcj02"):
+            raise BasemapError(f"basemap datum '{self.crs}' is not supported: use wgs84 (or cgcs2000) or gcj02")
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Basemap:
+        kind = settings.basemap or ("xyz" if settings.tiles_url else "none")
+        crs = PRESETS[kind]["crs"] if kind in PRESETS else settings.tiles_crs.lower().replace("cgcs2000", "wgs84")
+        return cls(kind=kind, url=settings.tiles_url, attribution=settings.tiles_attribution, crs=crs,
+                   tk=settings.tianditu_tk)
+
+    @property
+    def shifted(self) -> bool:
+        """True when overlays are drawn in GCJ-02 to sit on the basemap."""
+        return self.kind != "none" and self.crs == "gcj02"
+
+    def tile_layers(self) -> list[folium.TileLayer]:
+        if self.kind == "none":
+            return []
+        if self.kind == "xyz":
+            assert self.url is not None
+            return [folium.TileLayer(tiles=self.url, attr=self.attribution or "basemap", name="basemap",
+                                     max_zoom=20)]
+        preset = PRESETS[self.kind]
+        attr = self.attribution or preset["attribution"]
+        layers = [folium.TileLayer(tiles=preset["url"].replace("{tk}", self.tk or ""), attr=attr, name=self.kind,
+                                   subdomains=preset["subdomains"], max_zoom=19)]
+        if "labels" in preset:
+            layers.append(folium.TileLayer(tiles=preset["labels"].replace("{tk}", self.tk or ""), attr=attr,
+                                           name=f"{self.kind} labels", subdomains=preset["subdomains"],
+                                           overlay=True, control=False, max_zoom=19))
+        return layers
+
+    def display(self, geoms: Any) -> Any:
+        """WGS84 lon/lat geometries (array) as drawn on this basemap."""
+        if not self.shifted:
+            return geoms
+        from gis.coords import wgs84_to_gcj02
+
+        def shift(xy: np.ndarray) -> np.ndarray:
+            x, y = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
+            return np.column_stack([x, y])
+
+        return shapely.transform(geoms, shift)
+
+    def display_lonlat(self, lon: float, lat: float) -> tuple[float, float]:
+        """A WGS84 position as drawn on this basemap."""
+        if not self.shifted:
+            return lon, lat
+        from gis.coords import wgs84_to_gcj02
+
+        x, y = wgs84_to_gcj02(lon, lat)
+        return float(x), float(y)
+
+    def from_display(self, lon: float, lat: float) -> tuple[float, float]:
+        """A position clicked on this basemap, in WGS84."""
+        if not self.shifted:
+            return lon, lat
+        from gis.coords import gcj02_to_wgs84
+
+        x, y = gcj02_to_wgs84(lon, lat)
+        return float(x), float(y)
+
+    def bounds(self, bounds: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        if not self.shifted:
+            return bounds
+        box = self.display(np.array([shapely.box(*bounds)]))[0]
+        return tuple(float(v) for v in box.bounds)  # type: ignore[return-value]
+
+
+NO_BASEMAP = Basemap()
+
+
+def offline_map(bounds: tuple[float, float, float, float] | None, *, basemap: Basemap = NO_BASEMAP,
+                static_prefix: str = STATIC_PREFIX) -> folium.Map:
     """An empty map fitted to lon/lat ``bounds`` with only self-served assets."""
-    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_start=15,
+    if bounds is not None:
+        bounds = basemap.bounds(bounds)
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_start=15, max_zoom=20,
                    location=None if bounds is None else [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2])
-    m.default_js = [("leaflet", f"{static_prefix}/leaflet/leaflet.js")]
+    m.default_js = [("leaflet", f"{static_prefix}/leaflet/leaflet.js"),
+                    ("pingan_viewport", f"{static_prefix}/pingan-viewport.js")]
     m.default_css = [("leaflet_css", f"{static_prefix}/leaflet/leaflet.css"),
                      ("pingan_css", f"{static_prefix}/pingan.css")]
-    if tiles_url:
-        folium.TileLayer(tiles=tiles_url, attr=attribution or "basemap", name="basemap").add_to(m)
+    for layer in basemap.tile_layers():
+        layer.add_to(m)
+    # the page's datum, for scripts that send clicked positions to the API
+    m.get_root().html.add_child(folium.Element(
+        f'<script>window.PINGAN_COORDS = "{"gcj02" if basemap.shifted else "wgs84"}";</script>'))
     if bounds is not None:
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     return m

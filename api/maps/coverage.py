@@ -9,11 +9,9 @@ import shapely
 
 from api.i18n import t
 from api.maps.base import add_title, offline_map
-from api.maps.overview import STATUS_COLOURS, escaped
+from api.maps.layers import LEVEL_FILL, Page, add_layer
 from gis.camera import DORI_LEVELS
-from layers.store import Store
 
-LEVEL_FILL = {"detect": "#c6dbef", "observe": "#6baed6", "recognise": "#2171b5", "identify": "#08306b"}
 SPOT_COLOURS = ("#b2182b", "#ef8a62", "#fddbc7")  # top 10, top 50, the rest
 
 SEARCH_JS = """
@@ -56,31 +54,22 @@ SEARCH_JS = """
 """
 
 
-def coverage_map(store: Store, *, lang: str = "zh", redundancy: bool = False, tiles_url: str | None = None,
-                 attribution: str = "") -> folium.Map:
-    m = offline_map(store.extent(), tiles_url=tiles_url, attribution=attribution)
+def coverage_map(page: Page, *, redundancy: bool = False) -> folium.Map:
+    store, lang = page.store, page.lang
+    m = offline_map(store.extent(), basemap=page.basemap)
     present = {i.name for i in store.layers()}
     title = f"{t(lang, 'coverage_title')} · {store.get_meta('name', '')}"
     add_title(m, title)
     if "grids" in present:
-        folium.GeoJson(escaped(store.read("grids"), ["code", "name"]), name=t(lang, "grids"),
+        folium.GeoJson(page.escaped(store.read("grids"), ["code", "name"]), name=t(lang, "grids"),
                        popup=folium.GeoJsonPopup(["code", "name"], aliases=[t(lang, "code"), t(lang, "name")]),
                        style_function=lambda f: {"fill": True, "fillOpacity": 0.0, "color": "#666",
                                                  "weight": 1}).add_to(m)
     if "buildings" in present:
-        folium.GeoJson(escaped(store.read("buildings"), []), name=t(lang, "buildings"),
-                       style_function=lambda f: {"fillColor": "#9e9e9e", "fillOpacity": 0.8, "color": "#777",
-                                                 "weight": 0.3}, interactive=False).add_to(m)
+        add_layer(m, page, "buildings", name=t(lang, "buildings"), interactive=False)
     if "views" in present:
-        views = store.read("views")
         for level in DORI_LEVELS:
-            part = views[views["level"] == level]
-            if len(part):
-                colour = LEVEL_FILL[level]
-                folium.GeoJson(escaped(part, ["camera", "level"]), name=f"{t(lang, 'views')} · {t(lang, level)}",
-                               style_function=lambda f, c=colour: {"fillColor": c, "fillOpacity": 0.45,
-                                                                    "color": c, "weight": 0.5},
-                               interactive=False).add_to(m)
+            add_layer(m, page, f"views:{level}", name=f"{t(lang, 'views')} · {t(lang, level)}", interactive=False)
         if redundancy and "grids" in present:
             from api import services
 
@@ -88,7 +77,7 @@ def coverage_map(store: Store, *, lang: str = "zh", redundancy: bool = False, ti
             twice = shapely.union_all([model._redundant(g) for g in model.grids.geometry])
             import geopandas as gpd
 
-            folium.GeoJson(gpd.GeoSeries([twice], crs=store.metric_crs()).to_crs(4326).__geo_interface__,
+            folium.GeoJson(page.escaped(gpd.GeoDataFrame(geometry=[twice], crs=store.metric_crs()), []),
                            name=t(lang, "redundant"),
                            style_function=lambda f: {"fillColor": "#6a3d9a", "fillOpacity": 0.5, "color": "#6a3d9a",
                                                      "weight": 0.5}).add_to(m)
@@ -99,7 +88,7 @@ def coverage_map(store: Store, *, lang: str = "zh", redundancy: bool = False, ti
         spots["area"] = spots["area_m2"].round(0)
         spots["kind_text"] = spots["kind"].map(lambda k: t(lang, f"spot_{k}"))
         fields = ["rank", "kind_text", "where", "area", "grid_code", "near_targets"]
-        shown = escaped(spots, fields)
+        shown = page.escaped(spots, fields)
         shown["_fill"] = [SPOT_COLOURS[0] if r <= 10 else SPOT_COLOURS[1] if r <= 50 else SPOT_COLOURS[2]
                           for r in spots["rank"]]
         folium.GeoJson(shown, name=t(lang, "blind_spots"),
@@ -110,7 +99,7 @@ def coverage_map(store: Store, *, lang: str = "zh", redundancy: bool = False, ti
         targets = store.read("coverage_targets")
         targets["covered_text"] = targets["covered"].astype(bool).map(lambda v: t(lang, "yes" if v else "no"))
         fields = ["id", "name", "class", "required_level", "best_level", "covered_text"]
-        shown = escaped(targets, fields)
+        shown = page.escaped(targets, fields)
         shown["_colour"] = ["#1a9850" if c else "#d73027" for c in targets["covered"].astype(bool)]
         folium.GeoJson(shown, name=t(lang, "targets"),
                        popup=folium.GeoJsonPopup(fields, aliases=[t(lang, f"tgt_{f}") for f in fields]),
@@ -119,17 +108,7 @@ def coverage_map(store: Store, *, lang: str = "zh", redundancy: bool = False, ti
                                                  "fillColor": f["properties"]["_colour"], "fillOpacity": 0.3,
                                                  "weight": 2}).add_to(m)
     if "cameras" in present:
-        cams = store.read("cameras")
-        shown = escaped(cams, ["id", "name", "kind", "status", "point_class", "heading_deg"])
-        shown["code"] = shown["id"]
-        shown["_colour"] = cams["status"].map(STATUS_COLOURS).fillna("#1b7f3b").tolist()
-        folium.GeoJson(shown, name=t(lang, "cameras"),
-                       popup=folium.GeoJsonPopup(["id", "name", "kind", "status", "point_class", "heading_deg"],
-                                                 aliases=[t(lang, "code"), t(lang, "name"), t(lang, "kind"),
-                                                          t(lang, "status"), t(lang, "point_class"),
-                                                          t(lang, "heading")]),
-                       marker=folium.CircleMarker(radius=4, fill=True, fill_opacity=1.0, weight=1),
-                       style_function=lambda f: {"color": "#fff", "fillColor": f["properties"]["_colour"]}).add_to(m)
+        add_layer(m, page, "cameras", name=t(lang, "cameras"), popup=True)
     m.get_root().html.add_child(folium.Element(_legend(lang)))
     m.get_root().html.add_child(folium.Element(SEARCH_JS % {"placeholder": html.escape(t(lang, "search"))}))
     folium.LayerControl(collapsed=True).add_to(m)

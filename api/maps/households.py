@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from api.i18n import t
-from api.maps.base import add_title, offline_map
-from api.maps.overview import escaped
+from api.maps.base import Basemap, add_title, offline_map
+from api.maps.layers import Page, add_layer, escaped
 from layers.store import Store
 
 LEVEL_COLOURS = {"red": "#e03a3e", "yellow": "#f5c242", "green": "#3aa655"}
@@ -52,14 +52,32 @@ def _shown(count: float, lang: str) -> str:
     return "<5" if 0 < count < SMALL_COUNT else f"{int(count)}"
 
 
-def household_map(store: Store, *, lang: str = "zh", tiles_url: str | None = None, attribution: str = "") -> folium.Map:
-    m = offline_map(store.extent(), tiles_url=tiles_url, attribution=attribution)
+def building_layer(store: Store, lang: str, basemap: Basemap) -> tuple[pd.DataFrame, list[str]]:
+    """Buildings with their household aggregates as display text (small counts suppressed), and the fields."""
+    b = store.read("buildings")
+    s = building_summary(store).reindex(b["id"])
+    s = s.fillna({"households": 0, "residents": 0, "rented": 0, "vacant": 0, "floating": 0, "elderly": 0,
+                  "rented_share": 0.0, "vacant_only": False})
+    for col in ("households", "residents", "rented", "vacant", "floating", "elderly"):
+        b[col] = [_shown(v, lang) for v in s[col].to_numpy()]
+    b["rented_share_text"] = [f"{v:.0%}" if h >= SMALL_COUNT else "" for v, h in
+                              zip(s["rented_share"], s["households"], strict=True)]
+    fields = ["name", "address", "households", "residents", "rented", "vacant", "floating", "elderly",
+              "rented_share_text"]
+    shown = escaped(b, fields, basemap=basemap)
+    shown["_fill"] = [_rented_colour(r, bool(v)) if h > 0 else "#e0e0e0" for r, v, h in
+                      zip(s["rented_share"], s["vacant_only"], s["households"], strict=True)]
+    return shown, fields
+
+
+def household_map(page: Page) -> folium.Map:
+    store, lang = page.store, page.lang
+    m = offline_map(store.extent(), basemap=page.basemap)
     title = f"{t(lang, 'household_title')} · {store.get_meta('name', '')}"
     add_title(m, title)
     present = {i.name for i in store.layers()}
     if "roads" in present:
-        folium.GeoJson(escaped(store.read("roads"), ["name"]), name=t(lang, "roads"),
-                       style_function=lambda f: {"color": "#ffffff", "weight": 3, "opacity": 0.9}).add_to(m)
+        add_layer(m, page, "roads", name=t(lang, "roads"), interactive=False)
     counts = {"red": 0, "yellow": 0, "green": 0}
     if "grids" in present:
         grids = store.read("risk") if "risk" in present else store.read("grids")
@@ -81,7 +99,7 @@ def household_map(store: Store, *, lang: str = "zh", tiles_url: str | None = Non
                               "score", "reasons", "to_lower_level", "seen", "blind_m2", "cameras") if c in grids]
         if "score" in grids:
             grids["score"] = grids["score"].round(1)
-        shown = escaped(grids, fields)
+        shown = page.escaped(grids, fields)
         shown["_fill"] = level.map(LEVEL_COLOURS).fillna("#9e9e9e").to_numpy()
         folium.GeoJson(
             shown, name=t(lang, "grids"), tooltip=folium.GeoJsonTooltip(["code", "name"], aliases=[
@@ -90,30 +108,14 @@ def household_map(store: Store, *, lang: str = "zh", tiles_url: str | None = Non
             style_function=lambda f: {"fillColor": f["properties"]["_fill"], "fillOpacity": 0.45, "color": "#444",
                                       "weight": 1.2}).add_to(m)
         labels = folium.FeatureGroup(name=t(lang, "grid_labels"))
-        for code, point in zip(grids["code"], grids.geometry.representative_point(), strict=True):
+        for code, point in zip(grids["code"], shown.geometry.representative_point(), strict=True):
             # labels let clicks through to the grid below (its card opens on the number too)
             folium.Marker([point.y, point.x], interactive=False, icon=folium.DivIcon(
                 html=f'<div class="pingan-grid-label">{html.escape(str(code)[-3:])}</div>',
                 icon_size=(30, 14), icon_anchor=(15, 7), class_name="pingan-label-icon")).add_to(labels)
         labels.add_to(m)
     if "buildings" in present and "households" in present:
-        b = store.read("buildings")
-        s = building_summary(store).reindex(b["id"])
-        s = s.fillna({"households": 0, "residents": 0, "rented": 0, "vacant": 0, "floating": 0, "elderly": 0,
-                      "rented_share": 0.0, "vacant_only": False})
-        for col in ("households", "residents", "rented", "vacant", "floating", "elderly"):
-            b[col] = [_shown(v, lang) for v in s[col].to_numpy()]
-        b["rented_share_text"] = [f"{v:.0%}" if h >= SMALL_COUNT else "" for v, h in
-                                  zip(s["rented_share"], s["households"], strict=True)]
-        fields = ["name", "address", "households", "residents", "rented", "vacant", "floating", "elderly",
-                  "rented_share_text"]
-        shown = escaped(b, fields)
-        shown["_fill"] = [_rented_colour(r, bool(v)) if h > 0 else "#e0e0e0" for r, v, h in
-                          zip(s["rented_share"], s["vacant_only"], s["households"], strict=True)]
-        folium.GeoJson(shown, name=t(lang, "buildings"),
-                       popup=folium.GeoJsonPopup(fields, aliases=[t(lang, f"bld_{c}") for c in fields]),
-                       style_function=lambda f: {"fillColor": f["properties"]["_fill"], "fillOpacity": 0.9,
-                                                 "color": "#555", "weight": 0.4}).add_to(m)
+        add_layer(m, page, "household_buildings", name=t(lang, "buildings"), popup=True)
     m.get_root().html.add_child(folium.Element(_legend(lang, counts)))
     folium.LayerControl(collapsed=False).add_to(m)
     return m

@@ -7,35 +7,15 @@ build on the same helpers.
 from __future__ import annotations
 
 import html
-from typing import Any
 
 import folium
-import geopandas as gpd
-import pandas as pd
-import shapely
 
 from api.i18n import t
 from api.maps.base import add_title, offline_map
-from layers.store import Store
+from api.maps.layers import STATUS_COLOURS, Page, add_layer
 
 COMMUNITY_COLOURS = ["#8fb8de", "#b5d99c", "#f2c57c", "#d7a9e3", "#9ad1d4", "#f4a6a6", "#c9c9a3", "#a3b8c9"]
-STATUS_COLOURS = {"active": "#1b7f3b", "faulty": "#c0392b", "planned": "#2c6fbb", "removed": "#7f8c8d"}
 TARGET_COLOURS = {"1": "#b03a2e", "2": "#d68910", "3": "#7d6608"}
-ROAD_WEIGHTS = {"primary": 5, "secondary": 3.5, "tertiary": 2.5, "residential": 1.5, "service": 1.2}
-
-
-def escaped(frame: gpd.GeoDataFrame, columns: list[str], translate: dict[str, Any] | None = None,
-            lang: str = "zh") -> gpd.GeoDataFrame:
-    """A display copy: chosen columns only, values HTML-escaped (Leaflet tooltips use innerHTML)."""
-    # coordinates rounded to ~0.1 m for a smaller page; point-wise, so no topology work can fail
-    out = gpd.GeoDataFrame(geometry=shapely.set_precision(frame.geometry.array, 1e-6, mode="pointwise"),
-                           crs=frame.crs)
-    for col in columns:
-        values = frame[col] if col in frame else pd.Series([None] * len(frame), index=frame.index)
-        if translate and col in translate:
-            values = values.map(lambda v, c=col: translate[c](v))
-        out[col] = ["" if pd.isna(v) else html.escape(str(v)) for v in values]
-    return out
 
 
 def _tooltip(columns: list[str], lang: str) -> folium.GeoJsonTooltip:
@@ -52,10 +32,10 @@ def _legend(lang: str, counts: dict[str, int]) -> str:
             f"<b>{html.escape(t(lang, 'legend'))}</b>{rows}</div>")
 
 
-def overview_map(store: Store, *, lang: str = "zh", tiles_url: str | None = None,
-                 attribution: str = "") -> folium.Map:
+def overview_map(page: Page) -> folium.Map:
+    store, lang = page.store, page.lang
     present = {info.name for info in store.layers()}
-    m = offline_map(store.extent(), tiles_url=tiles_url, attribution=attribution)
+    m = offline_map(store.extent(), basemap=page.basemap)
     title = f"{t(lang, 'title')} · {store.get_meta('name', '')}"
     add_title(m, title)
     if not present:
@@ -71,29 +51,21 @@ def overview_map(store: Store, *, lang: str = "zh", tiles_url: str | None = None
         grids["community"] = grids["community_code"].map(names)
         palette = {c: COMMUNITY_COLOURS[k % len(COMMUNITY_COLOURS)]
                    for k, c in enumerate(sorted(grids["community_code"].dropna().unique()))}
-        shown = escaped(grids, ["code", "name", "community", "kind"], tr, lang)
+        shown = page.escaped(grids, ["code", "name", "community", "kind"], tr)
         shown["_fill"] = grids["community_code"].map(palette).fillna("#cccccc")
         folium.GeoJson(shown, name=t(lang, "grids"), tooltip=_tooltip(["code", "name", "community", "kind"], lang),
                        style_function=lambda f: {"fillColor": f["properties"]["_fill"], "fillOpacity": 0.35,
                                                  "color": "#555555", "weight": 1}).add_to(m)
     if "communities" in present:
-        folium.GeoJson(escaped(store.read("communities"), ["code", "name"]), name=t(lang, "communities"),
+        folium.GeoJson(page.escaped(store.read("communities"), ["code", "name"]), name=t(lang, "communities"),
                        style_function=lambda f: {"fill": False, "color": "#222222", "weight": 3}).add_to(m)
     if "roads" in present:
-        roads = store.read("roads")
-        shown = escaped(roads, ["name", "class"])
-        folium.GeoJson(shown, name=t(lang, "roads"), tooltip=_tooltip(["name"], lang),
-                       style_function=lambda f: {"color": "#ffffff", "opacity": 0.95,
-                                                 "weight": ROAD_WEIGHTS.get(f["properties"]["class"], 1.5)}
-                       ).add_to(m)
+        add_layer(m, page, "roads", name=t(lang, "roads"), tooltip=True)
     if "buildings" in present:
-        folium.GeoJson(escaped(store.read("buildings"), ["name", "floors", "use"]), name=t(lang, "buildings"),
-                       tooltip=_tooltip(["name", "floors", "use"], lang),
-                       style_function=lambda f: {"fillColor": "#8d8d8d", "fillOpacity": 0.7, "color": "#6b6b6b",
-                                                 "weight": 0.5}).add_to(m)
+        add_layer(m, page, "buildings", name=t(lang, "buildings"), tooltip=True)
     if "targets" in present:
         targets = store.read("targets")
-        folium.GeoJson(escaped(targets, ["name", "category", "class"]), name=t(lang, "targets"),
+        folium.GeoJson(page.escaped(targets, ["name", "category", "class"]), name=t(lang, "targets"),
                        tooltip=_tooltip(["name", "category", "class"], lang),
                        marker=folium.CircleMarker(radius=5, fill=True, fill_opacity=0.9, weight=1),
                        style_function=lambda f: {"color": TARGET_COLOURS.get(f["properties"]["class"], "#555"),
@@ -103,14 +75,7 @@ def overview_map(store: Store, *, lang: str = "zh", tiles_url: str | None = None
     if "cameras" in present:
         cams = store.read("cameras")
         counts = {k: int(v) for k, v in cams["status"].fillna("active").value_counts().items()}
-        shown = escaped(cams, ["code", "name", "kind", "status", "point_class"], tr, lang)
-        shown["code"] = [html.escape(str(v)) for v in cams["id"]]
-        shown["_colour"] = cams["status"].map(STATUS_COLOURS).fillna("#1b7f3b").tolist()
-        folium.GeoJson(shown, name=t(lang, "cameras"),
-                       tooltip=_tooltip(["code", "name", "kind", "status", "point_class"], lang),
-                       marker=folium.CircleMarker(radius=4, fill=True, fill_opacity=1.0, weight=1),
-                       style_function=lambda f: {"color": "#ffffff", "fillColor": f["properties"]["_colour"]}
-                       ).add_to(m)
+        add_layer(m, page, "cameras", name=t(lang, "cameras"), tooltip=True)
     m.get_root().html.add_child(folium.Element(_legend(lang, counts)))
     folium.LayerControl(collapsed=False).add_to(m)
     return m

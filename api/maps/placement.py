@@ -9,11 +9,9 @@ import folium
 
 from api.i18n import t
 from api.maps.base import add_title, offline_map
-from api.maps.coverage import LEVEL_FILL
 from api.maps.households import LEVEL_COLOURS
-from api.maps.overview import STATUS_COLOURS, escaped
+from api.maps.layers import LEVEL_FILL, Page, add_layer
 from gis.placement import CATALOGUE
-from layers.store import Store
 
 PANEL = """
 <div class="pingan-legend pingan-panel" id="pingan-panel"
@@ -43,7 +41,7 @@ SCRIPT = """
 <script>
 (function () {
   const FILL = %(fill)s, M2 = %(m2)s, NEWLY = %(newly)s, RUNNING = %(running)s, ACCEPT = %(accept)s,
-        REJECT = %(reject)s, ACCEPTED = %(accepted)s;
+        REJECT = %(reject)s, ACCEPTED = %(accepted)s, MOVE = %(move)s, MOVE_HINT = %(move_hint)s;
   function mapOf() { return Object.values(window).find(v => v && v._container && v.eachLayer); }
   function esc(s) { const d = document.createElement('div'); d.textContent = String(s); return d.innerHTML; }
   function install() {
@@ -54,31 +52,73 @@ SCRIPT = """
       const tilt = document.getElementById('pp-tilt').value;
       const body = {lon: e.latlng.lng, lat: e.latlng.lat, model: document.getElementById('pp-model').value,
                     heading_deg: Number(document.getElementById('pp-heading').value) %% 360,
-                    height_m: Number(document.getElementById('pp-height').value)};
+                    height_m: Number(document.getElementById('pp-height').value), coords: window.PINGAN_COORDS};
       if (tilt !== '') { body.tilt_deg = Number(tilt); }
-      const r = await fetch('/api/whatif/cameras', {method: 'POST', headers: {'Content-Type': 'application/json'},
-                                                   body: JSON.stringify(body)});
-      const ans = await r.json();
-      if (!r.ok) { document.getElementById('pingan-gain').textContent = ans.detail || r.status; return; }
+      const ans = await post(body);
+      if (!ans) { return; }
       const layer = L.layerGroup().addTo(map);
-      if (ans.view) {
-        L.geoJSON(ans.view, {style: f => ({color: FILL[f.properties.level], fillColor: FILL[f.properties.level],
-                                           fillOpacity: 0.45, weight: 1})}).addTo(layer);
-      }
+      drawView(ans, layer);
       L.circleMarker(e.latlng, {radius: 6, color: '#fff', fillColor: '#2c6fbb', fillOpacity: 1, weight: 2})
         .addTo(layer);
       dropped.push({id: ans.camera, layer: layer});
       document.getElementById('pp-undo').disabled = false;
       show(ans);
     });
+    // an existing camera's card offers to move it: drag the handle, see the view and the gain
+    map.on('popupopen', function (e) {
+      const src = e.popup._source, f = src && src.feature;
+      if (!f || !f.properties || !f.properties._id || !src.getLatLng) { return; }
+      const box = e.popup.getElement().querySelector('.leaflet-popup-content');
+      if (!box || box.querySelector('.pp-move')) { return; }
+      const button = document.createElement('button');
+      button.type = 'button'; button.className = 'pp-move'; button.textContent = MOVE;
+      button.addEventListener('click', function () { startMove(map, f.properties, src.getLatLng()); });
+      box.appendChild(button);
+    });
     document.getElementById('pp-undo').addEventListener('click', async function () {
       const last = dropped.pop();
       if (!last) { return; }
-      const r = await fetch('/api/whatif/cameras/' + encodeURIComponent(last.id), {method: 'DELETE'});
+      let ans;
+      if (last.from) {  // a move: put the camera back where it was
+        ans = await post({move: last.id, lon: last.from.lng, lat: last.from.lat, coords: window.PINGAN_COORDS});
+      } else {
+        const r = await fetch('/api/whatif/cameras/' + encodeURIComponent(last.id), {method: 'DELETE'});
+        ans = await r.json();
+      }
       map.removeLayer(last.layer);
-      show(await r.json());
+      if (ans) { show(ans); }
       this.disabled = dropped.length === 0;
     });
+    function startMove(map, props, from) {
+      map.closePopup();
+      const layer = L.layerGroup().addTo(map);
+      const handle = L.marker(from, {draggable: true, title: MOVE_HINT, icon: L.divIcon({
+        className: 'pingan-move-handle', iconSize: [18, 18], iconAnchor: [9, 9]})}).addTo(layer);
+      const entry = {id: props._id, layer: layer, from: from, view: null};
+      dropped.push(entry);
+      document.getElementById('pp-undo').disabled = false;
+      document.getElementById('pingan-gain').textContent = MOVE_HINT;
+      handle.on('dragend', async function () {
+        const at = handle.getLatLng();
+        const ans = await post({move: props._id, lon: at.lng, lat: at.lat, coords: window.PINGAN_COORDS});
+        if (!ans) { return; }
+        if (entry.view) { layer.removeLayer(entry.view); }
+        entry.view = drawView(ans, layer);
+        show(ans);
+      });
+    }
+  }
+  async function post(body) {
+    const r = await fetch('/api/whatif/cameras', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                                 body: JSON.stringify(body)});
+    const ans = await r.json();
+    if (!r.ok) { document.getElementById('pingan-gain').textContent = ans.detail || r.status; return null; }
+    return ans;
+  }
+  function drawView(ans, layer) {
+    if (!ans.view) { return null; }
+    return L.geoJSON(ans.view, {style: f => ({color: FILL[f.properties.level], fillColor: FILL[f.properties.level],
+                                              fillOpacity: 0.45, weight: 1})}).addTo(layer);
   }
   function show(ans) {
     document.getElementById('pingan-gain').textContent = Math.round(ans.gain_m2).toLocaleString() + ' ' + M2;
@@ -129,35 +169,27 @@ SCRIPT = """
 """
 
 
-def placement_map(store: Store, *, lang: str = "zh", tiles_url: str | None = None, attribution: str = "") -> folium.Map:
-    m = offline_map(store.extent(), tiles_url=tiles_url, attribution=attribution)
+def placement_map(page: Page) -> folium.Map:
+    store, lang = page.store, page.lang
+    m = offline_map(store.extent(), basemap=page.basemap)
     present = {i.name for i in store.layers()}
     title = f"{t(lang, 'placement_title')} · {store.get_meta('name', '')}"
     add_title(m, title)
     if "grids" in present:
         grids = store.read("risk") if "risk" in present else store.read("grids")
-        shown = escaped(grids, ["code", "name"])
+        shown = page.escaped(grids, ["code", "name"])
         shown["_fill"] = grids["level"].map(LEVEL_COLOURS).fillna("#9e9e9e").to_numpy() if "level" in grids else (
             "#9e9e9e")
         folium.GeoJson(shown, name=t(lang, "grids"), interactive=False,
                        style_function=lambda f: {"fillColor": f["properties"]["_fill"], "fillOpacity": 0.15,
                                                  "color": "#666", "weight": 1}).add_to(m)
     if "buildings" in present:
-        folium.GeoJson(escaped(store.read("buildings"), []), name=t(lang, "buildings"), interactive=False,
-                       style_function=lambda f: {"fillColor": "#9e9e9e", "fillOpacity": 0.8, "color": "#777",
-                                                 "weight": 0.3}).add_to(m)
+        add_layer(m, page, "buildings", name=t(lang, "buildings"), interactive=False)
     if "views" in present:
-        views = store.read("views")
-        folium.GeoJson(escaped(views[views["level"] == "detect"], []), name=t(lang, "views"), interactive=False,
-                       style_function=lambda f: {"fillColor": LEVEL_FILL["detect"], "fillOpacity": 0.4,
-                                                 "color": LEVEL_FILL["observe"], "weight": 0.5}).add_to(m)
+        add_layer(m, page, "views:detect", name=t(lang, "views"), interactive=False)
     if "cameras" in present:
-        cams = store.read("cameras")
-        shown = escaped(cams, ["id", "name"])
-        shown["_colour"] = cams["status"].map(STATUS_COLOURS).fillna("#1b7f3b").tolist()
-        folium.GeoJson(shown, name=t(lang, "cameras"), interactive=False,
-                       marker=folium.CircleMarker(radius=4, fill=True, fill_opacity=1.0, weight=1),
-                       style_function=lambda f: {"color": "#fff", "fillColor": f["properties"]["_colour"]}).add_to(m)
+        # a click on a camera opens its card with a button to move it (drag, then see the gain)
+        add_layer(m, page, "cameras", name=t(lang, "cameras"), popup=True)
     options = "".join(f'<option value="{html.escape(n)}"{" selected" if n == "bullet-4mm" else ""}>'
                       f"{html.escape(n)}</option>" for n in CATALOGUE)
     m.get_root().html.add_child(folium.Element(PANEL % {
@@ -170,6 +202,7 @@ def placement_map(store: Store, *, lang: str = "zh", tiles_url: str | None = Non
     m.get_root().html.add_child(folium.Element(SCRIPT % {
         "fill": json.dumps(LEVEL_FILL), "m2": json.dumps(t(lang, "m2")),
         "newly": json.dumps(t(lang, "newly_covered"), ensure_ascii=False),
-        **{k: json.dumps(t(lang, k), ensure_ascii=False) for k in ("running", "accept", "reject", "accepted")}}))
+        **{k: json.dumps(t(lang, k), ensure_ascii=False)
+           for k in ("running", "accept", "reject", "accepted", "move", "move_hint")}}))
     folium.LayerControl(collapsed=True, position="bottomleft").add_to(m)
     return m

@@ -8,7 +8,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api import planning
-from api.deps import StoreDep
+from api.deps import SettingsDep, StoreDep
+from api.maps.base import Basemap
 from gis.placement import DEFAULT_MODELS
 
 router = APIRouter(tags=["placement"])
@@ -29,11 +30,13 @@ class Accept(BaseModel):
 
 
 @router.post("/placement/run", summary="Propose cameras (MCLP for k or a budget, LSCP for target classes)")
-def run(store: StoreDep, body: PlacementRun) -> dict[str, Any]:
+def run(store: StoreDep, settings: SettingsDep, body: PlacementRun) -> dict[str, Any]:
     result = planning.place(store, k=body.k, budget=body.budget, cover_classes=body.cover_class,
                             seconds=body.seconds, method="greedy" if body.greedy else "milp",
                             heading_step_deg=body.heading_step_deg, models=tuple(body.models))
     props = result["proposals"].to_crs(4326)
+    basemap = Basemap.from_settings(settings)  # proposals are drawn on the page's basemap
+    props = props.set_geometry(basemap.display(props.geometry.to_numpy()))
     rows = [{"rank": int(p["rank"]), "site": str(p["site"]), "model": str(p["model"]),
              "heading_deg": float(p["heading_deg"]), "gain": float(p["gain"]), "targets": str(p["targets"]),
              "grids": str(p["grids"]), "blind_spots_closed": int(p["blind_spots_closed"]), "cost": float(p["cost"]),

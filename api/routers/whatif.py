@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import threading
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import geopandas as gpd
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from api import services
-from api.deps import StoreDep
+from api.deps import SettingsDep, StoreDep
+from api.maps.base import Basemap
 from gis.camera import DORI_LEVELS
 from gis.placement import CATALOGUE
 
@@ -26,6 +27,11 @@ class DroppedCamera(BaseModel):
     height_m: Annotated[float, Field(gt=0, le=150)] = 6.0
     tilt_deg: Annotated[float | None, Field(ge=-90, le=90)] = None
     id: Annotated[str | None, Field(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] = None
+    #: id of a workspace camera to move: it keeps its own optics; heading, height and tilt change
+    #: only when given
+    move: Annotated[str | None, Field(max_length=64)] = None
+    #: datum of lon/lat: what the page's basemap draws in (gcj02 on a Gaode basemap)
+    coords: Literal["wgs84", "gcj02"] = "wgs84"
 
 
 def _session(request: Request, store: Any) -> services.WhatIf:
@@ -40,33 +46,61 @@ def _session(request: Request, store: Any) -> services.WhatIf:
     return request.app.state.whatif[1]
 
 
-@router.post("/whatif/cameras", summary="Drop (or move) a camera; its view and the coverage it adds")
-def drop_camera(request: Request, store: StoreDep, camera: DroppedCamera) -> dict[str, Any]:
-    if camera.model not in CATALOGUE:
-        raise ValueError(f"unknown camera model '{camera.model}': the catalogue has {', '.join(CATALOGUE)}")
-    spec = CATALOGUE[camera.model]
-    with _lock:
-        session = _session(request, store)
-        request.app.state.whatif_count += 1
-        cam_id = camera.id or f"WHATIF-{request.app.state.whatif_count}"
-        fields = {"lon": camera.lon, "lat": camera.lat, "kind": spec.kind, "heading_deg": camera.heading_deg,
-                  "hfov_deg": spec.hfov_deg, "focal_mm": spec.focal_mm, "sensor": spec.sensor,
-                  "resolution_px": spec.resolution_px, "height_m": camera.height_m,
+@router.post("/whatif/cameras", summary="Drop a camera, or move one; its view and the coverage it adds")
+def drop_camera(request: Request, store: StoreDep, settings: SettingsDep, camera: DroppedCamera) -> dict[str, Any]:
+    lon, lat = (camera.lon, camera.lat)
+    if camera.coords == "gcj02":
+        lon, lat = Basemap(kind="gaode", crs="gcj02").from_display(lon, lat)
+    if camera.move is not None:
+        cam_id, fields = camera.move, _existing(store, camera)
+    else:
+        if camera.model not in CATALOGUE:
+            raise ValueError(f"unknown camera model '{camera.model}': the catalogue has {', '.join(CATALOGUE)}")
+        spec = CATALOGUE[camera.model]
+        cam_id = camera.id or ""
+        fields = {"kind": spec.kind, "heading_deg": camera.heading_deg, "hfov_deg": spec.hfov_deg,
+                  "focal_mm": spec.focal_mm, "sensor": spec.sensor, "resolution_px": spec.resolution_px,
+                  "height_m": camera.height_m,
                   "tilt_deg": spec.tilt_deg if camera.tilt_deg is None else camera.tilt_deg,
                   "status": "planned", "point_class": "1"}
-        grids, targets = session.set_camera(cam_id, fields)
-        return _answer(session, cam_id, grids, targets)
+    with _lock:
+        session = _session(request, store)
+        if not cam_id:
+            request.app.state.whatif_count += 1
+            cam_id = f"WHATIF-{request.app.state.whatif_count}"
+        grids, targets = session.set_camera(cam_id, {"lon": lon, "lat": lat, **fields})
+        return _answer(session, cam_id, grids, targets, Basemap.from_settings(settings))
+
+
+CAMERA_FIELDS = ("kind", "heading_deg", "hfov_deg", "focal_mm", "sensor", "resolution_px", "height_m", "tilt_deg",
+                 "status", "point_class", "resolution_v_px")
+
+
+def _existing(store: Any, camera: DroppedCamera) -> dict[str, Any]:
+    """The optics of workspace camera ``camera.move``, with what the request changes."""
+    import pandas as pd
+
+    cams = store.read("cameras")
+    row = cams[cams["id"].astype(str) == camera.move]
+    if row.empty:
+        raise ValueError(f"no camera '{camera.move}' in the workspace's cameras layer: move one that exists "
+                         "or drop a new one")
+    fields = {k: (None if pd.isna(v) else v) for k, v in row.iloc[0].items() if k in CAMERA_FIELDS}
+    for key in ("heading_deg", "height_m", "tilt_deg"):
+        if key in camera.model_fields_set:
+            fields[key] = getattr(camera, key)
+    return fields
 
 
 @router.delete("/whatif/cameras/{cam_id}", summary="Remove a dropped camera")
-def remove_camera(request: Request, store: StoreDep, cam_id: str) -> dict[str, Any]:
+def remove_camera(request: Request, store: StoreDep, settings: SettingsDep, cam_id: str) -> dict[str, Any]:
     with _lock:
         session = _session(request, store)
         grids, targets = session.model.set_camera(cam_id, None)
-        return _answer(session, cam_id, grids, targets)
+        return _answer(session, cam_id, grids, targets, Basemap.from_settings(settings))
 
 
-def _answer(session: services.WhatIf, cam_id: str, grids: Any, targets: Any) -> dict[str, Any]:
+def _answer(session: services.WhatIf, cam_id: str, grids: Any, targets: Any, basemap: Basemap) -> dict[str, Any]:
     rows = []
     gain = 0.0
     if len(grids):
@@ -84,7 +118,9 @@ def _answer(session: services.WhatIf, cam_id: str, grids: Any, targets: Any) -> 
     if cam_id in session.model.views.index:
         geoms = [session.model.view(cam_id, level) for level in DORI_LEVELS]
         frame = gpd.GeoDataFrame({"level": list(DORI_LEVELS)}, geometry=geoms, crs=session.metric).to_crs(4326)
-        view = frame[~frame.is_empty].__geo_interface__
+        frame = frame[~frame.is_empty]
+        frame = frame.set_geometry(basemap.display(frame.geometry.to_numpy()))
+        view = frame.__geo_interface__
     covered = [] if targets is None or not len(targets) else [
         {"id": t["id"], "name": t["name"], "covered": bool(t["covered"]), "best_level": t["best_level"]}
         for _, t in targets.iterrows()]

@@ -25,14 +25,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(analysed_path, tmp_path_factory):
-    import shutil
-
-    served = tmp_path_factory.mktemp("served") / "demo.gpkg"  # pages write the audit log: a copy of our own
-    shutil.copyfile(analysed_path, served)
+def _serve(path, **settings):
     port = free_port()
-    config = uvicorn.Config(create_app(Settings(workspace=served)), host="127.0.0.1", port=port,
+    config = uvicorn.Config(create_app(Settings(workspace=path, **settings)), host="127.0.0.1", port=port,
                             log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -40,7 +35,30 @@ def server(analysed_path, tmp_path_factory):
     deadline = time.time() + 20
     while not srv.started and time.time() < deadline:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{port}", srv, thread
+
+
+@pytest.fixture(scope="module")
+def server(analysed_path, tmp_path_factory):
+    import shutil
+
+    served = tmp_path_factory.mktemp("served") / "demo.gpkg"  # pages write the audit log: a copy of our own
+    shutil.copyfile(analysed_path, served)
+    url, srv, thread = _serve(served)
+    yield url
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def viewport_server(analysed_path, tmp_path_factory):
+    """The demo served as a city would be: every layer above 100 features loaded by viewport."""
+    import shutil
+
+    served = tmp_path_factory.mktemp("served-viewport") / "demo.gpkg"
+    shutil.copyfile(analysed_path, served)
+    url, srv, thread = _serve(served, inline_limit=100)
+    yield url
     srv.should_exit = True
     thread.join(timeout=10)
 
@@ -170,5 +188,70 @@ def test_placement_page_runs_the_optimiser_and_accepts(server, browser):
     page.click("#pp-proposals li:first-child .pp-accept")
     page.wait_for_selector("#pp-proposals li.pp-done")
     assert "已采纳为规划点位 PLAN-" in page.inner_text("#pp-proposals li.pp-done")
+    assert page.errors == [] and page.outside == []
+    page.close()
+
+
+LOADED = """() => {
+    const map = Object.values(window).find(v => v && v._container && v.eachLayer);
+    const out = {};
+    map.eachLayer(l => { if (l.pinganLoaded) out[l.options.pinganName || Object.keys(out).length] = l.pinganLoaded; });
+    let cameras = [];
+    map.eachLayer(l => { if (l.feature && l.feature.properties._id) cameras.push(
+        {id: l.feature.properties._id, xy: map.latLngToContainerPoint(l.getLatLng())}); });
+    return {layers: Object.values(out), cameras: cameras, zoom: map.getZoom()}; }"""
+
+
+def _move(page, action):
+    """Run ``action(map)`` in the page and wait for the move to end and its data to arrive."""
+    page.evaluate("""(action) => new Promise(done => {
+        const map = Object.values(window).find(v => v && v._container && v.eachLayer);
+        map.once('moveend', () => setTimeout(done, 0));
+        (new Function('map', action))(map); })""", action)
+    return _settled(page)
+
+
+def _settled(page):
+    page.wait_for_function("document.body.dataset.pinganPending === '0'")
+    return page.evaluate(LOADED)
+
+
+@pytest.mark.browser
+def test_viewport_layers_load_what_is_in_view(viewport_server, browser):
+    page = open_page(browser, f"{viewport_server}/coverage")
+    first = _settled(page)
+    assert page.errors == [] and page.outside == []
+    assert len(first["layers"]) >= 3 and all(not x["truncated"] for x in first["layers"])
+    assert any(x["count"] > 0 for x in first["layers"]) and first["cameras"]
+    # zoom out below the buildings' and views' minimum zoom: they are dropped, cameras stay
+    far = _move(page, "map.setZoom(12, {animate: false});")
+    assert sum(1 for x in far["layers"] if x.get("belowMinZoom")) >= 2 and far["cameras"]
+    # in close at one corner: fewer cameras fetched than the whole town has
+    near = _move(page, "map.setView(map.getBounds().getSouthWest(), 18, {animate: false});")
+    assert len(near["cameras"]) < len(first["cameras"]) or not first["cameras"]
+    assert page.errors == [] and page.outside == []
+    page.close()
+
+
+@pytest.mark.browser
+def test_placement_page_moves_an_existing_camera(viewport_server, browser):
+    page = open_page(browser, f"{viewport_server}/placement")
+    state = _settled(page)
+    cam = next(c for c in state["cameras"] if 200 < c["xy"]["x"] < 1000 and 200 < c["xy"]["y"] < 800)
+    page.mouse.click(cam["xy"]["x"], cam["xy"]["y"])
+    page.wait_for_selector(".leaflet-popup-content .pp-move")
+    assert cam["id"] in page.inner_text(".leaflet-popup-content")
+    page.click(".leaflet-popup-content .pp-move")
+    handle = page.wait_for_selector(".pingan-move-handle")
+    box = handle.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 30, y + 15, steps=6)
+    page.mouse.up()
+    page.wait_for_function("document.getElementById('pingan-gain').textContent.endsWith('㎡')")
+    assert "→" in page.inner_text("#pingan-grids")
+    page.click("#pp-undo")  # back where it was
+    page.wait_for_function("document.getElementById('pp-undo').disabled")
     assert page.errors == [] and page.outside == []
     page.close()

@@ -1,0 +1,102 @@
+/* Pingan Planner: layers loaded by viewport.
+ *
+ * pinganViewport(map, config) returns an L.GeoJSON drawn on the map's canvas whose features
+ * come from config.url for the visible area (padded by a quarter screen on each side) at the
+ * current zoom. Pans inside the loaded area fetch nothing; a new request aborts the one in
+ * flight. Property values arrive HTML-escaped from the server; styles refer to them as "$name".
+ * document.body.dataset.pinganPending counts requests in flight (tests and benchmarks wait on 0).
+ *
+ * Leaflet hands a mouse event only to the topmost canvas, so interactive layers share the map's
+ * own canvas (folium's preferCanvas) and points are brought back on top after every load;
+ * non-interactive context (buildings, views) is drawn on its own canvas in a pane below the
+ * overlays that lets every click through.
+ */
+(function () {
+  'use strict';
+  let pending = 0;
+  function busy(delta) {
+    pending += delta;
+    document.body.dataset.pinganPending = String(pending);
+  }
+  function resolve(spec, props) {
+    const out = {};
+    for (const k in spec) {
+      const v = spec[k];
+      out[k] = (typeof v === 'string' && v.charAt(0) === '$') ? props[v.slice(1)] : v;
+    }
+    return out;
+  }
+  function card(cfg, props) {
+    let rows = '';
+    cfg.fields.forEach(function (f, i) {
+      rows += '<tr><th>' + cfg.aliases[i] + '</th><td>' + (props[f] === undefined ? '' : props[f]) + '</td></tr>';
+    });
+    return '<table class="pingan-card">' + rows + '</table>';
+  }
+  function background(map) {
+    if (!map._pinganBackground) {
+      const pane = map.createPane('pinganBackground');
+      pane.style.zIndex = 350;
+      pane.style.pointerEvents = 'none';
+      map._pinganBackground = L.canvas({padding: 0.5, pane: 'pinganBackground'});
+    }
+    return map._pinganBackground;
+  }
+  function pointsOnTop(map) {
+    map.eachLayer(function (l) { if (l instanceof L.CircleMarker && l.bringToFront) { l.bringToFront(); } });
+  }
+  window.pinganViewport = function (map, cfg) {
+    const base = cfg.interactive ? {} : {renderer: background(map), interactive: false};
+    const layer = L.geoJSON(null, {
+      interactive: cfg.interactive,
+      style: function (f) { return Object.assign({}, base, resolve(cfg.style, f.properties)); },
+      pointToLayer: function (f, latlng) {
+        return L.circleMarker(latlng, Object.assign({}, base, resolve(cfg.style, f.properties)));
+      },
+      onEachFeature: function (f, l) {
+        if (cfg.popup) { l.bindPopup(function () { return card(cfg, f.properties); }, {maxWidth: 420}); }
+        if (cfg.tooltip) { l.bindTooltip(function () { return card(cfg, f.properties); }, {sticky: true}); }
+      }
+    });
+    let loaded = null;
+    let controller = null;
+    layer.pinganLoaded = {count: 0, truncated: false};
+    async function refresh() {
+      if (!map.hasLayer(layer)) { return; }
+      const zoom = map.getZoom();
+      if (zoom < cfg.minZoom) {
+        layer.clearLayers();
+        loaded = null;
+        layer.pinganLoaded = {count: 0, truncated: false, belowMinZoom: true};
+        return;
+      }
+      if (loaded && loaded.zoom === zoom && loaded.bounds.contains(map.getBounds())) { return; }
+      const box = map.getBounds().pad(0.25);
+      const url = cfg.url + (cfg.url.indexOf('?') < 0 ? '?' : '&') + 'bbox='
+        + [box.getWest(), box.getSouth(), box.getEast(), box.getNorth()].map(v => v.toFixed(6)).join(',')
+        + '&zoom=' + zoom;
+      if (controller) { controller.abort(); }
+      const mine = controller = new AbortController();
+      busy(1);
+      try {
+        const r = await fetch(url, {signal: mine.signal});
+        if (!r.ok) { throw new Error(url + ': HTTP ' + r.status); }
+        const data = await r.json();
+        if (mine !== controller) { return; }
+        layer.clearLayers();
+        layer.addData(data);
+        if (cfg.interactive && !cfg.points) { pointsOnTop(map); }
+        loaded = {zoom: zoom, bounds: box};
+        layer.pinganLoaded = {count: data.features.length, truncated: data.truncated};
+        layer.fire('pingan:loaded', layer.pinganLoaded);
+      } catch (e) {
+        if (e.name !== 'AbortError') { console.error('pingan: could not load', cfg.url, e.message); }
+      } finally {
+        busy(-1);
+      }
+    }
+    layer.on('add', function () { map.on('moveend', refresh); refresh(); });
+    layer.on('remove', function () { map.off('moveend', refresh); loaded = null; });
+    return layer;
+  };
+})();
