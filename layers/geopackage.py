@@ -129,13 +129,15 @@ class GeoPackageStore(Store):
         kwargs: dict[str, Any] = {"layer": layer, "where": where}
         if bbox is not None and not is_table:
             kwargs["bbox"] = tuple(float(v) for v in bbox)
-        frame = pyogrio.read_dataframe(self.path, read_geometry=not is_table, **kwargs)
+        with self._append_lock(fcntl.LOCK_SH):
+            frame = pyogrio.read_dataframe(self.path, read_geometry=not is_table, **kwargs)
         if "fid" in frame.columns and layer != "fid":
             frame = frame.drop(columns="fid")
         return conform(layer, frame)
 
     def layer_bounds(self, layer: str) -> tuple[float, float, float, float] | None:
-        info = pyogrio.read_info(self.path, layer=layer)
+        with self._append_lock(fcntl.LOCK_SH):
+            info = pyogrio.read_info(self.path, layer=layer)
         if info.get("geometry_type") is None or not info.get("features"):
             return None
         w, s, e, n = info["total_bounds"]
@@ -147,6 +149,32 @@ class GeoPackageStore(Store):
         return json.loads(row[0]) if row else default
 
     # ---- writing (copy, write, swap) -----------------------------------------------------
+    @contextlib.contextmanager
+    def _append_lock(self, mode: int) -> Iterator[None]:
+        """Readers through GDAL (shared) against in-place appends (exclusive).
+
+        GDAL links its own SQLite, and POSIX record locks do not tell two SQLite copies in
+        one process apart; so a GDAL reader could see an append half-way. This lock keeps
+        them apart; appends take milliseconds.
+        """
+        with open(self.path.with_name(f".{self.path.name}.append.lock"), "a+") as lock:
+            fcntl.flock(lock, mode)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The writers' lock and the append lock: for appends SQLite makes atomic by itself."""
+        with open(self.path.with_name(f".{self.path.name}.lock"), "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                with self._append_lock(fcntl.LOCK_EX):
+                    yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Path]:
         lock_path = self.path.with_name(f".{self.path.name}.lock")
@@ -217,7 +245,11 @@ class GeoPackageStore(Store):
     def audit(self, action: str, obj: str, detail: Mapping[str, Any] | None = None, *,
               user: str = "system") -> None:
         record = (now_iso(), user, action, obj, json.dumps(dict(detail or {}), ensure_ascii=False, default=str))
-        with self._transaction() as tmp, contextlib.closing(sqlite3.connect(tmp)) as con, con:
+        # an audit record is one row appended in one SQLite transaction (atomic and durable through
+        # SQLite's journal), in place: copying a city's workspace for every page view would cost
+        # seconds. Writers that copy and replace the file hold the same lock, so none is lost.
+        with self._locked(), contextlib.closing(sqlite3.connect(self.path)) as con, con:
+            con.execute("PRAGMA synchronous = FULL")
             con.execute('INSERT INTO pingan_audit ("at", "user", "action", "object", "detail") '
                         "VALUES (?, ?, ?, ?, ?)", record)
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from api.i18n import t
 from api.maps.base import Basemap, add_title, offline_map
-from api.maps.layers import Page, add_layer, escaped
+from api.maps.layers import GridLabels, Page, add_layer, escaped
 from layers.store import Store
 
 LEVEL_COLOURS = {"red": "#e03a3e", "yellow": "#f5c242", "green": "#3aa655"}
@@ -107,13 +107,10 @@ def household_map(page: Page) -> folium.Map:
             popup=folium.GeoJsonPopup(fields, aliases=[t(lang, f"card_{c}") for c in fields], max_width=420),
             style_function=lambda f: {"fillColor": f["properties"]["_fill"], "fillOpacity": 0.45, "color": "#444",
                                       "weight": 1.2}).add_to(m)
-        labels = folium.FeatureGroup(name=t(lang, "grid_labels"))
-        for code, point in zip(grids["code"], shown.geometry.representative_point(), strict=True):
-            # labels let clicks through to the grid below (its card opens on the number too)
-            folium.Marker([point.y, point.x], interactive=False, icon=folium.DivIcon(
-                html=f'<div class="pingan-grid-label">{html.escape(str(code)[-3:])}</div>',
-                icon_size=(30, 14), icon_anchor=(15, 7), class_name="pingan-label-icon")).add_to(labels)
-        labels.add_to(m)
+        # labels let clicks through to the grid below (its card opens on the number too); a city's
+        # thousands of labels appear from street zoom on
+        GridLabels(shown.geometry.representative_point(), [str(c)[-3:] for c in grids["code"]],
+                   name=t(lang, "grid_labels"), min_zoom=0 if len(grids) <= 300 else 15).add_to(m)
     if "buildings" in present and "households" in present:
         add_layer(m, page, "household_buildings", name=t(lang, "buildings"), popup=True)
     m.get_root().html.add_child(folium.Element(_legend(lang, counts)))

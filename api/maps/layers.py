@@ -66,7 +66,9 @@ def escaped(frame: gpd.GeoDataFrame, columns: list[str], translate: dict[str, Ca
     (Leaflet tooltips and popups use innerHTML)."""
     geoms = frame.to_crs(4326).geometry.array if frame.crs is not None else frame.geometry.array
     geoms = basemap.display(np.asarray(geoms))
-    # coordinates rounded to ~0.1 m for a smaller page; point-wise, so no topology work can fail
+    # simplified to ~5 cm (an arc's 1° steps carry nothing visible at street zoom) and rounded to
+    # ~0.1 m for a smaller page; rounding point-wise, so no topology work can fail
+    geoms = shapely.simplify(geoms, 5e-7, preserve_topology=True)
     out = gpd.GeoDataFrame(geometry=shapely.set_precision(geoms, 1e-6, mode="pointwise"), crs=4326)
     for col in columns:
         values = frame[col] if col in frame else pd.Series([None] * len(frame), index=frame.index)
@@ -87,6 +89,11 @@ class Display:
     points: bool = False
     min_zoom: int = 0
     _tree: shapely.STRtree | None = None
+
+    @property
+    def extent(self) -> tuple[float, float, float, float]:
+        bounds = self.frame.total_bounds if len(self.frame) else (0.0, 0.0, 0.0, 0.0)
+        return tuple(float(v) for v in bounds)  # type: ignore[return-value]
 
     @property
     def tree(self) -> shapely.STRtree:
@@ -111,7 +118,9 @@ class Display:
         records = props.to_dict("records")
         features = ",".join(f'{{"type":"Feature","geometry":{g},"properties":{json.dumps(p, ensure_ascii=False)}}}'
                             for g, p in zip(texts, records, strict=True))
-        return {"body": f'{{"type":"FeatureCollection","truncated":{json.dumps(truncated)},"features":[{features}]}}',
+        extent = json.dumps([round(float(v), 7) for v in self.extent])
+        return {"body": f'{{"type":"FeatureCollection","truncated":{json.dumps(truncated)},"extent":{extent},'
+                        f'"features":[{features}]}}',
                 "count": len(records), "truncated": truncated}
 
 
@@ -188,7 +197,7 @@ def _views(store: Store, key: str, lang: str, basemap: Basemap) -> Display:
     frame = escaped(part, ["camera", "level"], basemap=basemap)
     colour = LEVEL_FILL[level]
     return Display(frame, ["camera", "level"], [html.escape(t(lang, "cameras")), html.escape(t(lang, "level"))],
-                   {"fillColor": colour, "fillOpacity": 0.45, "color": colour, "weight": 0.5}, min_zoom=14)
+                   {"fillColor": colour, "fillOpacity": 0.45, "color": colour, "weight": 0.5}, min_zoom=15)
 
 
 def _household_buildings(store: Store, key: str, lang: str, basemap: Basemap) -> Display:
@@ -231,6 +240,8 @@ def add_layer(m: folium.Map, page: Page, key: str, *, name: str, popup: bool = F
         folium.GeoJson(data, name=name, interactive=interactive, show=show,
                        style_function=lambda f, s=style: _resolve(s, f["properties"]), **kwargs).add_to(m)
         return
+    if shown.min_zoom:
+        name = f"{name} ({t(page.lang, 'from_zoom')} {shown.min_zoom})"
     ViewportLayer(f"/api/features/{key}?lang={page.lang}", shown, name=name, popup=popup and interactive,
                   tooltip=tooltip and interactive, interactive=interactive, show=show).add_to(m)
 
@@ -251,3 +262,21 @@ class ViewportLayer(folium.map.Layer):
         self.config = {"url": url, "fields": shown.fields, "aliases": shown.aliases, "style": shown.style,
                        "points": shown.points, "minZoom": shown.min_zoom, "popup": popup, "tooltip": tooltip,
                        "interactive": interactive}
+
+
+class GridLabels(folium.map.Layer):
+    """Short grid codes at each grid's inner point, created by the page for the visible area only
+    (a city's 2,000 labels as DOM markers would make every pan slow)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = pinganLabels({{ this._parent.get_name() }}, {{ this.labels|tojson }},
+                                                     {{ this.min_zoom }});
+        {% endmacro %}
+        """)
+
+    def __init__(self, points: gpd.GeoSeries, texts: list[str], *, name: str, min_zoom: int = 0):
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "GridLabels"
+        self.labels = [[round(p.y, 6), round(p.x, 6), str(text)] for p, text in zip(points, texts, strict=True)]
+        self.min_zoom = min_zoom

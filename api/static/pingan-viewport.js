@@ -1,7 +1,7 @@
 /* Pingan Planner: layers loaded by viewport.
  *
  * pinganViewport(map, config) returns an L.GeoJSON drawn on the map's canvas whose features
- * come from config.url for the visible area (padded by a quarter screen on each side) at the
+ * come from config.url for the visible area (padded by half a screen on each side) at the
  * current zoom. Pans inside the loaded area fetch nothing; a new request aborts the one in
  * flight. Property values arrive HTML-escaped from the server; styles refer to them as "$name".
  * document.body.dataset.pinganPending counts requests in flight (tests and benchmarks wait on 0).
@@ -61,17 +61,22 @@
     let loaded = null;
     let controller = null;
     layer.pinganLoaded = {count: 0, truncated: false};
+    layer.pinganUrl = cfg.url;
     async function refresh() {
       if (!map.hasLayer(layer)) { return; }
       const zoom = map.getZoom();
       if (zoom < cfg.minZoom) {
+        if (controller) { controller.abort(); controller = null; }  // an answer for a closer view is moot
         layer.clearLayers();
         loaded = null;
         layer.pinganLoaded = {count: 0, truncated: false, belowMinZoom: true};
         return;
       }
-      if (loaded && loaded.zoom === zoom && loaded.bounds.contains(map.getBounds())) { return; }
-      const box = map.getBounds().pad(0.25);
+      if (loaded && loaded.bounds.contains(map.getBounds())) {
+        // points look the same at every zoom; shapes are kept when zooming out, refined when zooming in
+        if (loaded.zoom === zoom || cfg.points || zoom < loaded.zoom) { return; }
+      }
+      const box = map.getBounds().pad(0.5);
       const url = cfg.url + (cfg.url.indexOf('?') < 0 ? '?' : '&') + 'bbox='
         + [box.getWest(), box.getSouth(), box.getEast(), box.getNorth()].map(v => v.toFixed(6)).join(',')
         + '&zoom=' + zoom;
@@ -82,11 +87,14 @@
         const r = await fetch(url, {signal: mine.signal});
         if (!r.ok) { throw new Error(url + ': HTTP ' + r.status); }
         const data = await r.json();
-        if (mine !== controller) { return; }
+        if (mine !== controller) { return; }  // a later view asked since
         layer.clearLayers();
         layer.addData(data);
         if (cfg.interactive && !cfg.points) { pointsOnTop(map); }
-        loaded = {zoom: zoom, bounds: box};
+        // the whole layer arrived (its extent is inside the box): no pan needs to fetch it again
+        const whole = !data.truncated && data.extent && box.contains(L.latLngBounds(
+          [data.extent[1], data.extent[0]], [data.extent[3], data.extent[2]]));
+        loaded = {zoom: zoom, bounds: whole ? L.latLngBounds([-90, -180], [90, 180]) : box};
         layer.pinganLoaded = {count: data.features.length, truncated: data.truncated};
         layer.fire('pingan:loaded', layer.pinganLoaded);
       } catch (e) {
@@ -98,5 +106,38 @@
     layer.on('add', function () { map.on('moveend', refresh); refresh(); });
     layer.on('remove', function () { map.off('moveend', refresh); loaded = null; });
     return layer;
+  };
+})();
+
+/* Grid labels: one small text marker per grid, created for the visible area only. */
+(function () {
+  'use strict';
+  window.pinganLabels = function (map, labels, minZoom) {
+    const group = L.layerGroup();
+    const shown = new Map();
+    function refresh() {
+      if (!map.hasLayer(group)) { return; }
+      const zoom = map.getZoom();
+      const box = map.getBounds().pad(0.2);
+      const want = new Set();
+      if (zoom >= minZoom) {
+        labels.forEach(function (l, i) { if (box.contains([l[0], l[1]])) { want.add(i); } });
+      }
+      shown.forEach(function (marker, i) { if (!want.has(i)) { group.removeLayer(marker); shown.delete(i); } });
+      want.forEach(function (i) {
+        if (shown.has(i)) { return; }
+        const l = labels[i];
+        const div = document.createElement('div');
+        div.className = 'pingan-grid-label';
+        div.textContent = l[2];
+        const marker = L.marker([l[0], l[1]], {interactive: false, keyboard: false, icon: L.divIcon({
+          html: div, className: 'pingan-label-icon', iconSize: [30, 14], iconAnchor: [15, 7]})});
+        shown.set(i, marker);
+        group.addLayer(marker);
+      });
+    }
+    group.on('add', function () { map.on('moveend', refresh); refresh(); });
+    group.on('remove', function () { map.off('moveend', refresh); shown.clear(); group.clearLayers(); });
+    return group;
   };
 })();

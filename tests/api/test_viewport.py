@@ -39,7 +39,7 @@ def test_large_layers_are_not_inlined(small_limit):
     first = ws.read("buildings")["name"].dropna().iloc[0]
     assert json.dumps(first)[1:-1] not in page
     full = TestClient(create_app(Settings(workspace=ws.path))).get("/coverage").text
-    assert len(page) < len(full) / 3
+    assert len(page) < len(full) / 2  # ranked blind spots, targets and grids stay inline
 
 
 def test_features_by_viewport_are_those_in_the_box(small_limit):

@@ -70,6 +70,35 @@ def test_audit_log_is_appended(tiny_path):
                                                                   ["李四", "view", "households"]]
 
 
+def test_audit_records_are_appended_in_place_and_none_is_lost(tiny_path):
+    """A page view's audit record must not copy a city's workspace; concurrent writers lose nothing."""
+    import threading
+
+    ws = store.open_workspace(tiny_path)
+    before = len(ws.audit_log())
+    inode = os.stat(tiny_path).st_ino
+    ws.audit("view", "households", {"page": "test"}, user="u0")
+    assert os.stat(tiny_path).st_ino == inode  # appended in place, not copied and swapped
+
+    def viewer(k: int) -> None:
+        for i in range(10):
+            ws.audit("view", "households", {"n": i}, user=f"viewer{k}")
+
+    def writer() -> None:
+        for _ in range(3):
+            ws.write("targets", ws.read("targets"), message="rewrite")
+
+    threads = [threading.Thread(target=viewer, args=(k,)) for k in range(3)] + [threading.Thread(target=writer)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    log = ws.audit_log()
+    assert (log["user"] == "u0").sum() == 1 and len(log) >= before + 31
+    assert sorted(log["user"].value_counts().reindex([f"viewer{k}" for k in range(3)]).tolist()) == [10, 10, 10]
+    assert ws.version("targets") >= 4
+
+
 def test_injected_failure_leaves_the_workspace_unchanged(tiny_path, monkeypatch):
     ws = store.open_workspace(tiny_path)
     before = file_digest(tiny_path)

@@ -1,0 +1,170 @@
+"""Page load and interaction in real headless Chromium: the demo and a 20,000-camera city.
+
+For each page of each workspace, served by ``pingan serve`` in its own process:
+
+- HTML size and the server's time to answer (first request, and again with warm caches);
+- time to first render: from navigation start until the map is drawn and every
+  viewport request has arrived;
+- map data fetched by viewport (bytes, features drawn);
+- interaction: ten pans of 300–400 px, five at the opening zoom and five at street
+  level (zoom 17), each timed until the new data is drawn, and the zoom to street
+  level itself, and the frame rate during a one-second animated pan.
+
+    python -m benchmarks.pages [--city /tmp/city.gpkg] [--cameras 20000]
+
+Needs Debian's ``chromium`` and the ``playwright`` package (never ``playwright install``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import write_section
+
+PAGES = ("/", "/coverage", "/placement", "/overview")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+MAP = "Object.values(window).find(v => v && v._container && v.eachLayer)"
+SETTLED = ("() => document.querySelectorAll('.leaflet-control-layers-selector').length > 0 && "
+           "(document.body.dataset.pinganPending || '0') === '0'")
+
+
+def serve(path: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "serve", str(path),
+                             "--port", str(port)], stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(f"{url}/api/health", timeout=1)
+            return url, proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"pingan serve {path} did not start")
+
+
+def _move(page: Any, action: str) -> float:
+    """Milliseconds from ``action(map)`` until the move ended and its data is drawn."""
+    return float(page.evaluate("""(action) => new Promise(done => {
+        const map = __MAP__;
+        const t0 = performance.now();
+        map.once('moveend', () => {
+          const wait = () => (document.body.dataset.pinganPending || '0') === '0'
+            ? requestAnimationFrame(() => done(performance.now() - t0)) : setTimeout(wait, 5);
+          setTimeout(wait, 0);
+        });
+        (new Function('map', action))(map); })""".replace("__MAP__", MAP), action))
+
+
+def measure(browser: Any, url: str, path: str) -> dict[str, Any]:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    response = page.goto(url + path, wait_until="load", timeout=300_000)
+    html_bytes = len(response.body())
+    page.wait_for_function(SETTLED, timeout=300_000, polling=20)
+    first = page.evaluate("""() => { const nav = performance.getEntriesByType('navigation')[0];
+        const data = performance.getEntriesByType('resource').filter(r => r.name.includes('/api/features/'));
+        return {render: performance.now(), server: nav.responseEnd - nav.requestStart,
+                data: data.reduce((s, r) => s + r.encodedBodySize, 0), requests: data.length}; }""")
+    drawn = page.evaluate(f"() => {{ let n = 0; {MAP}.eachLayer(l => {{ if (l.feature) n++; }}); return n; }}")
+    steps = ([400, 0], [-400, 0], [0, 300], [0, -300], [400, 0])
+    pans = [_move(page, f"map.panBy({list(d)}, {{animate: false}});") for d in steps]
+    zoom = _move(page, "map.setZoom(17, {animate: false});")
+    street = page.evaluate(f"() => {{ let n = 0; {MAP}.eachLayer(l => {{ if (l.feature) n++; }}); return n; }}")
+    pans += [_move(page, f"map.panBy({list(d)}, {{animate: false}});") for d in steps]
+    fps = float(page.evaluate("""() => new Promise(done => {
+        const map = __MAP__; let frames = 0; const t0 = performance.now();
+        const tick = () => { frames++; if (performance.now() - t0 < 1000) requestAnimationFrame(tick);
+                             else done(frames * 1000 / (performance.now() - t0)); };
+        requestAnimationFrame(tick);
+        map.panBy([900, 300], {animate: true, duration: 1.0}); })""".replace("__MAP__", MAP)))
+    page.close()
+    return {"html_kib": html_bytes / 1024, "server_ms": first["server"], "render_ms": first["render"],
+            "data_kib": first["data"] / 1024, "requests": first["requests"], "drawn": drawn,
+            "pan_p50_ms": statistics.median(pans), "pan_max_ms": max(pans), "zoom_ms": zoom,
+            "street_drawn": street, "fps": fps, "errors": len(errors)}
+
+
+def run(name: str, path: Path, browser: Any) -> list[dict[str, Any]]:
+    url, proc = serve(path)
+    rows = []
+    try:
+        for page in PAGES:
+            cold = measure(browser, url, page)
+            warm = measure(browser, url, page)
+            rows.append({"workspace": name, "page": page, "cold_server_ms": cold["server_ms"], **warm})
+            print(f"{name} {page}: cold server {cold['server_ms']:.0f} ms, warm {warm}", flush=True)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--city", type=Path, help="a city workspace (built if missing)")
+    parser.add_argument("--cameras", type=int, default=20_000)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        sys.exit("Debian's chromium is needed: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    from layers import demo
+    from layers.geopackage import GeoPackageStore
+
+    tmp = Path(tempfile.mkdtemp(prefix="pingan-pages-"))
+    demo_path = tmp / "demo.gpkg"
+    store = GeoPackageStore.create(demo_path, name="莱西市水集街道 (demo)")
+    demo.build(store)
+    from api import grading, services
+
+    services.compute_views(store)
+    services.compute_coverage(store)
+    grading.compute_risk(store)
+    city = args.city or tmp / "city.gpkg"
+    if not city.exists():
+        from benchmarks import city_workspace
+
+        city_workspace.build(city, n_cameras=args.cameras)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=FLAGS)
+        rows = run("demo", demo_path, browser) + run(f"city ({args.cameras:,} cameras)", city, browser)
+        browser.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+    header = ("| workspace | page | HTML KiB | server ms (cold / warm) | first render ms | viewport data KiB "
+              "(requests) | features drawn | pan p50 / max ms | zoom to 17 ms (features) | animated pan fps "
+              "| console errors |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines = [f"| {r['workspace']} | `{r['page']}` | {r['html_kib']:,.0f} | {r['cold_server_ms']:,.0f} / "
+             f"{r['server_ms']:,.0f} | {r['render_ms']:,.0f} | {r['data_kib']:,.0f} ({r['requests']}) | "
+             f"{r['drawn']:,} | {r['pan_p50_ms']:,.0f} / {r['pan_max_ms']:,.0f} | {r['zoom_ms']:,.0f} "
+             f"({r['street_drawn']:,}) | {r['fps']:.0f} | {r['errors']} |" for r in rows]
+    body = ("## Pages (`python -m benchmarks.pages`)\n\nHeadless Chromium (Debian's `chromium` through "
+            "playwright), 1400×900 viewport, server `pingan serve` in its own process on loopback. Each page is "
+            "opened twice; the table shows the second (warm) load, with the first request's server time beside "
+            "it. First render = navigation start until the map is drawn and every viewport request has arrived. "
+            "Layers above 5,000 features are loaded by viewport (canvas, simplified per zoom); buildings and "
+            "views from zoom 15 only. The city workspace: `benchmarks/city_workspace.py` (50,000 buildings, "
+            f"~120,000 households, 2,025 grids, {args.cameras:,} cameras and their views; no coverage or risk "
+            "results, so its grids are drawn grey).\n\n" + header + "\n" + "\n".join(lines))
+    print(body)
+    if not args.no_write:
+        write_section("pages", body)
+
+
+if __name__ == "__main__":
+    main()
