@@ -26,23 +26,52 @@ SEARCH_JS = """
       const div = L.DomUtil.create('div', 'pingan-search');
       div.innerHTML = '<input id="pingan-search" type="search" placeholder="%(placeholder)s">';
       L.DomEvent.disableClickPropagation(div);
-      div.querySelector('input').addEventListener('keydown', function (e) {
-        if (e.key !== 'Enter') { return; }
-        const q = this.value.trim().toLowerCase();
-        if (!q) { return; }
+      function local(q) {
         let found = null;
         map.eachLayer(function (l) {
           if (found || !l.feature) { return; }
           const p = l.feature.properties || {};
-          const keys = [p.code, p.id, p.name, p.where].filter(Boolean).map(s => String(s).toLowerCase());
+          const keys = [p.code, p.id, p._id, p.name, p.where].filter(Boolean).map(s => String(s).toLowerCase());
           if (keys.some(k => k === q || k.includes(q))) { found = l; }
         });
-        this.classList.toggle('pingan-miss', !found);
-        if (!found) { return; }
+        return found;
+      }
+      function open(found) {
         const at = found.getLatLng ? found.getLatLng() : found.getBounds().getCenter();
         if (found.getBounds) { map.fitBounds(found.getBounds(), {maxZoom: 18}); } else { map.setView(at, 18); }
         // folium binds the card on the parent layer: a click on the feature opens it as a user's would
         found.fire('click', {latlng: at}, true);
+      }
+      div.querySelector('input').addEventListener('keydown', async function (e) {
+        if (e.key !== 'Enter') { return; }
+        const q = this.value.trim().toLowerCase();
+        if (!q) { return; }
+        let found = local(q);
+        if (!found) {
+          // not drawn here (a city loads only what is in view): ask the server, go there, look again
+          const r = await fetch('/api/search?q=' + encodeURIComponent(q));
+          const hits = r.ok ? await r.json() : [];
+          if (hits.length) {
+            const h = hits[0];
+            await new Promise(done => {
+              map.once('moveend', () => setTimeout(done, 0));
+              map.fitBounds([[h.bbox[1], h.bbox[0]], [h.bbox[3], h.bbox[2]]], {maxZoom: 18, animate: false});
+            });
+            for (let i = 0; i < 100 && (document.body.dataset.pinganPending || '0') !== '0'; i++) {
+              await new Promise(done => setTimeout(done, 50));
+            }
+            found = local(h.id.toLowerCase());
+            if (!found) {
+              const card = document.createElement('div');
+              card.textContent = h.id + ' ' + h.name;
+              L.popup().setLatLng([h.lat, h.lon]).setContent(card).openOn(map);
+              this.classList.remove('pingan-miss');
+              return;
+            }
+          }
+        }
+        this.classList.toggle('pingan-miss', !found);
+        if (found) { open(found); }
       });
       return div;
     };

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
@@ -35,3 +36,36 @@ def features(request: Request, store: StoreDep, settings: SettingsDep, lang: Lan
     answer = shown.query(box, zoom)  # type: ignore[arg-type]
     return Response(answer["body"], media_type="application/geo+json",
                     headers={"X-Feature-Count": str(answer["count"]), "Cache-Control": "no-cache"})
+
+
+SEARCHABLE = {"grids": ("code", "name"), "cameras": ("id", "name"), "targets": ("id", "name"),
+              "communities": ("code", "name")}
+
+
+@router.get("/search", summary="Find grids, cameras, key targets and communities by code or name")
+def search(store: StoreDep, settings: SettingsDep,
+           q: Annotated[str, Query(min_length=1, max_length=100, description="a code or part of a name")],
+           limit: Annotated[int, Query(ge=1, le=50)] = 10) -> list[dict[str, Any]]:
+    import pandas as pd
+
+    needle = q.strip().lower()
+    basemap = Basemap.from_settings(settings)
+    hits: list[tuple[int, dict[str, Any]]] = []
+    for layer, columns in SEARCHABLE.items():
+        if not store.has(layer):
+            continue
+        frame = store.read(layer)
+        text = [frame[c].astype("string").str.lower().fillna("") if c in frame else pd.Series("", index=frame.index)
+                for c in columns]
+        exact = (text[0] == needle) | (text[1] == needle)
+        found = exact | text[0].str.contains(needle, regex=False) | text[1].str.contains(needle, regex=False)
+        for idx in frame.index[found.to_numpy()][: limit * 2]:
+            row = frame.loc[idx]
+            geom = basemap.display(np.array([row.geometry]))[0]
+            point = geom if geom.geom_type == "Point" else geom.representative_point()
+            hits.append((0 if exact[idx] else 1, {
+                "layer": layer, "id": str(row[columns[0]]), "name": "" if pd.isna(row[columns[1]]) else
+                str(row[columns[1]]), "lon": round(point.x, 7), "lat": round(point.y, 7),
+                "bbox": [round(v, 7) for v in geom.bounds]}))
+    hits.sort(key=lambda h: h[0])
+    return [h[1] for h in hits[:limit]]

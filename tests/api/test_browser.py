@@ -149,7 +149,7 @@ def test_coverage_map_search_opens_the_card(server, browser):
     assert "水集派出所" in page.inner_text(".leaflet-popup-content")
     page.fill("#pingan-search", "没有这个地方")
     page.press("#pingan-search", "Enter")
-    assert "pingan-miss" in page.get_attribute("#pingan-search", "class")
+    page.wait_for_selector("#pingan-search.pingan-miss")  # after asking the server too
     english = open_page(browser, f"{server}/coverage?lang=en&k=2")
     assert english.errors == [] and "Video coverage map" in english.inner_text("#pingan-title")
     page.close()
@@ -257,5 +257,20 @@ def test_placement_page_moves_an_existing_camera(viewport_server, browser):
     assert "→" in page.inner_text("#pingan-grids")
     page.click("#pp-undo")  # back where it was
     page.wait_for_function("document.getElementById('pp-undo').disabled")
+    assert page.errors == [] and page.outside == []
+    page.close()
+
+
+@pytest.mark.browser
+def test_search_goes_to_what_is_not_drawn(viewport_server, browser, analysed_path):
+    from layers import store
+
+    community = store.open_workspace(analysed_path).read("communities").iloc[0]
+    page = open_page(browser, f"{viewport_server}/coverage")
+    _settled(page)
+    page.fill("#pingan-search", str(community["code"]))  # communities are not drawn on this page
+    page.press("#pingan-search", "Enter")
+    page.wait_for_selector(".leaflet-popup-content")
+    assert community["name"] in page.inner_text(".leaflet-popup-content")
     assert page.errors == [] and page.outside == []
     page.close()

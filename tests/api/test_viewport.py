@@ -162,3 +162,18 @@ def test_moving_an_existing_camera(small_limit):
     missing = http.post("/api/whatif/cameras", json={"move": "NO-SUCH-CAMERA", "lon": p.x, "lat": p.y})
     assert missing.status_code == 422 and "NO-SUCH-CAMERA" in missing.json()["detail"]
     assert len(ws.read("cameras")) == 123  # nothing stored
+
+
+def test_search_finds_codes_and_names(small_limit):
+    http, ws = small_limit
+    hits = http.get("/api/search", params={"q": "水集派出所"}).json()
+    assert hits[0]["layer"] == "targets" and hits[0]["name"] == "水集派出所"
+    grid = http.get("/api/search", params={"q": "370285001201001"}).json()[0]
+    assert grid["layer"] == "grids" and grid["id"] == "370285001201001"
+    w, s, e, n = grid["bbox"]
+    assert w <= grid["lon"] <= e and s <= grid["lat"] <= n
+    cam = ws.read("cameras")["id"].iloc[7]
+    assert http.get("/api/search", params={"q": cam}).json()[0]["id"] == cam
+    assert http.get("/api/search", params={"q": "<script>'; DROP TABLE grids;--"}).json() == []
+    assert http.get("/api/search", params={"q": ""}).status_code == 422
+    assert len(http.get("/api/search", params={"q": "网格", "limit": 5}).json()) == 5
