@@ -99,3 +99,21 @@ def test_lagrangian_bound_is_a_lower_bound():
     exact = solvers.solve_lscp(A, costs, seconds=10).objective
     assert lb <= exact + 1e-6 <= ub + 1e-6
     assert np.asarray(A[:, x].sum(axis=1)).ravel().min() >= 1
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_lagrangian_greedy_and_refinement_give_covers_never_worse(seed):
+    rng = np.random.default_rng(seed)
+    A = sp.csr_matrix((rng.random((60, 40)) < 0.12).astype(float))
+    A = A[np.diff(A.indptr) > 0]
+    costs = rng.integers(1, 50, 40).astype(float)
+    A_csc = A.tocsc()
+    _, _, _, u = solvers.lagrangian_cover(A, costs, seconds=2)
+    for multipliers in (u, np.zeros(A.shape[0]), rng.random(A.shape[0]) * 10):
+        y = solvers.lagrangian_greedy(A, A_csc, costs, multipliers)
+        assert np.asarray(A[:, y].sum(axis=1)).ravel().min() >= 1  # a cover, whatever the multipliers
+    start = solvers.greedy_cover(A, costs)
+    refined = solvers.refine_cover(A, costs, start, u, seconds=0.5, seed=seed)
+    assert np.asarray(A[:, refined].sum(axis=1)).ravel().min() >= 1
+    exact = brute_lscp(A, costs) if A.shape[1] <= 20 else solvers.solve_lscp(A, costs, seconds=10).objective
+    assert exact - 1e-9 <= costs[refined].sum() <= costs[start].sum() + 1e-9
