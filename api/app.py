@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.errors import add_exception_handlers
 from api.maps.base import Basemap
-from api.routers import features, layers, pages, placement, risk, whatif
+from api.routers import auth, features, layers, pages, placement, risk, whatif
 from api.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_exception_handlers(app)
     app.mount("/static/leaflet", StaticFiles(directory=xleaflet.BASE_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(auth.router)
     app.include_router(pages.router)
     app.include_router(layers.router, prefix="/api")
     app.include_router(features.router, prefix="/api")

@@ -360,6 +360,14 @@ def demo_cmd(workspace: Annotated[Path, typer.Argument(help="Where to build it")
                 counts = demo.build(store, seed=seed, progress=step)
             out.print(", ".join(f"{k} {v}" for k, v in counts.items() if not k.startswith("_")))
             out.print(f"demo workspace written to {workspace}")
+        from api import access
+
+        made = access.create_demo_users(store)
+        if made:
+            table = Table("user", "role", "area", "password (shown once)", title="demo users")
+            for row in made:
+                table.add_row(*row)
+            out.print(table)
         if analysis and not (services.coverage_is_current(store) and store.has("risk")):
             with _progress("analysing") as step:
                 step("camera views")
@@ -376,18 +384,98 @@ def demo_cmd(workspace: Annotated[Path, typer.Argument(help="Where to build it")
 @app.command("serve")
 def serve_cmd(workspace: Workspace = DEFAULT_WORKSPACE,
               host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-              port: Annotated[int, typer.Option(help="Port")] = 8000) -> None:
+              port: Annotated[int, typer.Option(help="Port")] = 8000,
+              auth: Annotated[bool, typer.Option(help="Require users to log in (--no-auth: loopback only)")] = True,
+              ) -> None:
     """Serve the maps and the API for a workspace."""
     import uvicorn
 
+    from api import access
     from api.app import create_app
     from api.settings import Settings
 
     with _errors():
-        _open(workspace)  # fail here, clearly, rather than on the first request
+        store = _open(workspace)  # fail here, clearly, rather than on the first request
+        if not auth and host not in ("127.0.0.1", "localhost", "::1"):
+            raise typer.BadParameter("--no-auth serves everything to anyone who can connect: only on 127.0.0.1")
+        if auth and not access.has_users(store):
+            out.print("[yellow]this workspace has no users yet: add one with "
+                      "'pingan users add NAME --role admin' before logging in[/yellow]")
     out.print(f"serving {workspace} at http://{host}:{port}  (Ctrl+C stops)")
-    uvicorn.run(create_app(Settings(workspace=workspace, host=host, port=port)), host=host, port=port,
+    uvicorn.run(create_app(Settings(workspace=workspace, host=host, port=port, auth=auth)), host=host, port=port,
                 log_level="warning")
+
+
+users_app = typer.Typer(help="Users, roles and areas of a workspace", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(name: Annotated[str, typer.Argument(help="User name")],
+              role: Annotated[str, typer.Option(help="admin, planner, police, grid_worker or viewer")],
+              area: Annotated[str, typer.Option(help="all, an admin-code prefix, community:CODE,… or grid:CODE,…")
+                              ] = "all",
+              workspace: Annotated[Path, typer.Option(help="Workspace")] = DEFAULT_WORKSPACE,
+              display_name: Annotated[str, typer.Option(help="Name shown in the pages")] = "",
+              password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin")] = False) -> None:
+    """Add a user; prints a generated password once (or reads one with --password-stdin)."""
+    from api import access
+
+    with _errors():
+        store = _open(workspace)
+        password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+        made = access.add_user(store, name, role, access.Area.parse(area), password, display_name=display_name,
+                               by="cli")
+        out.print(f"user {name} ({role}, area {access.Area.parse(area).describe()}) added"
+                  + ("" if password_stdin else f"; password (shown once): {made}"))
+
+
+@users_app.command("list")
+def users_list(workspace: Annotated[Path, typer.Option(help="Workspace")] = DEFAULT_WORKSPACE) -> None:
+    """The users with role, area and state (never passwords)."""
+    from api import access
+
+    with _errors():
+        store = _open(workspace)
+        table = Table("user", "name", "role", "area", "state", "failed logins", "created")
+        for u in access.users(store):
+            table.add_row(u["username"], u["display_name"] or "", u["role"],
+                          access.Area.from_json(u["area"]).describe(),
+                          "disabled" if u["disabled"] == "1" else ("locked" if u["locked_until"] else "active"),
+                          u["failed_logins"] or "0", u["created_at"])
+        out.print(table)
+
+
+@users_app.command("disable")
+def users_disable(name: str, workspace: Annotated[Path, typer.Option(help="Workspace")] = DEFAULT_WORKSPACE,
+                  enable: Annotated[bool, typer.Option(help="Enable again instead")] = False) -> None:
+    """Disable a user (ends their sessions at once), or --enable them again."""
+    from api import access
+
+    with _errors():
+        access.set_disabled(_open(workspace), name, not enable, by="cli")
+        out.print(f"user {name} {'enabled' if enable else 'disabled'}")
+
+
+@app.command("audit")
+def audit_cmd(workspace: Workspace = DEFAULT_WORKSPACE,
+              user: Annotated[str | None, typer.Option(help="Only this user")] = None,
+              action: Annotated[str | None, typer.Option(help="Only this action (view, export, login, …)")] = None,
+              since: Annotated[str | None, typer.Option(help="From this ISO date/time (UTC)")] = None,
+              limit: Annotated[int, typer.Option(help="At most this many, newest first")] = 50) -> None:
+    """Query the audit log: who did what, when, to which object."""
+    with _errors():
+        log = _open(workspace).audit_log()
+        if user:
+            log = log[log["user"] == user]
+        if action:
+            log = log[log["action"] == action]
+        if since:
+            log = log[log["at"] >= since]
+        table = Table("at", "user", "action", "object", "detail")
+        for r in log.iloc[::-1].head(limit).itertuples():
+            table.add_row(r.at, r.user, r.action, r.object, r.detail)
+        out.print(table)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -27,5 +27,9 @@ class Settings(BaseSettings):
     tianditu_tk: str | None = None
     #: layers with more features than this are loaded by viewport from the API instead of inlined
     inline_limit: int = 5000
+    #: users must log in (the default). Off only for a single user on this machine: every request
+    #: then acts as a local administrator, and ``pingan serve`` refuses it on a non-loopback address.
+    auth: bool = True
+    session_hours: float = 8.0
     host: str = "127.0.0.1"
     port: int = 8000

@@ -20,7 +20,7 @@ import shutil
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import geopandas as gpd
 import pandas as pd
@@ -252,6 +252,63 @@ class GeoPackageStore(Store):
             con.execute("PRAGMA synchronous = FULL")
             con.execute('INSERT INTO pingan_audit ("at", "user", "action", "object", "detail") '
                         "VALUES (?, ?, ?, ?, ?)", record)
+
+    # ---- internal tables -------------------------------------------------------------------
+    _TABLES: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {
+        "users": ("username", ("username", "role", "area", "password_hash", "disabled", "created_at",
+                               "failed_logins", "locked_until", "display_name")),
+        "sessions": ("token_hash", ("token_hash", "username", "created_at", "expires_at"))}
+
+    def _table(self, table: str) -> tuple[str, tuple[str, ...]]:
+        if table not in self._TABLES:
+            raise ValueError(f"no internal table '{table}': there are {', '.join(self._TABLES)}")
+        return self._TABLES[table]
+
+    @staticmethod
+    def _create(con: sqlite3.Connection, table: str, key: str, fields: tuple[str, ...]) -> None:
+        cols = ", ".join(f'"{f}" TEXT' + (" PRIMARY KEY" if f == key else "") for f in fields)
+        con.execute(f'CREATE TABLE IF NOT EXISTS "pingan_{table}" ({cols})')
+
+    def records(self, table: str) -> list[dict[str, Any]]:
+        _, fields = self._table(table)
+        with contextlib.closing(self._connect_ro()) as con:
+            exists = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                 (f"pingan_{table}",)).fetchone()
+            if not exists:
+                return []
+            cur = con.execute(f'SELECT {", ".join(chr(34) + f + chr(34) for f in fields)} FROM "pingan_{table}"')
+            return [dict(zip(fields, row, strict=True)) for row in cur.fetchall()]
+
+    def put_record(self, table: str, key: str, record: Mapping[str, Any], *,
+                   expect: Mapping[str, Any] | None = None) -> bool:
+        tkey, fields = self._table(table)
+        if key != tkey:
+            raise ValueError(f"table '{table}' is keyed by '{tkey}', not '{key}'")
+        values = {f: (None if record.get(f) is None else str(record[f])) for f in fields}
+        with self._locked(), contextlib.closing(sqlite3.connect(self.path)) as con, con:
+            con.execute("PRAGMA synchronous = FULL")
+            self._create(con, table, tkey, fields)
+            if expect is not None:
+                row = con.execute(f'SELECT * FROM "pingan_{table}" WHERE "{tkey}" = ?',
+                                  (values[tkey],)).fetchone()
+                current = dict(zip(fields, row, strict=True)) if row else None
+                if current is None or any(current.get(k) != (None if v is None else str(v))
+                                          for k, v in expect.items()):
+                    return False
+            con.execute(f'INSERT OR REPLACE INTO "pingan_{table}" ({", ".join(chr(34) + f + chr(34) for f in fields)}) '
+                        f'VALUES ({", ".join("?" for _ in fields)})', [values[f] for f in fields])
+        return True
+
+    def delete_records(self, table: str, key: str, values: Sequence[Any]) -> int:
+        tkey, fields = self._table(table)
+        if key not in fields:
+            raise ValueError(f"table '{table}' has no field '{key}'")
+        with self._locked(), contextlib.closing(sqlite3.connect(self.path)) as con, con:
+            self._create(con, table, tkey, fields)
+            n = 0
+            for v in values:
+                n += con.execute(f'DELETE FROM "pingan_{table}" WHERE "{key}" = ?', (str(v),)).rowcount
+        return n
 
     def audit_log(self) -> pd.DataFrame:
         with contextlib.closing(self._connect_ro()) as con:

@@ -93,6 +93,25 @@ class Store(abc.ABC):
     def audit_log(self) -> pd.DataFrame:
         """The audit log, oldest first."""
 
+    # ---- small internal tables (users, sessions): keyed records written in place ------------
+    @abc.abstractmethod
+    def records(self, table: str) -> list[dict[str, Any]]:
+        """All records of internal table ``table`` (``users``, ``sessions``); [] if it is new."""
+
+    @abc.abstractmethod
+    def put_record(self, table: str, key: str, record: Mapping[str, Any], *,
+                   expect: Mapping[str, Any] | None = None) -> bool:
+        """Insert or replace the record whose ``key`` field equals ``record[key]`` (atomic).
+
+        With ``expect``, the write happens only if the stored record still has those values
+        (compare-and-set: a counter can be bumped without losing a concurrent bump); returns
+        whether it was written.
+        """
+
+    @abc.abstractmethod
+    def delete_records(self, table: str, key: str, values: Sequence[Any]) -> int:
+        """Delete the records whose ``key`` is one of ``values``; how many went."""
+
     # ---- derived conveniences ---------------------------------------------------------
     def write(self, layer: str, frame: pd.DataFrame, *, mode: str = "replace", message: str = "") -> int:
         return self.write_many({layer: frame}, mode=mode, message=message)[layer]

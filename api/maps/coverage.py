@@ -86,11 +86,11 @@ SEARCH_JS = """
 def coverage_map(page: Page, *, redundancy: bool = False) -> folium.Map:
     store, lang = page.store, page.lang
     m = offline_map(store.extent(), basemap=page.basemap)
-    present = {i.name for i in store.layers()}
+    present = page.present()
     title = f"{t(lang, 'coverage_title')} · {store.get_meta('name', '')}"
     add_title(m, title)
     if "grids" in present:
-        folium.GeoJson(page.escaped(store.read("grids"), ["code", "name"]), name=t(lang, "grids"),
+        folium.GeoJson(page.escaped(page.read("grids"), ["code", "name"]), name=t(lang, "grids"),
                        popup=folium.GeoJsonPopup(["code", "name"], aliases=[t(lang, "code"), t(lang, "name")]),
                        style_function=lambda f: {"fill": True, "fillOpacity": 0.0, "color": "#666",
                                                  "weight": 1}).add_to(m)
@@ -103,7 +103,9 @@ def coverage_map(page: Page, *, redundancy: bool = False) -> folium.Map:
             from api import services
 
             model = services.coverage_model(store)
-            twice = shapely.union_all([model._redundant(g) for g in model.grids.geometry])
+            mine = model.grids if page.scope is None or page.scope.everywhere else model.grids[
+                model.grids["code"].astype(str).isin(page.scope.grids)]
+            twice = shapely.union_all([model._redundant(g) for g in mine.geometry])
             import geopandas as gpd
 
             folium.GeoJson(page.escaped(gpd.GeoDataFrame(geometry=[twice], crs=store.metric_crs()), []),
@@ -111,7 +113,7 @@ def coverage_map(page: Page, *, redundancy: bool = False) -> folium.Map:
                            style_function=lambda f: {"fillColor": "#6a3d9a", "fillOpacity": 0.5, "color": "#6a3d9a",
                                                      "weight": 0.5}).add_to(m)
     if "blind_spots" in present:
-        spots = store.read("blind_spots")
+        spots = page.read("blind_spots")
         spots = spots[spots["ranked"].astype(bool)].sort_values("rank")
         spots["where"] = spots["name"]
         spots["area"] = spots["area_m2"].round(0)
@@ -125,7 +127,7 @@ def coverage_map(page: Page, *, redundancy: bool = False) -> folium.Map:
                        style_function=lambda f: {"fillColor": f["properties"]["_fill"], "fillOpacity": 0.55,
                                                  "color": f["properties"]["_fill"], "weight": 0.5}).add_to(m)
     if "coverage_targets" in present:
-        targets = store.read("coverage_targets")
+        targets = page.read("coverage_targets")
         targets["covered_text"] = targets["covered"].astype(bool).map(lambda v: t(lang, "yes" if v else "no"))
         fields = ["id", "name", "class", "required_level", "best_level", "covered_text"]
         shown = page.escaped(targets, fields)

@@ -75,16 +75,16 @@ def household_map(page: Page) -> folium.Map:
     m = offline_map(store.extent(), basemap=page.basemap)
     title = f"{t(lang, 'household_title')} · {store.get_meta('name', '')}"
     add_title(m, title)
-    present = {i.name for i in store.layers()}
+    present = page.present()
     if "roads" in present:
         add_layer(m, page, "roads", name=t(lang, "roads"), interactive=False)
     counts = {"red": 0, "yellow": 0, "green": 0}
     if "grids" in present:
-        grids = store.read("risk") if "risk" in present else store.read("grids")
-        comms = store.read("communities") if "communities" in present else pd.DataFrame({"code": [], "name": []})
+        grids = page.read("risk") if "risk" in present else page.read("grids")
+        comms = page.read("communities") if "communities" in present else pd.DataFrame({"code": [], "name": []})
         grids["community"] = grids["community_code"].map(dict(zip(comms["code"], comms["name"], strict=True)))
         if "coverage_grids" in present:
-            cov = store.read("coverage_grids").set_index("code")
+            cov = page.read("coverage_grids").set_index("code")
             grids["seen"] = grids["code"].map(cov["share_detect"]).map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
             grids["blind_m2"] = grids["code"].map(cov["uncovered_m2"]).map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
             grids["cameras"] = grids["code"].map(cov["cameras_active"])

@@ -29,6 +29,7 @@ import pandas as pd
 import shapely
 from jinja2 import Template
 
+from api.access import Scope
 from api.i18n import t
 from api.maps.base import NO_BASEMAP, Basemap
 from gis.camera import DORI_LEVELS
@@ -51,14 +52,43 @@ class Page:
     basemap: Basemap = NO_BASEMAP
     inline_limit: int = 5000
     cache: FrameCache | None = None
+    #: the user's role and area: pages draw only what they may read, inside their area
+    scope: Scope | None = None
 
     def frame(self, key: str) -> Display:
         return (self.cache or FrameCache()).get(self.store, key, self.lang, self.basemap)
+
+    def present(self) -> set[str]:
+        """The workspace's layers this user may read."""
+        names = {i.name for i in self.store.layers()}
+        return names if self.scope is None else names & set(self.scope.user.role.reads)
+
+    def read(self, layer: str) -> pd.DataFrame:
+        """A layer's rows inside the user's area."""
+        frame = self.store.read(layer)
+        return frame if self.scope is None else self.scope.filter(self.store, layer, frame)
+
+    def mask(self, key: str, shown: Display) -> np.ndarray:
+        """Which rows of a display layer lie in the user's area."""
+        return area_mask(self.store, self.scope, self.basemap, key, shown)
+
 
     def escaped(self, frame: gpd.GeoDataFrame, columns: list[str],
                 translate: dict[str, Callable[[Any], Any]] | None = None) -> gpd.GeoDataFrame:
         return escaped(frame, columns, translate, basemap=self.basemap)
 
+
+def area_mask(store: Store, scope: Scope | None, basemap: Basemap, key: str, shown: Display) -> np.ndarray:
+    if scope is None or scope.everywhere:
+        return np.ones(len(shown.frame), dtype=bool)
+    if key.startswith("views"):
+        cams = scope.filter(store, "cameras", store.read("cameras"))
+        return shown.frame["camera"].isin(set(cams["id"].astype(str))).to_numpy()
+    assert scope.shape is not None
+    area = basemap.display(np.array([scope.shape], dtype=object))[0]
+    shapely.prepare(area)
+    points = shapely.point_on_surface(np.asarray(shown.frame.geometry.array, dtype=object))
+    return np.asarray(shapely.covers(area, points), dtype=bool)
 
 def escaped(frame: gpd.GeoDataFrame, columns: list[str], translate: dict[str, Callable[[Any], Any]] | None = None,
             *, basemap: Basemap = NO_BASEMAP) -> gpd.GeoDataFrame:
@@ -101,9 +131,12 @@ class Display:
             self._tree = shapely.STRtree(self.frame.geometry.array)
         return self._tree
 
-    def query(self, bbox: tuple[float, float, float, float], zoom: int, limit: int = MAX_FEATURES) -> dict[str, Any]:
-        """Features meeting ``bbox`` as GeoJSON text parts, simplified to about a pixel at ``zoom``."""
+    def query(self, bbox: tuple[float, float, float, float], zoom: int, limit: int = MAX_FEATURES,
+              allowed: np.ndarray | None = None) -> dict[str, Any]:
+        """Features meeting ``bbox`` (and ``allowed``) as GeoJSON, simplified to about a pixel at ``zoom``."""
         hits = np.sort(self.tree.query(shapely.box(*bbox)))
+        if allowed is not None:
+            hits = hits[allowed[hits]]
         truncated = len(hits) > limit
         hits = hits[:limit]
         geoms = self.frame.geometry.array[hits]
@@ -225,7 +258,13 @@ def add_layer(m: folium.Map, page: Page, key: str, *, name: str, popup: bool = F
               interactive: bool = True, show: bool = True) -> None:
     """Draw display layer ``key`` on ``m``: inline when small, by viewport from the API when large."""
     shown = page.frame(key)
+    if page.scope is not None:
+        source = DISPLAYS[key.split(":", maxsplit=1)[0]].inputs[0]
+        if source not in page.scope.user.role.reads:
+            return
     if len(shown.frame) <= page.inline_limit:
+        if page.scope is not None and not page.scope.everywhere:
+            shown = dataclasses.replace(shown, frame=shown.frame[page.mask(key, shown)], _tree=None)
         style = shown.style
         kwargs: dict[str, Any] = {}
         if popup and interactive:

@@ -34,7 +34,7 @@ def _legend(lang: str, counts: dict[str, int]) -> str:
 
 def overview_map(page: Page) -> folium.Map:
     store, lang = page.store, page.lang
-    present = {info.name for info in store.layers()}
+    present = page.present()
     m = offline_map(store.extent(), basemap=page.basemap)
     title = f"{t(lang, 'title')} · {store.get_meta('name', '')}"
     add_title(m, title)
@@ -43,10 +43,10 @@ def overview_map(page: Page) -> folium.Map:
         return m
     tr = {"kind": lambda v: t(lang, v) if v else v, "status": lambda v: t(lang, v) if v else v}
     if "grids" in present:
-        grids = store.read("grids")
+        grids = page.read("grids")
         names = {}
         if "communities" in present:
-            comm = store.read("communities")
+            comm = page.read("communities")
             names = dict(zip(comm["code"], comm["name"], strict=True))
         grids["community"] = grids["community_code"].map(names)
         palette = {c: COMMUNITY_COLOURS[k % len(COMMUNITY_COLOURS)]
@@ -57,14 +57,14 @@ def overview_map(page: Page) -> folium.Map:
                        style_function=lambda f: {"fillColor": f["properties"]["_fill"], "fillOpacity": 0.35,
                                                  "color": "#555555", "weight": 1}).add_to(m)
     if "communities" in present:
-        folium.GeoJson(page.escaped(store.read("communities"), ["code", "name"]), name=t(lang, "communities"),
+        folium.GeoJson(page.escaped(page.read("communities"), ["code", "name"]), name=t(lang, "communities"),
                        style_function=lambda f: {"fill": False, "color": "#222222", "weight": 3}).add_to(m)
     if "roads" in present:
         add_layer(m, page, "roads", name=t(lang, "roads"), tooltip=True)
     if "buildings" in present:
         add_layer(m, page, "buildings", name=t(lang, "buildings"), tooltip=True)
     if "targets" in present:
-        targets = store.read("targets")
+        targets = page.read("targets")
         folium.GeoJson(page.escaped(targets, ["name", "category", "class"]), name=t(lang, "targets"),
                        tooltip=_tooltip(["name", "category", "class"], lang),
                        marker=folium.CircleMarker(radius=5, fill=True, fill_opacity=0.9, weight=1),
@@ -73,7 +73,7 @@ def overview_map(page: Page) -> folium.Map:
                                                  "fillOpacity": 0.25, "weight": 2}).add_to(m)
     counts: dict[str, int] = {}
     if "cameras" in present:
-        cams = store.read("cameras")
+        cams = page.read("cameras")
         counts = {k: int(v) for k, v in cams["status"].fillna("active").value_counts().items()}
         add_layer(m, page, "cameras", name=t(lang, "cameras"), tooltip=True)
     m.get_root().html.add_child(folium.Element(_legend(lang, counts)))

@@ -172,11 +172,11 @@ SCRIPT = """
 def placement_map(page: Page) -> folium.Map:
     store, lang = page.store, page.lang
     m = offline_map(store.extent(), basemap=page.basemap)
-    present = {i.name for i in store.layers()}
+    present = page.present()
     title = f"{t(lang, 'placement_title')} · {store.get_meta('name', '')}"
     add_title(m, title)
     if "grids" in present:
-        grids = store.read("risk") if "risk" in present else store.read("grids")
+        grids = page.read("risk") if "risk" in present else page.read("grids")
         shown = page.escaped(grids, ["code", "name"])
         shown["_fill"] = grids["level"].map(LEVEL_COLOURS).fillna("#9e9e9e").to_numpy() if "level" in grids else (
             "#9e9e9e")

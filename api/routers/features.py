@@ -8,9 +8,10 @@ import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.deps import LangDep, SettingsDep, StoreDep
+from api.deps import LangDep, ScopeDep, SettingsDep, StoreDep
 from api.maps.base import Basemap
-from api.maps.layers import DISPLAYS, FrameCache
+from api.maps.layers import DISPLAYS, FrameCache, area_mask
+from layers.errors import UnknownLayerError
 
 router = APIRouter(tags=["map data"])
 
@@ -25,15 +26,29 @@ def frame_cache(request: Request) -> FrameCache:
 @router.get("/features/{key}", summary="A display layer's features in a lon/lat box, simplified for a zoom level",
             description="Keys: " + ", ".join(sorted(DISPLAYS)) + " (views take a DORI level: views:identify). "
             "Property values are HTML-escaped display text; geometry is in the basemap's datum.")
-def features(request: Request, store: StoreDep, settings: SettingsDep, lang: LangDep, key: str,
+def features(request: Request, store: StoreDep, settings: SettingsDep, lang: LangDep, scope: ScopeDep, key: str,
              bbox: Annotated[str, Query(pattern=r"^-?[\d.]+,-?[\d.]+,-?[\d.]+,-?[\d.]+$",
                                         description="west,south,east,north in degrees")],
              zoom: Annotated[int, Query(ge=0, le=22)] = 16) -> Response:
     box = tuple(float(v) for v in bbox.split(","))
     if not (box[0] <= box[2] and box[1] <= box[3]):
         raise ValueError(f"bbox '{bbox}' is not west,south,east,north (west ≤ east, south ≤ north)")
-    shown = frame_cache(request).get(store, key, lang, Basemap.from_settings(settings))
-    answer = shown.query(box, zoom)  # type: ignore[arg-type]
+    spec = DISPLAYS.get(key.split(":", maxsplit=1)[0])
+    if spec is None:
+        raise UnknownLayerError(f"no display layer '{key}': the pages draw {', '.join(sorted(DISPLAYS))}")
+    scope.allow_read(spec.inputs[0])
+    basemap = Basemap.from_settings(settings)
+    shown = frame_cache(request).get(store, key, lang, basemap)
+    allowed = None
+    if not scope.everywhere:  # only what lies in the user's area, cached per user area and layer build
+        masks = request.app.state.__dict__.setdefault("masks", {})
+        ident = (id(shown), scope.user.area, key)
+        if ident not in masks:
+            if len(masks) > 256:
+                masks.clear()
+            masks[ident] = area_mask(store, scope, basemap, key, shown)
+        allowed = masks[ident]
+    answer = shown.query(box, zoom, allowed=allowed)  # type: ignore[arg-type]
     return Response(answer["body"], media_type="application/geo+json",
                     headers={"X-Feature-Count": str(answer["count"]), "Cache-Control": "no-cache"})
 
@@ -43,7 +58,7 @@ SEARCHABLE = {"grids": ("code", "name"), "cameras": ("id", "name"), "targets": (
 
 
 @router.get("/search", summary="Find grids, cameras, key targets and communities by code or name")
-def search(store: StoreDep, settings: SettingsDep,
+def search(store: StoreDep, settings: SettingsDep, scope: ScopeDep,
            q: Annotated[str, Query(min_length=1, max_length=100, description="a code or part of a name")],
            limit: Annotated[int, Query(ge=1, le=50)] = 10) -> list[dict[str, Any]]:
     import pandas as pd
@@ -52,9 +67,9 @@ def search(store: StoreDep, settings: SettingsDep,
     basemap = Basemap.from_settings(settings)
     hits: list[tuple[int, dict[str, Any]]] = []
     for layer, columns in SEARCHABLE.items():
-        if not store.has(layer):
+        if not store.has(layer) or layer not in scope.user.role.reads:
             continue
-        frame = store.read(layer)
+        frame = scope.filter(store, layer, store.read(layer))
         text = [frame[c].astype("string").str.lower().fillna("") if c in frame else pd.Series("", index=frame.index)
                 for c in columns]
         exact = (text[0] == needle) | (text[1] == needle)

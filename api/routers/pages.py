@@ -6,7 +6,8 @@ import folium
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from api.deps import LangDep, SettingsDep, StoreDep
+from api.access import ForbiddenError, Scope
+from api.deps import LangDep, ScopeDep, SettingsDep, StoreDep
 from api.maps import households, overview
 from api.maps.base import Basemap
 from api.maps.layers import Page
@@ -17,8 +18,8 @@ from layers.store import Store
 router = APIRouter(tags=["pages"])
 
 
-def _context(request: Request, store: Store, settings: Settings, lang: str) -> Page:
-    return Page(store, lang, Basemap.from_settings(settings), settings.inline_limit, frame_cache(request))
+def _context(request: Request, store: Store, settings: Settings, lang: str, scope: Scope) -> Page:
+    return Page(store, lang, Basemap.from_settings(settings), settings.inline_limit, frame_cache(request), scope)
 
 
 def _page(m: folium.Map, lang: str) -> HTMLResponse:
@@ -27,28 +28,34 @@ def _page(m: folium.Map, lang: str) -> HTMLResponse:
 
 
 @router.get("/", response_class=HTMLResponse, summary="户况网格图: grids by risk, buildings by household situation")
-def household_page(request: Request, store: StoreDep, settings: SettingsDep, lang: LangDep) -> HTMLResponse:
-    # household information (aggregated per building) is personal data: every view is logged (PIPL);
-    # until users exist (the access issue) the viewer is recorded as anonymous
-    if store.has("households"):
-        store.audit("view", "households", {"page": "户况网格图", "lang": lang}, user="anonymous")
-    return _page(households.household_map(_context(request, store, settings, lang)), lang)
+def household_page(request: Request, store: StoreDep, settings: SettingsDep, lang: LangDep,
+                  scope: ScopeDep) -> HTMLResponse:
+    # household information (aggregated per building) is personal data: every view is logged (PIPL)
+    if store.has("households") and "buildings" in scope.user.role.reads:
+        store.audit("view", "households", {"page": "户况网格图", "area": scope.user.area.describe()},
+                    user=scope.user.username)
+    return _page(households.household_map(_context(request, store, settings, lang, scope)), lang)
 
 
 @router.get("/coverage", response_class=HTMLResponse, summary="Coverage map: views, targets, blind spots")
-def coverage_page(request: Request, store: StoreDep, settings: SettingsDep, lang: LangDep, k: int = 1) -> HTMLResponse:
+def coverage_page(request: Request, store: StoreDep, settings: SettingsDep, lang: LangDep,
+                  scope: ScopeDep, k: int = 1) -> HTMLResponse:
     from api.maps import coverage
 
-    return _page(coverage.coverage_map(_context(request, store, settings, lang), redundancy=k >= 2), lang)
+    return _page(coverage.coverage_map(_context(request, store, settings, lang, scope), redundancy=k >= 2), lang)
 
 
 @router.get("/placement", response_class=HTMLResponse, summary="Placement: drop cameras, see what they add")
-def placement_page(request: Request, store: StoreDep, settings: SettingsDep, lang: LangDep) -> HTMLResponse:
+def placement_page(request: Request, store: StoreDep, settings: SettingsDep, lang: LangDep,
+                  scope: ScopeDep) -> HTMLResponse:
+    if not scope.user.role.can_place:
+        raise ForbiddenError(f"role '{scope.user.role.name}' does not place cameras")
     from api.maps import placement
 
-    return _page(placement.placement_map(_context(request, store, settings, lang)), lang)
+    return _page(placement.placement_map(_context(request, store, settings, lang, scope)), lang)
 
 
 @router.get("/overview", response_class=HTMLResponse, summary="Workspace overview map (all layers)")
-def overview_page(request: Request, store: StoreDep, settings: SettingsDep, lang: LangDep) -> HTMLResponse:
-    return _page(overview.overview_map(_context(request, store, settings, lang)), lang)
+def overview_page(request: Request, store: StoreDep, settings: SettingsDep, lang: LangDep,
+                  scope: ScopeDep) -> HTMLResponse:
+    return _page(overview.overview_map(_context(request, store, settings, lang, scope)), lang)

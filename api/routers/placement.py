@@ -8,7 +8,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api import planning
-from api.deps import SettingsDep, StoreDep
+from api.access import ForbiddenError, Scope
+from api.deps import ScopeDep, SettingsDep, StoreDep
 from api.maps.base import Basemap
 from gis.placement import DEFAULT_MODELS
 
@@ -30,7 +31,8 @@ class Accept(BaseModel):
 
 
 @router.post("/placement/run", summary="Propose cameras (MCLP for k or a budget, LSCP for target classes)")
-def run(store: StoreDep, settings: SettingsDep, body: PlacementRun) -> dict[str, Any]:
+def run(store: StoreDep, settings: SettingsDep, scope: ScopeDep, body: PlacementRun) -> dict[str, Any]:
+    _may_place(scope)
     result = planning.place(store, k=body.k, budget=body.budget, cover_classes=body.cover_class,
                             seconds=body.seconds, method="greedy" if body.greedy else "milp",
                             heading_step_deg=body.heading_step_deg, models=tuple(body.models))
@@ -46,5 +48,15 @@ def run(store: StoreDep, settings: SettingsDep, body: PlacementRun) -> dict[str,
 
 
 @router.post("/placement/accept", summary="Turn proposals of the last run into planned cameras")
-def accept(store: StoreDep, body: Accept) -> dict[str, list[str]]:
-    return {"cameras": planning.accept(store, body.ranks, user="api")}
+def accept(store: StoreDep, scope: ScopeDep, body: Accept) -> dict[str, list[str]]:
+    _may_place(scope)
+    scope.allow_write("cameras")
+    return {"cameras": planning.accept(store, body.ranks, user=scope.user.username)}
+
+
+def _may_place(scope: Scope) -> None:
+    if not scope.user.role.can_place:
+        raise ForbiddenError(f"role '{scope.user.role.name}' does not place cameras")
+    if not scope.everywhere:
+        # the optimiser weighs the whole workspace's demand and proposes anywhere in it
+        raise ForbiddenError("placement runs cover the whole workspace: they need a user whose area is 'all'")

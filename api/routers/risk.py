@@ -8,18 +8,23 @@ from fastapi import APIRouter, Body
 from fastapi.responses import PlainTextResponse
 
 from api import grading
-from api.deps import StoreDep
+from api.deps import ScopeDep, StoreDep
 
 router = APIRouter(tags=["risk"])
 
 
 @router.get("/risk/model", response_class=PlainTextResponse, summary="The risk model in use (TOML)")
-def get_model(store: StoreDep) -> PlainTextResponse:
+def get_model(store: StoreDep, scope: ScopeDep) -> PlainTextResponse:
+    scope.allow_read("risk")
     version = int(store.settings().get("risk_model_version", 0))
     return PlainTextResponse(grading.model_of(store).text, headers={"ETag": f'W/"risk-model-{version}"'},
                              media_type="application/toml")
 
 
 @router.put("/risk/model", summary="Replace the risk model (validated first; bumps its version)")
-def put_model(store: StoreDep, text: Annotated[str, Body(media_type="application/toml")]) -> dict[str, int]:
-    return {"version": grading.set_model(store, text, user="api")}
+def put_model(store: StoreDep, scope: ScopeDep,
+              text: Annotated[str, Body(media_type="application/toml")]) -> dict[str, int]:
+    scope.allow_write("grids")  # the model grades every grid: planners and admins
+    if not scope.everywhere:
+        raise PermissionError("the risk model grades the whole workspace: it needs a user whose area is 'all'")
+    return {"version": grading.set_model(store, text, user=scope.user.username)}

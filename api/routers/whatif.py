@@ -6,11 +6,13 @@ import threading
 from typing import Annotated, Any, Literal
 
 import geopandas as gpd
+import shapely
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from api import services
-from api.deps import SettingsDep, StoreDep
+from api.access import ForbiddenError, Scope
+from api.deps import ScopeDep, SettingsDep, StoreDep
 from api.maps.base import Basemap
 from gis.camera import DORI_LEVELS
 from gis.placement import CATALOGUE
@@ -47,12 +49,16 @@ def _session(request: Request, store: Any) -> services.WhatIf:
 
 
 @router.post("/whatif/cameras", summary="Drop a camera, or move one; its view and the coverage it adds")
-def drop_camera(request: Request, store: StoreDep, settings: SettingsDep, camera: DroppedCamera) -> dict[str, Any]:
+def drop_camera(request: Request, store: StoreDep, settings: SettingsDep, scope: ScopeDep,
+                camera: DroppedCamera) -> dict[str, Any]:
+    _may_place(scope)
     lon, lat = (camera.lon, camera.lat)
     if camera.coords == "gcj02":
         lon, lat = Basemap(kind="gaode", crs="gcj02").from_display(lon, lat)
+    if not scope.contains([shapely.Point(lon, lat)])[0]:
+        raise ForbiddenError("that place is outside your area")
     if camera.move is not None:
-        cam_id, fields = camera.move, _existing(store, camera)
+        cam_id, fields = camera.move, _existing(store, camera, scope)
     else:
         if camera.model not in CATALOGUE:
             raise ValueError(f"unknown camera model '{camera.model}': the catalogue has {', '.join(CATALOGUE)}")
@@ -76,11 +82,16 @@ CAMERA_FIELDS = ("kind", "heading_deg", "hfov_deg", "focal_mm", "sensor", "resol
                  "status", "point_class", "resolution_v_px")
 
 
-def _existing(store: Any, camera: DroppedCamera) -> dict[str, Any]:
+def _may_place(scope: Scope) -> None:
+    if not scope.user.role.can_place:
+        raise ForbiddenError(f"role '{scope.user.role.name}' does not place cameras")
+
+
+def _existing(store: Any, camera: DroppedCamera, scope: Scope) -> dict[str, Any]:
     """The optics of workspace camera ``camera.move``, with what the request changes."""
     import pandas as pd
 
-    cams = store.read("cameras")
+    cams = scope.filter(store, "cameras", store.read("cameras"))
     row = cams[cams["id"].astype(str) == camera.move]
     if row.empty:
         raise ValueError(f"no camera '{camera.move}' in the workspace's cameras layer: move one that exists "
@@ -93,7 +104,9 @@ def _existing(store: Any, camera: DroppedCamera) -> dict[str, Any]:
 
 
 @router.delete("/whatif/cameras/{cam_id}", summary="Remove a dropped camera")
-def remove_camera(request: Request, store: StoreDep, settings: SettingsDep, cam_id: str) -> dict[str, Any]:
+def remove_camera(request: Request, store: StoreDep, settings: SettingsDep, scope: ScopeDep,
+                  cam_id: str) -> dict[str, Any]:
+    _may_place(scope)
     with _lock:
         session = _session(request, store)
         grids, targets = session.model.set_camera(cam_id, None)

@@ -27,7 +27,7 @@ def free_port() -> int:
 
 def _serve(path, **settings):
     port = free_port()
-    config = uvicorn.Config(create_app(Settings(workspace=path, **settings)), host="127.0.0.1", port=port,
+    config = uvicorn.Config(create_app(Settings(auth=False, workspace=path, **settings)), host="127.0.0.1", port=port,
                             log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)

@@ -20,7 +20,7 @@ def small_limit(analysed_path, tmp_path_factory):
 
     path = tmp_path_factory.mktemp("viewport") / "demo.gpkg"
     shutil.copyfile(analysed_path, path)
-    return TestClient(create_app(Settings(workspace=path, inline_limit=100))), store.open_workspace(path)
+    return TestClient(create_app(Settings(auth=False, workspace=path, inline_limit=100))), store.open_workspace(path)
 
 
 def _features(http, key, bbox, zoom=17):
@@ -38,7 +38,7 @@ def test_large_layers_are_not_inlined(small_limit):
     assert "/api/features/buildings?lang=zh" in page and "/api/features/cameras?lang=zh" in page
     first = ws.read("buildings")["name"].dropna().iloc[0]
     assert json.dumps(first)[1:-1] not in page
-    full = TestClient(create_app(Settings(workspace=ws.path))).get("/coverage").text
+    full = TestClient(create_app(Settings(auth=False, workspace=ws.path))).get("/coverage").text
     assert len(page) < len(full) / 2  # ranked blind spots, targets and grids stay inline
 
 
@@ -92,7 +92,7 @@ def test_user_text_is_escaped_in_viewport_data(tmp_path, demo_path):
     b = ws.read("buildings")
     b.loc[b.index[0], "name"] = "<script>alert(1)</script>"
     ws.write("buildings", b, message="test")
-    http = TestClient(create_app(Settings(workspace=path, inline_limit=10)))
+    http = TestClient(create_app(Settings(auth=False, workspace=path, inline_limit=10)))
     got = _features(http, "buildings", b.geometry.iloc[0].bounds)
     names = [f["properties"]["name"] for f in got["features"]]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in names and "<script>alert(1)</script>" not in names
@@ -121,8 +121,8 @@ def test_gaode_basemap_shifts_every_overlay(analysed_path, tmp_path):
     path = tmp_path / "demo.gpkg"
     shutil.copyfile(analysed_path, path)
     ws = store.open_workspace(path)
-    plain = TestClient(create_app(Settings(workspace=path, inline_limit=10)))
-    gaode = TestClient(create_app(Settings(workspace=path, inline_limit=10, basemap="gaode")))
+    plain = TestClient(create_app(Settings(auth=False, workspace=path, inline_limit=10)))
+    gaode = TestClient(create_app(Settings(auth=False, workspace=path, inline_limit=10, basemap="gaode")))
     assert "webrd0{s}.is.autonavi.com" in gaode.get("/").text and "autonavi" not in plain.get("/").text
     cams = ws.read("cameras").set_index("id")
     bbox = "{},{},{},{}".format(*(np.array(ws.read("buildings").total_bounds) + [-0.01, -0.01, 0.01, 0.01]))

@@ -12,7 +12,7 @@ def client(analysed_path, tmp_path_factory):
 
     path = tmp_path_factory.mktemp("whatif") / "demo.gpkg"
     shutil.copyfile(analysed_path, path)
-    return TestClient(create_app(Settings(workspace=path))), store.open_workspace(path)
+    return TestClient(create_app(Settings(auth=False, workspace=path))), store.open_workspace(path)
 
 
 def test_dropping_and_removing_a_camera(client):

@@ -1,0 +1,184 @@
+"""Users, roles and areas: every role × resource × in-area / out-of-area combination, login and audit."""
+
+import json
+import shutil
+
+import geopandas as gpd
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+
+from api import access
+from api.app import create_app
+from api.settings import Settings
+from layers import store
+
+PASSWORD = "correct horse battery"
+LAYERS = ["communities", "grids", "buildings", "households", "roads", "targets", "incidents", "cameras", "sites",
+          "views", "risk", "coverage_grids", "coverage_communities", "coverage_targets", "blind_spots"]
+
+
+@pytest.fixture(scope="module")
+def secured(analysed_path, tmp_path_factory):
+    path = tmp_path_factory.mktemp("secured") / "demo.gpkg"
+    shutil.copyfile(analysed_path, path)
+    ws = store.open_workspace(path)
+    grids = ws.read("grids").sort_values("code")
+    mine, other = grids.iloc[0], grids[grids["community_code"] != grids.iloc[0]["community_code"]].iloc[0]
+    for name, role, area in [("admin", "admin", "all"), ("planner", "planner", "all"), ("police", "police", "all"),
+                             ("worker", "grid_worker", f"grid:{mine['code']}"),
+                             ("worker2", "grid_worker", f"grid:{other['code']}"),
+                             ("viewer", "viewer", f"community:{mine['community_code']}")]:
+        access.add_user(ws, name, role, access.Area.parse(area), PASSWORD)
+    app = create_app(Settings(workspace=path))
+    tokens = {}
+
+    def as_(name):
+        if name not in tokens:
+            r = TestClient(app).post("/api/auth/login", json={"username": name, "password": PASSWORD})
+            assert r.status_code == 200, r.text
+            tokens[name] = r.json()["token"]
+        return TestClient(app, headers={"Authorization": f"Bearer {tokens[name]}"})
+
+    return {"app": app, "ws": ws, "as": as_, "mine": mine, "other": other, "path": path}
+
+
+def test_nothing_without_logging_in(secured):
+    anon = TestClient(secured["app"])
+    for path in ["/api/layers", "/api/layers/grids", "/api/features/cameras?bbox=120,36,121,37",
+                 "/api/search?q=1", "/api/risk/model", "/api/auth/me"]:
+        r = anon.get(path)
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", path
+    assert anon.post("/api/whatif/cameras", json={"lon": 120.51, "lat": 36.88}).status_code == 401
+    page = anon.get("/coverage", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/login?next=/coverage"
+    assert "登录" in anon.get("/login").text
+    bad = TestClient(secured["app"], headers={"Authorization": "Bearer not-a-token"}).get("/api/layers")
+    assert bad.status_code == 401
+
+
+@pytest.mark.parametrize("role", list(access.ROLES))
+def test_every_role_reads_exactly_its_layers(secured, role):
+    name = {"grid_worker": "worker"}.get(role, role)
+    http = secured["as"](name)
+    listed = {row["name"] for row in http.get("/api/layers").json()}
+    allowed = access.ROLES[role].reads
+    assert listed == allowed & set(secured["ws"].versions())
+    for layer in LAYERS:
+        r = http.get(f"/api/layers/{layer}", params={"reason": "核查"} if layer == "households" else None)
+        may = layer in allowed and (layer != "households" or access.ROLES[role].household_detail)
+        assert r.status_code == (200 if may else 403), (role, layer, r.text[:200])
+
+
+def test_a_grid_worker_sees_only_their_grid(secured):
+    ws, mine, other = secured["ws"], secured["mine"], secured["other"]
+    http = secured["as"]("worker")
+    grids = http.get("/api/layers/grids").json()["features"]
+    assert [g["properties"]["code"] for g in grids] == [mine["code"]]
+    shape = mine.geometry
+    buildings = gpd.GeoDataFrame.from_features(http.get("/api/layers/buildings").json()["features"], crs=4326)
+    assert len(buildings) > 0 and shapely.covers(shape, shapely.point_on_surface(buildings.geometry.to_numpy())).all()
+    everything = ws.read("buildings")
+    inside = everything[shapely.covers(shape, shapely.point_on_surface(everything.geometry.to_numpy()))]
+    assert set(buildings["id"]) == set(inside["id"])  # all of them, and a straddling building on one side only
+    households = http.get("/api/layers/households", params={"reason": "入户走访"}).json()
+    assert households and {h["building_id"] for h in households} <= set(inside["id"])
+    # another grid: through a filter, a bbox, the viewport data, search, the pages — nothing
+    assert http.get("/api/layers/buildings", params={"grid": other["code"]}).json()["features"] == []
+    w, s, e, n = other.geometry.bounds
+    straddling = http.get("/api/layers/targets", params={"bbox": f"{w},{s},{e},{n}"}).json()["features"]
+    assert all(shapely.covers(shape, shapely.from_geojson(json.dumps(f["geometry"]))) for f in straddling)
+    feats = http.get("/api/features/buildings", params={"bbox": f"{w},{s},{e},{n}", "zoom": 17}).json()["features"]
+    assert all(shapely.covers(shape, shapely.from_geojson(json.dumps(f["geometry"])).point_on_surface())
+               for f in feats)
+    assert http.get("/api/search", params={"q": other["code"]}).json() == []
+    page = http.get("/").text
+    assert mine["code"] in page and other["code"] not in page
+
+
+def test_household_detail_by_role_with_a_reason_and_audited(secured):
+    ws = secured["ws"]
+    assert secured["as"]("police").get("/api/layers/households", params={"reason": "x"}).status_code == 403
+    assert secured["as"]("viewer").get("/api/layers/households", params={"reason": "x"}).status_code == 403
+    http = secured["as"]("planner")
+    assert http.get("/api/layers/households").status_code == 422  # no reason given
+    before = len(ws.audit_log())
+    assert http.get("/api/layers/households", params={"reason": "综治季度核查"}).status_code == 200
+    last = ws.audit_log().iloc[len(ws.audit_log()) - 1]
+    assert len(ws.audit_log()) == before + 1 and last["user"] == "planner" and last["action"] == "view"
+    assert "综治季度核查" in last["detail"]
+
+
+def test_viewers_see_aggregates_of_their_community_only(secured):
+    http = secured["as"]("viewer")
+    mine = secured["mine"]
+    grids = http.get("/api/layers/risk").json()["features"]
+    assert grids and {g["properties"]["community_code"] for g in grids} == {mine["community_code"]}
+    assert http.get("/api/features/cameras", params={"bbox": "120,36,121,37"}).status_code == 403
+    assert http.get("/api/features/buildings", params={"bbox": "120,36,121,37"}).status_code == 403
+    assert {h["layer"] for h in http.get("/api/search", params={"q": "3702"}).json()} <= {"grids", "communities"}
+    page = http.get("/coverage")
+    assert page.status_code == 200 and "/api/features/cameras" not in page.text
+
+
+def test_placing_cameras_by_role_and_area(secured):
+    mine, other = secured["mine"], secured["other"]
+    inside = mine.geometry.representative_point()
+    outside = other.geometry.representative_point()
+    body = {"model": "bullet-4mm", "heading_deg": 90}
+    police = secured["as"]("police")
+    assert police.post("/api/whatif/cameras", json={"lon": inside.x, "lat": inside.y, **body}).status_code == 200
+    worker = secured["as"]("worker")
+    assert worker.post("/api/whatif/cameras", json={"lon": inside.x, "lat": inside.y, **body}).status_code == 403
+    assert worker.get("/placement").status_code == 403
+    assert secured["as"]("viewer").put("/api/risk/model", content="x").status_code == 403
+    # a police officer limited to one grid cannot drop a camera outside it
+    ws = secured["ws"]
+    access.add_user(ws, "police2", "police", access.Area.parse(f"grid:{mine['code']}"), PASSWORD)
+    local = secured["as"]("police2")
+    assert local.post("/api/whatif/cameras", json={"lon": outside.x, "lat": outside.y, **body}).status_code == 403
+    assert local.post("/api/placement/run", json={"k": 1, "greedy": True}).status_code == 403
+
+
+def test_login_throttling_disabling_and_logout(secured):
+    ws, app = secured["ws"], secured["app"]
+    access.add_user(ws, "target", "viewer", access.Area(), PASSWORD)
+    anon = TestClient(app)
+    for _ in range(access.LOCK_AFTER):
+        assert anon.post("/api/auth/login", json={"username": "target", "password": "wrong guess!"}).status_code == 401
+    locked = anon.post("/api/auth/login", json={"username": "target", "password": PASSWORD})
+    assert locked.status_code == 401 and "too many failed logins" in locked.json()["detail"]
+    assert anon.post("/api/auth/login", json={"username": "nobody", "password": PASSWORD}).status_code == 401
+    log = ws.audit_log()
+    assert (log[log["object"] == "user:target"]["action"] == "login_failed").sum() == access.LOCK_AFTER
+    # a session ends with logout, and at once when the account is disabled
+    access.add_user(ws, "temp", "viewer", access.Area(), PASSWORD)
+    token = anon.post("/api/auth/login", json={"username": "temp", "password": PASSWORD}).json()["token"]
+    http = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    assert http.get("/api/auth/me").json()["role"] == "viewer"
+    access.set_disabled(ws, "temp")
+    assert http.get("/api/auth/me").status_code == 401
+    access.set_disabled(ws, "temp", False)
+    token = anon.post("/api/auth/login", json={"username": "temp", "password": PASSWORD}).json()["token"]
+    http = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    assert http.post("/api/auth/logout").status_code == 200
+    assert http.get("/api/auth/me").status_code == 401
+
+
+def test_passwords_are_stored_as_argon2_hashes_only(secured):
+    rows = access.users(secured["ws"])
+    assert rows and all(r["password_hash"].startswith("$argon2id$") for r in rows)
+    assert not any(PASSWORD in json.dumps(r) for r in rows)
+    assert all(len(s["token_hash"]) == 64 for s in secured["ws"].records("sessions"))
+
+
+@pytest.mark.parametrize(("name", "role", "area", "password", "message"), [
+    ("a", "viewer", "all", PASSWORD, "not allowed"),
+    ("bob", "chief", "all", PASSWORD, "unknown"),
+    ("bob", "viewer", "grid:999999999999999", PASSWORD, "selects no grid"),
+    ("bob", "viewer", "all", "short", "too short"),
+    ("admin", "viewer", "all", PASSWORD, "exists"),
+])
+def test_bad_users_are_refused(secured, name, role, area, password, message):
+    with pytest.raises(access.UserError, match=message):
+        access.add_user(secured["ws"], name, role, access.Area.parse(area), password)
