@@ -190,6 +190,20 @@ def add_user(store: Store, username: str, role: str, area: Area, password: str |
     return password
 
 
+def set_password(store: Store, username: str, password: str | None = None, *, by: str = "system") -> str:
+    """Set (or generate) a new password; ends the user's sessions and unlocks the account."""
+    row = _user_row(store, username)
+    if row is None:
+        raise UserError(f"no user '{username}'")
+    password = password if password is not None else secrets.token_urlsafe(12)
+    check_password(password)
+    store.put_record("users", "username", row | {"password_hash": _HASHER.hash(password), "failed_logins": "0",
+                                                 "locked_until": None})
+    drop_sessions(store, username)
+    store.audit("password_set", f"user:{username}", user=by)
+    return password
+
+
 def set_disabled(store: Store, username: str, disabled: bool = True, *, by: str = "system") -> None:
     row = _user_row(store, username)
     if row is None:
@@ -359,7 +373,7 @@ class Scope:
 
 # ---- the demo's users ------------------------------------------------------------------------
 def create_demo_users(store: Store) -> list[tuple[str, str, str, str]]:
-    """One user per role for the demo workspace: (user, role, area, password); passwords shown once."""
+    """One user per role for the demo workspace: (user, role, area, password), new passwords on every run."""
     grids = store.read("grids").sort_values("code")
     first_grid = str(grids["code"].iloc[0])
     first_community = str(grids["community_code"].iloc[0])
@@ -369,6 +383,8 @@ def create_demo_users(store: Store) -> list[tuple[str, str, str, str]]:
     made = []
     for name, role, area, label in plan:
         if _user_row(store, name) is None:
-            made.append((name, role, area, add_user(store, name, role, Area.parse(area), display_name=label,
-                                                     by="pingan demo")))
+            password = add_user(store, name, role, Area.parse(area), display_name=label, by="pingan demo")
+        else:  # a demo run shows working passwords every time: the old ones were shown once and are gone
+            password = set_password(store, name, by="pingan demo")
+        made.append((name, role, area, password))
     return made

@@ -364,7 +364,8 @@ def demo_cmd(workspace: Annotated[Path, typer.Argument(help="Where to build it")
 
         made = access.create_demo_users(store)
         if made:
-            table = Table("user", "role", "area", "password (shown once)", title="demo users")
+            table = Table("user", "role", "area", "password (new on every demo run)", title="demo users: log in "
+                          "at /login")
             for row in made:
                 table.add_row(*row)
             out.print(table)
@@ -444,6 +445,18 @@ def users_list(workspace: Annotated[Path, typer.Option(help="Workspace")] = DEFA
                           "disabled" if u["disabled"] == "1" else ("locked" if u["locked_until"] else "active"),
                           u["failed_logins"] or "0", u["created_at"])
         out.print(table)
+
+
+@users_app.command("passwd")
+def users_passwd(name: str, workspace: Annotated[Path, typer.Option(help="Workspace")] = DEFAULT_WORKSPACE,
+                 password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin")] = False) -> None:
+    """Set a new password (generated and shown once unless read from stdin); ends their sessions."""
+    from api import access
+
+    with _errors():
+        password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+        made = access.set_password(_open(workspace), name, password, by="cli")
+        out.print(f"password of {name} set" + ("" if password_stdin else f" (shown once): {made}"))
 
 
 @users_app.command("disable")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +71,12 @@ class Store(abc.ABC):
     def write_many(self, frames: Mapping[str, pd.DataFrame], *, mode: str = "replace",
                    message: str = "") -> dict[str, int]:
         """Write several layers in one atomic step; return their new versions."""
+
+    @abc.abstractmethod
+    def update(self, layer: str, change: Callable[[pd.DataFrame], pd.DataFrame], *, message: str = "") -> int:
+        """Read ``layer``, apply ``change`` and write the result, as one atomic step no other writer
+        can interleave with (compare-and-set edits check versions inside ``change``); an exception
+        from ``change`` leaves the workspace as it was. Returns the layer's new version."""
 
     @abc.abstractmethod
     def delete(self, layer: str) -> None:

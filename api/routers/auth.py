@@ -11,9 +11,10 @@ from pydantic import BaseModel, Field
 
 from api import access
 from api.deps import COOKIE, LangDep, SettingsDep, StoreDep, UserDep, token_of
+from api.errors import ERRORS
 from api.i18n import t
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], responses=ERRORS)
 
 
 class Login(BaseModel):

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 
 from api.access import ForbiddenError, Scope
 from api.deps import LangDep, ScopeDep, SettingsDep, StoreDep
+from api.errors import ERRORS
 from api.maps import households, overview
 from api.maps.base import Basemap
 from api.maps.layers import Page
@@ -15,7 +16,7 @@ from api.routers.features import frame_cache
 from api.settings import Settings
 from layers.store import Store
 
-router = APIRouter(tags=["pages"])
+router = APIRouter(tags=["pages"], responses=ERRORS)
 
 
 def _context(request: Request, store: Store, settings: Settings, lang: str, scope: Scope) -> Page:

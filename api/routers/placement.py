@@ -10,10 +10,11 @@ from pydantic import BaseModel, Field
 from api import planning
 from api.access import ForbiddenError, Scope
 from api.deps import ScopeDep, SettingsDep, StoreDep
+from api.errors import ERRORS
 from api.maps.base import Basemap
 from gis.placement import DEFAULT_MODELS
 
-router = APIRouter(tags=["placement"])
+router = APIRouter(tags=["placement"], responses=ERRORS)
 
 
 class PlacementRun(BaseModel):

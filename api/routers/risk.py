@@ -9,11 +9,14 @@ from fastapi.responses import PlainTextResponse
 
 from api import grading
 from api.deps import ScopeDep, StoreDep
+from api.errors import ERRORS
 
-router = APIRouter(tags=["risk"])
+router = APIRouter(tags=["risk"], responses=ERRORS)
 
 
-@router.get("/risk/model", response_class=PlainTextResponse, summary="The risk model in use (TOML)")
+@router.get("/risk/model", summary="The risk model in use (TOML)",
+            responses={200: {"content": {"application/toml": {"schema": {"type": "string"}}},
+                             "description": "the model as TOML"}})
 def get_model(store: StoreDep, scope: ScopeDep) -> PlainTextResponse:
     scope.allow_read("risk")
     version = int(store.settings().get("risk_model_version", 0))

@@ -13,11 +13,12 @@ from pydantic import BaseModel, Field
 from api import services
 from api.access import ForbiddenError, Scope
 from api.deps import ScopeDep, SettingsDep, StoreDep
+from api.errors import ERRORS
 from api.maps.base import Basemap
 from gis.camera import DORI_LEVELS
 from gis.placement import CATALOGUE
 
-router = APIRouter(tags=["what-if"])
+router = APIRouter(tags=["what-if"], responses=ERRORS)
 _lock = threading.Lock()
 
 

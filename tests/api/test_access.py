@@ -182,3 +182,82 @@ def test_passwords_are_stored_as_argon2_hashes_only(secured):
 def test_bad_users_are_refused(secured, name, role, area, password, message):
     with pytest.raises(access.UserError, match=message):
         access.add_user(secured["ws"], name, role, access.Area.parse(area), password)
+
+
+def _camera(http, cam_id):
+    r = http.get(f"/api/layers/cameras/{cam_id}")
+    assert r.status_code == 200, r.text
+    return r.json(), r.headers["etag"]
+
+
+def test_concurrent_edits_of_one_camera_one_wins_none_is_lost(secured):
+    import threading
+
+    ws = secured["ws"]
+    cam_id = str(ws.read("cameras")["id"].iloc[3])
+    a, b = secured["as"]("police"), secured["as"]("admin")
+    feature, etag = _camera(a, cam_id)
+    results = {}
+
+    def edit(client, who, heading):
+        body = {**feature, "properties": {**feature["properties"], "heading_deg": heading, "name": f"改于{who}"}}
+        results[who] = client.put(f"/api/layers/cameras/{cam_id}", json=body, headers={"If-Match": etag})
+
+    threads = [threading.Thread(target=edit, args=(a, "police", 45.0)),
+               threading.Thread(target=edit, args=(b, "admin", 135.0))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    codes = sorted(r.status_code for r in results.values())
+    assert codes == [200, 412], {k: r.text for k, r in results.items()}
+    winner = next(k for k, r in results.items() if r.status_code == 200)
+    loser = next(k for k, r in results.items() if r.status_code == 412)
+    final = ws.read("cameras").set_index("id").loc[cam_id]
+    assert final["name"] == f"改于{winner}" and final["heading_deg"] == (45.0 if winner == "police" else 135.0)
+    assert results[loser].json()["current_etag"] == results[winner].headers["etag"]
+    log = ws.audit_log()
+    mine = log[log["object"] == f"cameras:{cam_id}"]
+    assert set(zip(mine["user"], mine["action"], strict=True)) >= {(winner, "update"), (loser, "update_conflict")}
+    # the loser reads again and repeats: now it lands
+    feature2, etag2 = _camera(a, cam_id)
+    again = a.put(f"/api/layers/cameras/{cam_id}", json=feature2, headers={"If-Match": etag2})
+    assert again.status_code == 200
+
+
+def test_edits_need_if_match_the_right_role_and_valid_data(secured):
+    ws = secured["ws"]
+    police = secured["as"]("police")
+    cam_id = str(ws.read("cameras")["id"].iloc[4])
+    feature, etag = _camera(police, cam_id)
+    assert police.put(f"/api/layers/cameras/{cam_id}", json=feature).status_code == 428
+    bad = {**feature, "properties": {**feature["properties"], "heading_deg": 999}}
+    r = police.put(f"/api/layers/cameras/{cam_id}", json=bad, headers={"If-Match": etag})
+    assert r.status_code == 422 and any(p["field"] == "heading_deg" for p in r.json()["problems"])
+    assert ws.read("cameras").set_index("id").loc[cam_id, "heading_deg"] == feature["properties"]["heading_deg"]
+    dup = police.post("/api/layers/cameras", json=feature)
+    assert dup.status_code == 409
+    new = {**feature, "properties": {**feature["properties"], "id": "CAM-NEW-0001", "name": "新增"}}
+    made = police.post("/api/layers/cameras", json=new)
+    assert made.status_code == 201 and made.headers["etag"]
+    gone = police.delete("/api/layers/cameras/CAM-NEW-0001", headers={"If-Match": made.headers["etag"]})
+    assert gone.status_code == 200 and "CAM-NEW-0001" not in set(ws.read("cameras")["id"])
+    # roles: a viewer cannot edit; a police officer cannot edit grids; computed layers are not edited
+    assert secured["as"]("viewer").put(f"/api/layers/cameras/{cam_id}", json=feature,
+                                       headers={"If-Match": etag}).status_code == 403
+    assert police.delete("/api/layers/grids/x", headers={"If-Match": '"x"'}).status_code == 403
+    assert secured["as"]("admin").delete("/api/layers/risk/x", headers={"If-Match": '"x"'}).status_code == 403
+
+
+def test_a_grid_worker_edits_only_inside_their_grid(secured):
+    ws, mine, other = secured["ws"], secured["mine"], secured["other"]
+    worker = secured["as"]("worker")
+    assert worker.get(f"/api/layers/grids/{other['code']}").status_code == 404  # not in their area
+    inside = ws.read("buildings")
+    inside = inside[shapely.covers(mine.geometry, shapely.point_on_surface(inside.geometry.to_numpy()))]
+    building = worker.get(f"/api/layers/buildings/{inside['id'].iloc[0]}")
+    assert building.status_code == 200
+    # buildings are the planners' to change, not the worker's
+    r = worker.put(f"/api/layers/buildings/{inside['id'].iloc[0]}", json=building.json(),
+                   headers={"If-Match": building.headers["etag"]})
+    assert r.status_code == 403

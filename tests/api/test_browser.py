@@ -27,8 +27,8 @@ def free_port() -> int:
 
 def _serve(path, **settings):
     port = free_port()
-    config = uvicorn.Config(create_app(Settings(auth=False, workspace=path, **settings)), host="127.0.0.1", port=port,
-                            log_level="warning")
+    app = create_app(Settings(**({"auth": False, "workspace": path} | settings)))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -273,4 +273,46 @@ def test_search_goes_to_what_is_not_drawn(viewport_server, browser, analysed_pat
     page.wait_for_selector(".leaflet-popup-content")
     assert community["name"] in page.inner_text(".leaflet-popup-content")
     assert page.errors == [] and page.outside == []
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def secured_server(analysed_path, tmp_path_factory):
+    """The demo served as in production: users must log in."""
+    import shutil
+
+    from api import access
+    from layers import store
+
+    served = tmp_path_factory.mktemp("served-secured") / "demo.gpkg"
+    shutil.copyfile(analysed_path, served)
+    grid = store.open_workspace(served).read("grids").sort_values("code")["code"].iloc[0]
+    access.add_user(store.open_workspace(served), "worker", "grid_worker", access.Area.parse(f"grid:{grid}"),
+                    "a long test password")
+    url, srv, thread = _serve(served, auth=True)
+    yield url, grid
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.browser
+def test_logging_in_opens_the_map_of_ones_own_grid(secured_server, browser):
+    url, grid = secured_server
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{url}/", wait_until="load")
+    assert "/login?next=/" in page.url  # no session: the login page
+    page.fill("#username", "worker")
+    page.fill("#password", "wrong password!")
+    page.click("button[type=submit]")
+    page.wait_for_function("document.getElementById('login-error').textContent.length > 0")
+    page.fill("#password", "a long test password")
+    page.click("button[type=submit]")
+    page.wait_for_selector(".leaflet-control-layers-selector")
+    grids = page.evaluate(GRID_FEATURES)
+    assert [g["code"] for g in grids] == [grid]  # a grid worker's map holds their grid only
+    cookie = next(c for c in page.context.cookies() if c["name"] == "pingan_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert [e for e in errors if "401" not in e] == []  # the failed login's 401 is the only console noise
     page.close()

@@ -91,3 +91,28 @@ def test_place_and_accept(demo_copy):
     assert accepted.exit_code == 0 and "2 planned camera(s) added" in accepted.output
     assert len(store.open_workspace(demo_copy).read("cameras")) == before + 2
     assert run("place", demo_copy).exit_code == 2  # neither --k, --budget nor --cover-class
+
+
+def test_users_and_audit_commands(demo_copy):
+    from api import access
+
+    made = run("users", "add", "zhang", "--role", "grid_worker", "--area", "grid:370285001001001",
+               "--workspace", demo_copy)
+    assert made.exit_code == 0, made.output
+    password = made.output.rsplit(":", 1)[1].strip()
+    ws = store.open_workspace(demo_copy)
+    _, user, _ = access.login(ws, "zhang", password)
+    assert user.role.name == "grid_worker" and user.area.grids == ("370285001001001",)
+    listing = run("users", "list", "--workspace", demo_copy)
+    assert "zhang" in listing.output and "grid_worker" in listing.output and password not in listing.output
+    assert run("users", "add", "zhang", "--role", "viewer", "--workspace", demo_copy).exit_code != 0
+    assert run("users", "add", "li", "--role", "chief", "--workspace", demo_copy).exit_code != 0
+    assert run("users", "disable", "zhang", "--workspace", demo_copy).exit_code == 0
+    assert "disabled" in run("users", "list", "--workspace", demo_copy).output
+    new = runner.invoke(app, ["users", "passwd", "zhang", "--workspace", str(demo_copy), "--password-stdin"],
+                        input="a brand new password\n")
+    assert new.exit_code == 0, new.output
+    assert run("users", "disable", "zhang", "--enable", "--workspace", demo_copy).exit_code == 0
+    access.login(ws, "zhang", "a brand new password")
+    audit = run("audit", demo_copy, "--user", "zhang")
+    assert audit.exit_code == 0 and "login" in audit.output
