@@ -49,41 +49,54 @@ def client(url: str, name: str, cams: list[str], bounds: tuple[float, float, flo
         while time.perf_counter() < stop:
             kind = rng.choices(["features", "grids", "search", "edit"], weights=[2, 1, 1, 1])[0]
             t0 = time.perf_counter()
-            ok = True
-            if kind == "features":
-                x, y = rng.uniform(w, e), rng.uniform(s, n)
-                layer = rng.choice(["cameras", "buildings"])
-                r = http.get(f"/api/features/{layer}", params={"bbox": f"{x - 0.004},{y - 0.003},{x + 0.004},"
-                                                                        f"{y + 0.003}", "zoom": 17})
-                ok = r.status_code == 200
-            elif kind == "grids":
-                x, y = rng.uniform(w, e), rng.uniform(s, n)
-                r = http.get("/api/layers/grids", params={"bbox": f"{x - 0.005},{y - 0.005},{x + 0.005},{y + 0.005}"})
-                ok = r.status_code == 200
-            elif kind == "search":
-                r = http.get("/api/search", params={"q": rng.choice(["派出所", "3702850010", "学校", "网格"])})
-                ok = r.status_code == 200
-            else:
-                cam = rng.choice(cams)
-                for attempt in range(20):
-                    got = http.get(f"/api/layers/cameras/{cam}")
-                    feature = got.json()
-                    feature["properties"]["heading_deg"] = (float(feature["properties"]["heading_deg"]) + 1) % 360
-                    r = http.put(f"/api/layers/cameras/{cam}", json=feature, headers={"If-Match": got.headers["etag"]})
-                    if r.status_code == 200:
-                        with lock:
-                            out["edits"][cam] += 1
-                        break
-                    with lock:
-                        out["conflicts"] += 1
-                    if r.status_code != 412:
-                        break
-                    time.sleep(rng.uniform(0, 0.05 * (attempt + 1)))
-                ok = r.status_code == 200
+            try:
+                ok, r = _request(http, kind, rng, cams, (w, s, e, n), out, lock)
+            except httpx.HTTPError as exc:  # a dropped connection counts as an error; the client goes on
+                with lock:
+                    out["errors"].append(f"{kind}: {type(exc).__name__} {exc}")
+                continue
             with lock:
                 out["latency"][kind].append(time.perf_counter() - t0)
                 if not ok:
                     out["errors"].append(f"{kind}: HTTP {r.status_code} {r.text[:120]}")
+
+
+def _request(http: httpx.Client, kind: str, rng: random.Random, cams: list[str],
+             bounds: tuple[float, float, float, float], out: dict[str, Any], lock: threading.Lock
+             ) -> tuple[bool, httpx.Response]:
+    w, s, e, n = bounds
+    ok = True
+    if kind == "features":
+        x, y = rng.uniform(w, e), rng.uniform(s, n)
+        layer = rng.choice(["cameras", "buildings"])
+        r = http.get(f"/api/features/{layer}", params={"bbox": f"{x - 0.004},{y - 0.003},{x + 0.004},"
+                                                                f"{y + 0.003}", "zoom": 17})
+        ok = r.status_code == 200
+    elif kind == "grids":
+        x, y = rng.uniform(w, e), rng.uniform(s, n)
+        r = http.get("/api/layers/grids", params={"bbox": f"{x - 0.005},{y - 0.005},{x + 0.005},{y + 0.005}"})
+        ok = r.status_code == 200
+    elif kind == "search":
+        r = http.get("/api/search", params={"q": rng.choice(["派出所", "3702850010", "学校", "网格"])})
+        ok = r.status_code == 200
+    else:
+        cam = rng.choice(cams)
+        for attempt in range(20):
+            got = http.get(f"/api/layers/cameras/{cam}")
+            feature = got.json()
+            feature["properties"]["heading_deg"] = (float(feature["properties"]["heading_deg"]) + 1) % 360
+            r = http.put(f"/api/layers/cameras/{cam}", json=feature, headers={"If-Match": got.headers["etag"]})
+            if r.status_code == 200:
+                with lock:
+                    out["edits"][cam] += 1
+                break
+            with lock:
+                out["conflicts"] += 1
+            if r.status_code != 412:
+                break
+            time.sleep(rng.uniform(0, 0.05 * (attempt + 1)))
+        ok = r.status_code == 200
+    return ok, r
 
 
 def main() -> None:

@@ -104,7 +104,7 @@ class GeoPackageStore(Store):
 
     # ---- reading ----------------------------------------------------------------------
     def _connect_ro(self) -> sqlite3.Connection:
-        return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
 
     def layers(self) -> list[LayerInfo]:
         with contextlib.closing(self._connect_ro()) as con:
@@ -260,7 +260,7 @@ class GeoPackageStore(Store):
         # an audit record is one row appended in one SQLite transaction (atomic and durable through
         # SQLite's journal), in place: copying a city's workspace for every page view would cost
         # seconds. Writers that copy and replace the file hold the same lock, so none is lost.
-        with self._locked(), contextlib.closing(sqlite3.connect(self.path)) as con, con:
+        with self._locked(), contextlib.closing(sqlite3.connect(self.path, timeout=30)) as con, con:
             con.execute("PRAGMA synchronous = FULL")
             con.execute('INSERT INTO pingan_audit ("at", "user", "action", "object", "detail") '
                         "VALUES (?, ?, ?, ?, ?)", record)
@@ -297,7 +297,7 @@ class GeoPackageStore(Store):
         if key != tkey:
             raise ValueError(f"table '{table}' is keyed by '{tkey}', not '{key}'")
         values = {f: (None if record.get(f) is None else str(record[f])) for f in fields}
-        with self._locked(), contextlib.closing(sqlite3.connect(self.path)) as con, con:
+        with self._locked(), contextlib.closing(sqlite3.connect(self.path, timeout=30)) as con, con:
             con.execute("PRAGMA synchronous = FULL")
             self._create(con, table, tkey, fields)
             if expect is not None:
@@ -315,7 +315,7 @@ class GeoPackageStore(Store):
         tkey, fields = self._table(table)
         if key not in fields:
             raise ValueError(f"table '{table}' has no field '{key}'")
-        with self._locked(), contextlib.closing(sqlite3.connect(self.path)) as con, con:
+        with self._locked(), contextlib.closing(sqlite3.connect(self.path, timeout=30)) as con, con:
             self._create(con, table, tkey, fields)
             n = 0
             for v in values:

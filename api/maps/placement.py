@@ -135,10 +135,20 @@ SCRIPT = """
     const body = {k: Number(document.getElementById('pp-k').value),
                   greedy: document.getElementById('pp-greedy').checked,
                   heading_step_deg: document.getElementById('pp-greedy').checked ? 90 : 30};
-    const r = await fetch('/api/placement/run', {method: 'POST', headers: {'Content-Type': 'application/json'},
-                                                 body: JSON.stringify(body)});
-    const ans = await r.json();
-    if (!r.ok) { status.textContent = ans.detail || r.status; return; }
+    // a run is a background job: start it, then follow its progress until the proposals are in
+    const r = await fetch('/api/placement/jobs', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                                  body: JSON.stringify(body)});
+    let job = await r.json();
+    if (!r.ok) { status.textContent = job.detail || r.status; return; }
+    while (job.status === 'queued' || job.status === 'running') {
+      await new Promise(done => setTimeout(done, 500));
+      const poll = await fetch('/api/placement/jobs/' + job.id);
+      job = await poll.json();
+      if (!poll.ok) { status.textContent = job.detail || poll.status; return; }
+      status.textContent = RUNNING + ' ' + (job.progress.length ? job.progress[job.progress.length - 1] : '');
+    }
+    if (job.status !== 'done') { status.textContent = job.error || job.status; return; }
+    const ans = job.result;
     status.textContent = ans.problem + ': ' + ans.status + ', gap ' + (100 * ans.gap).toFixed(1) + '%%, ¥'
       + Math.round(ans.cost).toLocaleString();
     for (const p of ans.proposals) {

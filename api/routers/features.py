@@ -59,7 +59,7 @@ SEARCHABLE = {"grids": ("code", "name"), "cameras": ("id", "name"), "targets": (
 
 
 @router.get("/search", summary="Find grids, cameras, key targets and communities by code or name")
-def search(store: StoreDep, settings: SettingsDep, scope: ScopeDep,
+def search(request: Request, store: StoreDep, settings: SettingsDep, scope: ScopeDep,
            q: Annotated[str, Query(min_length=1, max_length=100, description="a code or part of a name")],
            limit: Annotated[int, Query(ge=1, le=50)] = 10) -> list[dict[str, Any]]:
     import pandas as pd
@@ -67,10 +67,17 @@ def search(store: StoreDep, settings: SettingsDep, scope: ScopeDep,
     needle = q.strip().lower()
     basemap = Basemap.from_settings(settings)
     hits: list[tuple[int, dict[str, Any]]] = []
+    versions = store.versions()
+    cache = request.app.state.__dict__.setdefault("search_frames", {})
     for layer, columns in SEARCHABLE.items():
-        if not store.has(layer) or layer not in scope.user.role.reads:
+        if layer not in versions or layer not in scope.user.role.reads:
             continue
-        frame = scope.filter(store, layer, store.read(layer))
+        key = (str(getattr(store, "path", id(store))), layer, versions[layer], scope.user.area)
+        if key not in cache:  # one read per layer version and area, not one per keystroke
+            if len(cache) > 64:
+                cache.clear()
+            cache[key] = scope.filter(store, layer, store.read(layer))
+        frame = cache[key]
         text = [frame[c].astype("string").str.lower().fillna("") if c in frame else pd.Series("", index=frame.index)
                 for c in columns]
         exact = (text[0] == needle) | (text[1] == needle)

@@ -261,3 +261,23 @@ def test_a_grid_worker_edits_only_inside_their_grid(secured):
     r = worker.put(f"/api/layers/buildings/{inside['id'].iloc[0]}", json=building.json(),
                    headers={"If-Match": building.headers["etag"]})
     assert r.status_code == 403
+
+
+def test_placement_runs_as_a_job_with_progress(secured):
+    import time
+
+    police = secured["as"]("police")
+    started = police.post("/api/placement/jobs", json={"k": 2, "greedy": True, "heading_step_deg": 90})
+    assert started.status_code == 202, started.text
+    job = started.json()
+    assert job["status"] in ("queued", "running") and job["user"] == "police"
+    deadline = time.time() + 120
+    while job["status"] in ("queued", "running") and time.time() < deadline:
+        time.sleep(0.2)
+        job = police.get(f"/api/placement/jobs/{job['id']}").json()
+    assert job["status"] == "done", job
+    assert job["progress"] and len(job["result"]["proposals"]) == 2
+    # someone else's job is not theirs to see; an admin may
+    assert secured["as"]("planner").get(f"/api/placement/jobs/{job['id']}").status_code in (403, 404)
+    assert secured["as"]("admin").get(f"/api/placement/jobs/{job['id']}").status_code == 200
+    assert police.get("/api/placement/jobs/0123456789abcdef").status_code == 404
