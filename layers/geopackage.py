@@ -103,11 +103,21 @@ class GeoPackageStore(Store):
             raise WorkspaceError(f"{path} is an SQLite file but not a GeoPackage")
 
     # ---- reading ----------------------------------------------------------------------
-    def _connect_ro(self) -> sqlite3.Connection:
-        return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A read-only connection, held apart from in-place appends by the append lock.
+
+        SQLite names its rollback journal after the path: a reader still on the file a writer
+        has just swapped out would take a live append's journal for a crashed one and fail
+        ("attempt to write a readonly database"). Readers and appends never overlap, so it
+        cannot happen.
+        """
+        with self._append_lock(fcntl.LOCK_SH), contextlib.closing(
+                sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)) as con:
+            yield con
 
     def layers(self) -> list[LayerInfo]:
-        with contextlib.closing(self._connect_ro()) as con:
+        with self._reading() as con:
             kinds = dict(con.execute(
                 "SELECT c.table_name, g.geometry_type_name FROM gpkg_contents c "
                 "LEFT JOIN gpkg_geometry_columns g ON g.table_name = c.table_name"))
@@ -144,7 +154,7 @@ class GeoPackageStore(Store):
         return (float(w), float(s), float(e), float(n))
 
     def get_meta(self, key: str, default: Any = None) -> Any:
-        with contextlib.closing(self._connect_ro()) as con:
+        with self._reading() as con:
             row = con.execute("SELECT value FROM pingan_meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else default
 
@@ -283,7 +293,7 @@ class GeoPackageStore(Store):
 
     def records(self, table: str) -> list[dict[str, Any]]:
         _, fields = self._table(table)
-        with contextlib.closing(self._connect_ro()) as con:
+        with self._reading() as con:
             exists = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
                                  (f"pingan_{table}",)).fetchone()
             if not exists:
@@ -323,7 +333,7 @@ class GeoPackageStore(Store):
         return n
 
     def audit_log(self) -> pd.DataFrame:
-        with contextlib.closing(self._connect_ro()) as con:
+        with self._reading() as con:
             return pd.read_sql_query('SELECT "at", "user", "action", "object", "detail" FROM pingan_audit '
                                      "ORDER BY fid", con)
 
