@@ -81,7 +81,7 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
     step(f"solving ({A.shape[0]:,} demand points × {A.shape[1]:,} candidates, {A.nnz:,} links)")
     costs = cand["cost"].to_numpy(dtype=float)
     if cover_classes is not None:
-        sol = solvers.solve_lscp(A, costs, seconds=seconds)
+        sol = solvers.solve_lscp(A, costs, seconds=seconds, threads=max(1, workers))
         problem = "LSCP"
         weights = points["weight"].to_numpy(dtype=float)
     else:

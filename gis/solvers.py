@@ -260,6 +260,28 @@ def refine_cover(A: sp.csr_matrix, costs: np.ndarray, best: np.ndarray, u: np.nd
     return best
 
 
+def _refine_one(args: tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray, float, int]) -> np.ndarray:
+    A, c, x, u, seconds, seed = args
+    return refine_cover(A, c, x, u, seconds=seconds, seed=seed)
+
+
+def _refine_parallel(A: sp.csr_matrix, c: np.ndarray, x: np.ndarray, u: np.ndarray, *, seconds: float,
+                     workers: int) -> np.ndarray:
+    """:func:`refine_cover` from differently seeded starts on ``workers`` processes; the best cover."""
+    if workers <= 1:
+        return refine_cover(A, c, x, u, seconds=seconds)
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = [(A, c, x, u, seconds, seed) for seed in range(workers)]
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+            found = list(pool.map(_refine_one, jobs))
+    except (OSError, RuntimeError):  # no processes to be had: do it here
+        found = [refine_cover(A, c, x, u, seconds=seconds)]
+    return min(found, key=lambda y: float(c[y].sum()))
+
+
 def lagrangian_cover(A: sp.csr_matrix, costs: np.ndarray, *, seconds: float = 10.0,
                      iterations: int = 100_000) -> tuple[np.ndarray, float, float, np.ndarray]:
     """Beasley's Lagrangian heuristic for set covering: (best cover, its cost, lower bound, multipliers)."""
@@ -374,8 +396,10 @@ def solve_lscp(A: sp.csr_matrix, costs: np.ndarray, *, seconds: float = 60.0, he
     hard = ub - lb > 0.1 * ub
     x, core_bound, status = milp(seed, max(0.1, seconds * (0.05 if hard else 0.25)))
     if status != "Optimal" and time.perf_counter() - start < seconds * 0.9:
+        # the MILP could not close a wide gap: the heuristic gets most of what is left
+        hard = hard or c[x].sum() - max(lb, core_bound) > 0.05 * c[x].sum()
         left = seconds - (time.perf_counter() - start)
-        better = refine_cover(A, c, x, u, seconds=max(0.5, left * (0.7 if hard else 0.4)))
+        better = _refine_parallel(A, c, x, u, seconds=max(0.5, left * (0.8 if hard else 0.4)), workers=threads)
         if c[better].sum() <= c[x].sum():
             x = better
         left = seconds - (time.perf_counter() - start)
