@@ -335,7 +335,10 @@ def _highs(n_cols: int, costs: np.ndarray, lower: np.ndarray, upper: np.ndarray,
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(seconds))
-    h.setOptionValue("threads", int(threads))
+    # HiGHS fixes its thread pool at its first run in a process, and a later run asking for another
+    # size does not run at all ("Not Set"); so every run uses one thread, and the parallelism is in
+    # the heuristic's processes (``threads`` is kept for the callers' signature)
+    h.setOptionValue("threads", 1)
     h.setOptionValue("mip_heuristic_effort", 0.3)  # measured: better covers on the OR-Library NR sets
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = n_cols, A.shape[0]

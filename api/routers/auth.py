@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
@@ -90,3 +90,22 @@ def login_page(lang: LangDep) -> HTMLResponse:
         "html_lang": "zh-CN" if lang == "zh" else "en", "title": html.escape(t(lang, "login_title")),
         "user": html.escape(t(lang, "username")), "password": html.escape(t(lang, "password")),
         "submit": html.escape(t(lang, "login")), "note": html.escape(t(lang, "login_note"))})
+
+
+@router.get("/api/audit", summary="The audit log (administrators only), newest first")
+def audit_log(store: StoreDep, user: UserDep,
+              who: Annotated[str | None, Query(alias="user", max_length=64)] = None,
+              action: Annotated[str | None, Query(max_length=64)] = None,
+              since: Annotated[str | None, Query(max_length=32, description="ISO date/time (UTC)")] = None,
+              limit: Annotated[int, Query(ge=1, le=10_000)] = 200) -> list[dict[str, Any]]:
+    if user.role.name != "admin":
+        raise access.ForbiddenError("the audit log is for administrators")
+    log = store.audit_log()
+    if who:
+        log = log[log["user"] == who]
+    if action:
+        log = log[log["action"] == action]
+    if since:
+        log = log[log["at"] >= since]
+    store.audit("view", "audit_log", {"user": who, "action": action, "since": since}, user=user.username)
+    return log.iloc[::-1].head(limit).to_dict(orient="records")

@@ -281,3 +281,49 @@ def test_placement_runs_as_a_job_with_progress(secured):
     assert secured["as"]("planner").get(f"/api/placement/jobs/{job['id']}").status_code in (403, 404)
     assert secured["as"]("admin").get(f"/api/placement/jobs/{job['id']}").status_code == 200
     assert police.get("/api/placement/jobs/0123456789abcdef").status_code == 404
+
+
+def test_the_audit_log_is_for_administrators(secured):
+    assert secured["as"]("planner").get("/api/audit").status_code == 403
+    rows = secured["as"]("admin").get("/api/audit", params={"action": "login", "limit": 5}).json()
+    assert 0 < len(rows) <= 5 and all(r["action"] == "login" for r in rows)
+    assert rows == sorted(rows, key=lambda r: r["at"], reverse=True)
+
+
+def test_exports_are_filtered_by_area_named_safely_and_audited(secured, tmp_path):
+    import pyogrio
+
+    ws, mine = secured["ws"], secured["mine"]
+    worker = secured["as"]("worker")
+    r = worker.get("/api/export/buildings", params={"format": "geojson", "name": "../../etc/passwd"})
+    assert r.status_code == 200, r.text
+    disposition = r.headers["content-disposition"]
+    assert "passwd.geojson" in disposition and ".." not in disposition and "/" not in disposition.split(";")[1]
+    out = tmp_path / "b.geojson"
+    out.write_bytes(r.content)
+    got = pyogrio.read_dataframe(out)
+    inside = ws.read("buildings")
+    inside = inside[shapely.covers(mine.geometry, shapely.point_on_surface(inside.geometry.to_numpy()))]
+    assert set(got["id"]) == set(inside["id"])  # their grid's buildings, no others
+    assert worker.get("/api/export/cameras").status_code == 403  # not a layer their role reads
+    assert secured["as"]("viewer").get("/api/export/risk").status_code == 403  # viewers do not export
+    assert worker.get("/api/export/households", params={"format": "gpkg"}).status_code == 422  # no reason
+    police = secured["as"]("police")
+    assert police.get("/api/export/households", params={"reason": "x"}).status_code == 403
+    log = ws.audit_log()
+    last = log[(log["action"] == "export") & (log["user"] == "worker")].iloc[-1]
+    assert "passwd.geojson" in last["detail"] and str(len(inside)) in last["detail"]
+    named = worker.get("/api/export/buildings", params={"format": "kml", "name": "网格<script>.kml"})
+    assert named.status_code == 200 and "<" not in named.headers["content-disposition"]
+
+
+def test_settings_by_role(secured):
+    assert secured["as"]("viewer").get("/api/settings").json()["storey_height_m"] > 0
+    assert secured["as"]("police").put("/api/settings", json={"storey_height_m": 3.2}).status_code == 403
+    planner = secured["as"]("planner")
+    assert planner.put("/api/settings", json={"storey_height_m": 99}).status_code == 422
+    assert planner.put("/api/settings", json={"password": "x"}).status_code == 422  # unknown keys are refused
+    assert planner.put("/api/settings", json={"dori_profile": "made-up"}).status_code == 422
+    ok = planner.put("/api/settings", json={"storey_height_m": 3.2})
+    assert ok.status_code == 200 and ok.json()["storey_height_m"] == 3.2
+    planner.put("/api/settings", json={"storey_height_m": 3.0})

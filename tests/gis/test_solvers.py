@@ -117,3 +117,15 @@ def test_lagrangian_greedy_and_refinement_give_covers_never_worse(seed):
     assert np.asarray(A[:, refined].sum(axis=1)).ravel().min() >= 1
     exact = brute_lscp(A, costs) if A.shape[1] <= 20 else solvers.solve_lscp(A, costs, seconds=10).objective
     assert exact - 1e-9 <= costs[refined].sum() <= costs[start].sum() + 1e-9
+
+
+def test_runs_with_different_thread_counts_in_one_process_all_solve():
+    # HiGHS keeps its first thread pool for the whole process: a later run asking for more once
+    # came back "Not Set" without solving anything
+    rng = np.random.default_rng(11)
+    A = sp.csr_matrix((rng.random((30, 20)) < 0.2).astype(float))
+    A = A[np.diff(A.indptr) > 0]
+    costs = rng.integers(1, 20, 20).astype(float)
+    first = solvers.solve_lscp(A, costs, seconds=10, threads=1)
+    second = solvers.solve_lscp(A, costs, seconds=10, threads=2)
+    assert first.status == second.status == "Optimal" and first.objective == second.objective
