@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from geojson_pydantic import Feature
 from geojson_pydantic.geometries import Geometry
 
+from api.access import Area, Scope
 from api.deps import ScopeDep, StoreDep
 from api.errors import ERRORS, ConflictError, PreconditionFailedError, PreconditionRequiredError
 from layers.errors import UnknownLayerError
@@ -35,6 +36,8 @@ def read_layer(store: StoreDep, scope: ScopeDep, name: str,
                bbox: Annotated[str | None, Query(pattern=r"^-?[\d.]+,-?[\d.]+,-?[\d.]+,-?[\d.]+$",
                                                   description="west,south,east,north in degrees")] = None,
                grid: Annotated[str | None, Query(max_length=32, description="only rows in this grid")] = None,
+               community: Annotated[str | None, Query(max_length=32, description="only rows in this community")
+                                    ] = None,
                reason: Annotated[str | None, Query(max_length=200, description="why household detail is read")] = None,
                ) -> Response:
     if not store.has(name):
@@ -48,7 +51,9 @@ def read_layer(store: StoreDep, scope: ScopeDep, name: str,
     box = tuple(float(v) for v in bbox.split(",")) if bbox else None
     frame = scope.filter(store, name, store.read(name, bbox=box if name not in PERSONAL else None))
     if grid is not None:
-        frame = _in_grid(store, scope, name, frame, grid)
+        frame = _within(store, scope, name, frame, Area(grids=(grid,)), f"grid '{grid}'")
+    if community is not None:
+        frame = _within(store, scope, name, frame, Area(communities=(community,)), f"community '{community}'")
     if name in PERSONAL:
         store.audit("view", "households", {"rows": len(frame), "area": scope.user.area.describe(),
                                            "grid": grid, "reason": reason}, user=scope.user.username)
@@ -58,12 +63,11 @@ def read_layer(store: StoreDep, scope: ScopeDep, name: str,
                     headers={"ETag": f'W/"{name}-{store.version(name)}"'})
 
 
-def _in_grid(store: Any, scope: Any, name: str, frame: Any, grid: str) -> Any:
-    from api.access import Area, Scope
-
-    one = Scope.of(store, dataclasses.replace(scope.user, area=Area(grids=(grid,))))
+def _within(store: Any, scope: Any, name: str, frame: Any, area: Any, what: str) -> Any:
+    """The rows of ``frame`` (already in the user's area) that also lie in ``area``."""
+    one = Scope.of(store, dataclasses.replace(scope.user, area=area))
     if not one.grids:
-        raise UnknownLayerError(f"no grid '{grid}' in this workspace")
+        raise UnknownLayerError(f"no {what} in this workspace")
     return one.filter(store, name, frame)
 
 

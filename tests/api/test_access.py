@@ -327,3 +327,19 @@ def test_settings_by_role(secured):
     ok = planner.put("/api/settings", json={"storey_height_m": 3.2})
     assert ok.status_code == 200 and ok.json()["storey_height_m"] == 3.2
     planner.put("/api/settings", json={"storey_height_m": 3.0})
+
+
+def test_reads_by_grid_and_community_and_odd_filters(secured):
+    mine = secured["mine"]
+    admin = secured["as"]("admin")
+    in_grid = admin.get("/api/layers/buildings", params={"grid": mine["code"]}).json()["features"]
+    in_community = admin.get("/api/layers/buildings", params={"community": mine["community_code"]}).json()["features"]
+    assert 0 < len(in_grid) < len(in_community)
+    # a worker asking for their community still gets their grid only
+    worker = secured["as"]("worker")
+    theirs = worker.get("/api/layers/buildings", params={"community": mine["community_code"]}).json()["features"]
+    assert {f["properties"]["id"] for f in theirs} == {f["properties"]["id"] for f in in_grid}
+    for odd in ("' OR 1=1 --", "../../etc", "<script>"):
+        r = admin.get("/api/layers/buildings", params={"grid": odd})
+        assert r.status_code == 404 and "Traceback" not in r.text
+    assert admin.get("/api/layers/grids", params={"bbox": "1;DROP TABLE grids"}).status_code == 422
