@@ -68,8 +68,13 @@ def _move(page: Any, action: str) -> float:
         (new Function('map', action))(map); })""".replace("__MAP__", MAP), action))
 
 
+USER, PASSWORD = "bench", "page benchmark password"
+
+
 def measure(browser: Any, url: str, path: str) -> dict[str, Any]:
     page = browser.new_page(viewport={"width": 1400, "height": 900})
+    login = page.request.post(f"{url}/api/auth/login", data={"username": USER, "password": PASSWORD})
+    assert login.ok, login.text()  # the session cookie now rides with every page request
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     response = page.goto(url + path, wait_until="load", timeout=300_000)
@@ -99,6 +104,12 @@ def measure(browser: Any, url: str, path: str) -> dict[str, Any]:
 
 
 def run(name: str, path: Path, browser: Any) -> list[dict[str, Any]]:
+    from api import access
+    from layers import store
+
+    ws = store.open_workspace(path)
+    if not any(u["username"] == USER for u in access.users(ws)):
+        access.add_user(ws, USER, "admin", access.Area(), PASSWORD)
     url, proc = serve(path)
     rows = []
     try:
@@ -154,7 +165,8 @@ def main() -> None:
              f"{r['drawn']:,} | {r['pan_p50_ms']:,.0f} / {r['pan_max_ms']:,.0f} | {r['zoom_ms']:,.0f} "
              f"({r['street_drawn']:,}) | {r['fps']:.0f} | {r['errors']} |" for r in rows]
     body = ("## Pages (`python -m benchmarks.pages`)\n\nHeadless Chromium (Debian's `chromium` through "
-            "playwright), 1400×900 viewport, server `pingan serve` in its own process on loopback. Each page is "
+            "playwright), 1400×900 viewport, server `pingan serve` in its own process on loopback, logged in as "
+            "an administrator (the whole workspace). Each page is "
             "opened twice; the table shows the second (warm) load, with the first request's server time beside "
             "it. First render = navigation start until the map is drawn and every viewport request has arrived. "
             "Layers above 5,000 features are loaded by viewport (canvas, simplified per zoom); buildings and "

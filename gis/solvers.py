@@ -399,8 +399,6 @@ def solve_lscp(A: sp.csr_matrix, costs: np.ndarray, *, seconds: float = 60.0, he
     hard = ub - lb > 0.1 * ub
     x, core_bound, status = milp(seed, max(0.1, seconds * (0.05 if hard else 0.25)))
     if status != "Optimal" and time.perf_counter() - start < seconds * 0.9:
-        # the MILP could not close a wide gap: the heuristic gets most of what is left
-        hard = hard or c[x].sum() - max(lb, core_bound) > 0.05 * c[x].sum()
         left = seconds - (time.perf_counter() - start)
         better = _refine_parallel(A, c, x, u, seconds=max(0.5, left * (0.8 if hard else 0.4)), workers=threads)
         if c[better].sum() <= c[x].sum():
