@@ -221,6 +221,20 @@ def _check_area(store: Store, area: Area) -> None:
         raise UserError(f"area '{area.describe()}' selects no grid of this workspace: check the codes")
 
 
+def audit_entries(store: Store, *, user: str | None = None, action: str | None = None,
+                  since: str | None = None, limit: int | None = None) -> pd.DataFrame:
+    """The audit log filtered by who, what and since when, newest first."""
+    log = store.audit_log()
+    if user:
+        log = log[log["user"] == user]
+    if action:
+        log = log[log["action"] == action]
+    if since:
+        log = log[log["at"] >= since]
+    log = log.iloc[::-1]
+    return log if limit is None else log.head(limit)
+
+
 # ---- login and sessions -------------------------------------------------------------------------
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()

@@ -478,15 +478,11 @@ def audit_cmd(workspace: Workspace = DEFAULT_WORKSPACE,
               limit: Annotated[int, typer.Option(help="At most this many, newest first")] = 50) -> None:
     """Query the audit log: who did what, when, to which object."""
     with _errors():
-        log = _open(workspace).audit_log()
-        if user:
-            log = log[log["user"] == user]
-        if action:
-            log = log[log["action"] == action]
-        if since:
-            log = log[log["at"] >= since]
+        from api import access
+
+        log = access.audit_entries(_open(workspace), user=user, action=action, since=since, limit=limit)
         table = Table("at", "user", "action", "object", "detail")
-        for r in log.iloc[::-1].head(limit).itertuples():
+        for r in log.itertuples():
             table.add_row(r.at, r.user, r.action, r.object, r.detail)
         out.print(table)
 

@@ -8,7 +8,6 @@ import folium
 import shapely
 
 from api.i18n import t
-from api.maps.base import add_title, offline_map
 from api.maps.layers import LEVEL_FILL, Page, add_layer
 from gis.camera import DORI_LEVELS
 
@@ -85,10 +84,7 @@ SEARCH_JS = """
 
 def coverage_map(page: Page, *, redundancy: bool = False) -> folium.Map:
     store, lang = page.store, page.lang
-    m = offline_map(store.extent(), basemap=page.basemap)
-    present = page.present()
-    title = f"{t(lang, 'coverage_title')} · {store.get_meta('name', '')}"
-    add_title(m, title)
+    m, present = page.start("coverage_title")
     if "grids" in present:
         folium.GeoJson(page.escaped(page.read("grids"), ["code", "name"]), name=t(lang, "grids"),
                        popup=folium.GeoJsonPopup(["code", "name"], aliases=[t(lang, "code"), t(lang, "name")]),

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from api.i18n import t
-from api.maps.base import Basemap, add_title, offline_map
+from api.maps.base import Basemap
 from api.maps.layers import GridLabels, Page, add_layer, escaped
 from layers.store import Store
 
@@ -71,11 +71,8 @@ def building_layer(store: Store, lang: str, basemap: Basemap) -> tuple[pd.DataFr
 
 
 def household_map(page: Page) -> folium.Map:
-    store, lang = page.store, page.lang
-    m = offline_map(store.extent(), basemap=page.basemap)
-    title = f"{t(lang, 'household_title')} · {store.get_meta('name', '')}"
-    add_title(m, title)
-    present = page.present()
+    lang = page.lang
+    m, present = page.start("household_title")
     if "roads" in present:
         add_layer(m, page, "roads", name=t(lang, "roads"), interactive=False)
     counts = {"red": 0, "yellow": 0, "green": 0}

@@ -68,6 +68,14 @@ class Page:
         frame = self.store.read(layer)
         return frame if self.scope is None else self.scope.filter(self.store, layer, frame)
 
+    def start(self, title_key: str) -> tuple[folium.Map, set[str]]:
+        """The page's empty offline map with its title, and the layers this user may read."""
+        from api.maps.base import add_title, offline_map
+
+        m = offline_map(self.store.extent(), basemap=self.basemap)
+        add_title(m, f"{t(self.lang, title_key)} · {self.store.get_meta('name', '')}")
+        return m, self.present()
+
     def mask(self, key: str, shown: Display) -> np.ndarray:
         """Which rows of a display layer lie in the user's area."""
         return area_mask(self.store, self.scope, self.basemap, key, shown)

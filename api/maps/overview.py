@@ -11,7 +11,6 @@ import html
 import folium
 
 from api.i18n import t
-from api.maps.base import add_title, offline_map
 from api.maps.layers import STATUS_COLOURS, Page, add_layer
 
 COMMUNITY_COLOURS = ["#8fb8de", "#b5d99c", "#f2c57c", "#d7a9e3", "#9ad1d4", "#f4a6a6", "#c9c9a3", "#a3b8c9"]
@@ -33,11 +32,8 @@ def _legend(lang: str, counts: dict[str, int]) -> str:
 
 
 def overview_map(page: Page) -> folium.Map:
-    store, lang = page.store, page.lang
-    present = page.present()
-    m = offline_map(store.extent(), basemap=page.basemap)
-    title = f"{t(lang, 'title')} · {store.get_meta('name', '')}"
-    add_title(m, title)
+    lang = page.lang
+    m, present = page.start("title")
     if not present:
         m.get_root().html.add_child(folium.Element(f"<p>{html.escape(t(lang, 'no_layers'))}</p>"))
         return m

@@ -8,7 +8,6 @@ import json
 import folium
 
 from api.i18n import t
-from api.maps.base import add_title, offline_map
 from api.maps.households import LEVEL_COLOURS
 from api.maps.layers import LEVEL_FILL, Page, add_layer
 from gis.placement import CATALOGUE
@@ -180,11 +179,8 @@ SCRIPT = """
 
 
 def placement_map(page: Page) -> folium.Map:
-    store, lang = page.store, page.lang
-    m = offline_map(store.extent(), basemap=page.basemap)
-    present = page.present()
-    title = f"{t(lang, 'placement_title')} · {store.get_meta('name', '')}"
-    add_title(m, title)
+    lang = page.lang
+    m, present = page.start("placement_title")
     if "grids" in present:
         grids = page.read("risk") if "risk" in present else page.read("grids")
         shown = page.escaped(grids, ["code", "name"])

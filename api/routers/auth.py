@@ -100,12 +100,6 @@ def audit_log(store: StoreDep, user: UserDep,
               limit: Annotated[int, Query(ge=1, le=10_000)] = 200) -> list[dict[str, Any]]:
     if user.role.name != "admin":
         raise access.ForbiddenError("the audit log is for administrators")
-    log = store.audit_log()
-    if who:
-        log = log[log["user"] == who]
-    if action:
-        log = log[log["action"] == action]
-    if since:
-        log = log[log["at"] >= since]
+    log = access.audit_entries(store, user=who, action=action, since=since, limit=limit)
     store.audit("view", "audit_log", {"user": who, "action": action, "since": since}, user=user.username)
-    return log.iloc[::-1].head(limit).to_dict(orient="records")
+    return log.to_dict(orient="records")
