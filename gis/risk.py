@@ -216,7 +216,7 @@ def explain(indicators: pd.DataFrame, contributions: pd.DataFrame, scores: pd.Se
     rows = []
     for i, code in enumerate(scores.index):
         order = np.argsort(-contrib[i])
-        drivers = [f"{INDICATOR_LABELS[names[j]]} {_fmt(values[i, j])}（{contrib[i, j]:.1f}分）"
+        drivers = [f"{INDICATOR_LABELS[names[j]]} {_fmt(values[i, j], names[j])}（{contrib[i, j]:.1f}分）"
                    for j in order[:top] if contrib[i, j] > 0]
         down = ""
         lvl, limit, forced = str(level.iloc[i]), float(threshold.iloc[i]), str(override.iloc[i])
@@ -228,15 +228,21 @@ def explain(indicators: pd.DataFrame, contributions: pd.DataFrame, scores: pd.Se
             per_unit = contrib[i, j] / max(values[i, j] - lows[j], 1e-12)
             if per_unit > 0 and need <= contrib[i, j]:
                 target = max(values[i, j] - need / per_unit, lows[j])
-                down = f"{INDICATOR_LABELS[names[j]]}降至{_fmt(target)}以下可降一级"
+                down = f"{INDICATOR_LABELS[names[j]]}降至{_fmt(target, names[j])}以下可降一级"
             else:
                 down = f"需同时改善多项指标（差{need:.1f}分）"
         rows.append({"code": code, "reasons": "；".join(drivers), "to_lower_level": down})
     return pd.DataFrame(rows).set_index("code")
 
 
-def _fmt(v: float) -> str:
-    return f"{v:.0%}" if 0 < abs(v) < 1 and not float(v).is_integer() else f"{v:.1f}".rstrip("0").rstrip(".")
+#: indicators that are shares (0–1), written as percentages in explanations
+SHARES = frozenset({"rented_share", "floating_share", "coverage_gap"})
+
+
+def _fmt(v: float, name: str) -> str:
+    if name in SHARES:
+        return f"{v:.0%}"
+    return f"{v:.1f}".rstrip("0").rstrip(".")
 
 
 def compare(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
@@ -247,7 +253,7 @@ def compare(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
     for code, r in changed.iterrows():
         moves = {k: r[f"{k}_after"] - r[f"{k}_before"] for k in INDICATOR_LABELS if f"{k}_after" in r}
         key = max(moves, key=lambda k: abs(moves[k]) / (abs(r[f"{k}_before"]) + 1e-9)) if moves else None
-        why = f"{INDICATOR_LABELS[key]} {_fmt(r[f'{key}_before'])}→{_fmt(r[f'{key}_after'])}" if key else ""
+        why = f"{INDICATOR_LABELS[key]} {_fmt(r[f'{key}_before'], key)}→{_fmt(r[f'{key}_after'], key)}" if key else ""
         rows.append({"code": code, "before": r["level_before"], "after": r["level_after"],
                      "direction": "up" if LEVELS.index(r["level_after"]) > LEVELS.index(r["level_before"]) else "down",
                      "why": why})
