@@ -286,6 +286,16 @@ def _as_user(row: Mapping[str, Any]) -> User:
     return User(row["username"], ROLES[row["role"]], Area.from_json(row["area"]), row.get("display_name") or "")
 
 
+def named_user(store: Store, username: str) -> User:
+    """The workspace user called ``username`` (the CLI acts as one: its role and area apply)."""
+    row = _user_row(store, username)
+    if row is None:
+        raise UserError(f"no user '{username}' in this workspace: see `pingan users list`")
+    if row.get("disabled") == "1":
+        raise ForbiddenError(f"user '{username}' is disabled")
+    return _as_user(row)
+
+
 def session_user(store: Store, token: str) -> User:
     digest = _digest(token)
     session = next((s for s in store.records("sessions") if s["token_hash"] == digest), None)

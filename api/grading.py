@@ -61,6 +61,16 @@ def period_end(store: Store, period: str | None = None) -> dt.datetime:
     return (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(microseconds=1)
 
 
+def building_grids(store: Store, grids: gpd.GeoDataFrame) -> pd.Series:
+    """Per building id, the position in ``grids`` of the grid holding its centroid (−1: none).
+
+    Households are counted in their building's grid: the risk layer and the household
+    aggregates of the exports use this one rule, so their totals agree.
+    """
+    b = store.read("buildings").to_crs(grids.crs)
+    return pd.Series(_grid_index(grids, b.geometry.centroid.to_numpy()), index=b["id"].to_numpy())
+
+
 def static_indicators(store: Store, grids: gpd.GeoDataFrame) -> pd.DataFrame:
     """Indicators that do not depend on the period: households, targets, coverage gap."""
     codes = grids["code"].to_numpy()
@@ -70,8 +80,7 @@ def static_indicators(store: Store, grids: gpd.GeoDataFrame) -> pd.DataFrame:
     for tag in ("rented", "floating", "care"):
         out[tag] = 0.0
     if store.has("buildings") and store.has("households"):
-        b = store.read("buildings").to_crs(grids.crs)
-        home = pd.Series(_grid_index(grids, b.geometry.centroid.to_numpy()), index=b["id"].to_numpy())
+        home = building_grids(store, grids)
         hh = store.read("households")
         hh = hh.assign(grid=hh["building_id"].map(home).fillna(-1).astype(int))
         hh = hh[hh["grid"] >= 0]

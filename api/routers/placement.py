@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -14,10 +11,9 @@ from api import planning
 from api.access import ForbiddenError, Scope
 from api.deps import ScopeDep, SettingsDep, StoreDep
 from api.errors import ERRORS
+from api.jobs import Job, JobBoard
 from api.maps.base import Basemap
 from gis.placement import DEFAULT_MODELS
-from layers.errors import UnknownLayerError
-from layers.store import now_iso
 
 router = APIRouter(tags=["placement"], responses=ERRORS)
 
@@ -42,50 +38,20 @@ def run(store: StoreDep, settings: SettingsDep, scope: ScopeDep, body: Placement
     return _run(store, settings, body, None)
 
 
-class Job(BaseModel):
-    id: str
-    status: str  # queued, running, done, failed
-    user: str
-    created_at: str
-    progress: list[str]
-    result: dict[str, Any] | None = None
-    error: str | None = None
-
-
-_jobs: dict[str, dict[str, Any]] = {}
-_jobs_lock = threading.Lock()
-_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="placement")  # one optimiser at a time
+_board = JobBoard("placement", workers=1)  # one optimiser at a time
 
 
 @router.post("/placement/jobs", status_code=202, summary="Start a placement run in the background; poll its job")
 def start_job(store: StoreDep, settings: SettingsDep, scope: ScopeDep, body: PlacementRun) -> Job:
     _may_place(scope)
-    job = {"id": secrets.token_hex(8), "status": "queued", "user": scope.user.username, "created_at": now_iso(),
-           "progress": [], "result": None, "error": None}
-    with _jobs_lock:
-        for old in [k for k, v in _jobs.items() if v["status"] in ("done", "failed")][:-50]:
-            del _jobs[old]  # keep the last 50 finished jobs
-        _jobs[job["id"]] = job
-
-    def work() -> None:
-        job["status"] = "running"
-        try:
-            job["result"] = _run(store, settings, body, job["progress"].append)
-            job["status"] = "done"
-        except Exception as exc:  # the job reports it; the service goes on
-            job["error"], job["status"] = f"{type(exc).__name__}: {exc}", "failed"
-
+    job = _board.submit(scope.user, lambda progress: _run(store, settings, body, progress))
     store.audit("placement_job", f"job:{job['id']}", body.model_dump(), user=scope.user.username)
-    _executor.submit(work)
     return Job(**job)
 
 
 @router.get("/placement/jobs/{job_id}", summary="A placement job: status, progress and, when done, the proposals")
 def get_job(scope: ScopeDep, job_id: Annotated[str, Path(pattern="^[0-9a-f]{16}$")]) -> Job:
-    job = _jobs.get(job_id)
-    if job is None or (job["user"] != scope.user.username and scope.user.role.name != "admin"):
-        raise UnknownLayerError(f"no placement job '{job_id}' of yours")
-    return Job(**job)
+    return Job(**_board.get(job_id, scope.user))
 
 
 def _run(store: Any, settings: Any, body: PlacementRun, progress: Any) -> dict[str, Any]:
