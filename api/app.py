@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.errors import add_exception_handlers
 from api.maps.base import Basemap
-from api.routers import auth, features, layers, pages, placement, risk, whatif, workspace
+from api.routers import auth, exports, features, layers, pages, placement, risk, whatif, workspace
 from api.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(whatif.router, prefix="/api")
     app.include_router(placement.router, prefix="/api")
     app.include_router(workspace.router, prefix="/api")
+    app.include_router(exports.router, prefix="/api")
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> FileResponse:

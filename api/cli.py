@@ -127,18 +127,87 @@ def layers(workspace: Workspace) -> None:
         out.print(f"metric CRS: {store.metric_crs().to_string()}" if store.layers() else "no layers yet")
 
 
-@app.command()
-def export(workspace: Workspace, layer: Annotated[str, typer.Argument(help="Layer to export")],
-           target: Annotated[Path, typer.Argument(help="Output file (.gpkg .geojson .zip .kml)")],
-           fmt: Annotated[str | None, typer.Option("--format", help="gpkg, geojson, shapefile or kml")] = None,
-           coords: Annotated[str | None, typer.Option(help="wgs84 (default), cgcs2000, gcj02, bd09, EPSG")] = None,
-           reason: Annotated[str | None, typer.Option(help="Why household detail is exported (PIPL)")] = None,
-           user: Annotated[str, typer.Option(help="Who exports (recorded in the audit log)")] = "cli") -> None:
-    """Export a layer to a GIS file."""
+export_app = typer.Typer(help="Exports: GIS files and tables of any layer, printed maps, report tables, offline "
+                         "HTML. Limited to the user's role and area; recorded in the audit log.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+ExportUser = Annotated[str | None, typer.Option(
+    "--user", help="Act as this workspace user (their role and area apply); default: the local administrator")]
+Lang = Annotated[str, typer.Option("--lang", help="zh (default) or en")]
+
+
+def _source(store: Store, user: str | None, lang: str) -> Any:
+    import getpass
+
+    from api import access
+    from api.exports import Source
+
+    if lang not in ("zh", "en"):
+        raise ValueError(f"unknown language '{lang}': use zh or en")
+    who = access.named_user(store, user) if user else access.User(
+        f"local:{getpass.getuser()}", access.ROLES["admin"], access.Area(), "本机管理员")
+    return Source(store, access.Scope.of(store, who), lang)
+
+
+def _export(workspace: Path, user: str | None, lang: str, target: Path, title: str, **spec: Any) -> None:
+    from api.exports import ExportSpec, make
+
     with _errors():
-        path = exchange.export_layer(_open(workspace), layer, target, fmt=fmt, coords=coords, user=user,
-                                     reason=reason)
-        out.print(f"wrote {path}")
+        source = _source(_open(workspace), user, lang)
+        with _progress(title) as step:
+            path = make(source, ExportSpec(**spec), target, step)
+        out.print(f"wrote {path} ({path.stat().st_size:,} bytes)")
+
+
+@export_app.command("layer")
+def export_layer_cmd(
+        workspace: Workspace, layer: Annotated[str, typer.Argument(help="Layer or result to export")],
+        target: Annotated[Path, typer.Argument(help="Output file (.gpkg .geojson .zip .kml .csv .xlsx)")],
+        fmt: Annotated[str | None, typer.Option("--format", help="gpkg, geojson, shapefile, kml, csv, xlsx")] = None,
+        coords: Annotated[str, typer.Option(help="wgs84 (default), cgcs2000, gcj02, bd09 or EPSG:code")] = "wgs84",
+        detail: Annotated[bool, typer.Option(help="households one row each instead of per-grid aggregates")] = False,
+        reason: Annotated[str | None, typer.Option(help="Why household detail is exported (PIPL; audited)")] = None,
+        user: ExportUser = None, lang: Lang = "zh") -> None:
+    """Export a layer or result (households: per-grid aggregates unless --detail --reason)."""
+    from layers.exchange import detect_format
+
+    with _errors():
+        kind = fmt or detect_format(target)
+    _export(workspace, user, lang, target, f"exporting {layer}", what="layer", layer=layer,
+            format={"shp": "shapefile", "json": "geojson"}.get(kind, kind), coords=coords.lower(), detail=detail,
+            reason=reason)
+
+
+@export_app.command("map")
+def export_map_cmd(
+        workspace: Workspace, target: Annotated[Path, typer.Argument(help="Output file (.png or .pdf)")],
+        kind: Annotated[str, typer.Option(help="risk (levels) or coverage")] = "risk",
+        paper: Annotated[str, typer.Option(help="A4 or A3")] = "A4",
+        orientation: Annotated[str, typer.Option(help="landscape or portrait")] = "landscape",
+        dpi: Annotated[int, typer.Option(help="PNG resolution")] = 300,
+        user: ExportUser = None, lang: Lang = "zh") -> None:
+    """Print the risk-level or coverage map (PNG at 300 dpi or PDF, A4/A3)."""
+    _export(workspace, user, lang, target, f"printing the {kind} map", what="map", kind=kind,
+            format=target.suffix.lstrip(".").lower() or "png", paper=paper.upper(), orientation=orientation,
+            dpi=dpi)
+
+
+@export_app.command("tables")
+def export_tables_cmd(
+        workspace: Workspace, target: Annotated[Path, typer.Argument(help=".xlsx, or .csv for one table")],
+        table: Annotated[str, typer.Option(help="For CSV: grids or communities")] = "grids",
+        user: ExportUser = None, lang: Lang = "zh") -> None:
+    """Per-grid and per-community figures: an XLSX workbook (summary first) or one CSV table."""
+    _export(workspace, user, lang, target, "building the tables", what="tables",
+            format=target.suffix.lstrip(".").lower() or "xlsx", table=table)
+
+
+@export_app.command("html")
+def export_html_cmd(
+        workspace: Workspace, target: Annotated[Path, typer.Argument(help="Output file (.html)")],
+        kind: Annotated[str, typer.Option(help="risk (levels) or coverage")] = "risk",
+        user: ExportUser = None, lang: Lang = "zh") -> None:
+    """The risk or coverage map as one HTML file that opens with no network (all assets inlined)."""
+    _export(workspace, user, lang, target, f"saving the {kind} map", what="offline", kind=kind, format="html")
 
 
 @app.command("views")

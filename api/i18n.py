@@ -36,7 +36,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "login": "登录", "login_note": "登录和查看户况信息均记入审计日志。",
         "move": "移动此摄像机", "move_hint": "拖动蓝色标记到新位置", "level": "等级",
         "m2": "㎡", "newly_covered": "新覆盖目标", "optimise": "优化选点", "greedy": "快速(贪心)", "run": "运行",
-        "running": "计算中…", "accept": "采纳", "reject": "舍弃", "accepted": "已采纳为规划点位",
+        "running": "计算中…", "risk_title": "网格风险等级图",
+        "offline_note": "离线导出：{who}，{when}；数据日期 {date}。仅供工作使用，请勿外传。",
+        "accept": "采纳", "reject": "舍弃", "accepted": "已采纳为规划点位",
     },
     "en": {
         "title": "Pingan Planner · workspace overview", "communities": "Communities", "grids": "Grids",
@@ -73,7 +75,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "password": "Password", "login": "Log in", "login_note": "Logins and views of household data are audited.",
         "move": "Move this camera", "move_hint": "Drag the blue handle to the new place", "level": "Level",
         "m2": "m²", "newly_covered": "Newly covered", "optimise": "Optimise", "greedy": "fast (greedy)",
-        "run": "Run", "running": "Running…", "accept": "Accept", "reject": "Reject", "accepted": "Accepted as",
+        "run": "Run", "running": "Running…", "risk_title": "Grid risk levels",
+        "offline_note": "Offline copy exported by {who} at {when}; data of {date}. For official use only.",
+        "accept": "Accept", "reject": "Reject", "accepted": "Accepted as",
     },
 }
 

@@ -30,7 +30,7 @@ from gis import coords as offsets
 from gis import crs as crs_policy
 from layers import schemas, validate
 from layers.errors import ImportFormatError, LayerValidationError, Problem
-from layers.store import Store, now_iso
+from layers.store import Store
 
 FORMATS = {
     ".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".zip": "shapefile",
@@ -304,6 +304,54 @@ def _geometry_families(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {str(k): frame[kind == k] for k in sorted(kind.unique())}
 
 
+#: KML styles: risk levels (the map colours), camera status; colours are KML's aabbggrr
+KML_STYLES: dict[str, dict[str, str]] = {
+    "level": {"red": "e03a3e", "yellow": "f5c242", "green": "3aa655"},
+    "status": {"active": "1b7f3b", "faulty": "c0392b", "planned": "2c6fbb", "removed": "7f8c8d"},
+}
+_KML = "http://www.opengis.net/kml/2.2"
+
+
+def _kml_colour(rgb: str, alpha: str) -> str:
+    return f"{alpha}{rgb[4:6]}{rgb[2:4]}{rgb[0:2]}"
+
+
+def style_kml(path: Path, frame: pd.DataFrame) -> None:
+    """Give each placemark the style of its risk level (or camera status): filled polygons, coloured icons."""
+    import xml.etree.ElementTree as ET
+
+    column = next((c for c in KML_STYLES if c in frame), None)
+    if column is None:
+        return
+    ET.register_namespace("", _KML)
+    tree = ET.parse(path)
+    root_doc = tree.getroot().find(f"{{{_KML}}}Document")
+    if root_doc is None:
+        return
+    for pos, (value, rgb) in enumerate(KML_STYLES[column].items()):
+        style = ET.Element(f"{{{_KML}}}Style", id=f"{column}_{value}")
+        line = ET.SubElement(style, f"{{{_KML}}}LineStyle")
+        ET.SubElement(line, f"{{{_KML}}}color").text = _kml_colour(rgb, "ff")
+        ET.SubElement(line, f"{{{_KML}}}width").text = "1.5"
+        poly = ET.SubElement(style, f"{{{_KML}}}PolyStyle")
+        ET.SubElement(poly, f"{{{_KML}}}color").text = _kml_colour(rgb, "99")
+        icon = ET.SubElement(style, f"{{{_KML}}}IconStyle")
+        ET.SubElement(icon, f"{{{_KML}}}color").text = _kml_colour(rgb, "ff")
+        root_doc.insert(pos, style)
+    values = frame[column].astype(object).where(frame[column].notna(), None).tolist()
+    marks = list(root_doc.iter(f"{{{_KML}}}Placemark"))
+    if len(marks) != len(values):  # written in frame order, one placemark per row; anything else is left plain
+        return
+    for mark, value in zip(marks, values, strict=True):
+        if value not in KML_STYLES[column]:
+            continue
+        url = ET.Element(f"{{{_KML}}}styleUrl")
+        url.text = f"#{column}_{value}"
+        name = mark.find(f"{{{_KML}}}name")
+        mark.insert(0 if name is None else list(mark).index(name) + 1, url)
+    tree.write(path, encoding="UTF-8", xml_declaration=True)
+
+
 def export_frame(frame: pd.DataFrame, path: str | Path, *, layer: str, fmt: str | None = None,
                  coords: str | None = None) -> Path:
     """Write a frame to a file atomically (a temporary file renamed into place)."""
@@ -323,7 +371,9 @@ def export_frame(frame: pd.DataFrame, path: str | Path, *, layer: str, fmt: str 
             pyogrio.write_dataframe(_flatten(out, short=False, layer=layer), tmp, driver="GeoJSON",
                                     layer_options={"RFC7946": "YES" if coords in (None, "wgs84") else "NO"})
         elif kind == "kml":
-            pyogrio.write_dataframe(_flatten(out, short=False, layer=layer), tmp, driver="LIBKML", layer=layer)
+            flat = _flatten(out, short=False, layer=layer)
+            pyogrio.write_dataframe(flat, tmp, driver="LIBKML", layer=layer)
+            style_kml(tmp, flat)
         else:
             shp_dir = Path(tmpdir) / "shp"
             shp_dir.mkdir()
@@ -340,12 +390,11 @@ def export_frame(frame: pd.DataFrame, path: str | Path, *, layer: str, fmt: str 
 
 
 def export_layer(store: Store, layer: str, path: str | Path, *, fmt: str | None = None,
-                 coords: str | None = None, user: str = "cli", reason: str | None = None) -> Path:
-    """Export one stored layer. Household detail needs a stated reason and is audited."""
+                 coords: str | None = None) -> Path:
+    """Export one stored layer as it is stored. Households never leave this way (see below)."""
     frame = store.read(layer)  # an unknown layer is reported as such, before any permission question
     if layer == "households":
-        if not reason:
-            raise PermissionError("household detail is personal information (PIPL): it is exported only "
-                                  "with a stated reason (--reason), and every such export is logged")
-        store.audit("export", layer, {"path": str(path), "reason": reason, "at": now_iso()}, user=user)
+        raise PermissionError("household detail is personal information (PIPL): it leaves the workspace only "
+                              "through `pingan export layer` or the API, which aggregate it per grid (small counts "
+                              "suppressed) and audit detail exports, with the user's role, area and reason")
     return export_frame(frame, path, layer=layer, fmt=fmt, coords=coords)

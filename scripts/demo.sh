@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_env.sh
+if command -v dpkg >/dev/null; then apt_install fonts-noto-cjk; fi  # Chinese text on printed maps
 use_venv
 python -m pip install -q -e .
 exec pingan demo workspace/demo.gpkg --serve "$@"

@@ -48,8 +48,9 @@ SEARCH_JS = """
         let found = local(q);
         if (!found) {
           // not drawn here (a city loads only what is in view): ask the server, go there, look again
-          const r = await fetch('/api/search?q=' + encodeURIComponent(q));
-          const hits = r.ok ? await r.json() : [];
+          // a page saved for offline use has no server to ask: it then searches what it holds
+          const r = await fetch('/api/search?q=' + encodeURIComponent(q)).catch(() => null);
+          const hits = r && r.ok ? await r.json() : [];
           if (hits.length) {
             const h = hits[0];
             await new Promise(done => {

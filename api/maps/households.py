@@ -70,9 +70,10 @@ def building_layer(store: Store, lang: str, basemap: Basemap) -> tuple[pd.DataFr
     return shown, fields
 
 
-def household_map(page: Page) -> folium.Map:
+def household_map(page: Page, *, households: bool = True, title_key: str = "household_title") -> folium.Map:
+    """The 户况网格图; without ``households`` it is the risk-level map alone (no household figures)."""
     lang = page.lang
-    m, present = page.start("household_title")
+    m, present = page.start(title_key)
     if "roads" in present:
         add_layer(m, page, "roads", name=t(lang, "roads"), interactive=False)
     counts = {"red": 0, "yellow": 0, "green": 0}
@@ -93,7 +94,8 @@ def household_map(page: Page) -> folium.Map:
             grids["residents"] = grids["residents"].round().astype("Int64")
             grids["households"] = grids["households"].round().astype("Int64")
         fields = [c for c in ("code", "name", "community", "worker", "households", "residents", "level_text",
-                              "score", "reasons", "to_lower_level", "seen", "blind_m2", "cameras") if c in grids]
+                              "score", "reasons", "to_lower_level", "seen", "blind_m2", "cameras") if c in grids
+                  and (households or c not in ("households", "residents"))]
         if "score" in grids:
             grids["score"] = grids["score"].round(1)
         shown = page.escaped(grids, fields)
@@ -108,17 +110,20 @@ def household_map(page: Page) -> folium.Map:
         # thousands of labels appear from street zoom on
         GridLabels(shown.geometry.representative_point(), [str(c)[-3:] for c in grids["code"]],
                    name=t(lang, "grid_labels"), min_zoom=0 if len(grids) <= 300 else 15).add_to(m)
-    if "buildings" in present and "households" in present:
+    if households and "buildings" in present and "households" in present:
         add_layer(m, page, "household_buildings", name=t(lang, "buildings"), popup=True)
-    m.get_root().html.add_child(folium.Element(_legend(lang, counts)))
+    m.get_root().html.add_child(folium.Element(_legend(lang, counts, rented=households)))
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 
 
-def _legend(lang: str, counts: dict[str, int]) -> str:
+def _legend(lang: str, counts: dict[str, int], *, rented: bool = True) -> str:
     rows = "".join(f'<div data-level="{k}"><i style="background:{LEVEL_COLOURS[k]}"></i>'
                    f"{html.escape(t(lang, f'level_{k}'))}: <b class=\"pingan-count\">{n}</b></div>"
                    for k, n in (("red", counts["red"]), ("yellow", counts["yellow"]), ("green", counts["green"])))
+    if not rented:
+        return (f'<div class="pingan-legend" id="pingan-legend" style="position:fixed;bottom:24px;right:12px;'
+                f'z-index:1000"><b>{html.escape(t(lang, "legend"))}</b>{rows}</div>')
     bins = [RENTED_BINS[i][0] for i in range(len(RENTED_BINS))] + [1.0]
     rows += f"<div style='margin-top:4px'><b>{html.escape(t(lang, 'rented_share'))}</b></div>"
     rows += "".join(f'<div><i style="background:{c}"></i>{lo:.0%}–{hi:.0%}</div>'

@@ -1,23 +1,16 @@
-"""Workspace settings and exports as resources (filtered by role and area, audited)."""
+"""Workspace settings as a resource (changed by planners and administrators, audited)."""
 
 from __future__ import annotations
 
-import re
-import tempfile
-import unicodedata
-from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
-from fastapi import APIRouter, BackgroundTasks, Query
-from fastapi.responses import FileResponse
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.access import ForbiddenError
 from api.deps import ScopeDep, StoreDep
 from api.errors import ERRORS
 from gis.camera import DORI_PROFILES
-from layers import exchange
 
 router = APIRouter(tags=["workspace"], responses=ERRORS)
 
@@ -55,53 +48,3 @@ def put_settings(store: StoreDep, scope: ScopeDep, change: SettingsChange) -> di
     store.audit("settings", "workspace", {k: {"from": before.get(k), "to": v} for k, v in values.items()},
                 user=scope.user.username)
     return merged
-
-
-EXTENSIONS = {"gpkg": ".gpkg", "geojson": ".geojson", "shapefile": ".zip", "kml": ".kml"}
-
-
-def safe_name(name: str | None, layer: str, fmt: str) -> str:
-    """A download name without paths or control characters, ending in the format's extension."""
-    stem = Path(unicodedata.normalize("NFC", name or layer).replace("\\", "/")).name  # no directories
-    stem = re.sub(r"[^\w.\- ]", "_", stem).strip(" .") or layer
-    stem = re.sub(r"\.(gpkg|geojson|json|zip|kml|shp)$", "", stem, flags=re.IGNORECASE)[:80] or layer
-    return stem + EXTENSIONS[fmt]
-
-
-@router.get("/export/{layer}", summary="Download a layer (rows in your area) as a GIS file",
-            response_class=FileResponse,
-            responses={200: {"content": {"application/octet-stream": {}}, "description": "the file"}})
-def export(store: StoreDep, scope: ScopeDep, tasks: BackgroundTasks, layer: str,
-           fmt: Annotated[Literal["gpkg", "geojson", "shapefile", "kml"], Query(alias="format")] = "gpkg",
-           coords: Annotated[Literal["wgs84", "cgcs2000", "gcj02"], Query()] = "wgs84",
-           name: Annotated[str | None, Query(max_length=120, description="file name for the download")] = None,
-           reason: Annotated[str | None, Query(max_length=200, description="why (needed for households)")] = None,
-           ) -> FileResponse:
-    if not scope.user.role.can_export:
-        raise ForbiddenError(f"role '{scope.user.role.name}' does not export")
-    frame = store.read(layer)  # an unknown layer is a 404 before any permission question
-    scope.allow_read(layer)
-    if layer == "households":
-        if not scope.user.role.household_detail:
-            raise ForbiddenError(f"role '{scope.user.role.name}' sees households as aggregates only")
-        if not reason or not reason.strip():
-            raise ValueError("household detail leaves the system only with a stated reason (it is audited)")
-    if not hasattr(frame, "geometry"):
-        raise ValueError(f"'{layer}' has no geometry: it is exported as a table with the reports (issue 9)")
-    frame = scope.filter(store, layer, frame)
-    filename = safe_name(name, layer, fmt)
-    tmpdir = tempfile.mkdtemp(prefix="pingan-export-")
-    path = exchange.export_frame(frame, Path(tmpdir) / f"{layer}{EXTENSIONS[fmt]}", layer=layer, fmt=fmt,
-                                 coords=coords)
-    store.audit("export", layer, {"rows": len(frame), "format": fmt, "coords": coords, "file": filename,
-                                  "area": scope.user.area.describe(), "reason": reason}, user=scope.user.username)
-    tasks.add_task(_remove, Path(tmpdir))
-    return FileResponse(path, media_type="application/octet-stream", headers={
-        "Content-Disposition": f"attachment; filename=\"{filename.encode('ascii', 'replace').decode()}\"; "
-                               f"filename*=UTF-8''{quote(filename)}"})
-
-
-def _remove(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)

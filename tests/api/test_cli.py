@@ -21,7 +21,7 @@ def test_init_import_layers_export(tmp_path):
     assert "cameras: imported from cams.csv (version 1, 1 rows)" in result.output
     listing = run("layers", ws)
     assert "cameras" in listing.output and "EPSG:4549" in listing.output
-    result = run("export", ws, "cameras", tmp_path / "out.kml")
+    result = run("export", "layer", ws, "cameras", tmp_path / "out.kml")
     assert result.exit_code == 0 and (tmp_path / "out.kml").exists()
 
 
@@ -39,7 +39,7 @@ def test_bad_input_exits_non_zero_with_one_message(tmp_path):
     assert file_digest(ws) == before
     assert run("import", ws, tmp_path / "missing.csv", "--layer", "cameras").exit_code == 2
     assert run("layers", tmp_path / "nope.gpkg").exit_code == 4
-    assert run("export", ws, "households", tmp_path / "hh.gpkg").exit_code == 3  # no such layer yet
+    assert run("export", "layer", ws, "cameras_x", tmp_path / "x.gpkg").exit_code == 3  # no such layer
 
 
 def test_validate_without_storing(tmp_path):
@@ -59,12 +59,27 @@ def test_demo_builds_once(tmp_path):
     assert store.open_workspace(ws).version("buildings") == 1
 
 
-def test_household_export_needs_reason(demo_copy, tmp_path):
-    result = run("export", demo_copy, "households", tmp_path / "hh.gpkg")
-    assert result.exit_code == 5 and "PIPL" in result.output
-    ok = run("export", demo_copy, "households", tmp_path / "hh.gpkg", "--reason", "季度走访", "--user", "admin")
-    assert ok.exit_code == 0
-    assert store.open_workspace(demo_copy).audit_log()["user"].tolist() == ["admin"]
+def test_household_export_is_aggregated_unless_detail_is_reasoned(demo_copy, tmp_path):
+    import pyogrio
+
+    from api import access
+
+    agg = run("export", "layer", demo_copy, "households", tmp_path / "hh.gpkg")
+    assert agg.exit_code == 0, agg.output
+    per_grid = pyogrio.read_dataframe(tmp_path / "hh.gpkg")
+    ws = store.open_workspace(demo_copy)
+    assert len(per_grid) == len(ws.read("grids")) and per_grid["households"].sum() == len(ws.read("households"))
+    result = run("export", "layer", demo_copy, "households", tmp_path / "hh.csv", "--detail")
+    assert result.exit_code == 2 and "stated reason" in result.output and not (tmp_path / "hh.csv").exists()
+    access.add_user(ws, "police", "police", access.Area(), "correct horse battery")
+    refused = run("export", "layer", demo_copy, "households", tmp_path / "hh.csv", "--detail", "--reason", "核对",
+                  "--user", "police")
+    assert refused.exit_code == 5 and "aggregates only" in refused.output
+    ok = run("export", "layer", demo_copy, "households", tmp_path / "hh.csv", "--detail", "--reason", "季度走访")
+    assert ok.exit_code == 0, ok.output
+    log = store.open_workspace(demo_copy).audit_log()
+    detail = log[(log["action"] == "export") & log["detail"].str.contains("季度走访")]
+    assert len(detail) == 1 and detail["user"].iloc[0].startswith("local:")
 
 
 def test_views_and_coverage_commands(demo_copy):

@@ -1,0 +1,159 @@
+"""Any layer or result as a file: GeoPackage, GeoJSON, zipped Shapefile, KML, CSV or XLSX.
+
+The rows are those of the user's area. Household-derived counts are suppressed below 5
+in every format (see :mod:`api.exports.privacy`); the ``households`` layer leaves as
+aggregates per grid unless household detail is asked for, allowed and reasoned.
+CSV and XLSX carry the schema's Chinese headers for base layers (so the file imports back)
+and 经度/纬度 for points, in the coordinates asked for.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from api.exports import privacy
+from api.exports.source import Source
+from api.exports.tables import COLUMNS, _atomic, _cell, _width
+from layers import exchange, schemas
+from layers.errors import ImportFormatError
+
+GIS_FORMATS = ("gpkg", "geojson", "shapefile", "kml")
+TABLE_FORMATS = ("csv", "xlsx")
+FORMATS = GIS_FORMATS + TABLE_FORMATS
+EXTENSIONS = {"gpkg": ".gpkg", "geojson": ".geojson", "shapefile": ".zip", "kml": ".kml", "csv": ".csv",
+              "xlsx": ".xlsx", "png": ".png", "pdf": ".pdf", "html": ".html"}
+
+
+def safe_name(name: str | None, default: str, fmt: str) -> str:
+    """A download name without paths or control characters, ending in the format's extension."""
+    stem = Path(unicodedata.normalize("NFC", name or default).replace("\\", "/")).name  # no directories
+    stem = re.sub(r"[^\w.\- ]", "_", stem).strip(" .") or default
+    stem = re.sub(r"\.(gpkg|geojson|json|zip|kml|shp|csv|xlsx|png|pdf|html?)$", "", stem, flags=re.IGNORECASE)
+    return (stem[:80] or default) + EXTENSIONS[fmt]
+
+
+def format_of(path: Path, fmt: str | None) -> str:
+    if fmt:
+        fmt = {"shp": "shapefile", "json": "geojson", "xls": "xlsx"}.get(fmt.lower(), fmt.lower())
+    else:
+        fmt = exchange.FORMATS.get(path.suffix.lower())
+    if fmt not in FORMATS:
+        raise ImportFormatError(f"cannot export to '{fmt or path.suffix}': use one of {', '.join(FORMATS)}")
+    return fmt
+
+
+def layer_frame(source: Source, layer: str, *, detail: bool = False, reason: str | None = None
+                ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """What leaves for ``layer``: the rows of the user's area, household figures protected."""
+    if layer == "households":
+        if detail:
+            frame = privacy.household_detail(source, reason)
+            return frame, {"detail": True, "reason": reason, "rows": len(frame)}
+        agg = privacy.household_aggregates(source)
+        shown, n = privacy.suppress(agg, group="community_code")
+        return shown, {"detail": False, "aggregated_per": "grid", "suppressed_cells": n, "rows": len(shown)}
+    if detail:
+        raise ValueError("'detail' applies to the households layer only")
+    source.store.read(layer)  # an unknown layer is reported as such before any permission question
+    frame = source.read(layer)
+    shown, n = privacy.suppress(frame, group="community_code" if "community_code" in frame else None)
+    return shown, {"rows": len(shown), "suppressed_cells": n}
+
+
+#: Chinese headers of columns that are neither in a layer schema nor in the report tables
+EXTRA_LABELS = {"building_name": "楼栋名称", "building_address": "楼栋地址", "resident": "常住户", "vacant": "空置户",
+                "elderly_alone": "独居老人户", "left_behind_children": "留守儿童户", "disabled": "残疾人户",
+                "low_income": "低保户", "business": "商户"}
+
+
+def _headers(layer: str, columns: list[str], lang: str) -> dict[str, str]:
+    """Chinese headers: the layer schema's labels (so the file imports back), else the report's words."""
+    if lang != "zh":
+        return {}
+    labels = {k: v[0] for k, v in COLUMNS.items()} | EXTRA_LABELS
+    if layer in schemas.SCHEMAS:
+        labels |= {f.name: f.label for f in schemas.SCHEMAS[layer].fields if f.label}
+    out: dict[str, str] = {}
+    for c in columns:
+        label = labels.get(c)
+        if label and label not in columns and label not in out.values():
+            out[c] = label
+    return out
+
+
+def as_table(frame: pd.DataFrame, layer: str, lang: str, coords: str | None) -> pd.DataFrame:
+    """Geometry as 经度/纬度 (points, in ``coords``) or WKT; schema labels as headers in Chinese."""
+    out = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
+    if isinstance(frame, gpd.GeoDataFrame) and len(frame):
+        moved = exchange.reproject_out(frame, coords)
+        geoms = moved.geometry
+        if (geoms.geom_type == "Point").all():
+            lon, lat = ("经度", "纬度") if lang == "zh" else ("lon", "lat")
+            out[lon], out[lat] = np.round(geoms.x.to_numpy(), 7), np.round(geoms.y.to_numpy(), 7)
+        else:
+            out["wkt"] = geoms.to_wkt(rounding_precision=7)
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].dt.strftime("%Y-%m-%d %H:%M:%S")
+    return out.rename(columns=_headers(layer, list(out.columns), lang))
+
+
+def _write_xlsx(table: pd.DataFrame, path: Path, *, title: str, footer: str) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = title[:31]
+    ws.append([str(c) for c in table.columns])
+    for cell in ws[1]:
+        cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="DDE4EE")
+    for values in table.itertuples(index=False):
+        ws.append([_cell(v) for v in values])
+    for j, col in enumerate(table.columns, start=1):
+        widest = max([_width(col)] + [_width(v) for v in table[col].head(500)])
+        ws.column_dimensions[get_column_letter(j)].width = min(60, widest + 2)
+    ws.freeze_panes = "B2"
+    if len(table):
+        ws.auto_filter.ref = ws.dimensions
+    ws.oddHeader.center.text = title
+    ws.oddFooter.left.text = footer
+    ws.oddFooter.right.text = "&P / &N"
+    wb.save(path)
+
+
+def export_layer(source: Source, layer: str, path: str | Path, *, fmt: str | None = None,
+                 coords: str | None = None, detail: bool = False, reason: str | None = None,
+                 progress: Callable[[str], None] | None = None) -> Path:
+    """Write ``layer`` (rows of the user's area) to ``path`` and record the export in the audit log."""
+    step = progress or (lambda _name: None)
+    source.require_export()
+    path = Path(path)
+    kind = format_of(path, fmt)
+    step(f"reading {layer}")
+    frame, detail_info = layer_frame(source, layer, detail=detail, reason=reason)
+    step(f"writing {len(frame):,} rows as {kind}")
+    if kind in TABLE_FORMATS:
+        table = as_table(frame, layer, source.lang, coords)
+        if kind == "csv":
+            out = _atomic(path, lambda tmp: table.to_csv(tmp, index=False, encoding="utf-8-sig",
+                                                         lineterminator="\r\n"))
+        else:
+            by = "导出人" if source.lang == "zh" else "Exported by"
+            out = _atomic(path, lambda tmp: _write_xlsx(table, tmp, title=layer,
+                                                        footer=f"{by} {source.who} · {source.when}"))
+    else:
+        if not isinstance(frame, gpd.GeoDataFrame) and kind != "gpkg":
+            raise ImportFormatError(f"'{layer}' is a table without geometry: export it as csv, xlsx or gpkg")
+        out = exchange.export_frame(frame, path, layer=layer, fmt=kind, coords=coords)
+    source.audit(layer, {"format": kind, "coords": coords or "wgs84", "file": out.name, **detail_info})
+    return out

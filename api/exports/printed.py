@@ -1,0 +1,283 @@
+"""Printed maps (PNG at 300 dpi, PDF; A4/A3, portrait/landscape) drawn with matplotlib.
+
+Two maps: the risk-level map (grids filled 红/黄/绿, community boundaries and names) and
+the coverage map (share of each grid's public space seen, blind spots, cameras by status).
+Each carries a title, the administrative area, a legend with counts, a scale bar, a north
+arrow, the data date, a source line and who exported it when. Chinese text is drawn with
+a CJK font (:mod:`api.exports.fonts`); a missing glyph is an error, never a box.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib import patheffects
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrow, Patch
+
+from api.exports.fonts import cjk_family, glyph_guard
+from api.exports.source import Source
+from api.exports.tables import _atomic
+from api.maps.households import LEVEL_COLOURS
+from api.maps.layers import STATUS_COLOURS
+
+PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
+KINDS = ("risk", "coverage")
+#: coverage classes: share of a grid's public space seen at detect level
+COVERAGE_BREAKS = (0.0, 0.02, 0.05, 0.10, 0.20, 1.0)
+COVERAGE_COLOURS = ("#fff5eb", "#c7e9c0", "#74c476", "#31a354", "#006d2c")
+UNGRADED = "#bdbdbd"
+TEXTS = {
+    "zh": {"risk": "网格风险等级图", "coverage": "视频监控覆盖图", "area": "行政区域", "data_date": "数据日期",
+           "period": "评估期", "source": "数据来源", "exported": "导出", "red": "红色网格（高风险）",
+           "yellow": "黄色网格（中风险）", "green": "绿色网格（低风险）", "ungraded": "未分级",
+           "community": "社区/村界", "north": "北", "unit": "个",
+           "spots": "重点盲区（按优先级编号）", "spots_all": "视频盲区",
+           "spot_unit": "处", "cameras": "摄像机", "legend": "图例", "coverage_class": "探测级覆盖率",
+           "roads": "道路", "source_line": "Pingan Planner 工作区"},
+    "en": {"risk": "Grid risk levels", "coverage": "Video coverage", "area": "Area", "data_date": "Data date",
+           "period": "Period", "source": "Source", "exported": "Exported", "red": "Red grids (high risk)",
+           "yellow": "Yellow grids (medium risk)", "green": "Green grids (low risk)", "ungraded": "Not graded",
+           "community": "Community boundary", "north": "N", "unit": "",
+           "spots": "Priority blind spots (numbered)", "spots_all": "Blind spots",
+           "spot_unit": "", "cameras": "Cameras", "legend": "Legend", "coverage_class": "Seen (detect level)",
+           "roads": "Roads", "source_line": "Pingan Planner workspace"},
+}
+STATUS_TEXT = {"zh": {"active": "在用", "faulty": "故障", "planned": "规划", "removed": "拆除"},
+               "en": {"active": "active", "faulty": "faulty", "planned": "planned", "removed": "removed"}}
+_RENDER = threading.Lock()  # matplotlib's rcParams are process-wide
+
+
+def paper_inches(paper: str, orientation: str) -> tuple[float, float]:
+    if paper not in PAPER_MM:
+        raise ValueError(f"unknown paper '{paper}': use {' or '.join(PAPER_MM)}")
+    if orientation not in ("portrait", "landscape"):
+        raise ValueError(f"unknown orientation '{orientation}': use portrait or landscape")
+    w, h = PAPER_MM[paper]
+    if orientation == "landscape":
+        w, h = h, w
+    return w / 25.4, h / 25.4
+
+
+def print_map(source: Source, path: str | Path, *, kind: str = "risk", paper: str = "A4",
+              orientation: str = "landscape", fmt: str | None = None, dpi: int = 300, title: str | None = None,
+              progress: Callable[[str], None] | None = None) -> Path:
+    """Draw the ``kind`` map of the user's area and write it as PNG or PDF (from ``fmt`` or the suffix)."""
+    step = progress or (lambda _name: None)
+    source.require_export()
+    if kind not in KINDS:
+        raise ValueError(f"unknown map '{kind}': use {' or '.join(KINDS)}")
+    path = Path(path)
+    fmt = (fmt or path.suffix.lstrip(".") or "png").lower()
+    if fmt not in ("png", "pdf"):
+        raise ValueError(f"printed maps are PNG or PDF, not '{fmt}'")
+    size = paper_inches(paper, orientation)
+    if fmt == "png":  # whole pixels: A4 at 300 dpi is 3508 × 2480, as printers expect
+        size = (round(size[0] * dpi) + 0.01) / dpi, (round(size[1] * dpi) + 0.01) / dpi
+    family = cjk_family()
+    step("reading layers")
+    layers = _layers(source, kind)
+    tx = TEXTS[source.lang]
+    heading = title or f"{source.workspace_name()} {tx[kind]}".strip()
+    step("drawing")
+    with _RENDER, matplotlib.rc_context({"font.family": [family, "DejaVu Sans"], "pdf.fonttype": 42,
+                                        "axes.unicode_minus": False, "hatch.linewidth": 0.6}):
+        fig = Figure(figsize=size)
+        with glyph_guard():
+            _draw(fig, source, kind, layers, heading, paper)
+        step("writing")
+        meta: dict[str, Any] = {"Title": heading, "Author": source.who, "Creator": "Pingan Planner"}
+        if fmt == "png":
+            meta = {"Title": heading, "Author": source.who, "Software": "Pingan Planner",
+                    "Creation Time": source.when}
+
+        def write(tmp: Path) -> None:
+            with glyph_guard():  # glyphs are looked up while rendering: a box found here leaves no file
+                fig.savefig(tmp, format=fmt, dpi=dpi, metadata=meta)
+
+        out = _atomic(path.with_suffix(f".{fmt}") if path.suffix.lower() != f".{fmt}" else path, write)
+    source.audit(f"map:{kind}", {"format": fmt, "paper": paper, "orientation": orientation, "file": out.name})
+    return out
+
+
+def _layers(source: Source, kind: str) -> dict[str, gpd.GeoDataFrame]:
+    metric = source.store.metric_crs()
+    wanted = ["grids", "communities", "roads"] + (["risk"] if kind == "risk" else
+                                                  ["coverage_grids", "blind_spots", "cameras"])
+    if not source.may_read("grids"):
+        raise ValueError("the map needs the grids layer: import or plan grids first")
+    out = {}
+    for layer in wanted:
+        if source.may_read(layer):
+            frame = source.read(layer)
+            if isinstance(frame, gpd.GeoDataFrame) and len(frame):
+                out[layer] = frame.to_crs(metric)
+    if kind == "risk" and "risk" not in out:
+        raise ValueError("no risk levels yet: run `pingan risk` (or the risk page) before printing the risk map")
+    if kind == "coverage" and "coverage_grids" not in out:
+        raise ValueError("no coverage yet: run `pingan coverage` before printing the coverage map")
+    return out
+
+
+def _mm(fig: Figure, mm: float, axis: str) -> float:
+    w, h = fig.get_size_inches()
+    return mm / 25.4 / (w if axis == "x" else h)
+
+
+def _draw(fig: Figure, source: Source, kind: str, layers: dict[str, gpd.GeoDataFrame], heading: str,
+          paper: str) -> None:
+    lang = source.lang
+    tx = TEXTS[lang]
+    big = paper == "A3"
+    margin_x, margin_y = _mm(fig, 10, "x"), _mm(fig, 10, "y")
+    top, bottom = _mm(fig, 22, "y"), _mm(fig, 16, "y")
+    ax = fig.add_axes((margin_x, bottom, 1 - 2 * margin_x, 1 - top - bottom))
+    ax.set_axis_off()
+    fig.text(0.5, 1 - margin_y, heading, ha="center", va="top", fontsize=22 if big else 16, fontweight="bold")
+    fig.text(0.5, 1 - margin_y - _mm(fig, 9, "y"), f"{tx['area']}：{source.area_text()}" if lang == "zh"
+             else f"{tx['area']}: {source.area_text()}", ha="center", va="top", fontsize=11 if big else 9)
+
+    grids = layers["grids"]
+    xmin, ymin, xmax, ymax = grids.total_bounds
+    pad = 0.03 * max(xmax - xmin, ymax - ymin, 100.0)
+    handles: list[Any] = []
+    if "roads" in layers:
+        layers["roads"].plot(ax=ax, color="#ffffff", linewidth=0.8 if big else 0.6, alpha=0.8, zorder=4)
+    if kind == "risk":
+        handles += _risk(ax, layers["risk"], lang)
+    else:
+        handles += _coverage(ax, grids, layers, lang)
+    if "communities" in layers:
+        comms = layers["communities"]
+        comms.boundary.plot(ax=ax, color="#111111", linewidth=1.4 if big else 1.0, zorder=6)
+        for point, name in zip(comms.geometry.representative_point(), comms["name"].astype(str), strict=True):
+            _label(ax, point.x, point.y, name, 2.5, fontsize=12 if big else 9, fontweight="bold", zorder=9)
+        handles.append(Line2D([], [], color="#111111", linewidth=1.2, label=tx["community"]))
+    _fit(fig, ax, (xmin - pad, ymin - pad, xmax + pad, ymax + pad))
+    legend = ax.legend(handles=handles, loc="lower right", title=tx["legend"], fontsize=8 if big else 7,
+                       title_fontsize=9 if big else 8, framealpha=0.92, edgecolor="#666666", fancybox=False)
+    legend.set_zorder(20)
+    _scale_bar(ax, big)
+    _north_arrow(ax, tx["north"])
+    _footer(fig, source, kind, layers, margin_x, margin_y)
+
+
+def _label(ax: Any, x: float, y: float, text: str, halo: float, **style: Any) -> None:
+    """Text with a white halo; the halo is a second, stroked copy, so the text itself stays text in a PDF."""
+    style = {"ha": "center", "va": "center"} | style
+    zorder = style.pop("zorder", 8)
+    ax.text(x, y, text, **(style | {"color": "white"}), zorder=zorder - 0.5,
+            path_effects=[patheffects.Stroke(linewidth=halo, foreground="white")])
+    ax.text(x, y, text, **style, zorder=zorder)
+
+
+def _fit(fig: Figure, ax: Any, bounds: tuple[float, float, float, float]) -> None:
+    """Widen the extent to the frame's proportions, so the map fills it at one scale both ways."""
+    x0, y0, x1, y1 = bounds
+    box = ax.get_position()
+    w, h = fig.get_size_inches()
+    frame = (box.width * w) / (box.height * h)
+    cx, cy, dx, dy = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
+    if dx / dy < frame:
+        dx = dy * frame
+    else:
+        dy = dx / frame
+    ax.set_xlim(cx - dx / 2, cx + dx / 2)
+    ax.set_ylim(cy - dy / 2, cy + dy / 2)
+    ax.set_aspect("equal", adjustable="box")
+
+
+def _risk(ax: Any, risk: gpd.GeoDataFrame, lang: str) -> list[Any]:
+    tx = TEXTS[lang]
+    level = risk["level"].where(risk["level"].isin(list(LEVEL_COLOURS)), None)
+    colours = level.map(LEVEL_COLOURS).fillna(UNGRADED)
+    risk.plot(ax=ax, color=colours.to_numpy(), edgecolor="#555555", linewidth=0.3, alpha=0.85, zorder=3)
+    if len(risk) <= 400:
+        for point, code in zip(risk.geometry.representative_point(), risk["code"].astype(str), strict=True):
+            _label(ax, point.x, point.y, code[-3:], 1.5, fontsize=4.5, color="#333333", zorder=7)
+    unit = tx["unit"]
+    handles = [Patch(facecolor=LEVEL_COLOURS[k], edgecolor="#555555", alpha=0.85,
+                     label=f"{tx[k]}  {int((level == k).sum())} {unit}".rstrip()) for k in ("red", "yellow", "green")]
+    if level.isna().any():
+        handles.append(Patch(facecolor=UNGRADED, edgecolor="#555555",
+                             label=f"{tx['ungraded']}  {int(level.isna().sum())} {unit}".rstrip()))
+    return handles
+
+
+def _coverage(ax: Any, grids: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame], lang: str) -> list[Any]:
+    tx = TEXTS[lang]
+    cov = layers["coverage_grids"].set_index("code")["share_detect"]
+    share = grids["code"].map(cov).fillna(0.0).clip(0, 1).to_numpy()
+    cls = np.clip(np.searchsorted(COVERAGE_BREAKS, share, side="right") - 1, 0, len(COVERAGE_COLOURS) - 1)
+    grids.plot(ax=ax, color=[COVERAGE_COLOURS[c] for c in cls], edgecolor="#777777", linewidth=0.3, zorder=3)
+    handles: list[Any] = [Patch(facecolor="none", edgecolor="none", label=tx["coverage_class"])]
+    for i, colour in enumerate(COVERAGE_COLOURS):
+        lo, hi = COVERAGE_BREAKS[i], COVERAGE_BREAKS[i + 1]
+        handles.append(Patch(facecolor=colour, edgecolor="#777777",
+                             label=f"{lo:.0%}–{hi:.0%}  {int((cls == i).sum())} {tx['unit']}".rstrip()))
+    if "blind_spots" in layers:
+        spots = layers["blind_spots"]
+        spots.plot(ax=ax, color="#e34a33", alpha=0.22, linewidth=0, zorder=4)
+        handles.append(Patch(facecolor="#e34a33", alpha=0.22, edgecolor="none",
+                             label=f"{tx['spots_all']}  {len(spots)} {tx['spot_unit']}".rstrip()))
+        rank = pd.to_numeric(spots["rank"], errors="coerce") if "rank" in spots else pd.Series(np.nan, spots.index)
+        top = spots[rank <= 10]
+        if len(top):
+            top.plot(ax=ax, facecolor="none", edgecolor="#b2182b", hatch="////", linewidth=0.9, zorder=5)
+            for point, r in zip(top.geometry.representative_point(), rank[rank <= 10], strict=True):
+                _label(ax, point.x, point.y, str(int(r)), 1.8, fontsize=7, color="#b2182b", fontweight="bold",
+                       zorder=8)
+            handles.append(Patch(facecolor="none", edgecolor="#b2182b", hatch="////",
+                                 label=f"{tx['spots']}  {len(top)} {tx['spot_unit']}".rstrip()))
+    if "cameras" in layers:
+        cams = layers["cameras"]
+        status = cams["status"].fillna("active") if "status" in cams else pd.Series("active", index=cams.index)
+        for name, colour in STATUS_COLOURS.items():
+            mine = cams[status == name]
+            if len(mine):
+                ax.scatter(mine.geometry.x, mine.geometry.y, s=7, color=colour, edgecolors="white",
+                           linewidths=0.3, zorder=10)
+                handles.append(Line2D([], [], marker="o", linestyle="none", markersize=4, color=colour,
+                                      label=f"{tx['cameras']}·{STATUS_TEXT[lang][name]}  {len(mine)}"))
+    return handles
+
+
+def _scale_bar(ax: Any, big: bool) -> None:
+    from matplotlib_scalebar.scalebar import ScaleBar
+
+    ax.add_artist(ScaleBar(1.0, "m", location="lower left", box_alpha=0.85, length_fraction=0.2,
+                           font_properties={"size": 8 if big else 7}, border_pad=0.6))
+
+
+def _north_arrow(ax: Any, label: str) -> None:
+    # the map is drawn in the workspace's Gauss-Krüger/UTM metres: grid north is up, within a degree of true north
+    ax.add_patch(FancyArrow(0.955, 0.87, 0, 0.08, width=0.012, head_width=0.03, head_length=0.035,
+                            length_includes_head=True, transform=ax.transAxes, color="#111111", zorder=21))
+    _label(ax, 0.955, 0.86, label, 2.5, transform=ax.transAxes, va="top", fontsize=10, fontweight="bold", zorder=21)
+
+
+def _footer(fig: Figure, source: Source, kind: str, layers: dict[str, gpd.GeoDataFrame], margin_x: float,
+            margin_y: float) -> None:
+    tx = TEXTS[source.lang]
+    zh = source.lang == "zh"
+    colon = "：" if zh else ": "
+    names = list(layers) + (["cameras"] if kind == "coverage" else [])
+    parts = [f"{tx['data_date']}{colon}{source.data_date(names) or '—'}"]
+    if kind == "risk" and "period" in layers.get("risk", pd.DataFrame()):
+        periods = layers["risk"]["period"].dropna().astype(str)
+        if len(periods):
+            parts.append(f"{tx['period']}{colon}{periods.iloc[0]}")
+    store_name = source.store_name()
+    parts.append(f"{tx['source']}{colon}{tx['source_line']} {source.workspace_name()}（{store_name}）" if zh else
+                 f"{tx['source']}{colon}{tx['source_line']} {source.workspace_name()} ({store_name})")
+    fig.text(margin_x, margin_y, "    ".join(parts), ha="left", va="bottom", fontsize=7, color="#333333")
+    fig.text(1 - margin_x, margin_y, f"{tx['exported']}{colon}{source.who}  {source.when}", ha="right",
+             va="bottom", fontsize=7, color="#333333")

@@ -1,0 +1,380 @@
+"""Per-grid and per-community tables for reports: XLSX (summary sheet first) and CSV (UTF-8 with BOM).
+
+Each row of the grid table is one grid of the user's area: its risk level, score and
+reasons, households and residents (aggregates, small counts suppressed), camera coverage
+shares by DORI level, key targets covered by class, blind spots and cameras by status and
+point class. The community table adds the grids up; the summary sheet says what the
+tables cover, who exported them and when, and the totals.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from api.exports import privacy
+from api.exports.source import Source
+from api.grading import _grid_index
+from api.i18n import t
+from api.maps.households import LEVEL_COLOURS
+
+#: column key → (Chinese header, English header, format); the format drives XLSX styles and CSV values
+COLUMNS: dict[str, tuple[str, str, str]] = {
+    "code": ("网格编码", "Grid code", "text"),
+    "name": ("网格名称", "Grid name", "text"),
+    "community_code": ("社区编码", "Community code", "text"),
+    "community_name": ("社区名称", "Community", "text"),
+    "township": ("街镇", "Township", "text"),
+    "kind": ("网格类型", "Grid kind", "text"),
+    "worker_id": ("网格员", "Grid worker", "text"),
+    "grids": ("网格数", "Grids", "int"),
+    "red": ("红色网格", "Red grids", "int"),
+    "yellow": ("黄色网格", "Yellow grids", "int"),
+    "green": ("绿色网格", "Green grids", "int"),
+    "level": ("风险等级", "Risk level", "level"),
+    "score": ("风险得分", "Risk score", "float1"),
+    "reasons": ("主要原因", "Main reasons", "long"),
+    "to_lower_level": ("降级条件", "To move down a level", "long"),
+    "households": ("户数", "Households", "count"),
+    "residents": ("人口", "Residents", "count"),
+    "rented": ("出租户", "Rented households", "count"),
+    "floating": ("流动人口户", "Floating-population households", "count"),
+    "care": ("关爱户", "Households needing care", "count"),
+    "incidents": ("警情数", "Incidents", "int"),
+    "serious_incidents": ("严重警情", "Serious incidents", "int"),
+    "public_m2": ("公共空间面积(㎡)", "Public space (m²)", "int"),
+    "share_detect": ("覆盖率-探测", "Coverage: detect", "pct"),
+    "share_observe": ("覆盖率-观察", "Coverage: observe", "pct"),
+    "share_recognise": ("覆盖率-识别", "Coverage: recognise", "pct"),
+    "share_identify": ("覆盖率-辨认", "Coverage: identify", "pct"),
+    "share_redundant": ("双重覆盖率", "Covered twice", "pct"),
+    "uncovered_m2": ("未覆盖面积(㎡)", "Uncovered (m²)", "int"),
+    "targets_1": ("一类目标", "Class-1 targets", "int"),
+    "covered_1": ("一类目标达标", "Class-1 covered", "int"),
+    "targets_2": ("二类目标", "Class-2 targets", "int"),
+    "covered_2": ("二类目标达标", "Class-2 covered", "int"),
+    "targets_3": ("三类目标", "Class-3 targets", "int"),
+    "covered_3": ("三类目标达标", "Class-3 covered", "int"),
+    "blind_spots": ("盲区数", "Blind spots", "int"),
+    "blind_m2": ("盲区面积(㎡)", "Blind-spot area (m²)", "int"),
+    "cameras_active": ("在用摄像机", "Active cameras", "int"),
+    "cameras_faulty": ("故障摄像机", "Faulty cameras", "int"),
+    "cameras_planned": ("规划摄像机", "Planned cameras", "int"),
+    "cameras_class1": ("一类点位摄像机", "Class-1 point cameras", "int"),
+    "cameras_class2": ("二类点位摄像机", "Class-2 point cameras", "int"),
+    "cameras_class3": ("三类点位摄像机", "Class-3 point cameras", "int"),
+}
+LEVEL_TEXT = {"zh": {"red": "红", "yellow": "黄", "green": "绿"}, "en": {"red": "red", "yellow": "yellow",
+                                                                       "green": "green"}}
+_SEEN = ("seen_detect_m2", "seen_observe_m2", "seen_recognise_m2", "seen_identify_m2", "redundant_m2")
+_SUMMED = ("households", "residents", "rented", "floating", "care", "incidents", "serious_incidents", "public_m2",
+           "uncovered_m2", "targets_1", "covered_1", "targets_2", "covered_2", "targets_3", "covered_3", "blind_spots",
+           "blind_m2", "cameras_active", "cameras_faulty", "cameras_planned", "cameras_class1", "cameras_class2",
+           "cameras_class3", *_SEEN)
+TEXTS = {
+    "zh": {"summary": "汇总", "grids": "网格", "communities": "社区", "title": "网格风险与视频覆盖统计表",
+           "workspace": "工作区", "area": "行政区域", "period": "评估期", "data_date": "数据日期",
+           "exported_by": "导出人", "exported_at": "导出时间", "source": "来源", "figure": "项目", "value": "数值",
+           "note": "说明", "suppressed": "涉及住户的计数 1–4 显示为“<5”（个人信息保护），其总数可能大于所列之和。",
+           "coverage": "公共空间视频覆盖率（探测级）", "targets": "{k}类重点目标达标（达标/总数）",
+           "cameras": "摄像机（在用/故障/规划）",
+           "blind": "盲区（处 / ㎡）", "source_line": "Pingan Planner 工作区数据"},
+    "en": {"summary": "Summary", "grids": "Grids", "communities": "Communities",
+           "title": "Grid risk and video coverage", "workspace": "Workspace", "area": "Area", "period": "Period",
+           "data_date": "Data date", "exported_by": "Exported by", "exported_at": "Exported at", "source": "Source",
+           "figure": "Figure", "value": "Value", "note": "Note",
+           "suppressed": "Household counts of 1–4 are shown as '<5' (personal information); totals may exceed "
+                         "the sum of what is listed.",
+           "coverage": "Public space seen (detect level)", "targets": "Class-{k} key targets covered",
+           "cameras": "Cameras (active / faulty / planned)", "blind": "Blind spots (count / m²)",
+           "source_line": "Pingan Planner workspace data"},
+}
+
+
+def header(key: str, lang: str) -> str:
+    zh, en, _ = COLUMNS[key]
+    return zh if lang == "zh" else en
+
+
+def _targets_by_grid(source: Source, grids: pd.DataFrame) -> pd.DataFrame:
+    cols = [f"{w}_{k}" for k in "123" for w in ("targets", "covered")]
+    out = pd.DataFrame(0, index=grids["code"].astype(str), columns=cols, dtype=np.int64)
+    if not source.may_read("coverage_targets") or grids.empty:
+        return out
+    t = source.read("coverage_targets")
+    if t.empty:
+        return out
+    metric = source.store.metric_crs()
+    idx = _grid_index(grids.to_crs(metric), t.to_crs(metric).geometry.representative_point().to_numpy())
+    t = t.assign(grid=np.where(idx >= 0, grids["code"].astype(str).to_numpy()[np.maximum(idx, 0)], None))
+    t = t[t["grid"].notna()]
+    for k in "123":
+        mine = t[t["class"].astype(str) == k]
+        out[f"targets_{k}"] = mine["grid"].value_counts().reindex(out.index, fill_value=0).to_numpy()
+        got = mine[mine["covered"].fillna(False).astype(bool)]
+        out[f"covered_{k}"] = got["grid"].value_counts().reindex(out.index, fill_value=0).to_numpy()
+    return out
+
+
+def grid_figures(source: Source) -> pd.DataFrame:
+    """One row per grid in the user's area, every figure the role may see (counts not yet suppressed)."""
+    grids = source.read("grids")
+    out = pd.DataFrame({"code": grids["code"].astype(str).to_numpy()})
+    for col in ("name", "community_code", "kind", "worker_id"):
+        out[col] = grids[col].to_numpy() if col in grids else None
+    if source.may_read("communities"):
+        comms = source.store.read("communities").set_index("code")
+        out["community_name"] = out["community_code"].map(comms["name"])
+        if "township" in comms:
+            out["township"] = out["community_code"].map(comms["township"])
+    if source.may_read("risk"):
+        risk = source.read("risk").set_index("code")
+        for col in ("level", "score", "reasons", "to_lower_level", "incidents", "serious_incidents", "period"):
+            if col in risk:
+                out[col] = out["code"].map(risk[col])
+    if privacy.may_see_aggregates(source):
+        agg = privacy.household_aggregates(source).set_index("code")
+        for col in ("households", "residents", "rented", "floating", "care"):
+            out[col] = out["code"].map(agg[col]).fillna(0).astype(np.int64)
+    if source.may_read("coverage_grids"):
+        cov = source.read("coverage_grids").set_index("code")
+        for col in ("public_m2", *_SEEN, "share_detect", "share_observe", "share_recognise", "share_identify",
+                    "share_redundant", "uncovered_m2", "cameras_active", "cameras_faulty", "cameras_planned",
+                    "cameras_class1", "cameras_class2", "cameras_class3"):
+            if col in cov:
+                out[col] = out["code"].map(cov[col])
+    if source.may_read("coverage_targets"):
+        by_grid = _targets_by_grid(source, grids)
+        for col in by_grid.columns:
+            out[col] = out["code"].map(by_grid[col]).fillna(0).astype(np.int64)
+    if source.may_read("blind_spots"):
+        spots = source.read("blind_spots")
+        grouped = spots.groupby(spots["grid_code"].astype(str))
+        out["blind_spots"] = out["code"].map(grouped.size()).fillna(0).astype(np.int64)
+        out["blind_m2"] = out["code"].map(grouped["area_m2"].sum()).fillna(0.0)
+    return out
+
+
+def community_figures(grid_rows: pd.DataFrame) -> pd.DataFrame:
+    """The grid figures added up per community; shares recomputed from the areas, levels counted."""
+    if grid_rows.empty:
+        return pd.DataFrame(columns=["community_code", "community_name", "grids"])
+    keys = ["community_code"] + [c for c in ("community_name", "township") if c in grid_rows]
+    g = grid_rows.assign(**{c: grid_rows[c].fillna("") for c in keys})
+    out = g.groupby(keys, sort=True).size().rename("grids").reset_index()
+    if "level" in g:
+        levels = pd.crosstab(g["community_code"], g["level"])
+        for lv in ("red", "yellow", "green"):
+            out[lv] = out["community_code"].map(levels.get(lv, {})).fillna(0).astype(np.int64)
+    summed = [c for c in _SUMMED if c in g]
+    if summed:
+        sums = g.groupby("community_code")[summed].sum(min_count=1)
+        for col in summed:
+            out[col] = out["community_code"].map(sums[col])
+    if "public_m2" in out and "seen_detect_m2" in out:
+        public = out["public_m2"].replace(0, np.nan)
+        for level in ("detect", "observe", "recognise", "identify"):
+            out[f"share_{level}"] = (out[f"seen_{level}_m2"] / public).fillna(0.0)
+        out["share_redundant"] = (out["redundant_m2"] / public).fillna(0.0)
+    return out
+
+
+def _shown(frame: pd.DataFrame, group: str | None, lang: str) -> tuple[pd.DataFrame, int]:
+    """Suppress small household counts ('<5') and keep only the report's columns, in order."""
+    shown, n = privacy.suppress(frame, group=group, marker=f"<{privacy.SMALL_COUNT}")
+    if "kind" in shown:
+        shown["kind"] = shown["kind"].map(lambda v: t(lang, v) if isinstance(v, str) and v else v)
+    return shown[[c for c in COLUMNS if c in shown]], n
+
+
+def grid_table(source: Source, grid_rows: pd.DataFrame | None = None) -> tuple[pd.DataFrame, int]:
+    rows = grid_figures(source) if grid_rows is None else grid_rows
+    return _shown(rows, "community_code", source.lang)
+
+
+def community_table(source: Source, grid_rows: pd.DataFrame | None = None) -> tuple[pd.DataFrame, int]:
+    rows = grid_figures(source) if grid_rows is None else grid_rows
+    return _shown(community_figures(rows), None, source.lang)
+
+
+def summary_rows(source: Source, grid_rows: pd.DataFrame, suppressed: int) -> list[tuple[str, Any]]:
+    """The summary sheet: what the tables cover, who made them, and the totals (suppressed where small)."""
+    lang = source.lang
+    tx = TEXTS[lang]
+    period = ""
+    if "period" in grid_rows and grid_rows["period"].notna().any():
+        period = str(grid_rows["period"].dropna().iloc[0])
+    rows: list[tuple[str, Any]] = [
+        (tx["workspace"], source.workspace_name()), (tx["area"], source.area_text()),
+        (tx["period"], period), (tx["data_date"], source.data_date(["grids", "risk", "coverage_grids", "cameras"])),
+        (tx["exported_by"], source.who), (tx["exported_at"], source.when),
+        (tx["source"], f"{tx['source_line']}（{source.store_name()}）"
+         if lang == "zh" else f"{tx['source_line']} ({source.store_name()})"),
+        ("", ""), (header("grids", lang), len(grid_rows))]
+    if "level" in grid_rows:
+        for lv in ("red", "yellow", "green"):
+            rows.append((header(lv, lang), int((grid_rows["level"] == lv).sum())))
+    for col in ("households", "residents", "rented", "floating", "care"):
+        if col in grid_rows:
+            total = int(grid_rows[col].sum())
+            rows.append((header(col, lang), total if total == 0 or total >= privacy.SMALL_COUNT else "<5"))
+    if "public_m2" in grid_rows and grid_rows["public_m2"].notna().any():
+        public = float(grid_rows["public_m2"].sum())
+        rows.append((tx["coverage"], float(grid_rows["seen_detect_m2"].sum()) / public if public else 0.0))
+    if "cameras_active" in grid_rows:
+        rows.append((tx["cameras"], " / ".join(str(int(grid_rows[c].fillna(0).sum())) for c in
+                                               ("cameras_active", "cameras_faulty", "cameras_planned"))))
+    for k in "123":
+        if f"targets_{k}" in grid_rows:
+            rows.append((tx["targets"].format(k="一二三"[int(k) - 1] if lang == "zh" else k),
+                         f"{int(grid_rows[f'covered_{k}'].sum())} / {int(grid_rows[f'targets_{k}'].sum())}"))
+    if "blind_spots" in grid_rows:
+        rows.append((tx["blind"], f"{int(grid_rows['blind_spots'].sum())} / {grid_rows['blind_m2'].sum():,.0f}"))
+    if suppressed:
+        rows.append((tx["note"], tx["suppressed"]))
+    return rows
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write through ``write(tmp)`` beside ``path``, then rename: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}")  # created with the umask
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _csv_values(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    out = table.copy()
+    for col in out.columns:
+        kind = COLUMNS[col][2]
+        if kind == "pct":
+            out[col] = [None if v is None or pd.isna(v) else round(100 * float(v), 1) for v in out[col]]
+        elif kind == "level":
+            out[col] = out[col].map(LEVEL_TEXT[lang]).fillna("")
+        elif kind in ("int",):
+            out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")
+        elif kind == "float1":
+            out[col] = pd.to_numeric(out[col], errors="coerce").round(1)
+    out.columns = [header(c, lang) + (" (%)" if COLUMNS[c][2] == "pct" else "") for c in out.columns]
+    return out
+
+
+def write_csv(source: Source, path: str | Path, *, table: str = "grids") -> Path:
+    """One table as CSV, UTF-8 with a byte-order mark so Excel opens the Chinese headers right."""
+    if table not in ("grids", "communities"):
+        raise ValueError(f"unknown table '{table}': use 'grids' or 'communities'")
+    source.require_export()
+    rows = grid_figures(source)
+    shown, suppressed = grid_table(source, rows) if table == "grids" else community_table(source, rows)
+    frame = _csv_values(shown, source.lang)
+    out = _atomic(Path(path), lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig",
+                                                       quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n"))
+    source.audit(f"table:{table}", {"format": "csv", "rows": len(frame), "suppressed_cells": suppressed})
+    return out
+
+
+def write_xlsx(source: Source, path: str | Path) -> Path:
+    """A workbook: summary sheet, then grids and communities, Chinese headers, widths, filters, print setup."""
+    source.require_export()
+    rows = grid_figures(source)
+    grid_shown, n_grid = grid_table(source, rows)
+    comm_shown, n_comm = community_table(source, rows)
+    summary = summary_rows(source, rows, n_grid + n_comm)
+    out = _atomic(Path(path), lambda tmp: _workbook(source, tmp, summary, grid_shown, comm_shown))
+    source.audit("table:xlsx", {"format": "xlsx", "grids": len(grid_shown), "communities": len(comm_shown),
+                                "suppressed_cells": n_grid + n_comm})
+    return out
+
+
+def _width(value: Any) -> int:
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)  # CJK characters are two columns wide
+
+
+def _workbook(source: Source, path: Path, summary: list[tuple[str, Any]], grids: pd.DataFrame,
+              comms: pd.DataFrame) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    lang = source.lang
+    tx = TEXTS[lang]
+    bold = Font(bold=True)
+    head_fill = PatternFill("solid", fgColor="DDE4EE")
+    wb = Workbook()
+    ws = wb.active
+    ws.title = tx["summary"]
+    ws["A1"] = tx["title"]
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append([])
+    ws.append([tx["figure"], tx["value"]])
+    for cell in ws[3]:
+        cell.font, cell.fill = bold, head_fill
+    for label, value in summary:
+        ws.append([label, value])
+        if isinstance(value, float):
+            ws.cell(ws.max_row, 2).number_format = "0.0%"
+    ws.column_dimensions["A"].width = max(_width(r[0]) for r in summary) + 4
+    ws.column_dimensions["B"].width = min(80, max(_width(r[1]) for r in summary) + 4)
+    for row in ws.iter_rows(min_row=4, max_col=2):
+        row[1].alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
+    for title, table in ((tx["grids"], grids), (tx["communities"], comms)):
+        sheet = wb.create_sheet(title)
+        sheet.append([header(c, lang) for c in table.columns])
+        for cell in sheet[1]:
+            cell.font, cell.fill = bold, head_fill
+            cell.alignment = Alignment(wrap_text=True, vertical="center")
+        for values in table.itertuples(index=False):
+            sheet.append([_cell(v) for v in values])
+        for j, col in enumerate(table.columns, start=1):
+            kind = COLUMNS[col][2]
+            letter = get_column_letter(j)
+            widest = max([_width(header(col, lang)) // 2 + 2] + [_width(v) for v in table[col].head(500)])
+            sheet.column_dimensions[letter].width = {"long": 60, "pct": 11}.get(kind, min(40, widest + 2))
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
+                if kind == "pct":
+                    cell.number_format = "0.0%"
+                elif kind == "float1":
+                    cell.number_format = "0.0"
+                elif kind == "int":
+                    cell.number_format = "#,##0"
+                elif kind == "long":
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+                elif kind == "level" and cell.value in LEVEL_COLOURS:
+                    cell.fill = PatternFill("solid", fgColor=LEVEL_COLOURS[cell.value].lstrip("#"))
+                    cell.value = LEVEL_TEXT[lang][cell.value]
+        sheet.freeze_panes = "C2" if "name" in table or "community_name" in table else "B2"
+        if len(table):
+            sheet.auto_filter.ref = sheet.dimensions
+        sheet.page_setup.orientation = "landscape"
+        sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        sheet.print_title_rows = "1:1"
+        sheet.oddHeader.center.text = tx["title"]
+        sheet.oddFooter.left.text = f"{tx['exported_by']} {source.who} · {source.when}"
+        sheet.oddFooter.right.text = "&P / &N"
+    wb.properties.creator = source.user.username
+    wb.properties.title = tx["title"]
+    wb.save(path)
+
+
+def _cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value

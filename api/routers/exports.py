@@ -1,0 +1,163 @@
+"""Exports as downloads: GIS files of any layer, printed maps, report tables, offline HTML, export jobs.
+
+Every download is streamed from a temporary file (removed after sending) with a safe file
+name, limited to the user's role and area, and recorded in the audit log. Large exports
+run as jobs: ``POST /api/export/jobs`` answers at once, ``GET /api/export/jobs/{id}`` shows
+progress, ``GET /api/export/jobs/{id}/file`` downloads the result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse
+
+from api.deps import LangDep, ScopeDep, StoreDep
+from api.errors import ERRORS
+from api.exports import ExportSpec, Source, default_name, make
+from api.exports.files import EXTENSIONS, safe_name
+from api.jobs import Job, JobBoard
+from layers.errors import UnknownLayerError
+
+router = APIRouter(tags=["exports"], responses=ERRORS)
+MEDIA = {"gpkg": "application/geopackage+sqlite3", "geojson": "application/geo+json", "shapefile": "application/zip",
+         "kml": "application/vnd.google-earth.kml+xml", "csv": "text/csv; charset=utf-8",
+         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "png": "image/png",
+         "pdf": "application/pdf", "html": "text/html; charset=utf-8"}
+
+
+def _files(*formats: str) -> dict[int | str, dict[str, Any]]:
+    """The 200 answer of a download: the file, as an attachment, in one of these media types."""
+    return {200: {"description": "the file, as an attachment",
+                  "content": {MEDIA[f].split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
+                              for f in formats}}}
+Name = Annotated[str | None, Query(max_length=120, description="file name for the download")]
+
+
+def _forget(job: dict[str, Any]) -> None:
+    if job.get("result") and job["result"].get("dir"):
+        shutil.rmtree(job["result"]["dir"], ignore_errors=True)
+
+
+_board = JobBoard("export", workers=1, on_forget=_forget)
+
+
+def _produce(source: Source, spec: ExportSpec, progress: Any = None) -> tuple[Path, str, str]:
+    """Write the export into a fresh temporary directory: (path, download name, format)."""
+    source.require_export()
+    fmt = spec.resolved_format()
+    filename = safe_name(spec.name, default_name(spec, source), fmt)
+    source = dataclasses.replace(source, download_name=filename)
+    tmpdir = Path(tempfile.mkdtemp(prefix="pingan-export-"))
+    try:
+        path = make(source, spec, tmpdir / f"export{EXTENSIONS[fmt]}", progress)
+    except BaseException:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+        raise
+    return path, filename, fmt
+
+
+def _send(path: Path, filename: str, fmt: str, tasks: BackgroundTasks | None) -> FileResponse:
+    if tasks is not None:
+        tasks.add_task(shutil.rmtree, path.parent, True)
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
+    return FileResponse(path, media_type=MEDIA[fmt], headers={
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"})
+
+
+def _download(store: Any, scope: Any, lang: str, tasks: BackgroundTasks, spec: ExportSpec) -> FileResponse:
+    return _send(*_produce(Source(store, scope, lang), spec), tasks)
+
+
+@router.get("/export/{layer}", summary="A layer or result (rows in your area) as a GIS file or table",
+            response_class=FileResponse, responses=_files("gpkg", "geojson", "shapefile", "kml", "csv", "xlsx"))
+def export_layer(store: StoreDep, scope: ScopeDep, lang: LangDep, tasks: BackgroundTasks,
+                 layer: Annotated[str, PathParam(max_length=64)],
+                 fmt: Annotated[Literal["gpkg", "geojson", "shapefile", "kml", "csv", "xlsx"],
+                                Query(alias="format")] = "gpkg",
+                 coords: Annotated[Literal["wgs84", "cgcs2000", "gcj02"], Query()] = "wgs84",
+                 detail: Annotated[bool, Query(description="households one row each (role, reason; audited)")] = False,
+                 reason: Annotated[str | None, Query(max_length=200, description="why (household detail)")] = None,
+                 name: Name = None) -> FileResponse:
+    if not layer.replace("_", "").isalpha() or not layer.islower():
+        raise UnknownLayerError(f"unknown layer '{layer}'")
+    spec = ExportSpec(what="layer", layer=layer, format=fmt, coords=coords, detail=detail, reason=reason, name=name)
+    return _download(store, scope, lang, tasks, spec)
+
+
+@router.get("/reports/map", summary="The risk-level or coverage map, printed (PNG 300 dpi or PDF; A4/A3)",
+            response_class=FileResponse, responses=_files("png", "pdf"))
+def report_map(store: StoreDep, scope: ScopeDep, lang: LangDep, tasks: BackgroundTasks,
+               kind: Literal["risk", "coverage"] = "risk",
+               fmt: Annotated[Literal["png", "pdf"], Query(alias="format")] = "pdf",
+               paper: Literal["A4", "A3"] = "A4", orientation: Literal["landscape", "portrait"] = "landscape",
+               dpi: Annotated[int, Query(ge=72, le=600)] = 300, name: Name = None) -> FileResponse:
+    spec = ExportSpec(what="map", kind=kind, format=fmt, paper=paper, orientation=orientation, dpi=dpi, name=name)
+    return _download(store, scope, lang, tasks, spec)
+
+
+@router.get("/reports/tables", summary="Per-grid and per-community figures: XLSX workbook or one CSV table",
+            response_class=FileResponse, responses=_files("xlsx", "csv"))
+def report_tables(store: StoreDep, scope: ScopeDep, lang: LangDep, tasks: BackgroundTasks,
+                  fmt: Annotated[Literal["xlsx", "csv"], Query(alias="format")] = "xlsx",
+                  table: Literal["grids", "communities"] = "grids", name: Name = None) -> FileResponse:
+    spec = ExportSpec(what="tables", format=fmt, table=table, name=name)
+    return _download(store, scope, lang, tasks, spec)
+
+
+@router.get("/reports/offline", summary="The risk or coverage map as one HTML file that works with no network",
+            response_class=FileResponse, responses=_files("html"))
+def report_offline(store: StoreDep, scope: ScopeDep, lang: LangDep, tasks: BackgroundTasks,
+                   kind: Literal["risk", "coverage"] = "risk", name: Name = None) -> FileResponse:
+    spec = ExportSpec(what="offline", kind=kind, name=name)
+    return _download(store, scope, lang, tasks, spec)
+
+
+@router.post("/export/jobs", status_code=202, summary="Start a large export in the background; poll its job")
+def start_job(store: StoreDep, scope: ScopeDep, lang: LangDep, spec: ExportSpec) -> Job:
+    source = Source(store, scope, lang)
+    source.require_export()
+    spec.resolved_format()  # a bad combination is refused now, not in the job
+
+    def work(progress: Any) -> dict[str, Any]:
+        path, filename, fmt = _produce(source, spec, progress)
+        return {"dir": str(path.parent), "file": path.name, "filename": filename, "format": fmt,
+                "bytes": path.stat().st_size}
+
+    job = _board.submit(scope.user, work)
+    return _public(job)
+
+
+def _public(job: dict[str, Any]) -> Job:
+    result = job.get("result")
+    shown = None if result is None else {k: v for k, v in result.items() if k not in ("dir", "file")} | {
+        "download": f"/api/export/jobs/{job['id']}/file"}
+    return Job(**(job | {"result": shown}))
+
+
+JobId = Annotated[str, PathParam(pattern="^[0-9a-f]{16}$")]
+
+
+@router.get("/export/jobs/{job_id}", summary="An export job: status, progress and, when done, where to download")
+def get_job(scope: ScopeDep, job_id: JobId) -> Job:
+    return _public(_board.get(job_id, scope.user))
+
+
+@router.get("/export/jobs/{job_id}/file", summary="Download a finished export job's file",
+            response_class=FileResponse, responses=_files(*MEDIA))
+def job_file(scope: ScopeDep, job_id: JobId) -> FileResponse:
+    job = _board.get(job_id, scope.user)
+    if job["status"] != "done":
+        raise UnknownLayerError(f"export job '{job_id}' is {job['status']}: its file is not ready")
+    result = job["result"]
+    path = Path(result["dir"]) / result["file"]
+    if not path.is_file():
+        raise UnknownLayerError(f"export job '{job_id}' has no file any more")
+    return _send(path, result["filename"], result["format"], None)
