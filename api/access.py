@@ -77,7 +77,8 @@ class Role:
     can_export: bool = True
 
 
-RESULTS = frozenset({"views", "risk", "coverage_grids", "coverage_communities", "coverage_targets", "blind_spots"})
+RESULTS = frozenset({"views", "risk", "risk_history", "coverage_grids", "coverage_communities", "coverage_targets",
+                     "blind_spots", "proposals", "proposal_views"})
 BASE = frozenset({"communities", "grids", "buildings", "households", "roads", "targets", "incidents", "cameras",
                   "sites"})
 ROLES: dict[str, Role] = {r.name: r for r in (
@@ -369,7 +370,7 @@ class Scope:
         """The rows of ``frame`` (a layer's rows) inside the area."""
         if self.everywhere or frame.empty:
             return frame
-        if layer in ("grids", "risk", "coverage_grids"):
+        if layer in ("grids", "risk", "risk_history", "coverage_grids"):
             return frame[frame["code"].astype(str).isin(self.grids)]
         if layer in ("communities", "coverage_communities"):
             col = "code" if "code" in frame else "community_code"

@@ -64,8 +64,21 @@ def layer_frame(source: Source, layer: str, *, detail: bool = False, reason: str
         raise ValueError("'detail' applies to the households layer only")
     source.store.read(layer)  # an unknown layer is reported as such before any permission question
     frame = source.read(layer)
-    shown, n = privacy.suppress(frame, group="community_code" if "community_code" in frame else None)
-    return shown, {"rows": len(shown), "suppressed_cells": n}
+    borrowed = _borrow_counts(source, frame)
+    shown, n = privacy.suppress(frame.join(borrowed) if len(borrowed.columns) else frame,
+                                group="community_code" if "community_code" in frame else None)
+    return shown.drop(columns=list(borrowed.columns)), {"rows": len(shown), "suppressed_cells": n}
+
+
+def _borrow_counts(source: Source, frame: pd.DataFrame) -> pd.DataFrame:
+    """Household counts a table's shares derive from but that it does not carry (risk_history's
+    shares are those of the current grid figures): brought in by grid code to decide suppression."""
+    missing = [c for c, derived in privacy.DERIVED.items() if c not in frame and any(d in frame for d in derived)]
+    if not missing or "code" not in frame or not privacy.may_see_aggregates(source):
+        return pd.DataFrame(index=frame.index)
+    agg = privacy.household_aggregates(source).set_index("code")
+    codes = frame["code"].astype(str)
+    return pd.DataFrame({f"{c}": codes.map(agg[c]).fillna(0).to_numpy() for c in missing}, index=frame.index)
 
 
 #: Chinese headers of columns that are neither in a layer schema nor in the report tables

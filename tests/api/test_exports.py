@@ -403,3 +403,19 @@ def test_offline_html_opens_with_no_network(ws, tmp_path):
     assert drawn > 0 and "视频覆盖图" in legend
     assert [u for u in requests if not u.startswith(("file:", "data:", "blob:"))] == []
     assert errors == [], errors
+
+
+def test_shares_that_would_give_a_small_count_back_are_emptied_too(tiny_path, tmp_path):
+    from api import grading, services
+
+    tiny = store.open_workspace(tiny_path)  # grid 001: 2 households, 1 needing care
+    services.compute_views(tiny)
+    services.compute_coverage(tiny)
+    grading.compute_risk(tiny)
+    src = source_as(tiny, lang="en")
+    for layer in ("risk", "risk_history"):  # risk_history carries the shares without the counts
+        out = make(src, ExportSpec(what="layer", layer=layer, format="gpkg"), tmp_path / f"{layer}.gpkg")
+        got = pyogrio.read_dataframe(out, read_geometry=False)
+        first = got["code"] == tiny.read("grids")["code"].iloc[0]
+        assert got.loc[first, "care_households"].isna().all(), layer  # 1 of 2 households = 50 per 100
+        assert (got.loc[~first, "care_households"] == 0).all(), layer
