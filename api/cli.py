@@ -133,6 +133,8 @@ app.add_typer(export_app, name="export")
 ExportUser = Annotated[str | None, typer.Option(
     "--user", help="Act as this workspace user (their role and area apply); default: the local administrator")]
 Lang = Annotated[str, typer.Option("--lang", help="zh (default) or en")]
+AreaOpt = Annotated[str | None, typer.Option(
+    "--area", help="Only part of the area: an admin-code prefix, community:CODE,… or grid:CODE,…")]
 
 
 def _source(store: Store, user: str | None, lang: str) -> Any:
@@ -166,7 +168,7 @@ def export_layer_cmd(
         coords: Annotated[str, typer.Option(help="wgs84 (default), cgcs2000, gcj02, bd09 or EPSG:code")] = "wgs84",
         detail: Annotated[bool, typer.Option(help="households one row each instead of per-grid aggregates")] = False,
         reason: Annotated[str | None, typer.Option(help="Why household detail is exported (PIPL; audited)")] = None,
-        user: ExportUser = None, lang: Lang = "zh") -> None:
+        user: ExportUser = None, lang: Lang = "zh", area: AreaOpt = None) -> None:
     """Export a layer or result (households: per-grid aggregates unless --detail --reason)."""
     from layers.exchange import detect_format
 
@@ -174,7 +176,7 @@ def export_layer_cmd(
         kind = fmt or detect_format(target)
     _export(workspace, user, lang, target, f"exporting {layer}", what="layer", layer=layer,
             format={"shp": "shapefile", "json": "geojson"}.get(kind, kind), coords=coords.lower(), detail=detail,
-            reason=reason)
+            reason=reason, area=area)
 
 
 @export_app.command("map")
@@ -184,30 +186,31 @@ def export_map_cmd(
         paper: Annotated[str, typer.Option(help="A4 or A3")] = "A4",
         orientation: Annotated[str, typer.Option(help="landscape or portrait")] = "landscape",
         dpi: Annotated[int, typer.Option(help="PNG resolution")] = 300,
-        user: ExportUser = None, lang: Lang = "zh") -> None:
+        user: ExportUser = None, lang: Lang = "zh", area: AreaOpt = None) -> None:
     """Print the risk-level or coverage map (PNG at 300 dpi or PDF, A4/A3)."""
     _export(workspace, user, lang, target, f"printing the {kind} map", what="map", kind=kind,
             format=target.suffix.lstrip(".").lower() or "png", paper=paper.upper(), orientation=orientation,
-            dpi=dpi)
+            dpi=dpi, area=area)
 
 
 @export_app.command("tables")
 def export_tables_cmd(
         workspace: Workspace, target: Annotated[Path, typer.Argument(help=".xlsx, or .csv for one table")],
         table: Annotated[str, typer.Option(help="For CSV: grids or communities")] = "grids",
-        user: ExportUser = None, lang: Lang = "zh") -> None:
+        user: ExportUser = None, lang: Lang = "zh", area: AreaOpt = None) -> None:
     """Per-grid and per-community figures: an XLSX workbook (summary first) or one CSV table."""
     _export(workspace, user, lang, target, "building the tables", what="tables",
-            format=target.suffix.lstrip(".").lower() or "xlsx", table=table)
+            format=target.suffix.lstrip(".").lower() or "xlsx", table=table, area=area)
 
 
 @export_app.command("html")
 def export_html_cmd(
         workspace: Workspace, target: Annotated[Path, typer.Argument(help="Output file (.html)")],
         kind: Annotated[str, typer.Option(help="risk (levels) or coverage")] = "risk",
-        user: ExportUser = None, lang: Lang = "zh") -> None:
+        user: ExportUser = None, lang: Lang = "zh", area: AreaOpt = None) -> None:
     """The risk or coverage map as one HTML file that opens with no network (all assets inlined)."""
-    _export(workspace, user, lang, target, f"saving the {kind} map", what="offline", kind=kind, format="html")
+    _export(workspace, user, lang, target, f"saving the {kind} map", what="offline", kind=kind, format="html",
+            area=area)
 
 
 @app.command("views")

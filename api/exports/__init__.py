@@ -37,6 +37,8 @@ class ExportSpec(BaseModel):
     dpi: Annotated[int, Field(ge=72, le=600)] = 300
     table: Literal["grids", "communities"] = "grids"
     name: Annotated[str | None, Field(max_length=120)] = None
+    area: Annotated[str | None, Field(max_length=400, description="a part of your area: an admin-code prefix, "
+                                      "'community:CODE,…' or 'grid:CODE,…'")] = None
 
     def resolved_format(self) -> str:
         default = {"layer": "gpkg", "map": "png", "tables": "xlsx", "offline": "html"}[self.what]
@@ -69,6 +71,7 @@ def make(source: Source, spec: ExportSpec, path: str | Path,
 
     fmt = spec.resolved_format()
     path = Path(path)
+    source = source.narrowed(spec.area)
     if spec.what == "layer":
         assert spec.layer is not None
         return files.export_layer(source, spec.layer, path, fmt=fmt, coords=spec.coords, detail=spec.detail,

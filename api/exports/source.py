@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from api.access import ForbiddenError, Scope, User
+from api.access import Area, ForbiddenError, Scope, User
 from layers.store import Store
 
 #: Reports carry China Standard Time, the time their readers live in.
@@ -39,6 +39,21 @@ class Source:
     @property
     def when(self) -> str:
         return self.at.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+
+    def narrowed(self, spec: str | None) -> Source:
+        """The same export limited to a part of the user's area (``370285001``, ``community:…``, ``grid:…``)."""
+        if not spec or spec.strip() in ("all", "*"):
+            return self
+        area = Area.parse(spec)
+        if not self.store.has("grids"):
+            raise ValueError("an export area needs the grids layer")
+        sub = Scope.of(self.store, dataclasses.replace(self.user, area=area))
+        if not sub.grids:
+            raise ValueError(f"area '{spec}' selects no grid of this workspace: give an admin-code prefix, "
+                             "'community:CODE' or 'grid:CODE' that exists")
+        if not self.scope.everywhere and not sub.grids <= self.scope.grids:
+            raise ForbiddenError(f"area '{spec}' reaches outside your area ({self.user.area.describe()})")
+        return dataclasses.replace(self, scope=sub)
 
     def may_read(self, layer: str) -> bool:
         return self.store.has(layer) and layer in self.user.role.reads
@@ -74,13 +89,17 @@ class Source:
         name = self.workspace_name()
         n_comm = len(comms)
         n_grid = len(self.read("grids")) if self.may_read("grids") else 0
+        names = [str(v) for v in comms.get("name", pd.Series(dtype=object)).dropna()]
+        part = not self.scope.everywhere and bool(names)
         if lang == "zh":
             where = "、".join(towns) if towns else name
-            scope = "" if self.scope.everywhere else f"（{self.user.area.describe()}）"
-            return f"{where}{scope}：{n_comm} 个社区/村，{n_grid} 个网格"
+            if part:
+                where += " " + "、".join(names[:3]) + ("等" if len(names) > 3 else "")
+            return f"{where}：{n_comm} 个社区/村，{n_grid} 个网格"
         where = ", ".join(towns) if towns else name
-        scope = "" if self.scope.everywhere else f" ({self.user.area.describe()})"
-        return f"{where}{scope}: {n_comm} communities, {n_grid} grids"
+        if part:
+            where += " – " + ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
+        return f"{where}: {n_comm} communities, {n_grid} grids"
 
     def audit(self, obj: str, detail: dict[str, Any]) -> None:
         extra = {"file": self.download_name} if self.download_name else {}

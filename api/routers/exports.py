@@ -39,6 +39,8 @@ def _files(*formats: str) -> dict[int | str, dict[str, Any]]:
                   "content": {MEDIA[f].split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
                               for f in formats}}}
 Name = Annotated[str | None, Query(max_length=120, description="file name for the download")]
+AreaQ = Annotated[str | None, Query(max_length=400, description="a part of your area: admin-code prefix, "
+                                    "'community:CODE,…' or 'grid:CODE,…'")]
 
 
 def _forget(job: dict[str, Any]) -> None:
@@ -85,10 +87,11 @@ def export_layer(store: StoreDep, scope: ScopeDep, lang: LangDep, tasks: Backgro
                  coords: Annotated[Literal["wgs84", "cgcs2000", "gcj02"], Query()] = "wgs84",
                  detail: Annotated[bool, Query(description="households one row each (role, reason; audited)")] = False,
                  reason: Annotated[str | None, Query(max_length=200, description="why (household detail)")] = None,
-                 name: Name = None) -> FileResponse:
+                 name: Name = None, area: AreaQ = None) -> FileResponse:
     if not layer.replace("_", "").isalpha() or not layer.islower():
         raise UnknownLayerError(f"unknown layer '{layer}'")
-    spec = ExportSpec(what="layer", layer=layer, format=fmt, coords=coords, detail=detail, reason=reason, name=name)
+    spec = ExportSpec(what="layer", layer=layer, format=fmt, coords=coords, detail=detail, reason=reason, name=name,
+                      area=area)
     return _download(store, scope, lang, tasks, spec)
 
 
@@ -98,8 +101,9 @@ def report_map(store: StoreDep, scope: ScopeDep, lang: LangDep, tasks: Backgroun
                kind: Literal["risk", "coverage"] = "risk",
                fmt: Annotated[Literal["png", "pdf"], Query(alias="format")] = "pdf",
                paper: Literal["A4", "A3"] = "A4", orientation: Literal["landscape", "portrait"] = "landscape",
-               dpi: Annotated[int, Query(ge=72, le=600)] = 300, name: Name = None) -> FileResponse:
-    spec = ExportSpec(what="map", kind=kind, format=fmt, paper=paper, orientation=orientation, dpi=dpi, name=name)
+               dpi: Annotated[int, Query(ge=72, le=600)] = 300, name: Name = None, area: AreaQ = None) -> FileResponse:
+    spec = ExportSpec(what="map", kind=kind, format=fmt, paper=paper, orientation=orientation, dpi=dpi, name=name,
+                      area=area)
     return _download(store, scope, lang, tasks, spec)
 
 
@@ -107,16 +111,18 @@ def report_map(store: StoreDep, scope: ScopeDep, lang: LangDep, tasks: Backgroun
             response_class=FileResponse, responses=_files("xlsx", "csv"))
 def report_tables(store: StoreDep, scope: ScopeDep, lang: LangDep, tasks: BackgroundTasks,
                   fmt: Annotated[Literal["xlsx", "csv"], Query(alias="format")] = "xlsx",
-                  table: Literal["grids", "communities"] = "grids", name: Name = None) -> FileResponse:
-    spec = ExportSpec(what="tables", format=fmt, table=table, name=name)
+                  table: Literal["grids", "communities"] = "grids", name: Name = None,
+                  area: AreaQ = None) -> FileResponse:
+    spec = ExportSpec(what="tables", format=fmt, table=table, name=name, area=area)
     return _download(store, scope, lang, tasks, spec)
 
 
 @router.get("/reports/offline", summary="The risk or coverage map as one HTML file that works with no network",
             response_class=FileResponse, responses=_files("html"))
 def report_offline(store: StoreDep, scope: ScopeDep, lang: LangDep, tasks: BackgroundTasks,
-                   kind: Literal["risk", "coverage"] = "risk", name: Name = None) -> FileResponse:
-    spec = ExportSpec(what="offline", kind=kind, name=name)
+                   kind: Literal["risk", "coverage"] = "risk", name: Name = None,
+                   area: AreaQ = None) -> FileResponse:
+    spec = ExportSpec(what="offline", kind=kind, name=name, area=area)
     return _download(store, scope, lang, tasks, spec)
 
 

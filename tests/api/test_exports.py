@@ -419,3 +419,22 @@ def test_shares_that_would_give_a_small_count_back_are_emptied_too(tiny_path, tm
         first = got["code"] == tiny.read("grids")["code"].iloc[0]
         assert got.loc[first, "care_households"].isna().all(), layer  # 1 of 2 households = 50 per 100
         assert (got.loc[~first, "care_households"] == 0).all(), layer
+
+
+def test_an_export_can_be_narrowed_to_part_of_the_users_area(secured):
+    ws = secured["ws"]
+    comm = ws.read("communities").iloc[1]
+    n_grids = int((ws.read("grids")["community_code"] == comm["code"]).sum())
+    planner = secured["as"]("planner")
+    r = planner.get("/api/reports/map", params={"format": "pdf", "area": f"community:{comm['code']}"})
+    assert r.status_code == 200, r.text
+    text = PdfReader(io.BytesIO(r.content)).pages[0].extract_text()
+    assert f"{comm['name']}：1 个社区/村，{n_grids} 个网格" in text
+    r = planner.get("/api/reports/tables", params={"format": "csv", "area": f"community:{comm['code']}"})
+    assert len(pd.read_csv(io.BytesIO(r.content), encoding="utf-8-sig")) == n_grids
+    log = ws.audit_log()
+    assert f"community:{comm['code']}" in log[log["user"] == "planner"]["detail"].iloc[-1]
+    worker = secured["as"]("worker")  # one grid of the first community
+    assert worker.get("/api/reports/tables", params={"area": f"community:{comm['code']}"}).status_code == 403
+    assert worker.get("/api/reports/tables", params={"area": f"grid:{secured['mine']['code']}"}).status_code == 200
+    assert planner.get("/api/reports/tables", params={"area": "grid:999"}).status_code == 422
