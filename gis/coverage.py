@@ -399,6 +399,8 @@ def indicators(targets: pd.DataFrame, target_shares: pd.Series | None = None) ->
     - 路口覆盖率: share of intersections covered.
     """
     out: dict[str, float | bool | int] = {}
+    needed = ["id", "class", "category", "covered", "share_required"]
+    targets = targets.reindex(columns=list(dict.fromkeys([*targets.columns, *needed])))  # none at all: zeros
     cls1 = targets[targets["class"].astype(str) == "1"]
     out["class1_targets"] = len(cls1)
     out["class1_covered"] = int(cls1["covered"].sum())

@@ -121,3 +121,12 @@ def test_community_totals_are_grid_sums():
                             "redundant_m2": [10.0, 0.0], "road_m": [1.0, 2.0], "uncovered_m2": [50.0, 270.0]})
     c = coverage.community_figures(figures).iloc[0]
     assert c["public_m2"] == 400 and c["share_detect"] == pytest.approx(80 / 400) and c["grids"] == 2
+
+
+def test_indicators_of_a_workspace_without_key_targets():
+    import pandas as pd
+
+    from gis import coverage as cov
+
+    out = cov.indicators(pd.DataFrame(), pd.Series(dtype=float))
+    assert out["class1_targets"] == 0 and out["intersections"] == 0 and not out["class1_all_covered"]
