@@ -129,3 +129,19 @@ def test_runs_with_different_thread_counts_in_one_process_all_solve():
     first = solvers.solve_lscp(A, costs, seconds=10, threads=1)
     second = solvers.solve_lscp(A, costs, seconds=10, threads=2)
     assert first.status == second.status == "Optimal" and first.objective == second.objective
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_local_search_reaches_the_optimum_from_a_poor_cover(seed):
+    from gis.localsearch import local_search
+
+    rng = np.random.default_rng(100 + seed)
+    A = sp.csr_matrix((rng.random((40, 16)) < 0.2).astype(float))
+    A = A[np.diff(A.indptr) > 0]
+    costs = rng.integers(1, 30, 16).astype(float)
+    start = np.ones(16, dtype=bool)  # everything: the dearest cover there is
+    found = local_search(A, costs, start, seconds=0.3, seed=seed, chunk=2_000)
+    assert np.asarray(A[:, found].sum(axis=1)).ravel().min() >= 1  # a cover
+    assert costs[found].sum() == pytest.approx(brute_lscp(A, costs))
+    with pytest.raises(ValueError, match="from a cover"):
+        local_search(A, costs, np.zeros(16, dtype=bool), seconds=0.1)
