@@ -7,8 +7,8 @@
   grids of 500 m), through ``gis.coverage`` directly: full figures and blind spots, and the
   same incremental operations.
 
-    python benchmarks/coverage.py               # demo and the full synthetic city
-    python benchmarks/coverage.py --cameras 2000 --buildings 10000
+    python benchmarks/coverage_rollup.py               # demo and the full synthetic city
+    python benchmarks/coverage_rollup.py --cameras 2000 --buildings 10000
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def main() -> None:
     c = city(args.buildings, args.cameras, args.repeat)
     print(f"city: {c}", flush=True)
     body = (
-        "## Coverage (issue 4)\n\n`python benchmarks/coverage.py`. Incremental times are medians of "
+        "## Coverage (issue 4)\n\n`python benchmarks/coverage_rollup.py`. Incremental times are medians of "
         f"{args.repeat} operations each and include computing the camera's own views.\n\n"
         "| workspace | views | full coverage | add one camera | move it | delete it |\n"
         "| --- | --- | --- | --- | --- | --- |\n"
