@@ -38,6 +38,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "m2": "㎡", "newly_covered": "新覆盖目标", "optimise": "优化选点", "greedy": "快速(贪心)", "run": "运行",
         "running": "计算中…", "risk_title": "网格风险等级图",
         "offline_note": "离线导出：{who}，{when}；数据日期 {date}。仅供工作使用，请勿外传。",
+        "export": "导出", "export_pdf": "打印地图 PDF（A4 横向）", "export_pdf_a3": "打印地图 PDF（A3 横向）",
+        "export_png": "地图图片 PNG（300 dpi）", "export_tables": "统计表 XLSX（网格、社区）",
+        "export_offline": "离线地图 HTML（可拷贝至U盘）", "export_kml": "网格图层 KML",
+        "export_gpkg": "网格图层 GeoPackage",
         "accept": "采纳", "reject": "舍弃", "accepted": "已采纳为规划点位",
     },
     "en": {
@@ -77,6 +81,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "m2": "m²", "newly_covered": "Newly covered", "optimise": "Optimise", "greedy": "fast (greedy)",
         "run": "Run", "running": "Running…", "risk_title": "Grid risk levels",
         "offline_note": "Offline copy exported by {who} at {when}; data of {date}. For official use only.",
+        "export": "Export", "export_pdf": "Printed map PDF (A4 landscape)",
+        "export_pdf_a3": "Printed map PDF (A3 landscape)", "export_png": "Map image PNG (300 dpi)",
+        "export_tables": "Tables XLSX (grids, communities)", "export_offline": "Offline map HTML (for a USB stick)",
+        "export_kml": "Grid layer KML", "export_gpkg": "Grid layer GeoPackage",
         "accept": "Accept", "reject": "Reject", "accepted": "Accepted as",
     },
 }

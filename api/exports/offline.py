@@ -86,8 +86,8 @@ def offline_html(source: Source, path: str | Path, *, kind: str = "risk",
         raise ValueError("the map needs the grids layer: import or plan grids first")
     step("building the page")
     page = Page(source.store, source.lang, NO_BASEMAP, inline_limit=10**9, cache=FrameCache(), scope=source.scope)
-    m = (households.household_map(page, households=False, title_key="risk_title") if kind == "risk"
-         else coverage.coverage_map(page))
+    m = (households.household_map(page, households=False, title_key="risk_title", exports=False) if kind == "risk"
+         else coverage.coverage_map(page, exports=False))
     note = t(source.lang, "offline_note").format(
         who=source.who, when=source.when,
         date=source.data_date(["grids", "risk", "coverage_grids", "cameras", "views"]) or "—")

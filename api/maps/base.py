@@ -166,3 +166,26 @@ def add_title(m: folium.Map, text: str) -> None:
     m.get_root().html.add_child(folium.Element(
         f'<div class="pingan-title" id="pingan-title" style="position:fixed;top:10px;left:60px;z-index:1000">'
         f"{html.escape(text)}</div>"))
+
+
+def add_export_menu(m: folium.Map, lang: str, kind: str) -> None:
+    """The page's downloads (printed map, tables, offline map, grid layer), served by the export API."""
+    import html
+    from urllib.parse import urlencode
+
+    from api.i18n import t
+
+    layer = "risk" if kind == "risk" else "coverage_grids"
+    extra = {"lang": "en"} if lang == "en" else {}
+    links = [("export_pdf", "/api/reports/map", {"kind": kind, "format": "pdf"}),
+             ("export_pdf_a3", "/api/reports/map", {"kind": kind, "format": "pdf", "paper": "A3"}),
+             ("export_png", "/api/reports/map", {"kind": kind, "format": "png"}),
+             ("export_tables", "/api/reports/tables", {"format": "xlsx"}),
+             ("export_offline", "/api/reports/offline", {"kind": kind}),
+             ("export_kml", f"/api/export/{layer}", {"format": "kml"}),
+             ("export_gpkg", f"/api/export/{layer}", {"format": "gpkg"})]
+    items = "".join(f'<a class="pingan-export-{key}" href="{html.escape(path + "?" + urlencode(query | extra))}" '
+                    f'download>{html.escape(t(lang, key))}</a>' for key, path, query in links)
+    m.get_root().html.add_child(folium.Element(
+        f'<details class="pingan-export" id="pingan-export" style="position:fixed;bottom:36px;left:10px;z-index:1000">'
+        f"<summary>{html.escape(t(lang, 'export'))}</summary>{items}</details>"))

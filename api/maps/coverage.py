@@ -8,6 +8,7 @@ import folium
 import shapely
 
 from api.i18n import t
+from api.maps.base import add_export_menu
 from api.maps.layers import LEVEL_FILL, Page, add_layer
 from gis.camera import DORI_LEVELS
 
@@ -83,7 +84,7 @@ SEARCH_JS = """
 """
 
 
-def coverage_map(page: Page, *, redundancy: bool = False) -> folium.Map:
+def coverage_map(page: Page, *, redundancy: bool = False, exports: bool = True) -> folium.Map:
     store, lang = page.store, page.lang
     m, present = page.start("coverage_title")
     if "grids" in present:
@@ -123,8 +124,8 @@ def coverage_map(page: Page, *, redundancy: bool = False) -> folium.Map:
                        popup=folium.GeoJsonPopup(fields, aliases=[t(lang, f"spot_field_{f}") for f in fields]),
                        style_function=lambda f: {"fillColor": f["properties"]["_fill"], "fillOpacity": 0.55,
                                                  "color": f["properties"]["_fill"], "weight": 0.5}).add_to(m)
-    if "coverage_targets" in present:
-        targets = page.read("coverage_targets")
+    targets = page.read("coverage_targets") if "coverage_targets" in present else None
+    if targets is not None and len(targets) and "covered" in targets:  # a workspace may have no key targets
         targets["covered_text"] = targets["covered"].astype(bool).map(lambda v: t(lang, "yes" if v else "no"))
         fields = ["id", "name", "class", "required_level", "best_level", "covered_text"]
         shown = page.escaped(targets, fields)
@@ -139,6 +140,8 @@ def coverage_map(page: Page, *, redundancy: bool = False) -> folium.Map:
         add_layer(m, page, "cameras", name=t(lang, "cameras"), popup=True)
     m.get_root().html.add_child(folium.Element(_legend(lang)))
     m.get_root().html.add_child(folium.Element(SEARCH_JS % {"placeholder": html.escape(t(lang, "search"))}))
+    if exports and "coverage_grids" in present and page.scope is not None and page.scope.user.role.can_export:
+        add_export_menu(m, lang, "coverage")
     folium.LayerControl(collapsed=True).add_to(m)
     return m
 

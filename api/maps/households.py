@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from api.i18n import t
-from api.maps.base import Basemap
+from api.maps.base import Basemap, add_export_menu
 from api.maps.layers import GridLabels, Page, add_layer, escaped
 from layers.store import Store
 
@@ -70,8 +70,10 @@ def building_layer(store: Store, lang: str, basemap: Basemap) -> tuple[pd.DataFr
     return shown, fields
 
 
-def household_map(page: Page, *, households: bool = True, title_key: str = "household_title") -> folium.Map:
-    """The 户况网格图; without ``households`` it is the risk-level map alone (no household figures)."""
+def household_map(page: Page, *, households: bool = True, title_key: str = "household_title",
+                  exports: bool = True) -> folium.Map:
+    """The 户况网格图; without ``households`` it is the risk-level map alone (no household figures);
+    ``exports`` adds the download menu for users who export (not in an offline copy)."""
     lang = page.lang
     m, present = page.start(title_key)
     if "roads" in present:
@@ -112,6 +114,8 @@ def household_map(page: Page, *, households: bool = True, title_key: str = "hous
                    name=t(lang, "grid_labels"), min_zoom=0 if len(grids) <= 300 else 15).add_to(m)
     if households and "buildings" in present and "households" in present:
         add_layer(m, page, "household_buildings", name=t(lang, "buildings"), popup=True)
+    if exports and "risk" in present and page.scope is not None and page.scope.user.role.can_export:
+        add_export_menu(m, lang, "risk")
     m.get_root().html.add_child(folium.Element(_legend(lang, counts, rented=households)))
     folium.LayerControl(collapsed=False).add_to(m)
     return m

@@ -316,3 +316,27 @@ def test_logging_in_opens_the_map_of_ones_own_grid(secured_server, browser):
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     assert [e for e in errors if "401" not in e] == []  # the failed login's 401 is the only console noise
     page.close()
+
+
+@pytest.mark.browser
+def test_the_export_menu_downloads_the_tables_of_ones_area(secured_server, browser, tmp_path):
+    import openpyxl
+
+    url, grid = secured_server
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.goto(f"{url}/login?next=/", wait_until="load")
+    page.fill("#username", "worker")
+    page.fill("#password", "a long test password")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#pingan-export summary")
+    page.click("#pingan-export summary")
+    with page.expect_download() as info:
+        page.click(".pingan-export-export_tables")
+    download = info.value
+    assert download.suggested_filename.startswith("网格统计_") and download.suggested_filename.endswith(".xlsx")
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    rows = list(openpyxl.load_workbook(path)["网格"].values)
+    assert [r[0] for r in rows[1:]] == [grid]  # the worker's grid only
+    context.close()

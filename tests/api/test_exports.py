@@ -438,3 +438,26 @@ def test_an_export_can_be_narrowed_to_part_of_the_users_area(secured):
     assert worker.get("/api/reports/tables", params={"area": f"community:{comm['code']}"}).status_code == 403
     assert worker.get("/api/reports/tables", params={"area": f"grid:{secured['mine']['code']}"}).status_code == 200
     assert planner.get("/api/reports/tables", params={"area": "grid:999"}).status_code == 422
+
+
+def test_a_workspace_without_key_targets_still_maps_and_exports(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api import grading, services
+    from api.app import create_app
+    from api.settings import Settings
+    from layers import validate
+    from tests.conftest import tiny_layers
+
+    ws = store.open_workspace(tmp_path / "t.gpkg", create=True, name="无目标")
+    ws.write_many({n: validate.validate(f, n) for n, f in tiny_layers().items() if n != "targets"})
+    services.compute_views(ws)
+    services.compute_coverage(ws)
+    grading.compute_risk(ws)
+    src = source_as(ws)
+    for spec, suffix in ((ExportSpec(what="offline", kind="coverage"), "html"),
+                         (ExportSpec(what="map", kind="coverage", format="pdf"), "pdf"), (ExportSpec(what="tables"),
+                                                                                         "xlsx")):
+        assert make(src, spec, tmp_path / f"out.{suffix}").stat().st_size > 1000
+    page = TestClient(create_app(Settings(auth=False, workspace=tmp_path / "t.gpkg"))).get("/coverage")
+    assert page.status_code == 200 and "pingan-export" in page.text
