@@ -24,12 +24,14 @@ app = typer.Typer(help="Pingan Planner: grids, risk and video coverage for commu
 _WIDTH = shutil.get_terminal_size((160, 24)).columns
 out = Console(soft_wrap=True, width=_WIDTH)
 err = Console(stderr=True, soft_wrap=True, width=_WIDTH)
-DEFAULT_WORKSPACE = Path("workspace/demo.gpkg")
+DEFAULT_WORKSPACE = "workspace/demo.gpkg"
 EXIT_CODES: dict[type[Exception], int] = {
     LayerValidationError: 2, OSError: 2, ImportFormatError: 2, ValueError: 2, UnknownLayerError: 3,
     WorkspaceError: 4, PermissionError: 5, FileExistsError: 6}
 
-Workspace = Annotated[Path, typer.Argument(help="The workspace GeoPackage file")]
+WorkspaceOpt = Annotated[str, typer.Option(help="Workspace (a .gpkg file or a postgresql:// URI)")]
+Workspace = Annotated[str, typer.Argument(
+    help="The workspace: a GeoPackage file, or postgresql://user:password@host:port/database?workspace=name")]
 
 
 @contextmanager
@@ -52,7 +54,7 @@ def _progress(title: str) -> Iterator[Callable[[str], None]]:
         yield step
 
 
-def _open(path: Path) -> Store:
+def _open(path: str | Path) -> Store:
     return open_workspace(path)
 
 
@@ -127,6 +129,35 @@ def layers(workspace: Workspace) -> None:
         out.print(f"metric CRS: {store.metric_crs().to_string()}" if store.layers() else "no layers yet")
 
 
+workspace_app = typer.Typer(help="Whole workspaces: copy between GeoPackage and PostGIS.", no_args_is_help=True)
+app.add_typer(workspace_app, name="workspace")
+
+
+@workspace_app.command("copy")
+def workspace_copy_cmd(
+        source: Annotated[str, typer.Argument(help="The workspace to copy (.gpkg or postgresql://…)")],
+        target: Annotated[str, typer.Argument(help="A new workspace (.gpkg or postgresql://…?workspace=name)")],
+        force: Annotated[bool, typer.Option(help="Replace the target if it exists")] = False) -> None:
+    """Copy a workspace — layers with their versions, settings, users, audit log — into a new one
+    (GeoPackage into PostGIS and back). Logged-in sessions are not copied."""
+    from layers.store import copy_workspace
+
+    with _errors():
+        src = _open(source)
+        dst = open_workspace(target, create=True, name=str(src.get_meta("name") or ""), overwrite=force)
+        with _progress("copying") as step:
+            copied = copy_workspace(src, dst, progress=step)
+        dst.audit("workspace_copy", "workspace", {"from": _redact(source), "layers": copied})
+        out.print(f"copied {len(copied)} layers ({sum(copied.values()):,} rows) into {_redact(target)}")
+
+
+def _redact(uri: str) -> str:
+    """A URI without its password, for messages and the audit log."""
+    from layers.postgis import redact
+
+    return redact(uri)
+
+
 export_app = typer.Typer(help="Exports: GIS files and tables of any layer, printed maps, report tables, offline "
                          "HTML. Limited to the user's role and area; recorded in the audit log.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
@@ -150,7 +181,7 @@ def _source(store: Store, user: str | None, lang: str) -> Any:
     return Source(store, access.Scope.of(store, who), lang)
 
 
-def _export(workspace: Path, user: str | None, lang: str, target: Path, title: str, **spec: Any) -> None:
+def _export(workspace: str, user: str | None, lang: str, target: Path, title: str, **spec: Any) -> None:
     from api.exports import ExportSpec, make
 
     with _errors():
@@ -252,7 +283,7 @@ def coverage_cmd(workspace: Workspace,
     grids, spots = result["grids"], result["blind_spots"]
     if grid is not None:
         if grid not in set(grids["code"]):
-            err.print(f"[bold red]error:[/] no grid {grid} in {workspace.name}", highlight=False)
+            err.print(f"[bold red]error:[/] no grid {grid} in {workspace}", highlight=False)
             raise typer.Exit(3)
         grids = grids[grids["code"] == grid]
         spots = spots[spots["grid_code"] == grid]
@@ -413,7 +444,7 @@ def grids_plan_cmd(workspace: Workspace,
 
 
 @app.command("demo")
-def demo_cmd(workspace: Annotated[Path, typer.Argument(help="Where to build it")] = DEFAULT_WORKSPACE,
+def demo_cmd(workspace: Annotated[Path, typer.Argument(help="Where to build it")] = Path(DEFAULT_WORKSPACE),
              seed: Annotated[int, typer.Option(help="Random seed (same seed, same town)")] = 2013,
              force: Annotated[bool, typer.Option(help="Rebuild even if the workspace exists")] = False,
              serve: Annotated[bool, typer.Option(help="Serve the map afterwards")] = False,
@@ -451,7 +482,7 @@ def demo_cmd(workspace: Annotated[Path, typer.Argument(help="Where to build it")
             out.print(f"coverage and risk computed: {levels.get('red', 0)} red, {levels.get('yellow', 0)} yellow, "
                       f"{levels.get('green', 0)} green grids")
     if serve:
-        serve_cmd(workspace, port=port)
+        serve_cmd(str(workspace), port=port)
 
 
 @app.command("serve")
@@ -488,7 +519,7 @@ def users_add(name: Annotated[str, typer.Argument(help="User name")],
               role: Annotated[str, typer.Option(help="admin, planner, police, grid_worker or viewer")],
               area: Annotated[str, typer.Option(help="all, an admin-code prefix, community:CODE,… or grid:CODE,…")
                               ] = "all",
-              workspace: Annotated[Path, typer.Option(help="Workspace")] = DEFAULT_WORKSPACE,
+              workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
               display_name: Annotated[str, typer.Option(help="Name shown in the pages")] = "",
               password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin")] = False) -> None:
     """Add a user; prints a generated password once (or reads one with --password-stdin)."""
@@ -504,7 +535,7 @@ def users_add(name: Annotated[str, typer.Argument(help="User name")],
 
 
 @users_app.command("list")
-def users_list(workspace: Annotated[Path, typer.Option(help="Workspace")] = DEFAULT_WORKSPACE) -> None:
+def users_list(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     """The users with role, area and state (never passwords)."""
     from api import access
 
@@ -520,7 +551,7 @@ def users_list(workspace: Annotated[Path, typer.Option(help="Workspace")] = DEFA
 
 
 @users_app.command("passwd")
-def users_passwd(name: str, workspace: Annotated[Path, typer.Option(help="Workspace")] = DEFAULT_WORKSPACE,
+def users_passwd(name: str, workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
                  password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin")] = False) -> None:
     """Set a new password (generated and shown once unless read from stdin); ends their sessions."""
     from api import access
@@ -532,7 +563,7 @@ def users_passwd(name: str, workspace: Annotated[Path, typer.Option(help="Worksp
 
 
 @users_app.command("disable")
-def users_disable(name: str, workspace: Annotated[Path, typer.Option(help="Workspace")] = DEFAULT_WORKSPACE,
+def users_disable(name: str, workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
                   enable: Annotated[bool, typer.Option(help="Enable again instead")] = False) -> None:
     """Disable a user (ends their sessions at once), or --enable them again."""
     from api import access

@@ -14,7 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PINGAN_")
 
-    workspace: Path = Path("workspace/demo.gpkg")
+    #: a GeoPackage file, or a PostGIS workspace ``postgresql://user:password@host/db?workspace=name``
+    workspace: str | Path = Path("workspace/demo.gpkg")
     lang: str = "zh"
     #: Basemap: none by default (the workspace's own roads and buildings draw the context and
     #: nothing leaves the machine); ``xyz`` (an intranet XYZ/WMTS template in ``tiles_url``),

@@ -337,6 +337,21 @@ class GeoPackageStore(Store):
             return pd.read_sql_query('SELECT "at", "user", "action", "object", "detail" FROM pingan_audit '
                                      "ORDER BY fid", con)
 
+    def meta(self) -> dict[str, Any]:
+        with self._reading() as con:
+            return {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM pingan_meta")}
+
+    def restore_layer_info(self, layer: str, version: int, updated_at: str) -> None:
+        with self._transaction() as tmp, contextlib.closing(sqlite3.connect(tmp)) as con, con:
+            con.execute("UPDATE pingan_layers SET version = ?, updated_at = ? WHERE name = ?",
+                        (int(version), updated_at, layer))
+
+    def append_audit(self, rows: Sequence[tuple[str, str, str, str, str]]) -> None:
+        with self._locked(), contextlib.closing(sqlite3.connect(self.path, timeout=30)) as con, con:
+            con.execute("PRAGMA synchronous = FULL")
+            con.executemany('INSERT INTO pingan_audit ("at", "user", "action", "object", "detail") '
+                            "VALUES (?, ?, ?, ?, ?)", [tuple(r) for r in rows])
+
     def set_meta(self, values: Mapping[str, Any]) -> None:
         with self._transaction() as tmp, contextlib.closing(sqlite3.connect(tmp)) as con, con:
             con.executemany("INSERT OR REPLACE INTO pingan_meta (key, value) VALUES (?, ?)",

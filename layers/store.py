@@ -99,6 +99,19 @@ class Store(abc.ABC):
     def audit_log(self) -> pd.DataFrame:
         """The audit log, oldest first."""
 
+    # ---- copying a workspace between stores (``pingan workspace copy``) ---------------------
+    @abc.abstractmethod
+    def meta(self) -> dict[str, Any]:
+        """Every metadata key and value."""
+
+    @abc.abstractmethod
+    def restore_layer_info(self, layer: str, version: int, updated_at: str) -> None:
+        """Set a copied layer's version and time (results stamped with input versions stay current)."""
+
+    @abc.abstractmethod
+    def append_audit(self, rows: Sequence[tuple[str, str, str, str, str]]) -> None:
+        """Append audit records as they are (at, user, action, object, detail): a copied log keeps its times."""
+
     # ---- small internal tables (users, sessions): keyed records written in place ------------
     @abc.abstractmethod
     def records(self, table: str) -> list[dict[str, Any]]:
@@ -197,15 +210,39 @@ def conform(layer: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def open_workspace(uri: str | Path, *, create: bool = False, **create_options: Any) -> Store:
-    """Open (or create) a workspace from a path to a ``.gpkg`` file.
-
-    ``postgresql://`` URIs are reserved for the PostGIS store.
-    """
+    """Open (or create) a workspace: a path to a ``.gpkg`` file, or a PostGIS database
+    ``postgresql://user:password@host:port/database?workspace=name``."""
     text = str(uri)
     if text.startswith(("postgresql://", "postgres://")):
-        raise WorkspaceError("the PostGIS store is not available in this version; use a .gpkg workspace")
+        from layers.postgis import PostGISStore
+
+        return PostGISStore.create(text, **create_options) if create else PostGISStore(text)
     from layers.geopackage import GeoPackageStore
 
     if create:
         return GeoPackageStore.create(Path(text), **create_options)
     return GeoPackageStore(Path(text))
+
+
+def copy_workspace(src: Store, dst: Store, *, progress: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Copy every layer (with its version and time), the metadata, users and the audit log from
+    ``src`` into the empty workspace ``dst`` (GeoPackage ⇄ PostGIS). Sessions are not copied: users
+    log in again. Returns the rows copied per layer."""
+    step = progress or (lambda _name: None)
+    if dst.layers():
+        raise WorkspaceError(f"{dst.uri} already has layers: copy into a new, empty workspace")
+    copied: dict[str, int] = {}
+    for info in src.layers():
+        step(f"{info.name} ({info.rows:,} rows)")
+        frame = src.read(info.name)
+        dst.write(info.name, frame, message=f"copied from {src.uri}")
+        dst.restore_layer_info(info.name, info.version, info.updated_at)
+        copied[info.name] = len(frame)
+    step("settings, users and the audit log")
+    dst.set_meta(src.meta())
+    for record in src.records("users"):
+        dst.put_record("users", "username", record)
+    log = src.audit_log()
+    dst.append_audit([(str(r.at), str(r.user), str(r.action), str(r.object), "" if r.detail is None else str(r.detail))
+                      for r in log.itertuples(index=False)])
+    return copied

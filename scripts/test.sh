@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install what the tests need and run them all: ruff, mypy, then pytest (extra args go to pytest).
-# As root on Debian (CI) it installs Chromium and the CJK fonts; elsewhere, tests that need
+# As root on Debian (CI) it installs Chromium, the CJK fonts and PostgreSQL with PostGIS (the
+# tests start a private cluster of their own on a loopback port); elsewhere, tests that need
 # them skip with their reason (and fail when CI=true).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_env.sh
-if command -v dpkg >/dev/null; then apt_install chromium fonts-noto-cjk; fi
+if command -v dpkg >/dev/null; then apt_install chromium fonts-noto-cjk postgresql-15-postgis-3; fi
 use_venv
 python -m pip install -q -e ".[test]"
 echo "== ruff" && ruff check .

@@ -9,6 +9,10 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -122,3 +126,56 @@ def tiny_path(tmp_path: Path) -> Path:
     ws = store.open_workspace(path, create=True, name="小工作区")
     ws.write_many({name: validate.validate(frame, name) for name, frame in tiny_layers().items()})
     return path
+
+
+# ---- PostGIS: a private cluster on a loopback port, for the session --------------------------
+def _pg_bin() -> Path | None:
+    for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (d / "initdb").exists():
+            return d
+    found = shutil.which("initdb")
+    return Path(found).parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgis_uri() -> Iterator[str]:
+    """A PostgreSQL database with PostGIS: ``PINGAN_TEST_POSTGIS`` if set, else a private cluster
+    (initdb into a temporary directory, started on a free loopback port, removed afterwards)."""
+    if os.environ.get("PINGAN_TEST_POSTGIS"):
+        yield os.environ["PINGAN_TEST_POSTGIS"]
+        return
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        require(False, "psycopg is not installed (pip install -e .[test])")
+    pg = _pg_bin()
+    require(pg is not None, "PostgreSQL is not installed (apt-get install postgresql-15-postgis-3)")
+    assert pg is not None
+    version = pg.parent.name
+    require(any(Path(f"/usr/share/postgresql/{version}/extension").glob("postgis.control")),
+            f"PostGIS is not installed for PostgreSQL {version} (apt-get install postgresql-{version}-postgis-3)")
+    root = Path(tempfile.mkdtemp(prefix="pingan-pg-"))
+    as_root = os.geteuid() == 0  # initdb refuses root: the cluster then belongs to the postgres user
+    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    if as_root:
+        shutil.chown(root, "postgres", "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+
+    def run(*cmd: str | Path) -> None:
+        done = subprocess.run([*prefix, *map(str, cmd)], capture_output=True, text=True, check=False)
+        if done.returncode:
+            pytest.fail(f"{Path(str(cmd[0])).name} failed: {done.stderr.strip() or done.stdout.strip()}")
+
+    data = root / "data"
+    run(pg / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C")
+    run(pg / "pg_ctl", "-D", data, "-l", root / "server.log", "-w", "-o",
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50", "start")
+    try:
+        run(pg / "psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-q", "-c",
+            "CREATE DATABASE pingan_test")
+        yield f"postgresql://postgres@127.0.0.1:{port}/pingan_test"
+    finally:
+        run(pg / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
+        shutil.rmtree(root, ignore_errors=True)

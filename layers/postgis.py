@@ -1,0 +1,395 @@
+"""The PostGIS workspace store: the same interface as the GeoPackage, for a server and many users.
+
+``postgresql://user:password@host:port/database?workspace=name`` keeps one workspace in the
+schema ``name`` (default ``pingan``) of that database: one table per layer (geometry in
+EPSG:4326 with a GiST index, rows in their written order), and the tables
+``pingan_layers`` (versions), ``pingan_meta`` (settings, metadata), ``pingan_audit`` and
+``pingan_records`` (users, sessions).
+
+Every write is one transaction: a replaced layer is built beside the old one and swapped in
+by rename before the commit, so readers see the old layer or the new one, never part of
+either. Writers of one workspace are serialised by a transaction-scoped advisory lock, so
+:meth:`update` is a true read-modify-write; readers are never blocked by it (MVCC).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from layers import schemas
+from layers.errors import UnknownLayerError, WorkspaceError
+from layers.store import SCHEMA_VERSION, LayerInfo, Store, conform, now_iso
+
+_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_RECORD_KEYS = {"users": "username", "sessions": "token_hash"}
+_GEOM = "geom"
+
+
+def redact(uri: str) -> str:
+    """A database URI without its password."""
+    return re.sub(r"(postgres(?:ql)?://[^:/@]+):[^@]*@", r"\1:***@", uri)
+
+
+def _ident(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(f"'{name}' cannot be a PostGIS name: use lower-case letters, digits and _")
+    return f'"{name}"'
+
+
+def _pg_type(series: pd.Series) -> str:
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "bigint"
+    if pd.api.types.is_float_dtype(dtype):
+        return "double precision"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "timestamptz" if getattr(dtype, "tz", None) is not None else "timestamp"
+    return "text"
+
+
+def _cell(value: Any, kind: str) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if kind == "text":
+        return value if isinstance(value, str) else str(value)
+    if kind == "bigint":
+        return int(value)
+    if kind == "double precision":
+        return float(value)
+    if kind == "boolean":
+        return bool(value)
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+class PostGISStore(Store):
+    """A workspace kept in one schema of a PostgreSQL database with PostGIS."""
+
+    def __init__(self, uri: str, *, _creating: bool = False):
+
+        parts = urlsplit(uri)
+        query = parse_qs(parts.query)
+        self.schema = (query.pop("workspace", ["pingan"])[0] or "pingan").lower()
+        _ident(self.schema)
+        rest = "&".join(f"{k}={v}" for k, vals in query.items() for v in vals)
+        self.dsn = urlunsplit((parts.scheme, parts.netloc, parts.path, rest, ""))
+        self.uri = redact(uri)  # shown in messages and layer histories: never the password
+        self.name = self.schema
+        self._where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
+        self._local = threading.local()  # one connection per thread: a transaction is a connection's
+        self._con  # noqa: B018 (connect now: an unreachable server is reported at once)
+        if not _creating and not self._exists():
+            raise WorkspaceError(f"database {parts.path.lstrip('/')} has no workspace '{self.schema}': create it "
+                                 f"with `pingan init '{uri}'` or copy one in with `pingan workspace copy`")
+
+    # ---- connection helpers --------------------------------------------------------
+    @property
+    def _con(self) -> Any:
+        con = getattr(self._local, "con", None)
+        if con is None or con.closed:
+            import psycopg
+
+            try:
+                con = psycopg.connect(self.dsn, autocommit=True)
+            except psycopg.OperationalError as exc:
+                raise WorkspaceError(f"cannot reach the PostGIS workspace at {self._where}: "
+                                     f"{str(exc).strip()}") from exc
+            self._local.con = con
+        return con
+
+    def _exists(self) -> bool:
+        row = self._con.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = %s "
+                                "AND table_name = 'pingan_layers'", (self.schema,)).fetchone()
+        return row is not None
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Any]:
+        """One transaction holding the workspace's writer lock."""
+        with self._con.transaction():
+            self._con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"pingan:{self.schema}",))
+            yield self._con
+
+    def _t(self, table: str) -> str:
+        return f"{_ident(self.schema)}.{_ident(table)}"
+
+    # ---- creation ---------------------------------------------------------------------
+    @classmethod
+    def create(cls, uri: str, *, name: str = "", expect_china: bool = True, overwrite: bool = False,
+               **settings: Any) -> PostGISStore:
+        store = cls(uri, _creating=True)
+        if store._exists() and not overwrite:
+            raise WorkspaceError(f"workspace '{store.schema}' already exists in that database; choose another "
+                                 "?workspace= name or pass overwrite")
+        import psycopg
+
+        if store._con.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone() is None:
+            try:
+                store._con.execute("CREATE EXTENSION postgis")
+            except psycopg.Error as exc:
+                raise WorkspaceError(f"PostGIS is not enabled in {store._where} and this user cannot enable it "
+                                     f"({str(exc).strip()}): ask the database administrator to run "
+                                     "CREATE EXTENSION postgis") from exc
+        with store._writing() as con:
+            if overwrite:
+                con.execute(f"DROP SCHEMA IF EXISTS {_ident(store.schema)} CASCADE")
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(store.schema)}")
+            con.execute(f"CREATE TABLE {store._t('pingan_meta')} (key text PRIMARY KEY, value jsonb NOT NULL)")
+            con.execute(f"CREATE TABLE {store._t('pingan_layers')} (name text PRIMARY KEY, version integer NOT NULL, "
+                        "updated_at text NOT NULL, rows bigint NOT NULL, message text, geometry_type text, "
+                        "columns json NOT NULL)")  # json keeps the column order (jsonb would sort it)
+            con.execute(f"CREATE TABLE {store._t('pingan_audit')} (id bigserial PRIMARY KEY, at text NOT NULL, "
+                        '"user" text NOT NULL, action text NOT NULL, object text NOT NULL, detail text)')
+            con.execute(f"CREATE TABLE {store._t('pingan_records')} (tbl text NOT NULL, key text NOT NULL, "
+                        "record jsonb NOT NULL, PRIMARY KEY (tbl, key))")
+            meta = {"schema_version": SCHEMA_VERSION, "name": name or store.schema, "created_at": now_iso(),
+                    "settings": {"expect_china": expect_china, **settings}}
+            for k, v in meta.items():
+                con.execute(f"INSERT INTO {store._t('pingan_meta')} (key, value) VALUES (%s, %s)",
+                            (k, json.dumps(v, ensure_ascii=False)))
+        return store
+
+    # ---- reading ---------------------------------------------------------------------
+    def layers(self) -> list[LayerInfo]:
+        rows = self._con.execute(f"SELECT name, rows, version, updated_at, geometry_type "
+                                 f"FROM {self._t('pingan_layers')} ORDER BY name").fetchall()
+        return [LayerInfo(r[0], int(r[1]), int(r[2]), r[3], r[4]) for r in rows]
+
+    def _info(self, layer: str, con: Any = None) -> tuple[str | None, dict[str, str]]:
+        row = (con or self._con).execute(f"SELECT geometry_type, columns FROM {self._t('pingan_layers')} "
+                                         "WHERE name = %s", (layer,)).fetchone()
+        if row is None:
+            have = ", ".join(i.name for i in self.layers()) or "no layers yet"
+            raise UnknownLayerError(f"workspace {self.schema} has no layer '{layer}' (it has {have})")
+        return row[0], dict(row[1])
+
+    def read(self, layer: str, *, bbox: Sequence[float] | None = None,
+             where: str | None = None) -> pd.DataFrame:
+        return self._read(self._con, layer, bbox=bbox, where=where)
+
+    def _read(self, con: Any, layer: str, *, bbox: Sequence[float] | None = None,
+              where: str | None = None) -> pd.DataFrame:
+        gtype, columns = self._info(layer, con)
+        cols = [c for c in columns if c != _GEOM]
+        select = ", ".join([f'"{c}"' for c in cols] + ([f"ST_AsBinary({_GEOM})"] if gtype else []))
+        sql = f"SELECT {select or '1'} FROM {self._t('t_' + layer)}"
+        clauses, params = [], []
+        if bbox is not None and gtype:
+            clauses.append(f"{_GEOM} && ST_MakeEnvelope(%s, %s, %s, %s, 4326)")
+            params += [float(v) for v in bbox]
+        if where:
+            clauses.append(f"({where})")
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        rows = con.execute(sql + " ORDER BY fid", params).fetchall()
+        data = {c: [r[k] for r in rows] for k, c in enumerate(cols)}
+        frame = pd.DataFrame({c: _series(data[c], columns[c]) for c in cols}, index=pd.RangeIndex(len(rows)))
+        if gtype:
+            geoms = shapely.from_wkb([None if r[-1] is None else bytes(r[-1]) for r in rows])
+            frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=4326))
+        return conform(layer, frame)
+
+    def layer_bounds(self, layer: str) -> tuple[float, float, float, float] | None:
+        gtype, _ = self._info(layer)
+        if not gtype:
+            return None
+        row = self._con.execute(f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                                f"(SELECT ST_Extent({_GEOM}) AS e FROM {self._t('t_' + layer)}) s").fetchone()
+        if row is None or row[0] is None:
+            return None
+        return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        row = self._con.execute(f"SELECT value FROM {self._t('pingan_meta')} WHERE key = %s", (key,)).fetchone()
+        return row[0] if row else default
+
+    # ---- writing ----------------------------------------------------------------------
+    def write_many(self, frames: Mapping[str, pd.DataFrame], *, mode: str = "replace",
+                   message: str = "") -> dict[str, int]:
+        if mode not in {"replace", "append"}:
+            raise ValueError(f"mode must be 'replace' or 'append', not {mode!r}")
+        for name in frames:
+            if not _NAME.match(name) or name.startswith("pingan_"):
+                raise ValueError(f"'{name}' cannot be a layer name: use lower-case letters, digits and _")
+        with self._writing() as con:
+            return {name: self._write(con, name, frame, mode, message) for name, frame in frames.items()}
+
+    def update(self, layer: str, change: Callable[[pd.DataFrame], pd.DataFrame], *, message: str = "") -> int:
+        with self._writing() as con:
+            return self._write(con, layer, change(self._read(con, layer)), "replace", message)
+
+    def _write(self, con: Any, name: str, frame: pd.DataFrame, mode: str, message: str) -> int:
+        is_geo = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame
+        if isinstance(frame, gpd.GeoDataFrame) and is_geo and frame.crs is not None and frame.crs.to_epsg() != 4326:
+            frame = frame.to_crs(4326)
+        attrs = frame.drop(columns=[frame.geometry.name]) if is_geo else frame
+        columns = {str(c): _pg_type(attrs[c]) for c in attrs.columns}
+        for c in columns:
+            if c in ("fid", _GEOM) or '"' in c or not c:
+                raise ValueError(f"layer '{name}': column name '{c}' is reserved or not allowed")
+        old = con.execute(f"SELECT version, columns, geometry_type FROM {self._t('pingan_layers')} WHERE name = %s",
+                          (name,)).fetchone()
+        table = self._t("t_" + name)
+        if mode == "append" and old is not None:
+            have = dict(old[1])
+            for c, kind in columns.items():
+                if c not in have:
+                    con.execute(f'ALTER TABLE {table} ADD COLUMN "{c}" {kind}')
+                    have[c] = kind
+            columns = {c: have[c] for c in columns} | {c: k for c, k in have.items() if c not in columns}
+            gtype = old[2]
+            target = table
+        else:
+            gtype = _geometry_type(name, frame) if is_geo else None
+            fields = ", ".join([f'"{c}" {k}' for c, k in columns.items()]
+                               + ([f"{_GEOM} geometry(Geometry, 4326)"] if gtype else []))
+            target = self._t("n_" + name)
+            con.execute(f"DROP TABLE IF EXISTS {target}")
+            con.execute(f"CREATE TABLE {target} (fid bigserial PRIMARY KEY{', ' if fields else ''}{fields})")
+        names = list(attrs.columns)
+        copy_cols = ", ".join([f'"{c}"' for c in names] + ([_GEOM] if gtype and is_geo else []))
+        if len(frame):
+            kinds = [columns[str(c)] for c in names]
+            values = [attrs[c].tolist() for c in names]
+            wkb = shapely.to_wkb(frame.geometry.to_numpy(), hex=True) if gtype and is_geo else None
+            with con.cursor().copy(f"COPY {target} ({copy_cols}) FROM STDIN") as copy:
+                for i in range(len(frame)):
+                    row = [_cell(values[k][i], kinds[k]) for k in range(len(names))]
+                    if wkb is not None:
+                        row.append(None if wkb[i] is None else f"SRID=4326;{wkb[i]}")
+                    copy.write_row(row)
+        if target != table:
+            if gtype:
+                con.execute(f"CREATE INDEX ON {target} USING gist ({_GEOM})")
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+            con.execute(f"ALTER TABLE {target} RENAME TO {_ident('t_' + name)}")
+        rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        version = (old[0] if old else 0) + 1
+        con.execute(f"INSERT INTO {self._t('pingan_layers')} (name, version, updated_at, rows, message, "
+                    "geometry_type, columns) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET "
+                    "version = EXCLUDED.version, updated_at = EXCLUDED.updated_at, rows = EXCLUDED.rows, "
+                    "message = EXCLUDED.message, geometry_type = EXCLUDED.geometry_type, columns = EXCLUDED.columns",
+                    (name, version, now_iso(), rows, message, gtype, json.dumps(columns)))
+        return version
+
+    def delete(self, layer: str) -> None:
+        with self._writing() as con:
+            self._info(layer, con)
+            con.execute(f"DROP TABLE IF EXISTS {self._t('t_' + layer)}")
+            con.execute(f"DELETE FROM {self._t('pingan_layers')} WHERE name = %s", (layer,))
+
+    def set_meta(self, values: Mapping[str, Any]) -> None:
+        with self._writing() as con:
+            for k, v in values.items():
+                con.execute(f"INSERT INTO {self._t('pingan_meta')} (key, value) VALUES (%s, %s) "
+                            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                            (k, json.dumps(v, ensure_ascii=False, default=str)))
+
+    def meta(self) -> dict[str, Any]:
+        return dict(self._con.execute(f"SELECT key, value FROM {self._t('pingan_meta')}").fetchall())
+
+    def restore_layer_info(self, layer: str, version: int, updated_at: str) -> None:
+        with self._writing() as con:
+            con.execute(f"UPDATE {self._t('pingan_layers')} SET version = %s, updated_at = %s WHERE name = %s",
+                        (int(version), updated_at, layer))
+
+    # ---- audit ---------------------------------------------------------------------------
+    def audit(self, action: str, obj: str, detail: Mapping[str, Any] | None = None, *,
+              user: str = "system") -> None:
+        self.append_audit([(now_iso(), user, action, obj,
+                            json.dumps(dict(detail or {}), ensure_ascii=False, default=str))])
+
+    def append_audit(self, rows: Sequence[tuple[str, str, str, str, str]]) -> None:
+        with self._con.transaction():
+            self._con.cursor().executemany(
+                f'INSERT INTO {self._t("pingan_audit")} (at, "user", action, object, detail) '
+                "VALUES (%s, %s, %s, %s, %s)", list(rows))
+
+    def audit_log(self) -> pd.DataFrame:
+        rows = self._con.execute(f'SELECT at, "user", action, object, detail FROM {self._t("pingan_audit")} '
+                                 "ORDER BY id").fetchall()
+        return pd.DataFrame(rows, columns=["at", "user", "action", "object", "detail"])
+
+    # ---- internal tables -------------------------------------------------------------------
+    def _key(self, table: str) -> str:
+        if table not in _RECORD_KEYS:
+            raise ValueError(f"no internal table '{table}': there are {', '.join(_RECORD_KEYS)}")
+        return _RECORD_KEYS[table]
+
+    def records(self, table: str) -> list[dict[str, Any]]:
+        self._key(table)
+        rows = self._con.execute(f"SELECT record FROM {self._t('pingan_records')} WHERE tbl = %s ORDER BY key",
+                                 (table,)).fetchall()
+        return [dict(r[0]) for r in rows]
+
+    def put_record(self, table: str, key: str, record: Mapping[str, Any], *,
+                   expect: Mapping[str, Any] | None = None) -> bool:
+        tkey = self._key(table)
+        if key != tkey:
+            raise ValueError(f"table '{table}' is keyed by '{tkey}', not '{key}'")
+        values = {k: (None if v is None else str(v)) for k, v in record.items()}
+        with self._writing() as con:
+            if expect is not None:
+                row = con.execute(f"SELECT record FROM {self._t('pingan_records')} WHERE tbl = %s AND key = %s",
+                                  (table, values[tkey])).fetchone()
+                current = dict(row[0]) if row else None
+                if current is None or any(current.get(k) != (None if v is None else str(v))
+                                          for k, v in expect.items()):
+                    return False
+            con.execute(f"INSERT INTO {self._t('pingan_records')} (tbl, key, record) VALUES (%s, %s, %s) "
+                        "ON CONFLICT (tbl, key) DO UPDATE SET record = EXCLUDED.record",
+                        (table, values[tkey], json.dumps(values, ensure_ascii=False)))
+        return True
+
+    def delete_records(self, table: str, key: str, values: Sequence[Any]) -> int:
+        tkey = self._key(table)
+        with self._writing() as con:
+            if key == tkey:
+                cur = con.execute(f"DELETE FROM {self._t('pingan_records')} WHERE tbl = %s AND key = ANY(%s)",
+                                  (table, [str(v) for v in values]))
+            else:
+                cur = con.execute(f"DELETE FROM {self._t('pingan_records')} WHERE tbl = %s AND record->>%s = ANY(%s)",
+                                  (table, key, [str(v) for v in values]))
+            return int(cur.rowcount)
+
+    def close(self) -> None:
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            con.close()
+
+
+def _geometry_type(name: str, frame: gpd.GeoDataFrame) -> str:
+    allowed = schemas.SCHEMAS[name].geometry if name in schemas.SCHEMAS else None
+    kinds = sorted({str(t).upper() for t in frame.geom_type.dropna().unique()})
+    if allowed and len(allowed) == 1:
+        return allowed[0].upper()
+    return kinds[0] if len(kinds) == 1 and not allowed else "GEOMETRY"
+
+
+def _series(values: list[Any], kind: str) -> pd.Series:
+    if kind == "bigint":
+        s = pd.Series(values, dtype="Int64")
+        return s.astype("int64") if not s.isna().any() else s.astype("float64")
+    if kind == "double precision":
+        return pd.Series(values, dtype="float64")
+    if kind == "boolean":
+        s = pd.Series(values, dtype="boolean")
+        return s.astype(bool) if not s.isna().any() else s.astype(object)
+    if kind.startswith("timestamp"):
+        return pd.to_datetime(pd.Series(values, dtype=object))
+    return pd.Series(values, dtype=object)
