@@ -1,6 +1,7 @@
 """Fixtures of the API tests: the analysed demo with one user per role and area, logged in."""
 
 import shutil
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,12 +14,19 @@ from layers import store
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture(scope="module")
-def secured(analysed_path, tmp_path_factory):
-    """Users admin, planner, police (area all), worker/worker2 (one grid each), viewer (a community)."""
-    path = tmp_path_factory.mktemp("secured") / "demo.gpkg"
-    shutil.copyfile(analysed_path, path)
-    ws = store.open_workspace(path)
+@pytest.fixture(scope="module", params=["gpkg", "postgis"])
+def secured(request, analysed_path, tmp_path_factory):
+    """Users admin, planner, police (area all), worker/worker2 (one grid each), viewer (a community);
+    the analysed demo served from a GeoPackage and from PostGIS (every test runs on both)."""
+    if request.param == "gpkg":
+        path: str | Path = tmp_path_factory.mktemp("secured") / "demo.gpkg"
+        shutil.copyfile(analysed_path, path)
+        ws = store.open_workspace(path)
+    else:
+        module = request.module.__name__.rsplit(".", 1)[-1]
+        path = f"{request.getfixturevalue('postgis_uri')}?workspace=secured_{module}"
+        ws = store.open_workspace(path, create=True, overwrite=True)
+        store.copy_workspace(store.open_workspace(analysed_path), ws)
     grids = ws.read("grids").sort_values("code")
     mine, other = grids.iloc[0], grids[grids["community_code"] != grids.iloc[0]["community_code"]].iloc[0]
     for name, role, area in [("admin", "admin", "all"), ("planner", "planner", "all"), ("police", "police", "all"),

@@ -131,3 +131,21 @@ def test_users_and_audit_commands(demo_copy):
     access.login(ws, "zhang", "a brand new password")
     audit = run("audit", demo_copy, "--user", "zhang")
     assert audit.exit_code == 0 and "login" in audit.output
+
+
+def test_the_cli_on_a_postgis_workspace(demo_copy, postgis_uri, tmp_path):
+    uri = f"{postgis_uri.replace('postgres@', 'postgres:secret@')}?workspace=cli_demo"
+    copied = run("workspace", "copy", demo_copy, uri, "--force")
+    assert copied.exit_code == 0, copied.output
+    assert "secret" not in copied.output and "postgres:***@" in copied.output  # no password on screen
+    listing = run("layers", uri)
+    assert listing.exit_code == 0 and "buildings" in listing.output and "3860" in listing.output.replace(",", "")
+    for args in (("views", uri), ("coverage", uri), ("risk", uri)):  # the analyses run on PostGIS as they are
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+    assert run("export", "tables", uri, tmp_path / "t.xlsx").exit_code == 0
+    back = tmp_path / "back.gpkg"
+    assert run("workspace", "copy", uri, back).exit_code == 0
+    assert store.open_workspace(back).versions() == store.open_workspace(uri).versions()
+    again = run("workspace", "copy", demo_copy, uri)
+    assert again.exit_code == 4 and "already exists" in again.output
