@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/api/health", tags=["service"])
     def health() -> dict[str, str]:
-        return {"status": "ok", "workspace": str(settings.workspace)}
+        from layers.postgis import redact
+
+        return {"status": "ok", "workspace": redact(str(settings.workspace))}  # never a database password
 
     return app

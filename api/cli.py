@@ -505,7 +505,7 @@ def serve_cmd(workspace: Workspace = DEFAULT_WORKSPACE,
         if auth and not access.has_users(store):
             out.print("[yellow]this workspace has no users yet: add one with "
                       "'pingan users add NAME --role admin' before logging in[/yellow]")
-    out.print(f"serving {workspace} at http://{host}:{port}  (Ctrl+C stops)")
+    out.print(f"serving {_redact(workspace)} at http://{host}:{port}  (Ctrl+C stops)")
     uvicorn.run(create_app(Settings(workspace=workspace, host=host, port=port, auth=auth)), host=host, port=port,
                 log_level="warning")
 

@@ -82,3 +82,14 @@ def test_every_page_renders_offline(client, path):
     assert page.status_code == 200, page.text[:500]
     urls = re.findall(r"""(?:src|href)=["']([^"']+)""", page.text)
     assert all(u.startswith("/static/") for u in urls), urls
+
+
+def test_health_never_shows_a_database_password():
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    app = create_app(Settings(workspace="postgresql://pingan:s3cret@10.0.0.7/city?workspace=laixi"))
+    body = TestClient(app).get("/api/health").json()
+    assert "s3cret" not in body["workspace"] and body["workspace"].startswith("postgresql://pingan:***@")
