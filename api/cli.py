@@ -250,7 +250,12 @@ def views_cmd(workspace: Workspace,
                                                             "blocks); default from the settings")] = None,
               target_height: Annotated[float | None, typer.Option(help="Target height in m (1.6 face, 0 "
                                                                      "ground); default from the settings")] = None,
-              workers: Annotated[int, typer.Option(help="Processes to use")] = 1) -> None:
+              workers: Annotated[int, typer.Option(help="Processes to use")] = 1,
+              parallel: Annotated[bool, typer.Option(help="Tiles with a halo on a dask LocalCluster (one "
+                                                          "worker per core, or --workers)")] = False,
+              scheduler: Annotated[str | None, typer.Option(help="A dask cluster to use (tcp://host:8786)")] = None,
+              tile_m: Annotated[float, typer.Option(help="Tile size in metres for --parallel/--scheduler")] = 1000.0,
+              ) -> None:
     """Compute what every camera sees (DORI levels, occlusion) and store it as the views layer."""
     from rich.progress import Progress
 
@@ -259,7 +264,7 @@ def views_cmd(workspace: Workspace,
     with _errors(), Progress(console=err, transient=True) as bar:
         task = bar.add_task("views", total=None)
         result = services.compute_views(_open(workspace), mode=mode, target_height=target_height,
-                                        workers=workers,
+                                        workers=workers, parallel=parallel, scheduler=scheduler, tile_m=tile_m,
                                         progress=lambda done, total: bar.update(task, completed=done, total=total))
     table = Table("level", "cameras", "area seen (m², summed over cameras)")
     for level, row in services.summarise_views(result).iterrows():

@@ -34,7 +34,8 @@ def assumptions(settings: dict[str, Any]) -> fp.Assumptions:
 
 def compute_views(store: Store, *, mode: str | None = None, target_height: float | None = None,
                   statuses: tuple[str, ...] = ("active", "faulty", "planned"), workers: int = 1,
-                  progress: Callable[[int, int], None] | None = None, write: bool = True) -> gpd.GeoDataFrame:
+                  progress: Callable[[int, int], None] | None = None, write: bool = True,
+                  parallel: bool = False, scheduler: str | None = None, tile_m: float = 1000.0) -> gpd.GeoDataFrame:
     """What every camera sees at each DORI level; stored as the ``views`` layer (lon/lat).
 
     Settings used: ``dori_profile`` (+ ``dori_profiles``), ``dori_form`` (arc/flat),
@@ -57,9 +58,17 @@ def compute_views(store: Store, *, mode: str | None = None, target_height: float
     params = fp.resolve(cams, assume)
     ranges = fp.level_ranges(params, ppm, target, form=str(settings.get("dori_form", "arc")))
     heights = visibility.building_heights(blds["height_m"], blds["floors"], float(settings["storey_height_m"]))
-    obstacles = visibility.Obstacles.build(blds.geometry.to_numpy(), heights)
-    seen = visibility.visible(params, ranges, obstacles, target_height=target, mode=occlusion,
-                              presets=tuple(assume.ptz_presets_deg), workers=workers, progress=progress)
+    if parallel or scheduler:  # tiles with a halo on a dask cluster (a LocalCluster unless one is named)
+        from api import parallel as dask_run
+
+        seen = dask_run.visible_partitioned(params, ranges, blds.geometry.to_numpy(), heights, target_height=target,
+                                            mode=occlusion, presets=tuple(assume.ptz_presets_deg), tile_m=tile_m,
+                                            scheduler=scheduler, workers=workers if workers > 1 else None,
+                                            progress=progress)
+    else:
+        obstacles = visibility.Obstacles.build(blds.geometry.to_numpy(), heights)
+        seen = visibility.visible(params, ranges, obstacles, target_height=target, mode=occlusion,
+                                  presets=tuple(assume.ptz_presets_deg), workers=workers, progress=progress)
     seen.index = cams["id"].to_numpy()
     out = visibility.long_form(seen, crs=metric)
     out["range_m"] = np.concatenate([ranges[level].to_numpy() for level in seen.columns])

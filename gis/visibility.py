@@ -61,7 +61,10 @@ class Obstacles:
     bounds: np.ndarray
 
     @classmethod
-    def build(cls, geoms: np.ndarray, heights: np.ndarray | None = None) -> Obstacles:
+    def build(cls, geoms: np.ndarray, heights: np.ndarray | None = None, *,
+              overlapping: bool | None = None) -> Obstacles:
+        """``overlapping``: whether any buildings overlap, when known for a larger set this is part of
+        (a partition uses the whole city's answer, so it takes the same path)."""
         # interiors on the left of every edge, so an edge faces a camera when the camera is on its right
         geoms = shapely.orient_polygons(np.asarray(geoms, dtype=object), exterior_cw=False)
         parts, part_of = shapely.get_parts(geoms, return_index=True)
@@ -74,9 +77,11 @@ class Obstacles:
         seg, owner = seg[order], owner[order]
         offsets = np.searchsorted(owner, np.arange(len(geoms) + 1))
         tree = shapely.STRtree(geoms)
-        left, right = tree.query(geoms, predicate="overlaps")
+        if overlapping is None:
+            left, right = tree.query(geoms, predicate="overlaps")
+            overlapping = bool(np.any(left != right))
         h = np.full(len(geoms), np.nan) if heights is None else np.asarray(heights, dtype=float)
-        return cls(geoms, h, seg, offsets, tree, bool(np.any(left != right)), shapely.bounds(geoms))
+        return cls(geoms, h, seg, offsets, tree, overlapping, shapely.bounds(geoms))
 
     def segments(self, buildings: np.ndarray) -> np.ndarray:
         starts, ends = self.offsets[buildings], self.offsets[buildings + 1]
@@ -265,7 +270,9 @@ def visible(params: pd.DataFrame, ranges: pd.DataFrame, obstacles: Obstacles, *,
                                presets=presets) for r, rad in zip(rows, radii, strict=True)], dtype=object)
     hulls = shapely.convex_hull(shapely.union(outers, shapely.points(params["x"], params["y"])))
     cam_idx, bld_idx = obstacles.tree.query(hulls, predicate="intersects")
-    order = np.argsort(cam_idx, kind="stable")
+    # candidates in building order, not the tree's: the same buildings in another tree (a partition of
+    # the city, a subset in the same order) give the very same computation, bit for bit
+    order = np.lexsort((bld_idx, cam_idx))
     cam_idx, bld_idx = cam_idx[order], bld_idx[order]
     bounds = np.searchsorted(cam_idx, np.arange(len(params) + 1))
     cands = [bld_idx[bounds[i]:bounds[i + 1]] for i in range(len(params))]
