@@ -27,7 +27,8 @@ TAGS = ("", "", "", "出租", "出租|流动人口", "空置", "独居老人", "
 
 
 def build(path: Path, *, n_cameras: int = 20_000, n_buildings: int = 50_000, size_m: float = 10_000.0,
-          cell_m: float = 222.3, seed: int = 7) -> dict[str, int]:
+          cell_m: float = 222.3, seed: int = 7, n_targets: int = 0, n_incidents: int = 0,
+          views: bool = True, name: str = "合成城市 (benchmark)") -> dict[str, int]:
     from api import services
     from layers import validate
     from layers.geopackage import GeoPackageStore
@@ -68,13 +69,33 @@ def build(path: Path, *, n_cameras: int = 20_000, n_buildings: int = 50_000, siz
         shapely.points(cams["x"], cams["y"]))
     frames = {"communities": communities, "grids": grids, "buildings": bld, "households": households,
               "roads": roads, "cameras": cameras}
+    centres = shapely.centroid(np.asarray(buildings, dtype=object))
+    if n_targets:  # key targets at building entrances: schools, markets, banks … of classes 1–3
+        at = rng.choice(len(buildings), n_targets, replace=False)
+        kinds = np.array(["school", "kindergarten", "hospital", "bank", "market", "station", "entrance", "shop"])
+        frames["targets"] = frame({
+            "id": [f"T{k:06d}" for k in range(n_targets)], "name": [f"目标{k}" for k in range(n_targets)],
+            "category": rng.choice(kinds, n_targets), "class": rng.choice(["1", "2", "3"], n_targets, p=[.3, .4, .3]),
+            "required_level": rng.choice(["observe", "recognise", "identify"], n_targets)},
+            shapely.points(shapely.get_coordinates(centres[at]) + rng.uniform(-15, 15, (n_targets, 2))))
+    if n_incidents:  # incidents near buildings, over the twelve months before the seed's date
+        at = rng.choice(len(buildings), n_incidents)
+        start = pd.Timestamp("2025-11-01")
+        frames["incidents"] = frame({
+            "id": [f"JQ{k:07d}" for k in range(n_incidents)],
+            "time": start + pd.to_timedelta(rng.integers(0, 365 * 24 * 60, n_incidents), unit="min"),
+            "category": rng.choice(["theft", "fraud", "dispute", "public_order", "traffic", "other"], n_incidents),
+            "severity": rng.choice(["minor", "serious"], n_incidents, p=[.95, .05])},
+            shapely.points(shapely.get_coordinates(centres[at]) + rng.uniform(-25, 25, (n_incidents, 2))))
     checked = {name: validate.validate(f, name, source="city benchmark") for name, f in frames.items()}
-    store = GeoPackageStore.create(path, name="合成城市 (benchmark)", overwrite=True)
+    store = GeoPackageStore.create(path, name=name, overwrite=True)
     store.write_many(checked, message=f"synthetic city seed {seed}")
     store.set_meta({"metric_epsg": METRIC_EPSG})
     t_layers = time.perf_counter() - t0
-    services.compute_views(store, workers=2)
-    counts = {name: len(f) for name, f in checked.items()} | {"views": len(store.read("views"))}
+    counts = {layer: len(f) for layer, f in checked.items()}
+    if views:
+        services.compute_views(store, workers=2)
+        counts["views"] = len(store.read("views"))
     t_views = time.perf_counter() - t0 - t_layers
     print(f"city workspace {path}: {counts}; layers {t_layers:.1f} s, views {t_views:.1f} s")
     return counts
