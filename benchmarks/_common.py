@@ -47,3 +47,16 @@ def write_section(name: str, body: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     RESULTS.write_text(text, encoding="utf-8")
+
+
+def analysed_demo(path: Path, name: str = "莱西市水集街道示范区") -> Path:
+    """The demo workspace at ``path`` with views, coverage and risk computed (as `pingan demo` leaves it)."""
+    from api import grading, services
+    from layers import demo, store
+
+    ws = store.open_workspace(path, create=True, name=name)
+    demo.build(ws)
+    services.compute_views(ws)
+    services.compute_coverage(ws)
+    grading.compute_risk(ws)
+    return path

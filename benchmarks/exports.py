@@ -21,8 +21,8 @@ import pyogrio
 
 from api import access, grading, services
 from api.exports import ExportSpec, Source, make
-from benchmarks._common import peak_rss_mib, write_section
-from layers import demo, store
+from benchmarks._common import analysed_demo, peak_rss_mib, write_section
+from layers import store
 
 SPECS: list[tuple[str, dict[str, object], str]] = [
     ("risk map PNG A4 300 dpi", {"what": "map", "kind": "risk", "format": "png"}, "png"),
@@ -88,12 +88,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
-        demo_path = tmpdir / "demo.gpkg"
-        ws = store.open_workspace(demo_path, create=True, name="莱西市水集街道示范区")
-        demo.build(ws)
-        services.compute_views(ws)
-        services.compute_coverage(ws)
-        grading.compute_risk(ws)
+        demo_path = analysed_demo(tmpdir / "demo.gpkg")
         body = ["Command: `python -m benchmarks.exports"
                 + (f" --city {args.city}`" if args.city else "`") + "; each export as an administrator through "
                 "`api.exports.make` (area filter, household suppression, atomic write, audit). 'bare pyogrio "

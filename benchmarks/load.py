@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks._common import write_section
+from benchmarks._common import analysed_demo, write_section
 from benchmarks.pages import serve
 
 PASSWORD = "load test password"
@@ -105,16 +105,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    from api import access, grading, services
-    from layers import demo, store
+    from api import access
+    from layers import store
 
     tmp = Path(tempfile.mkdtemp(prefix="pingan-load-"))
-    path = tmp / "demo.gpkg"
-    ws = store.open_workspace(path, create=True, name="load test")
-    demo.build(ws)
-    services.compute_views(ws)
-    services.compute_coverage(ws)
-    grading.compute_risk(ws)
+    path = analysed_demo(tmp / "demo.gpkg", name="load test")
+    ws = store.open_workspace(path)
     for k in range(args.clients):
         access.add_user(ws, f"load{k:02d}", "police", access.Area(), PASSWORD)
     cams = sorted(ws.read("cameras")["id"].astype(str))
