@@ -80,6 +80,8 @@ def compute_views(store: Store, *, mode: str | None = None, target_height: float
         store.write("views", out, message="pingan views")
         store.set_meta({"views": stamp})
     out.attrs["stamp"] = stamp
+    if "tiles" in seen.attrs:
+        out.attrs["tiles"] = seen.attrs["tiles"]  # per-tile times and worker memory of a partitioned run
     return out
 
 
