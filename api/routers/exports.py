@@ -9,6 +9,7 @@ progress, ``GET /api/export/jobs/{id}/file`` downloads the result.
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -88,7 +89,7 @@ def export_layer(store: StoreDep, scope: ScopeDep, lang: LangDep, tasks: Backgro
                  detail: Annotated[bool, Query(description="households one row each (role, reason; audited)")] = False,
                  reason: Annotated[str | None, Query(max_length=200, description="why (household detail)")] = None,
                  name: Name = None, area: AreaQ = None) -> FileResponse:
-    if not layer.replace("_", "").isalpha() or not layer.islower():
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,63}", layer):
         raise UnknownLayerError(f"unknown layer '{layer}'")
     spec = ExportSpec(what="layer", layer=layer, format=fmt, coords=coords, detail=detail, reason=reason, name=name,
                       area=area)
