@@ -32,7 +32,7 @@ import shapely.ops
 from rtree import index as rtree_index
 
 from gis.camera import DORI_LEVELS
-from gis.streets import street_units
+from gis.streets import exclusive_parts, street_units
 
 CLASS_WEIGHTS = {"1": 3.0, "2": 2.0, "3": 1.0}
 KIND_WEIGHTS = {"intersection": 2.0, "street": 1.5, "off-street": 1.0}
@@ -57,7 +57,7 @@ def public_space(grids: gpd.GeoSeries, buildings: gpd.GeoSeries) -> gpd.GeoSerie
     out = []
     geoms = buildings.to_numpy()
     for i, grid in enumerate(grids.to_numpy()):
-        blds = geoms[b_idx[g_idx == i]]
+        blds = geoms[np.sort(b_idx[g_idx == i])]  # in table order: the same answer from any subset
         out.append(shapely.difference(grid, shapely.union_all(blds)) if len(blds) else grid)
     return gpd.GeoSeries(out, index=grids.index, crs=grids.crs)
 
@@ -93,6 +93,9 @@ class CoverageModel:
     views: pd.DataFrame
     options: Options = field(default_factory=Options)
     grid_weight: Mapping[str, float] | None = None
+    #: street units (:func:`gis.streets.street_units` of the whole network) when given, else built
+    #: from ``roads``; a partition passes the city's units that meet it, in the city's order
+    units: gpd.GeoDataFrame | None = None
 
     def __post_init__(self) -> None:
         self.grids = self.grids.reset_index(drop=True)
@@ -101,15 +104,18 @@ class CoverageModel:
         road_geoms = self.roads.geometry.to_numpy() if len(self.roads) else np.empty(0, dtype=object)
         g_idx, r_idx = (self._grid_tree.query(road_geoms, predicate="dwithin", distance=EDGE_TOLERANCE_M)[::-1]
                         if len(road_geoms) else (np.empty(0, int), np.empty(0, int)))
-        self._roads_in = {i: self._road_pieces(i, road_geoms[r_idx[g_idx == i]]) for i in range(len(self.grids))}
-        self.units = street_units(self.roads)
+        self._roads_in = {i: self._road_pieces(i, road_geoms[np.sort(r_idx[g_idx == i])])
+                          for i in range(len(self.grids))}
+        self.units = street_units(self.roads) if self.units is None else self.units.reset_index(drop=True)
         self._unit_tree = shapely.STRtree(self.units.geometry.to_numpy())
+        in_grids = np.unique(self._unit_tree.query(self.grids.geometry.to_numpy(), predicate="intersects")[1])
+        self._unit_own = exclusive_parts(self.units, in_grids)
         self.targets = self.targets.reset_index(drop=True)
         blds = self.buildings.to_numpy()
         b_tree = shapely.STRtree(blds)
         t_idx, tb_idx = b_tree.query(self.targets.geometry.to_numpy(), predicate="intersects")
         self.target_areas = self._target_public = [
-            g if g.geom_type == "Point" else shapely.difference(g, _union(blds[tb_idx[t_idx == i]]))
+            g if g.geom_type == "Point" else shapely.difference(g, _union(blds[np.sort(tb_idx[t_idx == i])]))
             for i, g in enumerate(self.targets.geometry.to_numpy())]
         self.cameras = self.cameras.reset_index(drop=True)
         self._status = dict(zip(self.cameras["id"], self.cameras["status"].fillna("active"), strict=True))
@@ -153,7 +159,7 @@ class CoverageModel:
 
     def _split_at_grid_vertices(self, line: shapely.Geometry) -> list[shapely.Geometry]:
         """Cut a boundary line where any grid corner lies on it, so each piece has one set of neighbours."""
-        near = self._grid_tree.query(line, predicate="dwithin", distance=EDGE_TOLERANCE_M)
+        near = np.sort(self._grid_tree.query(line, predicate="dwithin", distance=EDGE_TOLERANCE_M))
         corners = np.asarray(shapely.points(shapely.get_coordinates(
             shapely.boundary(self.grids.geometry.to_numpy()[near]))), dtype=object)
         on = corners[shapely.dwithin(line, corners, EDGE_TOLERANCE_M)]
@@ -198,7 +204,9 @@ class CoverageModel:
             self._index.delete(self._keys[cam], self._bounds.pop(cam))
 
     def cameras_near(self, geom: shapely.Geometry) -> list[str]:
-        return [self._ids[k] for k in self._index.intersection(tuple(shapely.bounds(geom)))]
+        """Cameras whose outer view's box meets ``geom``'s, in the order they were added (so unions
+        are built in one order whatever the index returns)."""
+        return [self._ids[k] for k in sorted(self._index.intersection(tuple(shapely.bounds(geom))))]
 
     def set_camera(self, cam: str, views: Mapping[str, shapely.Geometry] | None, *, status: str | None = None,
                    point_class: str | None = None,
@@ -331,31 +339,41 @@ class CoverageModel:
 
     def blind_spots(self, rows: Iterable[int] | None = None) -> gpd.GeoDataFrame:
         """Uncovered public space, one polygon per piece, ranked by priority where ≥ min_area."""
+        return rank_spots(self.spot_pieces(rows))
+
+    def spot_pieces(self, rows: Iterable[int] | None = None) -> gpd.GeoDataFrame:
+        """The blind-spot pieces of the given grid rows with their priorities, not yet ranked.
+
+        The uncovered space is carved into intersections, then street stretches, then the rest:
+        each street unit owns the part of it no earlier unit holds (``gis.streets.exclusive_parts``),
+        so a grid's pieces tile its uncovered space.
+        """
         rows = range(len(self.grids)) if rows is None else list(rows)
         level = self.options.blind_spot_level
-        parts, grid_codes, kinds, names = [], [], [], []
-        unit_geoms = self.units.geometry.to_numpy()
+        parts, grid_rows, kinds, names = [], [], [], []
+        units = cast(gpd.GeoDataFrame, self.units)
+        unit_geoms = units.geometry.to_numpy()
+        unit_kinds = units["kind"].to_numpy()
+        unit_names = units["name"].to_numpy()
         for i in rows:
             grid = self.grids.geometry.iat[i]
             remaining = shapely.difference(self.public.iat[i], self._level_unions(grid, [level])[level])
-            # carve the uncovered space into intersections, then street stretches, then the rest
-            near = self._unit_tree.query(remaining, predicate="intersects")
-            near = near[np.argsort(self.units["kind"].to_numpy()[near] != "intersection", kind="stable")]
+            near = np.sort(self._unit_tree.query(remaining, predicate="intersects"))  # intersections first
             pieces: list[tuple[shapely.Geometry, str, object]] = []
-            for u in near:
-                part = shapely.intersection(remaining, unit_geoms[u])
-                if shapely.area(part) > 0:
-                    pieces.append((part, self.units["kind"].iat[u], self.units["name"].iat[u]))
-                    remaining = shapely.difference(remaining, unit_geoms[u])
+            if len(near):
+                own = shapely.intersection(remaining, self._unit_own[near])
+                pieces.extend((g, unit_kinds[u], unit_names[u]) for g, u in zip(own, near, strict=True))
+                remaining = shapely.difference(remaining, shapely.union_all(unit_geoms[near]))
             pieces.append((remaining, "off-street", None))
             for geom, kind, name in pieces:
                 for piece in shapely.get_parts(geom):
                     if piece.geom_type == "Polygon" and piece.area > 0:
                         parts.append(piece)
-                        grid_codes.append(self.grids["code"].iat[i])
+                        grid_rows.append(i)
                         kinds.append(kind)
                         names.append(name)
-        spots = gpd.GeoDataFrame({"grid_code": grid_codes, "kind": kinds, "name": names}, geometry=parts,
+        codes = self.grids["code"].to_numpy()[np.asarray(grid_rows, dtype=int)]
+        spots = gpd.GeoDataFrame({"grid_code": codes, "kind": kinds, "name": names}, geometry=parts,
                                  crs=self.grids.crs)
         spots["area_m2"] = spots.area
         spots["ranked"] = spots["area_m2"] >= self.options.min_area_m2
@@ -365,18 +383,28 @@ class CoverageModel:
         target_weight = np.zeros(len(spots))
         if len(spots):
             s_idx, t_idx = t_tree.query(spots.geometry.to_numpy(), predicate="dwithin", distance=self.options.near_m)
+            order = np.lexsort((t_idx, s_idx))  # targets in table order for each piece
+            s_idx, t_idx = s_idx[order], t_idx[order]
             classes = self.targets["class"].astype(str).to_numpy()
-            names = self.targets["name"].to_numpy()
+            t_names = self.targets["name"].to_numpy()
             np.add.at(target_weight, s_idx, [CLASS_WEIGHTS.get(c, 1.0) for c in classes[t_idx]])
+            cuts = np.searchsorted(s_idx, np.arange(len(spots) + 1))
             for k in range(len(spots)):
-                near_names.append("、".join(dict.fromkeys(names[t_idx[s_idx == k]])))
+                near_names.append("、".join(dict.fromkeys(t_names[t_idx[cuts[k]:cuts[k + 1]]])))
         spots["near_targets"] = near_names
         weights = self.grid_weight or {}
         risk = spots["grid_code"].map(lambda c: weights.get(c, 1.0)).astype(float)
         kind_weight = spots["kind"].map(KIND_WEIGHTS).astype(float)
         spots["priority"] = np.log1p(spots["area_m2"] / 100.0) * (1.0 + target_weight) * kind_weight * risk
-        spots["rank"] = spots["priority"].where(spots["ranked"]).rank(ascending=False, method="first")
-        return spots.sort_values(["ranked", "priority"], ascending=[False, False]).reset_index(drop=True)
+        return spots
+
+
+def rank_spots(pieces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Rank blind-spot pieces (in grid order) by priority: rank 1 first; pieces under the minimum
+    area keep no rank and come last."""
+    spots = pieces.reset_index(drop=True)
+    spots["rank"] = spots["priority"].where(spots["ranked"]).rank(ascending=False, method="first")
+    return spots.sort_values(["ranked", "priority"], ascending=[False, False], kind="stable").reset_index(drop=True)
 
 
 def community_figures(grid_figures: pd.DataFrame) -> pd.DataFrame:

@@ -45,21 +45,53 @@ def street_units(roads: gpd.GeoDataFrame, widths: Mapping[str, float] = ROAD_WID
     owner = tree.nearest(shapely.line_interpolate_point(segments, 0.5, normalized=True))
     ends = np.concatenate([shapely.get_coordinates(shapely.get_point(segments, 0)),
                            shapely.get_coordinates(shapely.get_point(segments, -1))]).round(3)
-    nodes, degree = np.unique(ends, axis=0, return_counts=True)
-    junctions = nodes[degree >= 3]
+    nodes, node_of, degree = np.unique(ends, axis=0, return_inverse=True, return_counts=True)
+    node_of = node_of.ravel()
     seg_owner = np.concatenate([owner, owner])
+    by_node = np.argsort(node_of, kind="stable")  # the segment ends at each node, grouped (one pass, not n²)
+    starts = np.searchsorted(node_of[by_node], np.arange(len(nodes) + 1))
     units_geom, units_kind, units_name = [], [], []
-    for x, y in junctions:
-        here = np.all(ends == (round(x, 3), round(y, 3)), axis=1)
-        incident = np.unique(seg_owner[here])
+    for k in np.flatnonzero(degree >= 3).tolist():
+        x, y = nodes[k]
+        incident = np.unique(seg_owner[by_node[starts[k]:starts[k + 1]]])
         units_geom.append(shapely.buffer(shapely.Point(x, y), width[incident].max() / 2 + 2.0))
         units_kind.append("intersection")
         units_name.append("与".join(dict.fromkeys(str(n) for n in names[incident] if n)) + "路口")
-    discs = shapely.union_all(np.array(units_geom, dtype=object)) if units_geom else shapely.Polygon()
-    for seg, road in zip(segments, owner, strict=True):
-        corridor = shapely.difference(shapely.buffer(seg, width[road] / 2, cap_style="flat"), discs)
+    discs = np.array(units_geom, dtype=object)
+    corridors = shapely.buffer(segments, width[owner] / 2, cap_style="flat")
+    c_idx, d_idx = shapely.STRtree(discs).query(corridors, predicate="intersects")  # only the discs it meets
+    cuts = np.searchsorted(c_idx, np.arange(len(segments) + 1))
+    for k, road in enumerate(owner):
+        near = np.sort(d_idx[cuts[k]:cuts[k + 1]])
+        corridor = shapely.difference(corridors[k], shapely.union_all(discs[near])) if len(near) else corridors[k]
         if not shapely.is_empty(corridor):
             units_geom.append(corridor)
             units_kind.append("street")
             units_name.append(names[road])
     return gpd.GeoDataFrame({"kind": units_kind, "name": units_name}, geometry=units_geom, crs=roads.crs)
+
+
+def exclusive_parts(units: gpd.GeoDataFrame, which: np.ndarray | None = None) -> np.ndarray:
+    """Each unit minus every unit before it in the table (intersections come first), so the parts
+    tile the street space without overlap: where two corridors overlap, the earlier one owns it.
+
+    ``which`` (positions) limits the work to those units; the others are returned as they are.
+    A unit's part depends only on the units that meet it, so a table holding those gives the
+    same part, bit for bit, as the whole city's table (the partitioned coverage relies on it).
+    """
+    geoms = units.geometry.to_numpy()
+    if len(geoms) == 0:
+        return np.empty(0, dtype=object)
+    wanted = np.arange(len(geoms)) if which is None else np.asarray(which, dtype=int)
+    later, earlier = shapely.STRtree(geoms).query(geoms[wanted], predicate="intersects")
+    later = wanted[later]
+    keep = earlier < later
+    later, earlier = later[keep], earlier[keep]
+    order = np.lexsort((earlier, later))
+    later, earlier = later[order], earlier[order]
+    cuts = np.searchsorted(later, np.arange(len(geoms) + 1))
+    out = geoms.copy()
+    for k in np.flatnonzero(np.diff(cuts)):
+        out[k] = shapely.difference(geoms[k], shapely.union_all(geoms[earlier[cuts[k]:cuts[k + 1]]]))
+    return out
+
