@@ -169,16 +169,9 @@ AreaOpt = Annotated[str | None, typer.Option(
 
 
 def _source(store: Store, user: str | None, lang: str) -> Any:
-    import getpass
-
-    from api import access
     from api.exports import Source
 
-    if lang not in ("zh", "en"):
-        raise ValueError(f"unknown language '{lang}': use zh or en")
-    who = access.named_user(store, user) if user else access.User(
-        f"local:{getpass.getuser()}", access.ROLES["admin"], access.Area(), "本机管理员")
-    return Source(store, access.Scope.of(store, who), lang)
+    return Source.local(store, user, lang)
 
 
 def _export(workspace: str, user: str | None, lang: str, target: Path, title: str, **spec: Any) -> None:
@@ -279,12 +272,19 @@ def views_cmd(workspace: Workspace,
 def coverage_cmd(workspace: Workspace,
                  grid: Annotated[str | None, typer.Option(help="Show only this grid (by code)")] = None,
                  include_planned: Annotated[bool, typer.Option(help="Count planned cameras as covering")] = False,
-                 top: Annotated[int, typer.Option(help="Blind spots to list")] = 10) -> None:
+                 top: Annotated[int, typer.Option(help="Blind spots to list")] = 10,
+                 parallel: Annotated[bool, typer.Option(help="Grids in tiles on a dask LocalCluster (one worker "
+                                                             "per core, or --workers); same figures")] = False,
+                 scheduler: Annotated[str | None, typer.Option(help="A dask cluster to use (tcp://host:8786)")] = None,
+                 workers: Annotated[int | None, typer.Option(help="LocalCluster workers for --parallel")] = None,
+                 tile_m: Annotated[float, typer.Option(help="Tile size in metres for --parallel/--scheduler")] = 2000.0,
+                 ) -> None:
     """Coverage per community (or one grid), key targets, blind spots; writes the coverage layers."""
     from api import services
 
     with _errors(), _progress("coverage") as step:
-        result = services.compute_coverage(_open(workspace), include_planned=include_planned, progress=step)
+        result = services.compute_coverage(_open(workspace), include_planned=include_planned, progress=step,
+                                           parallel=parallel, scheduler=scheduler, workers=workers, tile_m=tile_m)
     grids, spots = result["grids"], result["blind_spots"]
     if grid is not None:
         if grid not in set(grids["code"]):

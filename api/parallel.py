@@ -1,4 +1,5 @@
-"""Heavy analyses spread over processes or machines with ``dask.distributed``.
+"""Heavy analyses spread over processes or machines with ``dask.distributed``: camera views
+(:func:`visible_partitioned`) and the coverage roll-up (:func:`coverage_partitioned`).
 
 ``scheduler="tcp://host:8786"`` sends the work to a running cluster; ``scheduler=None``
 starts a LocalCluster of one single-threaded worker process per core for the run. The city
@@ -9,17 +10,19 @@ are kept, for projecting the run onto a bigger cluster.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from gis import partition, visibility
+from gis import coverage, partition, streets, visibility
 
 
 def _tile_views(params: pd.DataFrame, ranges: pd.DataFrame, geoms: np.ndarray, heights: np.ndarray,
@@ -57,7 +60,7 @@ def client_for(scheduler: str | None, workers: int | None = None) -> Iterator[An
         return
     n = workers or os.cpu_count() or 1
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
-                      silence_logs=40) as cluster, Client(cluster) as client:
+                      silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
         yield client
 
 
@@ -104,3 +107,159 @@ def visible_partitioned(params: pd.DataFrame, ranges: pd.DataFrame, geoms: np.nd
     out = pd.concat([results[k] for k in range(len(parts))]).reindex(params.index)
     out.attrs["tiles"] = stats
     return out
+
+
+# ---- coverage ------------------------------------------------------------------------------------------
+def _tile_coverage(sub: dict[str, Any], grid_rows: np.ndarray, target_rows: np.ndarray) -> dict[str, Any]:
+    """One tile's coverage: a :class:`gis.coverage.CoverageModel` of the tile's neighbourhood,
+    asked only for the tile's own grids and targets."""
+    t0 = time.perf_counter()
+    model = coverage.CoverageModel(**sub)
+    grids = model.grid_figures(grid_rows)
+    targets = model.target_coverage(target_rows)
+    if len(targets):
+        targets["public_m2"] = [shapely.area(model._target_public[i]) for i in target_rows]
+    pieces = model.spot_pieces(grid_rows)
+    return {"grids": grids, "targets": targets, "pieces": pieces, "seconds": time.perf_counter() - t0,
+            "worker": os.getpid(), "worker_peak_mib": _peak_mib()}
+
+
+def _boxes(geoms: np.ndarray, pad: float = 0.0) -> np.ndarray:
+    b = shapely.bounds(geoms)
+    return shapely.box(b[:, 0] - pad, b[:, 1] - pad, b[:, 2] + pad, b[:, 3] + pad)
+
+
+def _rows(*parts: np.ndarray) -> np.ndarray:
+    return np.unique(np.concatenate([np.asarray(p, dtype=np.int64) for p in parts])) if parts else np.empty(0, int)
+
+
+def coverage_partitions(inputs: dict[str, Any], tile_m: float) -> tuple[list[dict[str, Any]], gpd.GeoDataFrame]:
+    """Cut the coverage work into tiles of ``tile_m`` metres.
+
+    A grid (or a key target) belongs to the tile its representative point falls in. A tile's
+    model holds, in the city's order, everything its answers depend on: its grids and their
+    neighbours (road stretches on a shared edge are split between the grids sharing it; a camera
+    on a boundary stands in the first grid), the buildings on them, the roads, the cameras whose
+    outer view's box meets them (or that stand in them), the targets within the blind-spot
+    distance, and the street units meeting its grids with the units meeting those (a unit's own
+    part is the unit minus the earlier units meeting it). Returns the tiles and the city's units.
+    """
+    grids = inputs["grids"]
+    targets = inputs["targets"]
+    options: coverage.Options = inputs["options"]
+    g_geoms = grids.geometry.to_numpy()
+    t_geoms = targets.geometry.to_numpy()
+    units = streets.street_units(inputs["roads"])
+    u_geoms = units.geometry.to_numpy()
+    views = inputs["views"]
+    outer = views[views.columns[0]].to_numpy() if len(views) else np.empty(0, dtype=object)
+    has_view = ~(shapely.is_empty(outer) | shapely.is_missing(outer)) if len(outer) else np.empty(0, bool)
+    view_idx = np.flatnonzero(has_view)
+    view_tree = shapely.STRtree(_boxes(outer[view_idx]))
+    cam_tree = shapely.STRtree(inputs["cameras"].geometry.to_numpy())
+    grid_tree = shapely.STRtree(g_geoms)
+    bld_tree = shapely.STRtree(inputs["buildings"].to_numpy())
+    road_tree = shapely.STRtree(inputs["roads"].geometry.to_numpy())
+    unit_tree = shapely.STRtree(u_geoms)
+    target_tree = shapely.STRtree(t_geoms)
+
+    def cell(geoms: np.ndarray) -> np.ndarray:
+        if len(geoms) == 0:
+            return np.empty((0, 2), dtype=np.int64)
+        pts = shapely.get_coordinates(shapely.point_on_surface(geoms))
+        return np.floor(pts / tile_m).astype(np.int64)
+
+    g_cells, t_cells = cell(g_geoms), cell(t_geoms)
+    keys = sorted({tuple(c) for c in g_cells.tolist()} | {tuple(c) for c in t_cells.tolist()})
+    tiles = []
+    for key in keys:
+        own_g = np.flatnonzero((g_cells == key).all(axis=1)) if len(g_cells) else np.empty(0, int)
+        own_t = np.flatnonzero((t_cells == key).all(axis=1)) if len(t_cells) else np.empty(0, int)
+        gg, tt = g_geoms[own_g], t_geoms[own_t]
+        sub_g = _rows(own_g, grid_tree.query(gg, predicate="dwithin", distance=coverage.EDGE_TOLERANCE_M)[1])
+        sub_t = _rows(own_t, target_tree.query(gg, predicate="dwithin", distance=options.near_m)[1])
+        region = np.concatenate([gg, _boxes(tt, 0.01)])  # a point target is looked at through a 0.01 m disc
+        cams = _rows(view_idx[view_tree.query(_boxes(region), predicate="intersects")[1]],
+                     cam_tree.query(g_geoms[sub_g], predicate="intersects")[1])
+        blds = _rows(bld_tree.query(np.concatenate([g_geoms[sub_g], tt]), predicate="intersects")[1])
+        roads = _rows(road_tree.query(g_geoms[sub_g], predicate="dwithin", distance=coverage.EDGE_TOLERANCE_M)[1])
+        first = _rows(unit_tree.query(gg, predicate="intersects")[1])
+        sub_u = _rows(first, unit_tree.query(u_geoms[first], predicate="intersects")[1])
+        sub = {"grids": grids.iloc[sub_g].reset_index(drop=True),
+               "buildings": inputs["buildings"].iloc[blds].reset_index(drop=True),
+               "roads": inputs["roads"].iloc[roads].reset_index(drop=True),
+               "targets": targets.iloc[sub_t].reset_index(drop=True),
+               "cameras": inputs["cameras"].iloc[cams].reset_index(drop=True),
+               "views": views.iloc[cams], "options": options, "grid_weight": inputs.get("grid_weight"),
+               "units": units.iloc[sub_u].reset_index(drop=True)}
+        tiles.append({"key": key, "sub": sub, "grids": own_g, "targets": own_t,
+                      "grid_rows": np.searchsorted(sub_g, own_g), "target_rows": np.searchsorted(sub_t, own_t)})
+    return tiles, units
+
+
+def coverage_partitioned(inputs: dict[str, Any], *, tile_m: float = 2000.0, scheduler: str | None = None,
+                         workers: int | None = None,
+                         progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Grid figures, target coverage and ranked blind spots of :class:`gis.coverage.CoverageModel`,
+    tile by tile on a dask cluster, equal to the single process's (same rows, same order, same
+    numbers and polygons). ``tiles`` holds each tile's size, seconds and worker peak memory."""
+    from distributed import as_completed
+
+    t0 = time.perf_counter()
+    parts, _units = coverage_partitions(inputs, tile_m)
+    prepare_s = time.perf_counter() - t0
+    n_grids = len(inputs["grids"])
+    results: dict[int, dict[str, Any]] = {}
+    stats: list[dict[str, Any]] = []
+    done = 0
+    with client_for(scheduler, workers) as client:
+        futures = {}
+        for k, tile in enumerate(parts):
+            fut = client.submit(_tile_coverage, tile["sub"], tile["grid_rows"], tile["target_rows"], pure=False,
+                                key=f"coverage-tile-{k}-{os.getpid()}-{time.time_ns()}")
+            futures[fut] = k
+        for fut in as_completed(futures):
+            k = futures[fut]
+            res = fut.result()
+            results[k] = res
+            tile = parts[k]
+            stats.append({"tile": tile["key"], "grids": len(tile["grids"]), "targets": len(tile["targets"]),
+                          "cameras": len(tile["sub"]["cameras"]), "buildings": len(tile["sub"]["buildings"]),
+                          "seconds": res["seconds"], "worker": res["worker"],
+                          "worker_peak_mib": res["worker_peak_mib"]})
+            done += len(tile["grids"])
+            if progress:
+                progress(done, n_grids)
+    order = range(len(parts))
+    grid_pos = np.concatenate([parts[k]["grids"] for k in order]) if parts else np.empty(0, int)
+    grids = _in_order([results[k]["grids"] for k in order], grid_pos)
+    target_pos = np.concatenate([parts[k]["targets"] for k in order]) if parts else np.empty(0, int)
+    targets = _in_order([results[k]["targets"] for k in order if len(results[k]["targets"])],
+                        target_pos)
+    if len(targets) == 0:
+        targets = pd.DataFrame({"public_m2": pd.Series(dtype=float)})
+    pieces = [results[k]["pieces"] for k in order if len(results[k]["pieces"])]
+    if pieces:  # back in grid order, each grid's pieces in the order its tile carved them
+        spots = gpd.GeoDataFrame(pd.concat(pieces, ignore_index=True), crs=inputs["grids"].crs)
+        pos_of = {code: i for i, code in enumerate(inputs["grids"]["code"])}
+        spots = spots.iloc[np.argsort(spots["grid_code"].map(pos_of).to_numpy(), kind="stable")]
+    else:
+        spots = gpd.GeoDataFrame({"grid_code": [], "kind": [], "name": [], "area_m2": [], "ranked": [],
+                                  "near_targets": [], "priority": []}, geometry=[], crs=inputs["grids"].crs)
+    spots = coverage.rank_spots(spots)
+    on_grid = shapely.STRtree(inputs["grids"].geometry.to_numpy()).query(
+        inputs["cameras"].geometry.to_numpy(), predicate="intersects")[0]
+    outside = int(len(inputs["cameras"]) - len(np.unique(on_grid)))
+    return {"grids": grids, "targets": targets, "blind_spots": spots, "outside": outside,
+            "tiles": stats, "prepare_s": prepare_s}
+
+
+def _in_order(frames: list[pd.DataFrame], positions: np.ndarray) -> pd.DataFrame:
+    """Tile results put back in the city's row order."""
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True)
+    out = out.iloc[np.argsort(positions, kind="stable")]
+    # rebuilt from records, as the single process builds them, so the column types are inferred the
+    # same way (a tile whose targets are all unseen has an all-None column of another type)
+    return pd.DataFrame.from_records(out.to_dict("records"), columns=out.columns)

@@ -78,3 +78,49 @@ def test_the_demo_views_are_the_same_through_dask(analysed_path, tmp_path):
     tiled = services.compute_views(ws, write=False, parallel=True, workers=2, tile_m=300.0)
     assert list(single["camera"]) == list(tiled["camera"]) and list(single["level"]) == list(tiled["level"])
     assert shapely.equals_exact(single.geometry.to_numpy(), tiled.geometry.to_numpy(), tolerance=0).all()
+
+
+# ---- coverage ----------------------------------------------------------------------------------------
+def assert_same_coverage(single: dict, tiled: dict) -> None:
+    """Every table equal to the last bit, rows in the same order; blind-spot polygons identical."""
+    for name in ("grids", "communities", "targets", "blind_spots"):
+        a = pd.DataFrame(single[name]).drop(columns="geometry", errors="ignore").reset_index(drop=True)
+        b = pd.DataFrame(tiled[name]).drop(columns="geometry", errors="ignore").reset_index(drop=True)
+        pd.testing.assert_frame_equal(a, b, check_exact=True, obj=name)
+    assert shapely.equals_exact(single["blind_spots"].geometry.to_numpy(), tiled["blind_spots"].geometry.to_numpy(),
+                                tolerance=0).all()
+    assert pd.Series(single["indicators"]).equals(pd.Series(tiled["indicators"]))  # NaN equals NaN here
+
+
+def test_the_demo_coverage_is_the_same_through_dask(analysed_path, tmp_path):
+    """Tiles of 300 m: views, roads and street stretches cross tile borders everywhere in the demo."""
+    import shutil
+
+    from api import services
+    from layers import store
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(analysed_path, path)
+    ws = store.open_workspace(path)
+    single = services.compute_coverage(ws, write=False)
+    tiled = services.compute_coverage(ws, write=False, parallel=True, workers=2, tile_m=300.0)
+    assert len(tiled["tiles"]) > 4 and sum(t["grids"] for t in tiled["tiles"]) == len(single["grids"])
+    assert len(single["blind_spots"]) > 100 and single["targets"]["covered"].any()
+    assert_same_coverage(single, tiled)
+
+
+@pytest.mark.slow
+def test_a_10000_camera_city_has_the_same_coverage_partitioned(tmp_path):
+    from api import services
+    from benchmarks import synthetic_city
+    from layers import store
+
+    path = tmp_path / "city.gpkg"
+    counts = synthetic_city.build(path, scale=0.1, seed=7)
+    assert counts["cameras"] >= 10_000
+    ws = store.open_workspace(path)
+    services.compute_views(ws)
+    single = services.compute_coverage(ws, write=False)
+    tiled = services.compute_coverage(ws, write=False, parallel=True, workers=2, tile_m=1_000.0)
+    assert len(tiled["tiles"]) > 50
+    assert_same_coverage(single, tiled)
