@@ -27,6 +27,20 @@ class Source:
     #: the name the file is downloaded as (the API writes to a temporary name first)
     download_name: str | None = None
 
+    @classmethod
+    def local(cls, store: Store, user: str | None = None, lang: str = "zh") -> Source:
+        """Exports made on this machine: as the workspace user ``user`` (their role and area apply),
+        else as the local administrator (the CLI's and a notebook's default)."""
+        import getpass
+
+        from api import access
+
+        if lang not in ("zh", "en"):
+            raise ValueError(f"unknown language '{lang}': use zh or en")
+        who = access.named_user(store, user) if user else access.User(
+            f"local:{getpass.getuser()}", access.ROLES["admin"], access.Area(), "本机管理员")
+        return cls(store, Scope.of(store, who), lang)
+
     @property
     def user(self) -> User:
         return self.scope.user
