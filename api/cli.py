@@ -237,6 +237,55 @@ def export_html_cmd(
             area=area)
 
 
+@app.command("settings")
+def settings_cmd(workspace: Workspace,
+                 changes: Annotated[list[str] | None, typer.Argument(
+                     help="KEY=VALUE to change, e.g. dori_profile=iec62676-4:2014-rounded storey_height_m=2.9 "
+                          "'camera_defaults={\"height_m\": 5}' (values are JSON where they parse as JSON)")] = None,
+                 ) -> None:
+    """Show the workspace's analysis settings, or change some (checked, audited; results become stale)."""
+    import getpass
+    import json
+
+    import pydantic
+
+    from api import services
+
+    with _errors():
+        store = _open(workspace)
+        if changes:
+            values: dict[str, Any] = {}
+            for item in changes:
+                key, sep, text = item.partition("=")
+                if not sep or not key.strip():
+                    raise ValueError(f"'{item}': write KEY=VALUE, e.g. storey_height_m=3.2")
+                try:
+                    values[key.strip()] = json.loads(text)
+                except json.JSONDecodeError:
+                    values[key.strip()] = text
+            allowed = {*SETTABLE, *services.TABLE_SETTINGS}
+            unknown = sorted(set(values) - allowed)
+            if unknown:
+                raise ValueError(f"unknown setting(s) {unknown}: known are {', '.join(sorted(allowed))}")
+            from api.routers.workspace import SettingsChange
+
+            try:  # types and ranges, as the API checks them
+                SettingsChange(**{k: v for k, v in values.items() if k in SETTABLE})
+            except pydantic.ValidationError as exc:
+                raise ValueError("; ".join(f"{'.'.join(map(str, e['loc']))} = {e['input']!r}: {e['msg']}"
+                                           for e in exc.errors())) from None
+            services.change_settings(store, values, user=f"local:{getpass.getuser()}")
+        for key, value in sorted(store.settings().items()):
+            if key in ("risk_model",):
+                continue  # long; shown by pingan risk --show-model
+            out.print(f"{key} = {json.dumps(value, ensure_ascii=False)}", highlight=False)
+
+
+#: settings changed one value at a time (the API's PUT /api/settings takes the same)
+SETTABLE = ("storey_height_m", "target_height_m", "dori_profile", "dori_form", "occlusion", "expect_china",
+            "max_outside_km")
+
+
 @app.command("views")
 def views_cmd(workspace: Workspace,
               mode: Annotated[str | None, typer.Option(help="Occlusion: 2.5d (heights) or 2d (every building "

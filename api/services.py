@@ -32,6 +32,36 @@ def assumptions(settings: dict[str, Any]) -> fp.Assumptions:
     return fp.Assumptions(**given)
 
 
+#: settings that take a table (JSON object) rather than one value
+TABLE_SETTINGS = ("camera_defaults", "coverage", "dori_profiles")
+
+
+def change_settings(store: Store, values: dict[str, Any], *, user: str) -> dict[str, Any]:
+    """Check and store analysis settings (results computed before become stale); audited.
+
+    Checks what a value means in this workspace: a DORI profile must exist (built in or under
+    ``dori_profiles``), ``camera_defaults`` and ``coverage`` must name known fields.
+    """
+    merged = {**store.settings(), **values}
+    profiles = set(camera.DORI_PROFILES) | set(merged.get("dori_profiles") or {})
+    if "dori_profile" in values and values["dori_profile"] not in profiles:
+        raise ValueError(f"unknown DORI profile '{values['dori_profile']}': "
+                         f"choose one of {', '.join(sorted(profiles))}")
+    for key in TABLE_SETTINGS:
+        if key in values and not isinstance(values[key], dict):
+            raise ValueError(f"{key} takes a table, e.g. {key}='{{\"…\": …}}' (JSON)")
+    try:
+        assumptions(merged)
+        coverage_options(merged)
+    except WorkspaceError as exc:  # a bad value given now, not a damaged workspace
+        raise ValueError(str(exc)) from exc
+    camera.profile(str(merged.get("dori_profile", "iec62676-4:2014")), merged.get("dori_profiles"))
+    before = store.settings()
+    out = store.update_settings(**values)
+    store.audit("settings", "workspace", {k: {"from": before.get(k), "to": v} for k, v in values.items()}, user=user)
+    return out
+
+
 def compute_views(store: Store, *, mode: str | None = None, target_height: float | None = None,
                   statuses: tuple[str, ...] = ("active", "faulty", "planned"), workers: int = 1,
                   progress: Callable[[int, int], None] | None = None, write: bool = True,

@@ -54,6 +54,9 @@ def profile(name: str, extra: Mapping[str, Mapping[str, float]] | None = None) -
     table = {**DORI_PROFILES, **(extra or {})}
     if name not in table:
         raise ValueError(f"unknown DORI profile '{name}': known profiles are {', '.join(table)}")
+    missing = [level for level in DORI_LEVELS if level not in table[name]]
+    if missing:
+        raise ValueError(f"DORI profile '{name}' lacks {', '.join(missing)}: give px/m for {', '.join(DORI_LEVELS)}")
     prof = {level: float(table[name][level]) for level in DORI_LEVELS}
     if not all(prof[a] < prof[b] for a, b in itertools.pairwise(DORI_LEVELS)):
         raise ValueError(f"DORI profile '{name}' must increase from detect to identify: {prof}")

@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from api import services
 from api.access import ForbiddenError
 from api.deps import ScopeDep, StoreDep
 from api.errors import ERRORS
-from gis.camera import DORI_PROFILES
 
 router = APIRouter(tags=["workspace"], responses=ERRORS)
 
@@ -38,13 +38,4 @@ def get_settings(store: StoreDep, scope: ScopeDep) -> dict[str, Any]:
 def put_settings(store: StoreDep, scope: ScopeDep, change: SettingsChange) -> dict[str, Any]:
     if scope.user.role.name not in ("admin", "planner") or not scope.everywhere:
         raise ForbiddenError("workspace settings are changed by planners and administrators whose area is 'all'")
-    values = change.model_dump(exclude_none=True)
-    profiles = set(DORI_PROFILES) | set(store.settings().get("dori_profiles") or {})
-    if "dori_profile" in values and values["dori_profile"] not in profiles:
-        raise ValueError(f"unknown DORI profile '{values['dori_profile']}': "
-                         f"choose one of {', '.join(sorted(profiles))}")
-    before = store.settings()
-    merged = store.update_settings(**values)
-    store.audit("settings", "workspace", {k: {"from": before.get(k), "to": v} for k, v in values.items()},
-                user=scope.user.username)
-    return merged
+    return services.change_settings(store, change.model_dump(exclude_none=True), user=scope.user.username)

@@ -149,3 +149,28 @@ def test_the_cli_on_a_postgis_workspace(demo_copy, postgis_uri, tmp_path):
     assert store.open_workspace(back).versions() == store.open_workspace(uri).versions()
     again = run("workspace", "copy", demo_copy, uri)
     assert again.exit_code == 4 and "already exists" in again.output
+
+
+def test_settings_show_change_and_refuse(tmp_path):
+    ws = tmp_path / "ws.gpkg"
+    run("init", ws)
+    shown = run("settings", ws)
+    assert shown.exit_code == 0 and 'dori_profile = "iec62676-4:2014"' in shown.output
+    changed = run("settings", ws, "dori_profile=iec62676-4:2014-rounded", "storey_height_m=2.9",
+                  'camera_defaults={"height_m": 5}')
+    assert changed.exit_code == 0, changed.output
+    settings = store.open_workspace(ws).settings()
+    assert settings["dori_profile"] == "iec62676-4:2014-rounded" and settings["storey_height_m"] == 2.9
+    assert settings["camera_defaults"] == {"height_m": 5}
+    before = file_digest(ws)
+    for bad, says in [("dori_profile=nope", "unknown DORI profile 'nope'"),
+                      ('camera_defaults={"heigth_m": 5}', "heigth_m"),
+                      ("storey_height_m=abc", "storey_height_m = 'abc'"),
+                      ("occlusion=3d", "'2d' or '2.5d'"),
+                      ("colour=red", "unknown setting(s) ['colour']"),
+                      ("storey_height_m", "write KEY=VALUE")]:
+        result = run("settings", ws, bad)
+        assert result.exit_code == 2 and says in result.output, (bad, result.output)
+    assert file_digest(ws) == before
+    log = store.open_workspace(ws).audit_log()
+    assert (log["action"] == "settings").sum() == 1
