@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -37,6 +37,41 @@ from gis.streets import exclusive_parts, street_units
 CLASS_WEIGHTS = {"1": 3.0, "2": 2.0, "3": 1.0}
 KIND_WEIGHTS = {"intersection": 2.0, "street": 1.5, "off-street": 1.0}
 EDGE_TOLERANCE_M = 0.01
+
+
+#: the precision (metres) an overlay falls back to when GEOS's floating overlay fails on a pair
+SNAP_M = 1e-6
+
+
+def _robust(op: Callable[..., Any]) -> Callable[[Any, Any], Any]:
+    """``op`` (a shapely overlay), retried pair by pair on a GEOS robustness failure, and a failing
+    pair snap-rounded to ``SNAP_M`` (GEOS 3.14 can raise "Unable to determine overlay result
+    geometry dimension" on a line grazing a polygon vertex; seen once in the 100,000-camera city).
+    The same inputs fail the same way, so a partition gets the same answer as the whole city."""
+
+    def run(a: Any, b: Any) -> Any:
+        try:
+            return op(a, b)
+        except shapely.errors.GEOSException:
+            if np.ndim(a) == 0 and np.ndim(b) == 0:
+                return op(a, b, grid_size=SNAP_M)
+            pairs = np.broadcast_arrays(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
+            return np.array([run(x, y) for x, y in zip(pairs[0].ravel(), pairs[1].ravel(), strict=True)],
+                            dtype=object).reshape(pairs[0].shape)
+
+    return run
+
+
+_intersection = _robust(shapely.intersection)
+_difference = _robust(shapely.difference)
+_union2 = _robust(shapely.union)
+
+
+def _union_all(geoms: Any) -> shapely.Geometry:
+    try:
+        return shapely.union_all(geoms)
+    except shapely.errors.GEOSException:
+        return shapely.union_all(geoms, grid_size=SNAP_M)
 
 
 @dataclass(frozen=True)
@@ -58,19 +93,19 @@ def public_space(grids: gpd.GeoSeries, buildings: gpd.GeoSeries) -> gpd.GeoSerie
     geoms = buildings.to_numpy()
     for i, grid in enumerate(grids.to_numpy()):
         blds = geoms[np.sort(b_idx[g_idx == i])]  # in table order: the same answer from any subset
-        out.append(shapely.difference(grid, shapely.union_all(blds)) if len(blds) else grid)
+        out.append(_difference(grid, _union_all(blds)) if len(blds) else grid)
     return gpd.GeoSeries(out, index=grids.index, crs=grids.crs)
 
 
 def _union(geoms: Iterable[shapely.Geometry]) -> shapely.Geometry:
     arr = np.array([g for g in geoms if g is not None and not shapely.is_empty(g)], dtype=object)
-    return shapely.union_all(arr) if len(arr) else shapely.Polygon()
+    return _union_all(arr) if len(arr) else shapely.Polygon()
 
 
 def _lines(geom: shapely.Geometry) -> shapely.Geometry:
     """Keep only the linear parts (intersections of lines can add stray points)."""
     parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("LineString", "MultiLineString")]
-    return shapely.union_all(parts) if parts else shapely.LineString()
+    return _union_all(parts) if parts else shapely.LineString()
 
 
 def _lines_each(geoms: np.ndarray) -> np.ndarray:
@@ -115,7 +150,7 @@ class CoverageModel:
         b_tree = shapely.STRtree(blds)
         t_idx, tb_idx = b_tree.query(self.targets.geometry.to_numpy(), predicate="intersects")
         self.target_areas = self._target_public = [
-            g if g.geom_type == "Point" else shapely.difference(g, _union(blds[np.sort(tb_idx[t_idx == i])]))
+            g if g.geom_type == "Point" else _difference(g, _union(blds[np.sort(tb_idx[t_idx == i])]))
             for i, g in enumerate(self.targets.geometry.to_numpy())]
         self.cameras = self.cameras.reset_index(drop=True)
         self._status = dict(zip(self.cameras["id"], self.cameras["status"].fillna("active"), strict=True))
@@ -145,11 +180,11 @@ class CoverageModel:
         pieces: list[shapely.Geometry] = []
         weights: list[float] = []
         for road in roads:
-            inside = _lines(shapely.intersection(road, near_grid))
-            for part in shapely.get_parts(_lines(shapely.difference(inside, edge_zone))):
+            inside = _lines(_intersection(road, near_grid))
+            for part in shapely.get_parts(_lines(_difference(inside, edge_zone))):
                 pieces.append(part)
                 weights.append(1.0)
-            for part in shapely.get_parts(_lines(shapely.intersection(inside, edge_zone))):
+            for part in shapely.get_parts(_lines(_intersection(inside, edge_zone))):
                 for sub_part in self._split_at_grid_vertices(part):
                     mid = cast(shapely.LineString, sub_part).interpolate(0.5, normalized=True)
                     sharing = self._grid_tree.query(mid, predicate="dwithin", distance=EDGE_TOLERANCE_M)
@@ -253,18 +288,18 @@ class CoverageModel:
     def _level_unions(self, region: shapely.Geometry, levels: Iterable[str]) -> dict[str, shapely.Geometry]:
         cams = self.cameras_near(region)
         sub = self.views.loc[cams] if cams else self.views.iloc[:0]
-        return {level: _union(shapely.intersection(sub[level].to_numpy(), region)) if len(sub)
+        return {level: _union(_intersection(sub[level].to_numpy(), region)) if len(sub)
                 else shapely.Polygon() for level in levels}
 
     def _redundant(self, region: shapely.Geometry) -> shapely.Geometry:
         seen: shapely.Geometry = shapely.Polygon()
         twice: shapely.Geometry = shapely.Polygon()
         for cam in self.cameras_near(region):
-            v = shapely.intersection(self.view(cam, self.options.redundancy_level), region)
+            v = _intersection(self.view(cam, self.options.redundancy_level), region)
             if shapely.is_empty(v):
                 continue
-            twice = shapely.union(twice, shapely.intersection(v, seen))
-            seen = shapely.union(seen, v)
+            twice = _union2(twice, _intersection(v, seen))
+            seen = _union2(seen, v)
         return twice
 
     def grid_figures(self, rows: Iterable[int] | None = None) -> pd.DataFrame:
@@ -283,13 +318,13 @@ class CoverageModel:
                                       "community_code": self.grids["community_code"].iat[i],
                                       "public_m2": float(shapely.area(public))}
             for level in DORI_LEVELS:
-                seen = shapely.intersection(public, unions[level])
+                seen = _intersection(public, unions[level])
                 rec[f"seen_{level}_m2"] = float(shapely.area(seen))
-            rec["redundant_m2"] = float(shapely.area(shapely.intersection(public, self._redundant(grid))))
+            rec["redundant_m2"] = float(shapely.area(_intersection(public, self._redundant(grid))))
             roads, weights = self._roads_in[i]
             rec["road_m"] = float((shapely.length(roads) * weights).sum()) if len(roads) else 0.0
             for level in DORI_LEVELS:
-                rec[f"road_seen_{level}_m"] = (float((shapely.length(_lines_each(shapely.intersection(
+                rec[f"road_seen_{level}_m"] = (float((shapely.length(_lines_each(_intersection(
                     roads, unions[level]))) * weights).sum()) if len(roads) else 0.0)
             here = homes == i  # cameras standing in this grid, whatever their status
             for status in ("active", "faulty", "planned"):
@@ -323,7 +358,7 @@ class CoverageModel:
                     share = 1.0 if ok else 0.0
                 else:
                     area = float(shapely.area(geom))
-                    share = float(shapely.area(shapely.intersection(unions[level], geom))) / area if area else 0.0
+                    share = float(shapely.area(_intersection(unions[level], geom))) / area if area else 0.0
                     ok = share >= self.options.polygon_share
                 if ok:
                     best = level
@@ -357,13 +392,13 @@ class CoverageModel:
         unit_names = units["name"].to_numpy()
         for i in rows:
             grid = self.grids.geometry.iat[i]
-            remaining = shapely.difference(self.public.iat[i], self._level_unions(grid, [level])[level])
+            remaining = _difference(self.public.iat[i], self._level_unions(grid, [level])[level])
             near = np.sort(self._unit_tree.query(remaining, predicate="intersects"))  # intersections first
             pieces: list[tuple[shapely.Geometry, str, object]] = []
             if len(near):
-                own = shapely.intersection(remaining, self._unit_own[near])
+                own = _intersection(remaining, self._unit_own[near])
                 pieces.extend((g, unit_kinds[u], unit_names[u]) for g, u in zip(own, near, strict=True))
-                remaining = shapely.difference(remaining, shapely.union_all(unit_geoms[near]))
+                remaining = _difference(remaining, _union_all(unit_geoms[near]))
             pieces.append((remaining, "off-street", None))
             for geom, kind, name in pieces:
                 for piece in shapely.get_parts(geom):

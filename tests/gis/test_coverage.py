@@ -130,3 +130,19 @@ def test_indicators_of_a_workspace_without_key_targets():
 
     out = cov.indicators(pd.DataFrame(), pd.Series(dtype=float))
     assert out["class1_targets"] == 0 and out["intersections"] == 0 and not out["class1_all_covered"]
+
+
+def test_an_overlay_geos_cannot_decide_is_retried_pair_by_pair_and_snapped():
+    """GEOS 3.14 raised "Unable to determine overlay result geometry dimension" on one road of the
+    100,000-camera city; the pair that fails is redone snap-rounded, the others as they were."""
+    import shapely
+
+    def flaky(a, b, **kw):
+        bad = np.ndim(a) > 0 or shapely.length(a) == 2.0
+        if "grid_size" not in kw and bad:
+            raise shapely.errors.GEOSException("Unable to determine overlay result geometry dimension")
+        return shapely.intersection(a, b, **kw)
+
+    lines = np.array([shapely.LineString([(0, 0), (2, 0)]), shapely.LineString([(0, 1), (3, 1)])], dtype=object)
+    got = coverage._robust(flaky)(lines, shapely.box(0.5, -1, 1.5, 2))
+    assert [g.wkt for g in got] == ["LINESTRING (0.5 0, 1.5 0)", "LINESTRING (0.5 1, 1.5 1)"]
