@@ -32,7 +32,7 @@ import shapely.ops
 from rtree import index as rtree_index
 
 from gis.camera import DORI_LEVELS
-from gis.streets import exclusive_parts, street_units
+from gis.streets import street_units
 
 CLASS_WEIGHTS = {"1": 3.0, "2": 2.0, "3": 1.0}
 KIND_WEIGHTS = {"intersection": 2.0, "street": 1.5, "off-street": 1.0}
@@ -134,21 +134,22 @@ class CoverageModel:
 
     def __post_init__(self) -> None:
         self.grids = self.grids.reset_index(drop=True)
-        self.public = public_space(self.grids.geometry, self.buildings)
         self._grid_tree = shapely.STRtree(self.grids.geometry.to_numpy())
-        road_geoms = self.roads.geometry.to_numpy() if len(self.roads) else np.empty(0, dtype=object)
-        g_idx, r_idx = (self._grid_tree.query(road_geoms, predicate="dwithin", distance=EDGE_TOLERANCE_M)[::-1]
-                        if len(road_geoms) else (np.empty(0, int), np.empty(0, int)))
-        self._roads_in = {i: self._road_pieces(i, road_geoms[np.sort(r_idx[g_idx == i])])
-                          for i in range(len(self.grids))}
+        self._bld_geoms = np.asarray(self.buildings.to_numpy(), dtype=object)
+        self._bld_tree = shapely.STRtree(self._bld_geoms)
+        self._road_geoms = self.roads.geometry.to_numpy() if len(self.roads) else np.empty(0, dtype=object)
+        self._road_tree = shapely.STRtree(self._road_geoms)
         self.units = street_units(self.roads) if self.units is None else self.units.reset_index(drop=True)
-        self._unit_tree = shapely.STRtree(self.units.geometry.to_numpy())
-        in_grids = np.unique(self._unit_tree.query(self.grids.geometry.to_numpy(), predicate="intersects")[1])
-        self._unit_own = exclusive_parts(self.units, in_grids)
+        self._unit_geoms = self.units.geometry.to_numpy()
+        self._unit_tree = shapely.STRtree(self._unit_geoms)
+        # a grid's public space and road pieces, and a street unit's own part, are worked out when
+        # first needed: a partition's model answers for its own grids only
+        self._public: dict[int, shapely.Geometry] = {}
+        self._roads: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._own: dict[int, shapely.Geometry] = {}
         self.targets = self.targets.reset_index(drop=True)
-        blds = self.buildings.to_numpy()
-        b_tree = shapely.STRtree(blds)
-        t_idx, tb_idx = b_tree.query(self.targets.geometry.to_numpy(), predicate="intersects")
+        blds = self._bld_geoms
+        t_idx, tb_idx = self._bld_tree.query(self.targets.geometry.to_numpy(), predicate="intersects")
         self.target_areas = self._target_public = [
             g if g.geom_type == "Point" else _difference(g, _union(blds[np.sort(tb_idx[t_idx == i])]))
             for i, g in enumerate(self.targets.geometry.to_numpy())]
@@ -165,6 +166,38 @@ class CoverageModel:
         self.views = self.views.copy()
         for cam in self.views.index:
             self._insert(str(cam))
+
+    def public_of(self, i: int) -> shapely.Geometry:
+        """Grid row ``i`` minus the building footprints in it."""
+        if i not in self._public:
+            grid = self.grids.geometry.iat[i]
+            blds = self._bld_geoms[np.sort(self._bld_tree.query(grid, predicate="intersects"))]
+            self._public[i] = _difference(grid, _union_all(blds)) if len(blds) else grid
+        return self._public[i]
+
+    @property
+    def public(self) -> gpd.GeoSeries:
+        """Every grid's public space (aligned to ``grids``)."""
+        return gpd.GeoSeries([self.public_of(i) for i in range(len(self.grids))], index=self.grids.index,
+                             crs=self.grids.crs)
+
+    def roads_of(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """The road pieces of grid row ``i`` and their weights (see :meth:`_road_pieces`)."""
+        if i not in self._roads:
+            near = np.sort(self._road_tree.query(self.grids.geometry.iat[i], predicate="dwithin",
+                                                 distance=EDGE_TOLERANCE_M))
+            self._roads[i] = self._road_pieces(i, self._road_geoms[near])
+        return self._roads[i]
+
+    def own_part(self, k: int) -> shapely.Geometry:
+        """Street unit ``k`` minus every earlier unit meeting it (intersections come first), so the
+        parts tile the street space: where two corridors overlap, the earlier one owns it."""
+        if k not in self._own:
+            near = self._unit_tree.query(self._unit_geoms[k], predicate="intersects")
+            earlier = np.sort(near[near < k])
+            self._own[k] = (_difference(self._unit_geoms[k], _union_all(self._unit_geoms[earlier])) if len(earlier)
+                            else self._unit_geoms[k])
+        return self._own[k]
 
     def _road_pieces(self, i: int, roads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Road lines in grid ``i`` with weights: 1 inside, 1/n along a boundary shared by n grids.
@@ -312,7 +345,7 @@ class CoverageModel:
         records = []
         for i in rows:
             grid = self.grids.geometry.iat[i]
-            public = self.public.iat[i]
+            public = self.public_of(i)
             unions = self._level_unions(grid, DORI_LEVELS)
             rec: dict[str, object] = {"code": self.grids["code"].iat[i],
                                       "community_code": self.grids["community_code"].iat[i],
@@ -321,7 +354,7 @@ class CoverageModel:
                 seen = _intersection(public, unions[level])
                 rec[f"seen_{level}_m2"] = float(shapely.area(seen))
             rec["redundant_m2"] = float(shapely.area(_intersection(public, self._redundant(grid))))
-            roads, weights = self._roads_in[i]
+            roads, weights = self.roads_of(i)
             rec["road_m"] = float((shapely.length(roads) * weights).sum()) if len(roads) else 0.0
             for level in DORI_LEVELS:
                 rec[f"road_seen_{level}_m"] = (float((shapely.length(_lines_each(_intersection(
@@ -392,11 +425,11 @@ class CoverageModel:
         unit_names = units["name"].to_numpy()
         for i in rows:
             grid = self.grids.geometry.iat[i]
-            remaining = _difference(self.public.iat[i], self._level_unions(grid, [level])[level])
+            remaining = _difference(self.public_of(i), self._level_unions(grid, [level])[level])
             near = np.sort(self._unit_tree.query(remaining, predicate="intersects"))  # intersections first
             pieces: list[tuple[shapely.Geometry, str, object]] = []
             if len(near):
-                own = _intersection(remaining, self._unit_own[near])
+                own = _intersection(remaining, np.array([self.own_part(int(u)) for u in near], dtype=object))
                 pieces.extend((g, unit_kinds[u], unit_names[u]) for g, u in zip(own, near, strict=True))
                 remaining = _difference(remaining, _union_all(unit_geoms[near]))
             pieces.append((remaining, "off-street", None))

@@ -70,28 +70,3 @@ def street_units(roads: gpd.GeoDataFrame, widths: Mapping[str, float] = ROAD_WID
             units_name.append(names[road])
     return gpd.GeoDataFrame({"kind": units_kind, "name": units_name}, geometry=units_geom, crs=roads.crs)
 
-
-def exclusive_parts(units: gpd.GeoDataFrame, which: np.ndarray | None = None) -> np.ndarray:
-    """Each unit minus every unit before it in the table (intersections come first), so the parts
-    tile the street space without overlap: where two corridors overlap, the earlier one owns it.
-
-    ``which`` (positions) limits the work to those units; the others are returned as they are.
-    A unit's part depends only on the units that meet it, so a table holding those gives the
-    same part, bit for bit, as the whole city's table (the partitioned coverage relies on it).
-    """
-    geoms = units.geometry.to_numpy()
-    if len(geoms) == 0:
-        return np.empty(0, dtype=object)
-    wanted = np.arange(len(geoms)) if which is None else np.asarray(which, dtype=int)
-    later, earlier = shapely.STRtree(geoms).query(geoms[wanted], predicate="intersects")
-    later = wanted[later]
-    keep = earlier < later
-    later, earlier = later[keep], earlier[keep]
-    order = np.lexsort((earlier, later))
-    later, earlier = later[order], earlier[order]
-    cuts = np.searchsorted(later, np.arange(len(geoms) + 1))
-    out = geoms.copy()
-    for k in np.flatnonzero(np.diff(cuts)):
-        out[k] = shapely.difference(geoms[k], shapely.union_all(geoms[earlier[cuts[k]:cuts[k + 1]]]))
-    return out
-
