@@ -385,7 +385,11 @@ def place_cmd(workspace: Workspace,
               heading_step: Annotated[float, typer.Option(help="Headings tried per site, degrees")] = 30.0,
               model: Annotated[list[str] | None,
                                typer.Option(help="Camera model from the catalogue; repeatable")] = None,
-              workers: Annotated[int, typer.Option(help="Processes for the candidate views")] = 1) -> None:
+              workers: Annotated[int, typer.Option(help="Processes for the candidate views")] = 1,
+              parallel: Annotated[bool, typer.Option(help="Candidate views in tiles on a dask LocalCluster "
+                                                          "(same views)")] = False,
+              scheduler: Annotated[str | None, typer.Option(help="A dask cluster to use (tcp://host:8786)")] = None,
+              ) -> None:
     """Propose where the next cameras do the most good (MCLP for --k/--budget, LSCP for --cover-class)."""
     from api import planning
 
@@ -393,7 +397,7 @@ def place_cmd(workspace: Workspace,
         result = planning.place(_open(workspace), k=k, budget=budget, cover_classes=cover_class, seconds=seconds,
                                 method="greedy" if greedy else "milp", heading_step_deg=heading_step,
                                 models=tuple(model) if model else planning.placement.DEFAULT_MODELS,
-                                workers=workers, progress=step)
+                                workers=workers, progress=step, parallel=parallel, scheduler=scheduler)
     props = result["proposals"]
     table = Table("#", "site", "model", "heading", "gain", "covers", "grids", "blind spots", "cost ¥")
     for _, p in props.iterrows():

@@ -38,7 +38,8 @@ def _sites(store: Store, model: Any, metric: Any) -> gpd.GeoDataFrame:
 def place(store: Store, *, k: int | None = None, budget: float | None = None,
           cover_classes: Sequence[str] | None = None, seconds: float = 30.0, heading_step_deg: float = 30.0,
           models: Sequence[str] = placement.DEFAULT_MODELS, spacing_m: float = 20.0, method: str = "milp",
-          workers: int = 1, write: bool = True, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+          workers: int = 1, write: bool = True, progress: Callable[[str], None] | None = None,
+          parallel: bool = False, scheduler: str | None = None, tile_m: float = 1000.0) -> dict[str, Any]:
     """Propose new cameras: MCLP for ``k`` cameras or a ``budget``, or LSCP for target classes.
 
     Existing active and planned cameras are kept and count as covering. The proposals are
@@ -60,8 +61,17 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
     step(f"views of {len(cand):,} candidates")
     params = fp.resolve(cand, session.assume)
     ranges = fp.level_ranges(params, session.ppm, session.target, form=session.form)
-    views = visibility.visible(params, ranges, session.obstacles, target_height=session.target,
-                               mode=session.occlusion, presets=tuple(session.assume.ptz_presets_deg), workers=workers)
+    if parallel or scheduler:  # candidates in tiles with a halo on a dask cluster: the same views
+        from api import parallel as dask_run
+
+        views = dask_run.visible_partitioned(
+            params, ranges, session.obstacles.geoms, session.obstacles.heights, target_height=session.target,
+            mode=session.occlusion, presets=tuple(session.assume.ptz_presets_deg), tile_m=tile_m,
+            scheduler=scheduler, workers=workers if workers > 1 else None)
+    else:
+        views = visibility.visible(params, ranges, session.obstacles, target_height=session.target,
+                                   mode=session.occlusion, presets=tuple(session.assume.ptz_presets_deg),
+                                   workers=workers)
     step("demand")
     target_areas = model.target_areas
     existing = model.views.loc[[c for c in model.views.index if model._covering(c)]]

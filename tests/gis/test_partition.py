@@ -124,3 +124,23 @@ def test_a_10000_camera_city_has_the_same_coverage_partitioned(tmp_path):
     tiled = services.compute_coverage(ws, write=False, parallel=True, workers=2, tile_m=1_000.0)
     assert len(tiled["tiles"]) > 50
     assert_same_coverage(single, tiled)
+
+
+def test_the_demo_candidates_are_the_same_through_dask(analysed_path, tmp_path):
+    """Placement's candidate views in 300 m tiles: the same views, so the same proposals."""
+    import shutil
+
+    from api import planning
+    from layers import store
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(analysed_path, path)
+    ws = store.open_workspace(path)
+    kw = {"k": 8, "method": "greedy", "heading_step_deg": 90.0, "models": ("bullet-4mm",), "write": False}
+    single = planning.place(ws, **kw)
+    tiled = planning.place(ws, **kw, parallel=True, workers=2, tile_m=300.0)
+    assert single["candidates"] > 1000
+    assert list(single["views"].index) == list(tiled["views"].index)
+    assert identical(single["views"], tiled["views"])
+    pd.testing.assert_frame_equal(single["proposals"].drop(columns="geometry", errors="ignore"),
+                                  tiled["proposals"].drop(columns="geometry", errors="ignore"), check_exact=True)
