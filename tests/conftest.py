@@ -58,12 +58,30 @@ def analysed_path(tmp_path_factory: pytest.TempPathFactory, demo_path: Path) -> 
     return path
 
 
-@pytest.fixture(scope="module")
-def module_demo(demo_path: Path, tmp_path_factory: pytest.TempPathFactory) -> store.Store:
-    """A copy of the demo workspace shared by the tests of one module."""
-    path = tmp_path_factory.mktemp("module") / "demo.gpkg"
-    shutil.copyfile(demo_path, path)
-    return store.open_workspace(path)
+#: the stores every test that touches a workspace through these fixtures runs on
+BACKENDS = ["gpkg", "postgis"]
+
+
+def copied_workspace(request: pytest.FixtureRequest, source: Path, name: str,
+                     tmp_path_factory: pytest.TempPathFactory) -> tuple[str, store.Store]:
+    """``source`` copied into a new workspace of the backend ``request.param``: a GeoPackage file,
+    or a schema of the test PostGIS database (``pingan workspace copy``'s code path)."""
+    if request.param == "gpkg":
+        path = tmp_path_factory.mktemp(name) / "demo.gpkg"
+        shutil.copyfile(source, path)
+        return str(path), store.open_workspace(path)
+    uri = f"{request.getfixturevalue('postgis_uri')}?workspace={name}"
+    ws = store.open_workspace(uri, create=True, overwrite=True)
+    store.copy_workspace(store.open_workspace(source), ws)
+    return uri, ws
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_demo(request: pytest.FixtureRequest, demo_path: Path,
+                tmp_path_factory: pytest.TempPathFactory) -> store.Store:
+    """A copy of the demo workspace shared by the tests of one module, on each backend."""
+    module = request.module.__name__.rsplit(".", 1)[-1]
+    return copied_workspace(request, demo_path, f"module_{module}", tmp_path_factory)[1]
 
 
 @pytest.fixture

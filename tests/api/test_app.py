@@ -12,7 +12,7 @@ from layers import store
 
 @pytest.fixture(scope="module")
 def client(module_demo):
-    return TestClient(create_app(Settings(auth=False, workspace=module_demo.path)))
+    return TestClient(create_app(Settings(auth=False, workspace=module_demo.uri)))
 
 
 def test_pages_are_offline_and_chinese(client):

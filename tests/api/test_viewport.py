@@ -12,15 +12,13 @@ from api.maps.base import Basemap, BasemapError
 from api.settings import Settings
 from gis.coords import wgs84_to_gcj02
 from layers import store
+from tests.conftest import BACKENDS, copied_workspace
 
 
-@pytest.fixture(scope="module")
-def small_limit(analysed_path, tmp_path_factory):
-    import shutil
-
-    path = tmp_path_factory.mktemp("viewport") / "demo.gpkg"
-    shutil.copyfile(analysed_path, path)
-    return TestClient(create_app(Settings(auth=False, workspace=path, inline_limit=100))), store.open_workspace(path)
+@pytest.fixture(scope="module", params=BACKENDS)
+def small_limit(request, analysed_path, tmp_path_factory):
+    uri, ws = copied_workspace(request, analysed_path, "viewport", tmp_path_factory)
+    return TestClient(create_app(Settings(auth=False, workspace=uri, inline_limit=100))), ws
 
 
 def _features(http, key, bbox, zoom=17):
@@ -38,7 +36,7 @@ def test_large_layers_are_not_inlined(small_limit):
     assert "/api/features/buildings?lang=zh" in page and "/api/features/cameras?lang=zh" in page
     first = ws.read("buildings")["name"].dropna().iloc[0]
     assert json.dumps(first)[1:-1] not in page
-    full = TestClient(create_app(Settings(auth=False, workspace=ws.path))).get("/coverage").text
+    full = TestClient(create_app(Settings(auth=False, workspace=ws.uri))).get("/coverage").text
     assert len(page) < len(full) / 2  # ranked blind spots, targets and grids stay inline
 
 

@@ -3,16 +3,13 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from layers import store
+from tests.conftest import BACKENDS, copied_workspace
 
 
-@pytest.fixture(scope="module")
-def client(analysed_path, tmp_path_factory):
-    import shutil
-
-    path = tmp_path_factory.mktemp("whatif") / "demo.gpkg"
-    shutil.copyfile(analysed_path, path)
-    return TestClient(create_app(Settings(auth=False, workspace=path))), store.open_workspace(path)
+@pytest.fixture(scope="module", params=BACKENDS)
+def client(request, analysed_path, tmp_path_factory):
+    uri, ws = copied_workspace(request, analysed_path, "whatif", tmp_path_factory)
+    return TestClient(create_app(Settings(auth=False, workspace=uri))), ws
 
 
 def test_dropping_and_removing_a_camera(client):
