@@ -65,15 +65,22 @@ def test_a_10000_camera_city_is_the_same_partitioned():
     assert identical(single, tiled)
 
 
-def test_the_demo_views_are_the_same_through_dask(analysed_path, tmp_path):
+@pytest.fixture
+def demo_ws(analysed_path, tmp_path):
+    """A copy of the analysed demo workspace."""
     import shutil
 
-    from api import services
     from layers import store
 
     path = tmp_path / "demo.gpkg"
     shutil.copyfile(analysed_path, path)
-    ws = store.open_workspace(path)
+    return store.open_workspace(path)
+
+
+def test_the_demo_views_are_the_same_through_dask(demo_ws):
+    from api import services
+
+    ws = demo_ws
     single = services.compute_views(ws, write=False)
     tiled = services.compute_views(ws, write=False, parallel=True, workers=2, tile_m=300.0)
     assert list(single["camera"]) == list(tiled["camera"]) and list(single["level"]) == list(tiled["level"])
@@ -92,16 +99,11 @@ def assert_same_coverage(single: dict, tiled: dict) -> None:
     assert pd.Series(single["indicators"]).equals(pd.Series(tiled["indicators"]))  # NaN equals NaN here
 
 
-def test_the_demo_coverage_is_the_same_through_dask(analysed_path, tmp_path):
+def test_the_demo_coverage_is_the_same_through_dask(demo_ws):
     """Tiles of 300 m: views, roads and street stretches cross tile borders everywhere in the demo."""
-    import shutil
-
     from api import services
-    from layers import store
 
-    path = tmp_path / "demo.gpkg"
-    shutil.copyfile(analysed_path, path)
-    ws = store.open_workspace(path)
+    ws = demo_ws
     single = services.compute_coverage(ws, write=False)
     tiled = services.compute_coverage(ws, write=False, parallel=True, workers=2, tile_m=300.0)
     assert len(tiled["tiles"]) > 4 and sum(t["grids"] for t in tiled["tiles"]) == len(single["grids"])
@@ -126,16 +128,11 @@ def test_a_10000_camera_city_has_the_same_coverage_partitioned(tmp_path):
     assert_same_coverage(single, tiled)
 
 
-def test_the_demo_candidates_are_the_same_through_dask(analysed_path, tmp_path):
+def test_the_demo_candidates_are_the_same_through_dask(demo_ws):
     """Placement's candidate views in 300 m tiles: the same views, so the same proposals."""
-    import shutil
-
     from api import planning
-    from layers import store
 
-    path = tmp_path / "demo.gpkg"
-    shutil.copyfile(analysed_path, path)
-    ws = store.open_workspace(path)
+    ws = demo_ws
     kw = {"k": 8, "method": "greedy", "heading_step_deg": 90.0, "models": ("bullet-4mm",), "write": False}
     single = planning.place(ws, **kw)
     tiled = planning.place(ws, **kw, parallel=True, workers=2, tile_m=300.0)
