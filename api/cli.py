@@ -357,10 +357,14 @@ def coverage_cmd(workspace: Workspace,
     out.print(table)
     ind = result["indicators"]
     if grid is None:
-        out.print(f"一类目标 class-1 targets covered: {ind['class1_covered']}/{ind['class1_targets']}"
-                  f" ({'100% ✓' if ind['class1_all_covered'] else 'not all'}); 路口 intersections covered: "
-                  f"{ind['intersection_share']:.0%}; 重点公共区域 key public areas seen: "
-                  f"{ind.get('key_public_area_share', float('nan')):.1%}")
+        def share(value: float, fmt: str) -> str:
+            return "— (none in the workspace)" if value != value else format(value, fmt)  # NaN: nothing to count
+
+        class1 = (f"{ind['class1_covered']}/{ind['class1_targets']} ({'100% ✓' if ind['class1_all_covered'] else 'not all'})"
+                  if ind["class1_targets"] else "— (none in the workspace)")
+        out.print(f"一类目标 class-1 targets covered: {class1}; 路口 intersections covered: "
+                  f"{share(ind['intersection_share'], '.0%')}; 重点公共区域 key public areas seen: "
+                  f"{share(ind.get('key_public_area_share', float('nan')), '.1%')}")
         if ind.get("cameras_outside_grids"):
             out.print(f"{ind['cameras_outside_grids']} camera(s) stand outside every grid and are counted in none")
     ranked = spots[spots["ranked"]].head(top)
