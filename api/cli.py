@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -358,10 +359,11 @@ def coverage_cmd(workspace: Workspace,
     ind = result["indicators"]
     if grid is None:
         def share(value: float, fmt: str) -> str:
-            return "— (none in the workspace)" if value != value else format(value, fmt)  # NaN: nothing to count
+            return "— (none in the workspace)" if math.isnan(value) else format(value, fmt)  # nothing to count
 
-        class1 = (f"{ind['class1_covered']}/{ind['class1_targets']} ({'100% ✓' if ind['class1_all_covered'] else 'not all'})"
-                  if ind["class1_targets"] else "— (none in the workspace)")
+        all_in = "100% ✓" if ind["class1_all_covered"] else "not all"
+        class1 = (f"{ind['class1_covered']}/{ind['class1_targets']} ({all_in})" if ind["class1_targets"]
+                  else "— (none in the workspace)")
         out.print(f"一类目标 class-1 targets covered: {class1}; 路口 intersections covered: "
                   f"{share(ind['intersection_share'], '.0%')}; 重点公共区域 key public areas seen: "
                   f"{share(ind.get('key_public_area_share', float('nan')), '.1%')}")
