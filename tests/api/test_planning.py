@@ -6,6 +6,7 @@ from shapely.geometry import LineString, Point, box
 
 from api import planning
 from layers import store, validate
+from tests.conftest import BACKENDS
 
 X0, Y0 = 545_000.0, 4_084_000.0  # metres in EPSG:4549 (Laixi)
 
@@ -15,10 +16,16 @@ def metric(frame: dict, geoms: list) -> gpd.GeoDataFrame:
                             crs=4549).to_crs(4326)
 
 
-@pytest.fixture
-def layout(tmp_path):
-    """One grid; T1 needs a camera, T2 is seen by an existing one, T3 stands inside a building."""
-    ws = store.open_workspace(tmp_path / "place.gpkg", create=True)
+@pytest.fixture(params=BACKENDS)
+def layout(request, tmp_path):
+    """One grid; T1 needs a camera, T2 is seen by an existing one, T3 stands inside a building
+    (a GeoPackage file, or a schema of the test PostGIS database)."""
+    if request.param == "gpkg":
+        ws = store.open_workspace(tmp_path / "place.gpkg", create=True)
+    else:
+        name = "place_" + request.node.name.split("[")[0].removeprefix("test_")[:40]
+        ws = store.open_workspace(f"{request.getfixturevalue('postgis_uri')}?workspace={name}", create=True,
+                                  overwrite=True)
     layers = {
         "communities": metric({"code": ["370285001001"], "name": ["月湖社区"]}, [box(-20, -20, 180, 80)]),
         "grids": metric({"code": ["370285001001001"], "community_code": ["370285001001"]}, [box(-20, -20, 180, 80)]),
