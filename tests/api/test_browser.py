@@ -12,7 +12,7 @@ import uvicorn
 
 from api.app import create_app
 from api.settings import Settings
-from tests.conftest import require
+from tests.conftest import BACKENDS, copied_workspace, require
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -38,12 +38,11 @@ def _serve(path, **settings):
     return f"http://127.0.0.1:{port}", srv, thread
 
 
-@pytest.fixture(scope="module")
-def server(analysed_path, tmp_path_factory):
-    import shutil
-
-    served = tmp_path_factory.mktemp("served") / "demo.gpkg"  # pages write the audit log: a copy of our own
-    shutil.copyfile(analysed_path, served)
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(request, analysed_path, tmp_path_factory):
+    """The analysed demo served from a GeoPackage and from PostGIS (pages write the audit log: a copy
+    of our own)."""
+    served, _ws = copied_workspace(request, analysed_path, "served", tmp_path_factory)
     url, srv, thread = _serve(served)
     yield url
     srv.should_exit = True

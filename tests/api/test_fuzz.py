@@ -8,7 +8,6 @@ in Chromium.
 """
 
 import re
-import shutil
 
 import pytest
 
@@ -21,7 +20,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: 
 from api import access  # noqa: E402
 from api.app import create_app  # noqa: E402
 from api.settings import Settings  # noqa: E402
-from layers import store  # noqa: E402
+from tests.conftest import BACKENDS, copied_workspace  # noqa: E402
 
 PASSWORD = "fuzzing password 1"
 # the optimiser (see above), the pages (Chromium tests) and logout (it would end the fuzzing session)
@@ -33,13 +32,12 @@ def _toml(ctx, value):  # the risk model is sent as TOML text: fuzz it as text
     return str(value).encode("utf-8")
 
 
-@pytest.fixture(scope="module")
-def api(analysed_path, tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def api(request, analysed_path, tmp_path_factory):
     from fastapi.testclient import TestClient
 
-    path = tmp_path_factory.mktemp("fuzz") / "demo.gpkg"
-    shutil.copyfile(analysed_path, path)
-    access.add_user(store.open_workspace(path), "fuzz", "admin", access.Area(), PASSWORD)
+    path, ws = copied_workspace(request, analysed_path, "fuzz", tmp_path_factory)
+    access.add_user(ws, "fuzz", "admin", access.Area(), PASSWORD)
     app = create_app(Settings(workspace=path))
     token = TestClient(app).post("/api/auth/login", json={"username": "fuzz", "password": PASSWORD}).json()["token"]
     return schemathesis.openapi.from_asgi("/openapi.json", app), {"Authorization": f"Bearer {token}"}
