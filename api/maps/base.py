@@ -187,5 +187,5 @@ def add_export_menu(m: folium.Map, lang: str, kind: str) -> None:
     items = "".join(f'<a class="pingan-export-{key}" href="{html.escape(path + "?" + urlencode(query | extra))}" '
                     f'download>{html.escape(t(lang, key))}</a>' for key, path, query in links)
     m.get_root().html.add_child(folium.Element(
-        f'<details class="pingan-export" id="pingan-export" style="position:fixed;bottom:36px;left:10px;z-index:1000">'
+        f'<details class="pingan-export" id="pingan-export" style="position:fixed;bottom:64px;left:10px;z-index:1000">'
         f"<summary>{html.escape(t(lang, 'export'))}</summary>{items}</details>"))
