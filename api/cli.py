@@ -650,7 +650,7 @@ def audit_cmd(workspace: Workspace = DEFAULT_WORKSPACE,
         log = access.audit_entries(_open(workspace), user=user, action=action, since=since, limit=limit)
         table = Table("at", "user", "action", "object", "detail")
         for r in log.itertuples():
-            table.add_row(r.at, r.user, r.action, r.object, r.detail)
+            table.add_row(*(str(v) for v in (r.at, r.user, r.action, r.object, r.detail)))
         out.print(table)
 
 

@@ -67,7 +67,7 @@ def building_grids(store: Store, grids: gpd.GeoDataFrame) -> pd.Series:
     Households are counted in their building's grid: the risk layer and the household
     aggregates of the exports use this one rule, so their totals agree.
     """
-    b = store.read("buildings").to_crs(grids.crs)
+    b = store.features("buildings").to_crs(grids.crs)
     return pd.Series(_grid_index(grids, b.geometry.centroid.to_numpy()), index=b["id"].to_numpy())
 
 
@@ -97,7 +97,7 @@ def static_indicators(store: Store, grids: gpd.GeoDataFrame) -> pd.DataFrame:
     out["care_households"] = (100 * out["care"] / hh_n).fillna(0.0)
     out["key_targets"] = 0.0
     if store.has("targets"):
-        t = store.read("targets").to_crs(grids.crs)
+        t = store.features("targets").to_crs(grids.crs)
         t = t[t["class"].astype(str) == "1"]
         idx = _grid_index(grids, t.geometry.representative_point().to_numpy())
         out["key_targets"] = pd.Series(codes[idx[idx >= 0]]).value_counts().reindex(codes, fill_value=0).to_numpy()
@@ -116,7 +116,7 @@ def incident_counts(store: Store, grids: gpd.GeoDataFrame, start: dt.datetime, e
                        index=pd.Index(codes, name="code"))
     if not store.has("incidents"):
         return out
-    inc = store.read("incidents").to_crs(grids.crs)
+    inc = store.features("incidents").to_crs(grids.crs)
     inc = inc[(inc["time"] > pd.Timestamp(start)) & (inc["time"] <= pd.Timestamp(end))]
     idx = _grid_index(grids, inc.geometry.to_numpy())
     inc = inc.assign(grid=idx)[idx >= 0]
@@ -149,7 +149,7 @@ def compute_risk(store: Store, *, period: str | None = None, method: str | None 
     if method:
         model = risk.RiskModel.parse(model.text.replace(f'method = "{model.method}"', f'method = "{method}"', 1))
     metric = store.metric_crs()
-    grids = store.read("grids").to_crs(metric)
+    grids = store.features("grids").to_crs(metric)
     step("households, targets and coverage")
     static = static_indicators(store, grids)
     end = period_end(store, period)
@@ -206,17 +206,17 @@ def plan_grids(store: Store, *, community: str | None = None, min_households: in
     if not 0 < min_households <= max_households:
         raise ValueError(f"the household range {min_households}–{max_households} is not a range")
     metric = store.metric_crs()
-    comms = store.read("communities").to_crs(metric)
+    comms = store.features("communities").to_crs(metric)
     if community is not None:
         comms = comms[comms["code"] == community]
         if comms.empty:
             raise WorkspaceError(f"no community {community} in the workspace")
-    roads = store.read("roads").to_crs(metric).geometry.to_numpy()
-    b = store.read("buildings").to_crs(metric)
+    roads = store.features("roads").to_crs(metric).geometry.to_numpy()
+    b = store.features("buildings").to_crs(metric)
     per_building = store.read("households").groupby("building_id").size() if store.has("households") else (
         pd.Series(dtype=float))
     hh = pd.Series(b["id"].map(per_building).fillna(0).to_numpy(dtype=float), index=b.index)
-    targets = store.read("targets").to_crs(metric) if store.has("targets") else gpd.GeoDataFrame(
+    targets = store.features("targets").to_crs(metric) if store.has("targets") else gpd.GeoDataFrame(
         {"name": [], "category": []}, geometry=[], crs=metric)
     rules = gridding.Rules(min_households, max_households)
     planned, problems = [], {}

@@ -22,7 +22,7 @@ PER_SITE_LIMIT = 2
 
 
 def _sites(store: Store, model: Any, metric: Any) -> gpd.GeoDataFrame:
-    own = store.read("sites").to_crs(metric) if store.has("sites") else gpd.GeoDataFrame(
+    own = store.features("sites").to_crs(metric) if store.has("sites") else gpd.GeoDataFrame(
         {"id": [], "kind": []}, geometry=[], crs=metric)
     own = own.assign(source="sites")
     gen = placement.generated_sites(model.roads, model.targets)

@@ -78,9 +78,9 @@ def compute_views(store: Store, *, mode: str | None = None, target_height: float
         if not store.has(layer):
             raise WorkspaceError(f"the workspace has no {layer} layer: import one first (pingan import)")
     metric = store.metric_crs()
-    cams = store.read("cameras")
+    cams = store.features("cameras")
     cams = cams[cams["status"].fillna("active").isin(statuses)].to_crs(metric)
-    blds = store.read("buildings").to_crs(metric)
+    blds = store.features("buildings").to_crs(metric)
     target = float(target_height if target_height is not None else settings.get("target_height_m", 1.6))
     occlusion = mode or str(settings.get("occlusion", "2.5d"))
     ppm = camera.profile(str(settings.get("dori_profile", "iec62676-4:2014")), settings.get("dori_profiles"))
@@ -162,19 +162,20 @@ def coverage_inputs(store: Store, *, include_planned: bool = False) -> dict[str,
         compute_views(store)
     metric = store.metric_crs()
     settings = store.settings()
-    cams = store.read("cameras").to_crs(metric)
-    views = store.read("views").to_crs(metric)
-    roads = store.read("roads").to_crs(metric) if store.has("roads") else gpd.GeoDataFrame(
+    cams = store.features("cameras").to_crs(metric)
+    views = store.features("views").to_crs(metric)
+    roads = store.features("roads").to_crs(metric) if store.has("roads") else gpd.GeoDataFrame(
         {"class": []}, geometry=[], crs=metric)
-    targets = store.read("targets").to_crs(metric) if store.has("targets") else gpd.GeoDataFrame(
+    targets = store.features("targets").to_crs(metric) if store.has("targets") else gpd.GeoDataFrame(
         {"id": [], "name": [], "category": [], "class": [], "required_level": []}, geometry=[], crs=metric)
     weights = None
     if store.has("risk"):
         risk = store.read("risk")
         weights = {str(c): RISK_WEIGHTS.get(str(level), 1.0) for c, level in zip(risk["code"], risk["level"],
                                                                                   strict=True)}
-    return {"grids": store.read("grids").to_crs(metric)[["code", "community_code", "geometry"]].reset_index(drop=True),
-            "buildings": store.read("buildings").to_crs(metric).geometry.reset_index(drop=True),
+    grids = store.features("grids").to_crs(metric)[["code", "community_code", "geometry"]]
+    return {"grids": grids.reset_index(drop=True),
+            "buildings": store.features("buildings").to_crs(metric).geometry.reset_index(drop=True),
             "roads": roads.reset_index(drop=True), "targets": targets.reset_index(drop=True),
             "cameras": cams[["id", "status", "point_class", "geometry"]].reset_index(drop=True),
             "views": _wide_views(views, cams["id"]),
@@ -242,7 +243,7 @@ def compute_coverage(store: Store, *, include_planned: bool = False, write: bool
     grid_layer = gpd.GeoDataFrame(grids, geometry=inputs["grids"].geometry.to_numpy(), crs=metric).to_crs(4326)
     target_layer = gpd.GeoDataFrame(targets, geometry=inputs["targets"].geometry.to_numpy(), crs=metric).to_crs(4326)
     spot_layer = spots.to_crs(4326)
-    stamp = {"inputs": {name: store.version(name) for name in COVERAGE_INPUTS if store.has(name)},
+    stamp: dict[str, Any] = {"inputs": {name: store.version(name) for name in COVERAGE_INPUTS if store.has(name)},
              "computed_at": now_iso(), "options": dataclasses.asdict(options), "indicators": ind}
     if write:
         step("writing")
@@ -264,11 +265,14 @@ def coverage_is_current(store: Store) -> bool:
 class WhatIf:
     """An interactive session: add, move or delete cameras and get the changed figures at once."""
 
+    #: the grid figures the session started from, kept up to date by the what-if routes
+    figures: pd.DataFrame
+
     def __init__(self, store: Store, *, include_planned: bool = True):
         settings = store.settings()
         self.metric = store.metric_crs()
         self.model = coverage_model(store, include_planned=include_planned)
-        blds = store.read("buildings").to_crs(self.metric)
+        blds = store.features("buildings").to_crs(self.metric)
         heights = visibility.building_heights(blds["height_m"], blds["floors"], float(settings["storey_height_m"]))
         self.obstacles = visibility.Obstacles.build(blds.geometry.to_numpy(), heights)
         self.assume = assumptions(settings)

@@ -67,6 +67,14 @@ class Store(abc.ABC):
         ``bbox`` is (west, south, east, north) in lon/lat and uses the spatial index.
         """
 
+    def features(self, layer: str, *, bbox: Sequence[float] | None = None,
+                 where: str | None = None) -> gpd.GeoDataFrame:
+        """Read a layer that has geometry, as a GeoDataFrame in EPSG:4326."""
+        frame = self.read(layer, bbox=bbox, where=where)
+        if not isinstance(frame, gpd.GeoDataFrame):
+            raise WorkspaceError(f"layer '{layer}' is a table without geometry")
+        return frame
+
     @abc.abstractmethod
     def write_many(self, frames: Mapping[str, pd.DataFrame], *, mode: str = "replace",
                    message: str = "") -> dict[str, int]:

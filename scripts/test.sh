@@ -10,5 +10,5 @@ if command -v dpkg >/dev/null; then apt_install chromium fonts-noto-cjk postgres
 use_venv
 python -m pip install -q -e ".[test]"
 echo "== ruff" && ruff check .
-echo "== mypy" && mypy gis layers
+echo "== mypy" && mypy gis layers api
 echo "== pytest" && python -m pytest "$@"

@@ -21,7 +21,7 @@ import xstatic.pkg.leaflet as xleaflet
 from api.exports.source import Source
 from api.exports.tables import _atomic
 from api.i18n import t
-from api.maps.base import NO_BASEMAP, STATIC_PREFIX
+from api.maps.base import NO_BASEMAP, STATIC_PREFIX, page_html
 from api.maps.layers import FrameCache, Page
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -91,7 +91,7 @@ def offline_html(source: Source, path: str | Path, *, kind: str = "risk",
     note = t(source.lang, "offline_note").format(
         who=source.who, when=source.when,
         date=source.data_date(["grids", "risk", "coverage_grids", "cameras", "views"]) or "—")
-    m.get_root().html.add_child(folium.Element(
+    page_html(m).add_child(folium.Element(
         f'<div class="pingan-offline" id="pingan-offline" style="position:fixed;bottom:4px;left:8px;z-index:1000;'
         f'font-size:11px;color:#333;background:rgba(255,255,255,.85);padding:2px 6px">{html.escape(note)}</div>'))
     step("inlining assets")

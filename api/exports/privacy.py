@@ -50,7 +50,7 @@ def suppression_mask(frame: pd.DataFrame, group: str | None = None) -> pd.DataFr
             if hit.sum() == 1 and len(rows) > 1:
                 others = rows[~hit & (rows > 0)]
                 if len(others):
-                    small.loc[others.idxmin()] = True  # the complement: no subtracting back from the total
+                    small = small.mask(small.index == others.idxmin(), True)  # the complement: no total gives it back
         mask[col] = small
     return mask
 
@@ -67,7 +67,7 @@ def suppress(frame: pd.DataFrame, *, group: str | None = None, marker: object = 
             out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64").mask(hit)
         else:
             out[col] = out[col].astype(object)
-            out.loc[hit, col] = marker
+            out[col] = out[col].mask(hit, marker)
         for derived in DERIVED[col]:
             if derived in out:
                 out[derived] = pd.to_numeric(out[derived], errors="coerce").mask(hit)
@@ -83,7 +83,7 @@ def household_aggregates(source: Source) -> gpd.GeoDataFrame:
     if not may_see_aggregates(source):
         raise ForbiddenError(f"role '{source.user.role.name}' does not see household figures")
     store = source.store
-    grids_all = store.read("grids")
+    grids_all = store.features("grids")
     mine = source.read("grids") if "grids" in source.user.role.reads else grids_all.iloc[0:0]
     metric = grids_all.to_crs(store.metric_crs())
     codes = grids_all["code"].astype(str).to_numpy()

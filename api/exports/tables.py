@@ -14,8 +14,9 @@ import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -112,8 +113,10 @@ def _targets_by_grid(source: Source, grids: pd.DataFrame) -> pd.DataFrame:
     if t.empty:
         return out
     metric = source.store.metric_crs()
-    idx = _grid_index(grids.to_crs(metric), t.to_crs(metric).geometry.representative_point().to_numpy())
-    t = t.assign(grid=np.where(idx >= 0, grids["code"].astype(str).to_numpy()[np.maximum(idx, 0)], None))
+    points = cast(gpd.GeoDataFrame, t).to_crs(metric).geometry.representative_point().to_numpy()
+    idx = _grid_index(cast(gpd.GeoDataFrame, grids).to_crs(metric), points)
+    t = t.assign(grid=pd.Series(np.where(idx >= 0, grids["code"].astype(str).to_numpy()[np.maximum(idx, 0)], None),
+                                index=t.index))
     t = t[t["grid"].notna()]
     for k in "123":
         mine = t[t["class"].astype(str) == k]

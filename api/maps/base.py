@@ -14,11 +14,12 @@ and clicks on the map are shifted back before they reach the analysis.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, cast
 
 import folium
 import numpy as np
 import shapely
+from branca.element import Element, Figure
 
 STATIC_PREFIX = "/static"
 
@@ -152,18 +153,23 @@ def offline_map(bounds: tuple[float, float, float, float] | None, *, basemap: Ba
     for layer in basemap.tile_layers():
         layer.add_to(m)
     # the page's datum, for scripts that send clicked positions to the API
-    m.get_root().html.add_child(folium.Element(
+    page_html(m).add_child(folium.Element(
         f'<script>window.PINGAN_COORDS = "{"gcj02" if basemap.shifted else "wgs84"}";</script>'))
     if bounds is not None:
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     return m
 
 
+def page_html(m: folium.Map) -> Element:
+    """The ``<body>`` part of the map's page, for legends, panels and scripts."""
+    return cast(Figure, m.get_root()).html
+
+
 def add_title(m: folium.Map, text: str) -> None:
     """The page's title box (escaped), top left beside the zoom buttons."""
     import html
 
-    m.get_root().html.add_child(folium.Element(
+    page_html(m).add_child(folium.Element(
         f'<div class="pingan-title" id="pingan-title" style="position:fixed;top:10px;left:60px;z-index:1000">'
         f"{html.escape(text)}</div>"))
 
@@ -186,6 +192,6 @@ def add_export_menu(m: folium.Map, lang: str, kind: str) -> None:
              ("export_gpkg", f"/api/export/{layer}", {"format": "gpkg"})]
     items = "".join(f'<a class="pingan-export-{key}" href="{html.escape(path + "?" + urlencode(query | extra))}" '
                     f'download>{html.escape(t(lang, key))}</a>' for key, path, query in links)
-    m.get_root().html.add_child(folium.Element(
+    page_html(m).add_child(folium.Element(
         f'<details class="pingan-export" id="pingan-export" style="position:fixed;bottom:64px;left:10px;z-index:1000">'
         f"<summary>{html.escape(t(lang, 'export'))}</summary>{items}</details>"))

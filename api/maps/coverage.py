@@ -8,7 +8,7 @@ import folium
 import shapely
 
 from api.i18n import t
-from api.maps.base import add_export_menu
+from api.maps.base import add_export_menu, page_html
 from api.maps.layers import LEVEL_FILL, Page, add_layer
 from gis.camera import DORI_LEVELS
 
@@ -138,8 +138,8 @@ def coverage_map(page: Page, *, redundancy: bool = False, exports: bool = True) 
                                                  "weight": 2}).add_to(m)
     if "cameras" in present:
         add_layer(m, page, "cameras", name=t(lang, "cameras"), popup=True)
-    m.get_root().html.add_child(folium.Element(_legend(lang)))
-    m.get_root().html.add_child(folium.Element(SEARCH_JS % {"placeholder": html.escape(t(lang, "search"))}))
+    page_html(m).add_child(folium.Element(_legend(lang)))
+    page_html(m).add_child(folium.Element(SEARCH_JS % {"placeholder": html.escape(t(lang, "search"))}))
     if exports and "coverage_grids" in present and page.scope is not None and page.scope.user.role.can_export:
         add_export_menu(m, lang, "coverage")
     folium.LayerControl(collapsed=True).add_to(m)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from api.i18n import t
-from api.maps.base import Basemap, add_export_menu
+from api.maps.base import Basemap, add_export_menu, page_html
 from api.maps.layers import GridLabels, Page, add_layer, escaped
 from layers.store import Store
 
@@ -116,7 +116,7 @@ def household_map(page: Page, *, households: bool = True, title_key: str = "hous
         add_layer(m, page, "household_buildings", name=t(lang, "buildings"), popup=True)
     if exports and "risk" in present and page.scope is not None and page.scope.user.role.can_export:
         add_export_menu(m, lang, "risk")
-    m.get_root().html.add_child(folium.Element(_legend(lang, counts, rented=households)))
+    page_html(m).add_child(folium.Element(_legend(lang, counts, rented=households)))
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 

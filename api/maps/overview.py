@@ -11,6 +11,7 @@ import html
 import folium
 
 from api.i18n import t
+from api.maps.base import page_html
 from api.maps.layers import STATUS_COLOURS, Page, add_layer
 
 COMMUNITY_COLOURS = ["#8fb8de", "#b5d99c", "#f2c57c", "#d7a9e3", "#9ad1d4", "#f4a6a6", "#c9c9a3", "#a3b8c9"]
@@ -35,7 +36,7 @@ def overview_map(page: Page) -> folium.Map:
     lang = page.lang
     m, present = page.start("title")
     if not present:
-        m.get_root().html.add_child(folium.Element(f"<p>{html.escape(t(lang, 'no_layers'))}</p>"))
+        page_html(m).add_child(folium.Element(f"<p>{html.escape(t(lang, 'no_layers'))}</p>"))
         return m
     tr = {"kind": lambda v: t(lang, v) if v else v, "status": lambda v: t(lang, v) if v else v}
     if "grids" in present:
@@ -70,8 +71,8 @@ def overview_map(page: Page) -> folium.Map:
     counts: dict[str, int] = {}
     if "cameras" in present:
         cams = page.read("cameras")
-        counts = {k: int(v) for k, v in cams["status"].fillna("active").value_counts().items()}
+        counts = {str(k): int(v) for k, v in cams["status"].fillna("active").value_counts().items()}
         add_layer(m, page, "cameras", name=t(lang, "cameras"), tooltip=True)
-    m.get_root().html.add_child(folium.Element(_legend(lang, counts)))
+    page_html(m).add_child(folium.Element(_legend(lang, counts)))
     folium.LayerControl(collapsed=False).add_to(m)
     return m

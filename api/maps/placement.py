@@ -8,6 +8,7 @@ import json
 import folium
 
 from api.i18n import t
+from api.maps.base import page_html
 from api.maps.households import LEVEL_COLOURS
 from api.maps.layers import LEVEL_FILL, Page, add_layer
 from gis.placement import CATALOGUE
@@ -198,14 +199,14 @@ def placement_map(page: Page) -> folium.Map:
         add_layer(m, page, "cameras", name=t(lang, "cameras"), popup=True)
     options = "".join(f'<option value="{html.escape(n)}"{" selected" if n == "bullet-4mm" else ""}>'
                       f"{html.escape(n)}</option>" for n in CATALOGUE)
-    m.get_root().html.add_child(folium.Element(PANEL % {
+    page_html(m).add_child(folium.Element(PANEL % {
         "title": html.escape(t(lang, "placement_panel")), "model": html.escape(t(lang, "model")),
         "options": options, "heading": html.escape(t(lang, "heading")), "height": html.escape(t(lang, "height")),
         "tilt": html.escape(t(lang, "tilt")), "hint": html.escape(t(lang, "placement_hint")),
         "gain": html.escape(t(lang, "placement_gain")), "undo": html.escape(t(lang, "undo")),
         "optimise": html.escape(t(lang, "optimise")), "greedy": html.escape(t(lang, "greedy")),
         "run": html.escape(t(lang, "run"))}))
-    m.get_root().html.add_child(folium.Element(SCRIPT % {
+    page_html(m).add_child(folium.Element(SCRIPT % {
         "fill": json.dumps(LEVEL_FILL), "m2": json.dumps(t(lang, "m2")),
         "newly": json.dumps(t(lang, "newly_covered"), ensure_ascii=False),
         **{k: json.dumps(t(lang, k), ensure_ascii=False)

@@ -102,4 +102,4 @@ def audit_log(store: StoreDep, user: UserDep,
         raise access.ForbiddenError("the audit log is for administrators")
     log = access.audit_entries(store, user=who, action=action, since=since, limit=limit)
     store.audit("view", "audit_log", {"user": who, "action": action, "since": since}, user=user.username)
-    return log.to_dict(orient="records")
+    return [{str(k): v for k, v in row.items()} for row in log.to_dict(orient="records")]

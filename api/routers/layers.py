@@ -57,7 +57,7 @@ def read_layer(store: StoreDep, scope: ScopeDep, name: str,
     if name in PERSONAL:
         store.audit("view", "households", {"rows": len(frame), "area": scope.user.area.describe(),
                                            "grid": grid, "reason": reason}, user=scope.user.username)
-    body = frame.to_json(drop_id=True, ensure_ascii=False, default=str) if hasattr(frame, "geometry") else (
+    body = frame.to_json(drop_id=True, ensure_ascii=False, default=str) if isinstance(frame, gpd.GeoDataFrame) else (
         json.dumps(frame.to_dict(orient="records"), ensure_ascii=False, default=str))
     return Response(body, media_type="application/geo+json",
                     headers={"ETag": f'W/"{name}-{store.version(name)}"'})
