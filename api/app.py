@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import xstatic.pkg.leaflet as xleaflet
 from fastapi import FastAPI
@@ -47,3 +49,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "workspace": redact(str(settings.workspace))}  # never a database password
 
     return app
+
+
+def serve_in_background(app: FastAPI, host: str = "127.0.0.1") -> tuple[str, Any, threading.Thread]:
+    """Serve ``app`` from a thread on a free port (for tests, scripts and notebooks); returns its URL,
+    the uvicorn server (``server.should_exit = True`` stops it) and the thread."""
+    import socket
+    import time
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    if not server.started:
+        raise RuntimeError(f"the server did not start on {host}:{port} within 30 s")
+    return f"http://{host}:{port}", server, thread

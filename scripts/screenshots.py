@@ -14,11 +14,8 @@ from __future__ import annotations
 import argparse
 import secrets
 import shutil
-import socket
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,22 +39,10 @@ def _analysed_demo(path: Path) -> None:
 
 
 def _serve(path: Path):  # type: ignore[no-untyped-def]
-    import uvicorn
-
-    from api.app import create_app
+    from api.app import create_app, serve_in_background
     from api.settings import Settings
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(Settings(workspace=path)), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server, thread
+    return serve_in_background(create_app(Settings(workspace=path)))
 
 
 def main() -> None:

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 
 import pytest
-import uvicorn
 
-from api.app import create_app
+from api.app import create_app, serve_in_background
 from api.settings import Settings
 from tests.conftest import BACKENDS, copied_workspace, require
 
@@ -19,23 +15,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _serve(path, **settings):
-    port = free_port()
-    app = create_app(Settings(**({"auth": False, "workspace": path} | settings)))
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", srv, thread
+    return serve_in_background(create_app(Settings(**({"auth": False, "workspace": path} | settings))))
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
