@@ -139,10 +139,12 @@ def coverage_partitions(inputs: dict[str, Any], tile_m: float) -> tuple[list[dic
     A grid (or a key target) belongs to the tile its representative point falls in. A tile's
     model holds, in the city's order, everything its answers depend on: its grids and their
     neighbours (road stretches on a shared edge are split between the grids sharing it; a camera
-    on a boundary stands in the first grid), the buildings on them, the roads, the cameras whose
-    outer view's box meets them (or that stand in them), the targets within the blind-spot
-    distance, and the street units meeting its grids with the units meeting those (a unit's own
-    part is the unit minus the earlier units meeting it). Returns the tiles and the city's units.
+    on a boundary stands in the first grid), the buildings and roads on its own grids and targets,
+    the cameras whose outer view's box meets them (or that stand in its grids), the targets within
+    the blind-spot distance, and the street units meeting its grids with the units meeting those (a
+    unit's own part is the unit minus the earlier units meeting it). The model works out public
+    space, road pieces and own parts only for the grids it is asked about. Returns the tiles and
+    the city's units.
     """
     grids = inputs["grids"]
     targets = inputs["targets"]
@@ -180,9 +182,9 @@ def coverage_partitions(inputs: dict[str, Any], tile_m: float) -> tuple[list[dic
         sub_t = _rows(own_t, target_tree.query(gg, predicate="dwithin", distance=options.near_m)[1])
         region = np.concatenate([gg, _boxes(tt, 0.01)])  # a point target is looked at through a 0.01 m disc
         cams = _rows(view_idx[view_tree.query(_boxes(region), predicate="intersects")[1]],
-                     cam_tree.query(g_geoms[sub_g], predicate="intersects")[1])
-        blds = _rows(bld_tree.query(np.concatenate([g_geoms[sub_g], tt]), predicate="intersects")[1])
-        roads = _rows(road_tree.query(g_geoms[sub_g], predicate="dwithin", distance=coverage.EDGE_TOLERANCE_M)[1])
+                     cam_tree.query(gg, predicate="intersects")[1])
+        blds = _rows(bld_tree.query(region, predicate="intersects")[1])
+        roads = _rows(road_tree.query(gg, predicate="dwithin", distance=coverage.EDGE_TOLERANCE_M)[1])
         first = _rows(unit_tree.query(gg, predicate="intersects")[1])
         sub_u = _rows(first, unit_tree.query(u_geoms[first], predicate="intersects")[1])
         sub = {"grids": grids.iloc[sub_g].reset_index(drop=True),
