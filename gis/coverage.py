@@ -85,18 +85,6 @@ class Options:
     default_required_level: str = "recognise"
 
 
-def public_space(grids: gpd.GeoSeries, buildings: gpd.GeoSeries) -> gpd.GeoSeries:
-    """Each grid minus the building footprints in it (aligned to ``grids``)."""
-    tree = shapely.STRtree(buildings.to_numpy())
-    g_idx, b_idx = tree.query(grids.to_numpy(), predicate="intersects")
-    out = []
-    geoms = buildings.to_numpy()
-    for i, grid in enumerate(grids.to_numpy()):
-        blds = geoms[np.sort(b_idx[g_idx == i])]  # in table order: the same answer from any subset
-        out.append(_difference(grid, _union_all(blds)) if len(blds) else grid)
-    return gpd.GeoSeries(out, index=grids.index, crs=grids.crs)
-
-
 def _union(geoms: Iterable[shapely.Geometry]) -> shapely.Geometry:
     arr = np.array([g for g in geoms if g is not None and not shapely.is_empty(g)], dtype=object)
     return _union_all(arr) if len(arr) else shapely.Polygon()
