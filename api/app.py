@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from api.errors import add_exception_handlers
 from api.maps.base import Basemap
 from api.routers import auth, exports, features, layers, pages, placement, risk, whatif, workspace
+from api.security import SecurityMiddleware
 from api.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     Basemap.from_settings(settings)  # a misconfigured basemap stops the server here, with the fix
     add_exception_handlers(app)
+    app.add_middleware(SecurityMiddleware)  # headers, cross-origin refusal, a generic 500 with a request id
     app.mount("/static/leaflet", StaticFiles(directory=xleaflet.BASE_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(auth.router)

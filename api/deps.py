@@ -8,6 +8,7 @@ from fastapi import Depends, Query, Request
 
 from api.access import ROLES, Area, AuthError, Scope, User, session_user
 from api.i18n import lang_of
+from api.security import COOKIE
 from api.settings import Settings
 from layers.store import Store, open_workspace
 
@@ -30,7 +31,6 @@ def get_lang(request: Request, lang: Annotated[str | None, Query(pattern="^(zh|e
 
 
 LOCAL_ADMIN = User("local", ROLES["admin"], Area(), "本机管理员")
-COOKIE = "pingan_session"
 
 
 def token_of(request: Request) -> str | None:

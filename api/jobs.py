@@ -1,8 +1,9 @@
 """Background jobs with progress: long runs (placement, large exports) answer at once and are polled.
 
 Jobs live in the server process (a restart forgets them); each board keeps its last 50
-finished jobs and runs at most ``workers`` at a time. A job is visible to the user who
-started it and to administrators.
+finished jobs and runs at most ``workers`` at a time. A job is its starter's alone (the area
+policy's rule, :meth:`api.access.Scope.owns`): anyone else, administrators included, is
+told there is no such job.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from api.access import User
+from api.access import Scope, User
 from layers.errors import UnknownLayerError
 from layers.store import now_iso
 
@@ -66,8 +67,8 @@ class JobBoard:
         self._pool.submit(run)
         return job
 
-    def get(self, job_id: str, user: User) -> dict[str, Any]:
+    def get(self, job_id: str, scope: Scope) -> dict[str, Any]:
         job = self._jobs.get(job_id)
-        if job is None or (job["user"] != user.username and user.role.name != "admin"):
+        if job is None or not scope.owns(job):
             raise UnknownLayerError(f"no {self.name} job '{job_id}' of yours")
         return job

@@ -279,7 +279,9 @@ class GeoPackageStore(Store):
     _TABLES: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {
         "users": ("username", ("username", "role", "area", "password_hash", "disabled", "created_at",
                                "failed_logins", "locked_until", "display_name")),
-        "sessions": ("token_hash", ("token_hash", "username", "created_at", "expires_at"))}
+        "sessions": ("token_hash", ("token_hash", "username", "created_at", "expires_at")),
+        "throttle": ("key", ("key", "failures", "locked_until", "updated_at")),
+        "secrets": ("name", ("name", "value", "created_at"))}
 
     def _table(self, table: str) -> tuple[str, tuple[str, ...]]:
         if table not in self._TABLES:

@@ -32,7 +32,7 @@ from layers.errors import UnknownLayerError, WorkspaceError
 from layers.store import SCHEMA_VERSION, LayerInfo, Store, conform, now_iso
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_RECORD_KEYS = {"users": "username", "sessions": "token_hash"}
+_RECORD_KEYS = {"users": "username", "sessions": "token_hash", "throttle": "key", "secrets": "name"}
 _GEOM = "geom"
 
 

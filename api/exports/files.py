@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from api.exports import privacy
+from api.exports import cells, privacy
 from api.exports.source import Source
 from api.exports.tables import COLUMNS, _atomic, _cell, _width
 from layers import exchange, schemas
@@ -50,9 +50,10 @@ def format_of(path: Path, fmt: str | None) -> str:
     return fmt
 
 
-def layer_frame(source: Source, layer: str, *, detail: bool = False, reason: str | None = None
-                ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """What leaves for ``layer``: the rows of the user's area, household figures protected."""
+def layer_frame(source: Source, layer: str, *, detail: bool = False, reason: str | None = None,
+                bbox: tuple[float, ...] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """What leaves for ``layer`` (every file and API answer): the rows of the user's area (meeting the
+    lon/lat ``bbox``), household figures protected."""
     if layer == "households":
         if detail:
             frame = privacy.household_detail(source, reason)
@@ -62,8 +63,8 @@ def layer_frame(source: Source, layer: str, *, detail: bool = False, reason: str
         return shown, {"detail": False, "aggregated_per": "grid", "suppressed_cells": n, "rows": len(shown)}
     if detail:
         raise ValueError("'detail' applies to the households layer only")
-    source.store.read(layer)  # an unknown layer is reported as such before any permission question
-    frame = source.read(layer)
+    source.store.read(layer, bbox=bbox)  # an unknown layer is reported as such before any permission question
+    frame = source.read(layer, bbox=bbox)
     borrowed = _borrow_counts(source, frame)
     shown, n = privacy.suppress(frame.join(borrowed) if len(borrowed.columns) else frame,
                                 group="community_code" if "community_code" in frame else None)
@@ -127,7 +128,7 @@ def _write_xlsx(table: pd.DataFrame, path: Path, *, title: str, footer: str) -> 
     wb = Workbook()
     ws = wb.active
     ws.title = title[:31]
-    ws.append([str(c) for c in table.columns])
+    ws.append([cells.safe_text(str(c)) for c in table.columns])
     for cell in ws[1]:
         cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="DDE4EE")
     for values in table.itertuples(index=False):
@@ -158,8 +159,8 @@ def export_layer(source: Source, layer: str, path: str | Path, *, fmt: str | Non
     if kind in TABLE_FORMATS:
         table = as_table(frame, layer, source.lang, coords)
         if kind == "csv":
-            out = _atomic(path, lambda tmp: table.to_csv(tmp, index=False, encoding="utf-8-sig",
-                                                         lineterminator="\r\n"))
+            out = _atomic(path, lambda tmp: cells.safe_frame(table).to_csv(tmp, index=False, encoding="utf-8-sig",
+                                                                           lineterminator="\r\n"))
         else:
             by = "导出人" if source.lang == "zh" else "Exported by"
             out = _atomic(path, lambda tmp: _write_xlsx(table, tmp, title=layer,

@@ -72,10 +72,10 @@ class Source:
     def may_read(self, layer: str) -> bool:
         return self.store.has(layer) and layer in self.user.role.reads
 
-    def read(self, layer: str) -> pd.DataFrame:
+    def read(self, layer: str, *, bbox: tuple[float, ...] | None = None) -> pd.DataFrame:
         """A layer's rows inside the user's area (refused if the role may not read it)."""
         self.scope.allow_read(layer)
-        return self.scope.filter(self.store, layer, self.store.read(layer))
+        return self.scope.filter(self.store, layer, self.store.read(layer, bbox=bbox))
 
     def require_export(self) -> None:
         if not self.user.role.can_export:

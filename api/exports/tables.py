@@ -20,7 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from api.exports import privacy
+from api.exports import cells, privacy
 from api.exports.source import Source
 from api.grading import _grid_index
 from api.i18n import t
@@ -281,7 +281,7 @@ def write_csv(source: Source, path: str | Path, *, table: str = "grids") -> Path
     source.require_export()
     rows = grid_figures(source)
     shown, suppressed = grid_table(source, rows) if table == "grids" else community_table(source, rows)
-    frame = _csv_values(shown, source.lang)
+    frame = cells.safe_frame(_csv_values(shown, source.lang))
     out = _atomic(Path(path), lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig",
                                                        quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n"))
     source.audit(f"table:{table}", {"format": "csv", "rows": len(frame), "suppressed_cells": suppressed})
@@ -319,14 +319,14 @@ def _workbook(source: Source, path: Path, summary: list[tuple[str, Any]], grids:
     wb = Workbook()
     ws = wb.active
     ws.title = tx["summary"]
-    ws["A1"] = tx["title"]
+    ws["A1"] = _cell(tx["title"])
     ws["A1"].font = Font(bold=True, size=14)
     ws.append([])
     ws.append([tx["figure"], tx["value"]])
     for cell in ws[3]:
         cell.font, cell.fill = bold, head_fill
     for label, value in summary:
-        ws.append([label, value])
+        ws.append([_cell(label), _cell(value)])
         if isinstance(value, float):
             ws.cell(ws.max_row, 2).number_format = "0.0%"
     ws.column_dimensions["A"].width = max(_width(r[0]) for r in summary) + 4
@@ -335,7 +335,7 @@ def _workbook(source: Source, path: Path, summary: list[tuple[str, Any]], grids:
         row[1].alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
     for title, table in ((tx["grids"], grids), (tx["communities"], comms)):
         sheet = wb.create_sheet(title)
-        sheet.append([header(c, lang) for c in table.columns])
+        sheet.append([_cell(header(c, lang)) for c in table.columns])
         for cell in sheet[1]:
             cell.font, cell.fill = bold, head_fill
             cell.alignment = Alignment(wrap_text=True, vertical="center")
@@ -374,10 +374,4 @@ def _workbook(source: Source, path: Path, summary: list[tuple[str, Any]], grids:
 
 
 def _cell(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    return value
+    return cells.cell(value)

@@ -99,6 +99,16 @@ class Basemap:
                                            overlay=True, control=False, max_zoom=19))
         return layers
 
+    def tile_origins(self) -> list[str]:
+        """Where this basemap's tiles come from, as CSP sources (a page may load images from them only)."""
+        from api.security import tile_origins
+
+        if self.kind == "none":
+            return []
+        if self.kind == "xyz":
+            return tile_origins([self.url])
+        return tile_origins([PRESETS[self.kind]["url"], PRESETS[self.kind].get("labels")])
+
     def display(self, geoms: Any) -> Any:
         """WGS84 lon/lat geometries (array) as drawn on this basemap."""
         if not self.shifted:

@@ -87,16 +87,19 @@ class Page:
 
 
 def area_mask(store: Store, scope: Scope | None, basemap: Basemap, key: str, shown: Display) -> np.ndarray:
+    """Which rows of a display layer lie in the user's area, decided on the stored rows (a display copy is
+    simplified and shifted: its points may fall elsewhere), by the area policy."""
     if scope is None or scope.everywhere:
         return np.ones(len(shown.frame), dtype=bool)
     if key.startswith("views"):
         cams = scope.filter(store, "cameras", store.read("cameras"))
         return shown.frame["camera"].isin(set(cams["id"].astype(str))).to_numpy()
-    assert scope.shape is not None
-    area = basemap.display(np.array([scope.shape], dtype=object))[0]
-    shapely.prepare(area)
-    points = shapely.point_on_surface(np.asarray(shown.frame.geometry.array, dtype=object))
-    return np.asarray(shapely.covers(area, points), dtype=bool)
+    layer = DISPLAYS[key.split(":", maxsplit=1)[0]].inputs[0]
+    stored = store.read(layer)
+    if len(stored) != len(shown.frame):  # built row for row from its layer: changed since, so show nothing
+        return np.zeros(len(shown.frame), dtype=bool)
+    return scope.mask(store, layer, stored)
+
 
 def escaped(frame: gpd.GeoDataFrame, columns: list[str], translate: dict[str, Callable[[Any], Any]] | None = None,
             *, basemap: Basemap = NO_BASEMAP) -> gpd.GeoDataFrame:

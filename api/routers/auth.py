@@ -13,6 +13,7 @@ from api import access
 from api.deps import COOKIE, LangDep, SettingsDep, StoreDep, UserDep, token_of
 from api.errors import ERRORS
 from api.i18n import t
+from api.security import page_response
 
 router = APIRouter(tags=["auth"], responses=ERRORS)
 
@@ -24,7 +25,9 @@ class Login(BaseModel):
 
 @router.post("/api/auth/login", summary="Log in: a bearer token (and the session cookie for the pages)")
 def login(request: Request, store: StoreDep, settings: SettingsDep, body: Login) -> JSONResponse:
-    token, user, expires = access.login(store, body.username, body.password, hours=settings.session_hours)
+    client = request.client.host if request.client else "unknown"
+    token, user, expires = access.login(store, body.username, body.password, hours=settings.session_hours,
+                                        client=client)
     answer = JSONResponse({"token": token, "token_type": "bearer", "expires_at": expires,
                            "user": _describe(user)})
     answer.set_cookie(COOKIE, token, max_age=int(settings.session_hours * 3600), httponly=True, samesite="strict",
@@ -74,8 +77,13 @@ document.getElementById('login').addEventListener('submit', async function (e) {
   const r = await fetch('/api/auth/login', {method: 'POST', headers: {'Content-Type': 'application/json'},
     body: JSON.stringify({username: this.username.value, password: this.password.value})});
   if (r.ok) {
-    const next = new URLSearchParams(location.search).get('next') || '/';
-    location.href = next.startsWith('/') && !next.startsWith('//') ? next : '/';
+    // only a path of this site is followed: '//host', '/\\host' and 'https:' resolve elsewhere
+    let next = '/';
+    try {
+      const u = new URL(new URLSearchParams(location.search).get('next') || '/', location.origin);
+      if (u.origin === location.origin) next = u.pathname + u.search + u.hash;
+    } catch (err) { next = '/'; }
+    location.href = next;
   } else {
     const ans = await r.json().catch(() => ({}));
     document.getElementById('login-error').textContent = ans.detail || r.status;
@@ -86,7 +94,7 @@ document.getElementById('login').addEventListener('submit', async function (e) {
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
 def login_page(lang: LangDep) -> HTMLResponse:
-    return HTMLResponse(LOGIN_PAGE % {
+    return page_response(LOGIN_PAGE % {
         "html_lang": "zh-CN" if lang == "zh" else "en", "title": html.escape(t(lang, "login_title")),
         "user": html.escape(t(lang, "username")), "password": html.escape(t(lang, "password")),
         "submit": html.escape(t(lang, "login")), "note": html.escape(t(lang, "login_note"))})

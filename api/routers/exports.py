@@ -72,7 +72,8 @@ def _send(path: Path, filename: str, fmt: str, tasks: BackgroundTasks | None) ->
         tasks.add_task(shutil.rmtree, path.parent, True)
     ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
     return FileResponse(path, media_type=MEDIA[fmt], headers={
-        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"})
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}",
+        "Cache-Control": "no-store"})  # exports carry personal data and camera positions: never cached
 
 
 def _download(store: Any, scope: Any, lang: str, tasks: BackgroundTasks, spec: ExportSpec) -> FileResponse:
@@ -136,7 +137,7 @@ def start_job(store: StoreDep, scope: ScopeDep, lang: LangDep, spec: ExportSpec)
     def work(progress: Any) -> dict[str, Any]:
         path, filename, fmt = _produce(source, spec, progress)
         return {"dir": str(path.parent), "file": path.name, "filename": filename, "format": fmt,
-                "bytes": path.stat().st_size}
+                "bytes": path.stat().st_size, "personal": _personal(spec)}
 
     job = _board.submit(scope.user, work)
     return _public(job)
@@ -144,7 +145,7 @@ def start_job(store: StoreDep, scope: ScopeDep, lang: LangDep, spec: ExportSpec)
 
 def _public(job: dict[str, Any]) -> Job:
     result = job.get("result")
-    shown = None if result is None else {k: v for k, v in result.items() if k not in ("dir", "file")} | {
+    shown = None if result is None else {k: v for k, v in result.items() if k not in ("dir", "file", "personal")} | {
         "download": f"/api/export/jobs/{job['id']}/file"}
     return Job(**(job | {"result": shown}))
 
@@ -154,17 +155,26 @@ JobId = Annotated[str, PathParam(pattern="^[0-9a-f]{16}$")]
 
 @router.get("/export/jobs/{job_id}", summary="An export job: status, progress and, when done, where to download")
 def get_job(scope: ScopeDep, job_id: JobId) -> Job:
-    return _public(_board.get(job_id, scope.user))
+    return _public(_board.get(job_id, scope))
 
 
 @router.get("/export/jobs/{job_id}/file", summary="Download a finished export job's file",
             response_class=FileResponse, responses=_files(*MEDIA))
-def job_file(scope: ScopeDep, job_id: JobId) -> FileResponse:
-    job = _board.get(job_id, scope.user)
+def job_file(store: StoreDep, scope: ScopeDep, job_id: JobId) -> FileResponse:
+    job = _board.get(job_id, scope)
     if job["status"] != "done":
         raise UnknownLayerError(f"export job '{job_id}' is {job['status']}: its file is not ready")
     result = job["result"]
     path = Path(result["dir"]) / result["file"]
     if not path.is_file():
         raise UnknownLayerError(f"export job '{job_id}' has no file any more")
+    if result.get("personal"):  # every download of household data is on record, not only its making
+        store.audit("download", f"job:{job_id}", {"file": result["filename"], "bytes": result["bytes"]},
+                    user=scope.user.username)
     return _send(path, result["filename"], result["format"], None)
+
+
+def _personal(spec: ExportSpec) -> bool:
+    """Whether an export's file holds household data (detail, or aggregates per grid or building)."""
+    return spec.what in ("tables", "offline") or (spec.what == "layer" and spec.layer in (
+        "households", "risk", "risk_history", "buildings"))

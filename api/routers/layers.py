@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from typing import Annotated, Any
 
@@ -15,9 +14,11 @@ from fastapi.responses import Response
 from geojson_pydantic import Feature
 from geojson_pydantic.geometries import Geometry
 
-from api.access import Area, Scope
-from api.deps import ScopeDep, StoreDep
+from api.access import Area, ForbiddenError, Scope
+from api.deps import LangDep, ScopeDep, StoreDep
 from api.errors import ERRORS, ConflictError, PreconditionFailedError, PreconditionRequiredError
+from api.exports import files
+from api.exports.source import Source
 from layers.errors import UnknownLayerError
 
 router = APIRouter(tags=["layers"], responses=ERRORS)
@@ -32,7 +33,7 @@ def list_layers(store: StoreDep, scope: ScopeDep) -> list[dict[str, Any]]:
 
 
 @router.get("/layers/{name}", summary="One layer as GeoJSON (rows in your area), optionally within a lon/lat bbox")
-def read_layer(store: StoreDep, scope: ScopeDep, name: str,
+def read_layer(store: StoreDep, scope: ScopeDep, lang: LangDep, name: str,
                bbox: Annotated[str | None, Query(pattern=r"^-?[\d.]+,-?[\d.]+,-?[\d.]+,-?[\d.]+$",
                                                   description="west,south,east,north in degrees")] = None,
                grid: Annotated[str | None, Query(max_length=32, description="only rows in this grid")] = None,
@@ -49,7 +50,9 @@ def read_layer(store: StoreDep, scope: ScopeDep, name: str,
         if not reason or not reason.strip():
             raise ValueError("household detail is personal information: say why in 'reason' (it is audited)")
     box = tuple(float(v) for v in bbox.split(",")) if bbox else None
-    frame = scope.filter(store, name, store.read(name, bbox=box if name not in PERSONAL else None))
+    # the same output path as the exports: rows of the area, household counts suppressed below 5
+    frame, _ = files.layer_frame(Source(store, scope, lang), name, detail=name in PERSONAL, reason=reason,
+                                 bbox=box)
     if grid is not None:
         frame = _within(store, scope, name, frame, Area(grids=(grid,)), f"grid '{grid}'")
     if community is not None:
@@ -73,23 +76,9 @@ def _within(store: Any, scope: Any, name: str, frame: Any, area: Any, what: str)
 
 # ---- editing features: every change carries the feature's ETag (If-Match) --------------------------
 EDITABLE = {"communities", "grids", "buildings", "households", "roads", "targets", "incidents", "cameras", "sites"}
-FeatureIn = Feature[Geometry, dict[str, Any]]
-
-
-def etag_of(row: pd.Series) -> str:
-    """A strong ETag from a feature's stored content: properties and geometry."""
-    props = {k: (None if _missing(v) else str(v)) for k, v in row.items() if k != "geometry"}
-    geom = row.get("geometry")
-    wkb = shapely.to_wkb(geom, hex=True, output_dimension=2) if geom is not None else ""
-    digest = hashlib.sha256((json.dumps(props, sort_keys=True, ensure_ascii=False) + wkb).encode()).hexdigest()
-    return f'"{digest[:20]}"'
-
-
-def _missing(v: Any) -> bool:
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
+#: editable layers without geometry (a household lives in its building)
+TABLES = {"households"}
+FeatureIn = Feature[Geometry, dict[str, Any]]  # geometry and properties may be null
 
 
 def _key(name: str) -> str:
@@ -101,11 +90,9 @@ def _one(frame: pd.DataFrame, key: str, fid: str) -> pd.Series | None:
     return None if hit.empty else hit.iloc[0]
 
 
-def _check_place(scope: Any, store: Any, name: str, geoms: list[Any]) -> None:
-    if scope.everywhere or name == "households":
-        return
-    if not scope.contains(geoms).all():
-        raise PermissionError("that feature lies outside your area")
+def _not_found(name: str, fid: str | None) -> UnknownLayerError:
+    # the same answer for a row that does not exist and one outside the user's area
+    return UnknownLayerError(f"no feature '{fid}' in {name} (in your area)")
 
 
 @router.get("/layers/{name}/{fid}", summary="One feature with its ETag")
@@ -113,13 +100,34 @@ def read_feature(store: StoreDep, scope: ScopeDep, name: str, fid: str) -> Respo
     if name in PERSONAL or name not in EDITABLE:
         raise PermissionError(f"'{name}' features are not served one by one")
     scope.allow_read(name)
+    if not store.has(name):
+        raise _not_found(name, fid)
     row = _one(scope.filter(store, name, store.read(name)), _key(name), fid)
     if row is None:
-        raise UnknownLayerError(f"no feature '{fid}' in {name} (in your area)")
+        raise _not_found(name, fid)
     frame = gpd.GeoDataFrame([row], crs=4326)
     body = json.loads(frame.to_json(drop_id=True, ensure_ascii=False, default=str))["features"][0]
     return Response(json.dumps(body, ensure_ascii=False), media_type="application/geo+json",
-                    headers={"ETag": etag_of(row)})
+                    headers={"ETag": scope.etag(store, name, row)})
+
+
+def _sent_row(name: str, key: str, fid: str | None, feature: Any) -> tuple[str, dict[str, Any]]:
+    """The row a request sends: its key and fields, with its geometry (None for a household)."""
+    props = dict(feature.properties or {})
+    if fid is not None and str(props.get(key, fid)) != fid:
+        raise ValueError(f"the feature's '{key}' ({props.get(key)}) differs from the URL ({fid})")
+    fid = str(props.setdefault(key, fid))
+    if not fid or fid == "None":
+        raise ValueError(f"the feature has no '{key}': give it in the properties")
+    if feature.geometry is None:
+        if name not in TABLES:
+            raise ValueError(f"a feature of {name} needs a geometry (GeoJSON 'geometry' is null)")
+        return fid, props
+    if name in TABLES:
+        raise ValueError(f"{name} have no geometry of their own (a household is placed by its building_id): "
+                         "send 'geometry': null")
+    geom = shapely.from_geojson(json.dumps(feature.geometry.model_dump(exclude_none=True)))
+    return fid, props | {"geometry": geom}
 
 
 def _edit(store: Any, scope: Any, name: str, fid: str | None, feature: Any, if_match: str | None,
@@ -132,47 +140,56 @@ def _edit(store: Any, scope: Any, name: str, fid: str | None, feature: Any, if_m
     key = _key(name)
     new_row: dict[str, Any] | None = None
     if feature is not None:
-        props = dict(feature.properties or {})
-        if fid is not None and str(props.get(key, fid)) != fid:
-            raise ValueError(f"the feature's '{key}' ({props.get(key)}) differs from the URL ({fid})")
-        fid = str(props.setdefault(key, fid))
-        geom = shapely.from_geojson(json.dumps(feature.geometry.model_dump(exclude_none=True)))
-        new_row = props | {"geometry": geom}
-        _check_place(scope, store, name, [geom])
+        fid, new_row = _sent_row(name, key, fid, feature)
+        if not scope.holds(store, name, new_row):
+            store.audit(f"{action}_refused", f"{name}:{fid}", {"reason": "sent outside the area"},
+                        user=scope.user.username)
+            raise ForbiddenError("that feature would lie outside your area" if name not in TABLES else
+                                 f"building '{new_row.get('building_id')}' is not in your area")
     if action != "create" and not if_match:
-        store.audit(f"{action}_refused", f"{name}:{fid}", {"reason": "no If-Match"}, user=scope.user.username)
         raise PreconditionRequiredError("send If-Match with the ETag you read (GET the feature first)")
     outcome: dict[str, Any] = {}
 
     def change(frame: pd.DataFrame) -> pd.DataFrame:
         current = _one(frame, key, str(fid))
+        if current is not None and not scope.holds(store, name, current.to_dict()):
+            # a row outside the area is not there for this user: nothing is compared or told about it
+            store.audit(f"{action}_refused", f"{name}:{fid}", {"reason": "stored outside the area"},
+                        user=scope.user.username)
+            if action == "create":
+                raise ConflictError(f"{name} cannot take '{fid}': choose another {key}")
+            raise _not_found(name, fid)
         if action == "create":
             if current is not None:
                 raise ConflictError(f"{name} already has '{fid}': edit it with PUT and its ETag")
         else:
             if current is None:
-                raise UnknownLayerError(f"no feature '{fid}' in {name}")
-            _check_place(scope, store, name, [current["geometry"]] if "geometry" in current else [])
-            if if_match not in (etag_of(current), f"W/{etag_of(current)}"):
+                raise _not_found(name, fid)
+            etag = scope.etag(store, name, current)
+            if if_match not in (etag, f"W/{etag}"):
                 raise PreconditionFailedError(f"{name} '{fid}' changed since you read it: read it again, "
-                                              "then repeat your edit", etag_of(current))
+                                              "then repeat your edit", etag)
         rest = frame[frame[key].astype(str) != str(fid)]
         if new_row is None:
             return rest
-        added = gpd.GeoDataFrame([new_row], geometry="geometry", crs=4326)
-        merged = pd.concat([rest, added], ignore_index=True)
-        checked = validate.validate(gpd.GeoDataFrame(merged, geometry="geometry", crs=4326), name,
-                                    source=f"{action} by {scope.user.username}")
+        if name in TABLES:
+            added = pd.DataFrame([new_row])
+            merged = pd.concat([rest, added], ignore_index=True)
+            checked = validate.validate(merged, name, source=f"{action} by {scope.user.username}")
+        else:
+            added = gpd.GeoDataFrame([new_row], geometry="geometry", crs=4326)
+            merged = pd.concat([rest, added], ignore_index=True)
+            checked = validate.validate(gpd.GeoDataFrame(merged, geometry="geometry", crs=4326), name,
+                                        source=f"{action} by {scope.user.username}")
         outcome["row"] = _one(checked, key, str(fid))
         return checked
 
     try:
         version = store.update(name, change, message=f"{action} {name}:{fid} by {scope.user.username}")
     except PreconditionFailedError as exc:
-        store.audit(f"{action}_conflict", f"{name}:{fid}", {"sent": if_match, "current": exc.etag},
-                    user=scope.user.username)
-        raise
-    etag = etag_of(outcome["row"]) if "row" in outcome else None
+        store.audit(f"{action}_conflict", f"{name}:{fid}", {"sent": if_match}, user=scope.user.username)
+        raise exc from None
+    etag = scope.etag(store, name, outcome["row"]) if outcome.get("row") is not None else None
     store.audit(action, f"{name}:{fid}", {"version": version}, user=scope.user.username)
     return Response(json.dumps({"id": fid, "layer": name, "layer_version": version, "etag": etag}),
                     status_code=201 if action == "create" else 200, media_type="application/json",

@@ -13,6 +13,7 @@ from api.maps import households, overview
 from api.maps.base import Basemap
 from api.maps.layers import Page
 from api.routers.features import frame_cache
+from api.security import page_response
 from api.settings import Settings
 from layers.store import Store
 
@@ -23,9 +24,9 @@ def _context(request: Request, store: Store, settings: Settings, lang: str, scop
     return Page(store, lang, Basemap.from_settings(settings), settings.inline_limit, frame_cache(request), scope)
 
 
-def _page(m: folium.Map, lang: str) -> HTMLResponse:
+def _page(m: folium.Map, lang: str, settings: Settings) -> HTMLResponse:
     page = m.get_root().render().replace("<html>", f'<html lang="{"zh-CN" if lang == "zh" else "en"}">', 1)
-    return HTMLResponse(page)
+    return page_response(page, Basemap.from_settings(settings).tile_origins())
 
 
 @router.get("/", response_class=HTMLResponse, summary="户况网格图: grids by risk, buildings by household situation")
@@ -35,7 +36,7 @@ def household_page(request: Request, store: StoreDep, settings: SettingsDep, lan
     if store.has("households") and "buildings" in scope.user.role.reads:
         store.audit("view", "households", {"page": "户况网格图", "area": scope.user.area.describe()},
                     user=scope.user.username)
-    return _page(households.household_map(_context(request, store, settings, lang, scope)), lang)
+    return _page(households.household_map(_context(request, store, settings, lang, scope)), lang, settings)
 
 
 @router.get("/coverage", response_class=HTMLResponse, summary="Coverage map: views, targets, blind spots")
@@ -43,7 +44,8 @@ def coverage_page(request: Request, store: StoreDep, settings: SettingsDep, lang
                   scope: ScopeDep, k: int = 1) -> HTMLResponse:
     from api.maps import coverage
 
-    return _page(coverage.coverage_map(_context(request, store, settings, lang, scope), redundancy=k >= 2), lang)
+    page = _context(request, store, settings, lang, scope)
+    return _page(coverage.coverage_map(page, redundancy=k >= 2), lang, settings)
 
 
 @router.get("/placement", response_class=HTMLResponse, summary="Placement: drop cameras, see what they add")
@@ -53,10 +55,10 @@ def placement_page(request: Request, store: StoreDep, settings: SettingsDep, lan
         raise ForbiddenError(f"role '{scope.user.role.name}' does not place cameras")
     from api.maps import placement
 
-    return _page(placement.placement_map(_context(request, store, settings, lang, scope)), lang)
+    return _page(placement.placement_map(_context(request, store, settings, lang, scope)), lang, settings)
 
 
 @router.get("/overview", response_class=HTMLResponse, summary="Workspace overview map (all layers)")
 def overview_page(request: Request, store: StoreDep, settings: SettingsDep, lang: LangDep,
                   scope: ScopeDep) -> HTMLResponse:
-    return _page(overview.overview_map(_context(request, store, settings, lang, scope)), lang)
+    return _page(overview.overview_map(_context(request, store, settings, lang, scope)), lang, settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import shapely
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
@@ -35,7 +36,7 @@ class Accept(BaseModel):
 @router.post("/placement/run", summary="Propose cameras and wait for the answer (short runs; else use jobs)")
 def run(store: StoreDep, settings: SettingsDep, scope: ScopeDep, body: PlacementRun) -> dict[str, Any]:
     _may_place(scope)
-    return _run(store, settings, body, None)
+    return _trimmed(store, scope, _run(store, settings, body, None)) or {}
 
 
 _board = JobBoard("placement", workers=1)  # one optimiser at a time
@@ -50,8 +51,21 @@ def start_job(store: StoreDep, settings: SettingsDep, scope: ScopeDep, body: Pla
 
 
 @router.get("/placement/jobs/{job_id}", summary="A placement job: status, progress and, when done, the proposals")
-def get_job(scope: ScopeDep, job_id: Annotated[str, Path(pattern="^[0-9a-f]{16}$")]) -> Job:
-    return Job(**_board.get(job_id, scope.user))
+def get_job(store: StoreDep, scope: ScopeDep, job_id: Annotated[str, Path(pattern="^[0-9a-f]{16}$")]) -> Job:
+    job = _board.get(job_id, scope)
+    return Job(**(job | {"result": _trimmed(store, scope, job["result"])}))
+
+
+def _trimmed(store: Any, scope: Scope, result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A placement answer as the reader may see it: proposals and grids inside their area only."""
+    if result is None:
+        return None
+    rows = result["proposals"]
+    if not scope.everywhere:
+        where = scope.contains([shapely.Point(r["_lon"], r["_lat"]) for r in rows])
+        rows = [r for r, keep in zip(rows, where, strict=True) if keep]
+        rows = [r | {"grids": ",".join(g for g in r["grids"].split(",") if g in scope.grids)} for r in rows]
+    return result | {"proposals": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]}
 
 
 def _run(store: Any, settings: Any, body: PlacementRun, progress: Any) -> dict[str, Any]:
@@ -59,12 +73,14 @@ def _run(store: Any, settings: Any, body: PlacementRun, progress: Any) -> dict[s
                             seconds=body.seconds, method="greedy" if body.greedy else "milp",
                             heading_step_deg=body.heading_step_deg, models=tuple(body.models), progress=progress)
     props = result["proposals"].to_crs(4326)
+    stored = props.geometry  # lon/lat as stored: where the area policy looks
     basemap = Basemap.from_settings(settings)  # proposals are drawn on the page's basemap
     props = props.set_geometry(basemap.display(props.geometry.to_numpy()))
     rows = [{"rank": int(p["rank"]), "site": str(p["site"]), "model": str(p["model"]),
              "heading_deg": float(p["heading_deg"]), "gain": float(p["gain"]), "targets": str(p["targets"]),
              "grids": str(p["grids"]), "blind_spots_closed": int(p["blind_spots_closed"]), "cost": float(p["cost"]),
-             "lon": float(p.geometry.x), "lat": float(p.geometry.y)} for _, p in props.iterrows()]
+             "lon": float(p.geometry.x), "lat": float(p.geometry.y), "_lon": float(stored.iat[i].x),
+             "_lat": float(stored.iat[i].y)} for i, (_, p) in enumerate(props.iterrows())]
     return {k: result[k] for k in ("problem", "objective", "bound", "gap", "status", "cost", "uncoverable")} | {
         "proposals": rows}
 
@@ -79,6 +95,5 @@ def accept(store: StoreDep, scope: ScopeDep, body: Accept) -> dict[str, list[str
 def _may_place(scope: Scope) -> None:
     if not scope.user.role.can_place:
         raise ForbiddenError(f"role '{scope.user.role.name}' does not place cameras")
-    if not scope.everywhere:
-        # the optimiser weighs the whole workspace's demand and proposes anywhere in it
-        raise ForbiddenError("placement runs cover the whole workspace: they need a user whose area is 'all'")
+    # the optimiser weighs the whole workspace's demand and proposes anywhere in it
+    scope.allow_whole_workspace("a placement run")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import threading
 from typing import Annotated, Any, Literal
 
 import geopandas as gpd
+import pandas as pd
 import shapely
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -13,10 +16,11 @@ from pydantic import BaseModel, Field
 from api import services
 from api.access import ForbiddenError, Scope
 from api.deps import ScopeDep, SettingsDep, StoreDep
-from api.errors import ERRORS
+from api.errors import ERRORS, ConflictError
 from api.maps.base import Basemap
 from gis.camera import DORI_LEVELS
 from gis.placement import CATALOGUE
+from layers.errors import UnknownLayerError
 
 router = APIRouter(tags=["what-if"], responses=ERRORS)
 _lock = threading.Lock()
@@ -37,16 +41,45 @@ class DroppedCamera(BaseModel):
     coords: Literal["wgs84", "gcj02"] = "wgs84"
 
 
-def _session(request: Request, store: Any) -> services.WhatIf:
-    """One session per app, rebuilt when the workspace's inputs change."""
+#: what-if sessions kept at once (one per user; the least recently used goes first)
+SESSIONS = 8
+
+
+@dataclasses.dataclass
+class _Session:
+    versions: dict[str, int]
+    whatif: services.WhatIf
+    count: int = 0
+    #: the cameras this user dropped or moved in this session (the only ones they may remove)
+    placed: set[str] = dataclasses.field(default_factory=set)
+
+
+def _session(request: Request, store: Any, scope: Scope) -> _Session:
+    """The user's own session, rebuilt when the workspace's inputs change."""
     versions = store.versions()
-    cached = getattr(request.app.state, "whatif", None)
-    if cached is None or cached[0] != versions:
-        session = services.WhatIf(store)
-        session.figures = session.model.grid_figures().set_index("code")
-        request.app.state.whatif = (versions, session)
-        request.app.state.whatif_count = 0
-    return request.app.state.whatif[1]
+    sessions: collections.OrderedDict[str, _Session] = request.app.state.__dict__.setdefault(
+        "whatif_sessions", collections.OrderedDict())
+    key = scope.user.username
+    cached = sessions.get(key)
+    if cached is None or cached.versions != versions:
+        whatif = services.WhatIf(store)
+        whatif.figures = whatif.model.grid_figures().set_index("code")
+        cached = sessions[key] = _Session(versions, whatif)
+    sessions.move_to_end(key)
+    while len(sessions) > SESSIONS:
+        sessions.popitem(last=False)
+    return cached
+
+
+def _workspace_camera(store: Any, scope: Scope, cam_id: str) -> bool:
+    """Whether ``cam_id`` is a workspace camera; one outside the user's area is refused as unknown."""
+    cams = store.read("cameras") if store.has("cameras") else None
+    if cams is None or not (cams["id"].astype(str) == cam_id).any():
+        return False
+    mine = scope.filter(store, "cameras", cams)
+    if not (mine["id"].astype(str) == cam_id).any():
+        raise UnknownLayerError(f"no camera '{cam_id}' in your area")
+    return True
 
 
 @router.post("/whatif/cameras", summary="Drop a camera, or move one; its view and the coverage it adds")
@@ -71,12 +104,16 @@ def drop_camera(request: Request, store: StoreDep, settings: SettingsDep, scope:
                   "tilt_deg": spec.tilt_deg if camera.tilt_deg is None else camera.tilt_deg,
                   "status": "planned", "point_class": "1"}
     with _lock:
-        session = _session(request, store)
+        state = _session(request, store, scope)
         if not cam_id:
-            request.app.state.whatif_count += 1
-            cam_id = f"WHATIF-{request.app.state.whatif_count}"
-        grids, targets = session.set_camera(cam_id, {"lon": lon, "lat": lat, **fields})
-        return _answer(session, cam_id, grids, targets, Basemap.from_settings(settings))
+            state.count += 1
+            cam_id = f"WHATIF-{state.count}"
+        elif camera.move is None and _workspace_camera(store, scope, cam_id):
+            raise ConflictError(f"'{cam_id}' is a workspace camera: move it with 'move', or drop a new one "
+                                "under another id")
+        grids, targets = state.whatif.set_camera(cam_id, {"lon": lon, "lat": lat, **fields})
+        state.placed.add(cam_id)
+        return _answer(store, scope, state.whatif, cam_id, grids, targets, Basemap.from_settings(settings))
 
 
 CAMERA_FIELDS = ("kind", "heading_deg", "hfov_deg", "focal_mm", "sensor", "resolution_px", "height_m", "tilt_deg",
@@ -90,13 +127,10 @@ def _may_place(scope: Scope) -> None:
 
 def _existing(store: Any, camera: DroppedCamera, scope: Scope) -> dict[str, Any]:
     """The optics of workspace camera ``camera.move``, with what the request changes."""
-    import pandas as pd
-
     cams = scope.filter(store, "cameras", store.read("cameras"))
     row = cams[cams["id"].astype(str) == camera.move]
     if row.empty:
-        raise ValueError(f"no camera '{camera.move}' in the workspace's cameras layer: move one that exists "
-                         "or drop a new one")
+        raise UnknownLayerError(f"no camera '{camera.move}' in your area: move one that exists or drop a new one")
     fields = {k: (None if pd.isna(v) else v) for k, v in row.iloc[0].items() if k in CAMERA_FIELDS}
     for key in ("heading_deg", "height_m", "tilt_deg"):
         if key in camera.model_fields_set:
@@ -109,18 +143,24 @@ def remove_camera(request: Request, store: StoreDep, settings: SettingsDep, scop
                   cam_id: str) -> dict[str, Any]:
     _may_place(scope)
     with _lock:
-        session = _session(request, store)
-        grids, targets = session.model.set_camera(cam_id, None)
-        return _answer(session, cam_id, grids, targets, Basemap.from_settings(settings))
+        state = _session(request, store, scope)
+        if cam_id not in state.placed and not _workspace_camera(store, scope, cam_id):
+            raise UnknownLayerError(f"no camera '{cam_id}' in your what-if session or your area")
+        grids, targets = state.whatif.model.set_camera(cam_id, None)
+        state.placed.discard(cam_id)
+        return _answer(store, scope, state.whatif, cam_id, grids, targets, Basemap.from_settings(settings))
 
 
-def _answer(session: services.WhatIf, cam_id: str, grids: Any, targets: Any, basemap: Basemap) -> dict[str, Any]:
+def _answer(store: Any, scope: Scope, session: services.WhatIf, cam_id: str, grids: Any, targets: Any,
+            basemap: Basemap) -> dict[str, Any]:
+    """The changed figures, trimmed to the user's area (a view reaching over the border counts only inside)."""
     rows = []
     gain = 0.0
     if len(grids):
         after = grids.set_index("code")
         before = session.figures.loc[after.index]
-        for code in after.index:
+        shown = after.index[scope.mask(store, "grids", pd.DataFrame({"code": after.index.astype(str)}))]
+        for code in shown:
             delta = float(after.at[code, "seen_detect_m2"] - before.at[code, "seen_detect_m2"])
             gain += delta
             rows.append({"code": code, "seen_before_m2": float(before.at[code, "seen_detect_m2"]),
@@ -135,6 +175,9 @@ def _answer(session: services.WhatIf, cam_id: str, grids: Any, targets: Any, bas
         frame = frame[~frame.is_empty]
         frame = frame.set_geometry(basemap.display(frame.geometry.to_numpy()))
         view = frame.__geo_interface__
+    if targets is not None and len(targets) and not scope.everywhere:
+        inside = set(scope.filter(store, "targets", store.read("targets"))["id"].astype(str))
+        targets = targets[targets["id"].astype(str).isin(inside)]
     covered = [] if targets is None or not len(targets) else [
         {"id": t["id"], "name": t["name"], "covered": bool(t["covered"]), "best_level": t["best_level"]}
         for _, t in targets.iterrows()]
