@@ -30,7 +30,7 @@ from gis import coords as offsets
 from gis import crs as crs_policy
 from layers import schemas, validate
 from layers.errors import ImportFormatError, LayerValidationError, Problem
-from layers.store import Store
+from layers.store import Store, storable
 
 FORMATS = {
     ".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".zip": "shapefile",
@@ -361,7 +361,11 @@ def export_frame(frame: pd.DataFrame, path: str | Path, *, layer: str, fmt: str 
         raise ImportFormatError(f"cannot export to {kind}: use one of {', '.join(EXPORT_FORMATS)}")
     if kind == "shapefile" and path.suffix.lower() != ".zip":
         path = path.with_suffix(".zip")
-    out = reproject_out(frame, coords)
+    out = storable(reproject_out(frame, coords))  # valid geometry in every file, in its coordinates
+    if isinstance(out, gpd.GeoDataFrame) and len(out):
+        empty = out.geometry.is_empty.to_numpy()
+        if empty.any():  # an empty shape is written as no shape: KML and Shapefile drivers refuse "EMPTY"
+            out = out.set_geometry(out.geometry.where(~empty, None))
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as tmpdir:
         tmp = Path(tmpdir) / f"{layer}{path.suffix or '.gpkg'}"

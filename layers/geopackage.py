@@ -28,7 +28,7 @@ import pyogrio
 
 from layers import schemas
 from layers.errors import UnknownLayerError, WorkspaceError
-from layers.store import SCHEMA_VERSION, LayerInfo, Store, conform, now_iso
+from layers.store import SCHEMA_VERSION, LayerInfo, Store, conform, now_iso, storable
 
 _META_DDL = (
     "CREATE UNIQUE INDEX IF NOT EXISTS pingan_meta_key ON pingan_meta (key)",
@@ -230,7 +230,7 @@ class GeoPackageStore(Store):
         existing = {i.name for i in GeoPackageStore(tmp).layers()} if mode == "append" else set()
         for name, frame in frames.items():
             is_geo = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame
-            out = _prepare(frame)
+            out = _prepare(storable(frame))
             append = mode == "append" and name in existing
             kwargs: dict[str, Any] = {"layer": name, "driver": "GPKG", "append": append}
             if is_geo:

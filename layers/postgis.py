@@ -29,7 +29,7 @@ import shapely
 
 from layers import schemas
 from layers.errors import UnknownLayerError, WorkspaceError
-from layers.store import SCHEMA_VERSION, LayerInfo, Store, conform, now_iso
+from layers.store import SCHEMA_VERSION, LayerInfo, Store, conform, now_iso, storable
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _RECORD_KEYS = {"users": "username", "sessions": "token_hash", "throttle": "key", "secrets": "name"}
@@ -237,6 +237,7 @@ class PostGISStore(Store):
         is_geo = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame
         if isinstance(frame, gpd.GeoDataFrame) and is_geo and frame.crs is not None and frame.crs.to_epsg() != 4326:
             frame = frame.to_crs(4326)
+        frame = storable(frame)
         attrs = frame.drop(columns=[frame.geometry.name]) if is_geo else frame
         columns = {str(c): _pg_type(attrs[c]) for c in attrs.columns}
         for c in columns:

@@ -22,6 +22,7 @@ import pandas as pd
 from pyproj import CRS
 
 from gis import crs as crs_policy
+from gis import shapes
 from layers import schemas
 from layers.errors import WorkspaceError
 
@@ -194,6 +195,20 @@ class Store(abc.ABC):
     @contextmanager
     def session(self) -> Iterator[Store]:
         yield self
+
+
+def storable(frame: pd.DataFrame) -> pd.DataFrame:
+    """The output check every write passes (both backends): every geometry valid, in its own dimension.
+
+    Inputs are validated on import (:mod:`layers.validate`); this catches what analyses make
+    (overlay artefacts in blind spots and views), so no stored layer holds an invalid shape."""
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame or not len(frame):
+        return frame
+    geoms = frame.geometry.to_numpy()
+    fixed = shapes.repaired(geoms)
+    if all(a is b for a, b in zip(fixed, geoms, strict=True)):
+        return frame
+    return frame.set_geometry(gpd.GeoSeries(fixed, index=frame.index, crs=frame.crs), inplace=False)
 
 
 def conform(layer: str, frame: pd.DataFrame) -> pd.DataFrame:

@@ -64,9 +64,14 @@ class Page:
         return names if self.scope is None else names & set(self.scope.user.role.reads)
 
     def read(self, layer: str) -> pd.DataFrame:
-        """A layer's rows inside the user's area."""
+        """A layer's rows inside the user's area, household counts from 1 to 4 suppressed (as in every answer)."""
+        from api.exports import privacy
+
         frame = self.store.read(layer)
-        return frame if self.scope is None else self.scope.filter(self.store, layer, frame)
+        frame = frame if self.scope is None else self.scope.filter(self.store, layer, frame)
+        if any(c in frame for c in privacy.DERIVED):
+            frame, _ = privacy.suppress(frame, group="community_code" if "community_code" in frame else None)
+        return frame
 
     def start(self, title_key: str) -> tuple[folium.Map, set[str]]:
         """The page's empty offline map with its title, and the layers this user may read."""

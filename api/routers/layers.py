@@ -154,8 +154,7 @@ def _edit(store: Any, scope: Any, name: str, fid: str | None, feature: Any, if_m
         current = _one(frame, key, str(fid))
         if current is not None and not scope.holds(store, name, current.to_dict()):
             # a row outside the area is not there for this user: nothing is compared or told about it
-            store.audit(f"{action}_refused", f"{name}:{fid}", {"reason": "stored outside the area"},
-                        user=scope.user.username)
+            outcome["refused"] = "stored outside the area"  # audited once the write lock is released
             if action == "create":
                 raise ConflictError(f"{name} cannot take '{fid}': choose another {key}")
             raise _not_found(name, fid)
@@ -189,6 +188,11 @@ def _edit(store: Any, scope: Any, name: str, fid: str | None, feature: Any, if_m
     except PreconditionFailedError as exc:
         store.audit(f"{action}_conflict", f"{name}:{fid}", {"sent": if_match}, user=scope.user.username)
         raise exc from None
+    except (UnknownLayerError, ConflictError):
+        if "refused" in outcome:
+            store.audit(f"{action}_refused", f"{name}:{fid}", {"reason": outcome["refused"]},
+                        user=scope.user.username)
+        raise
     etag = scope.etag(store, name, outcome["row"]) if outcome.get("row") is not None else None
     store.audit(action, f"{name}:{fid}", {"version": version}, user=scope.user.username)
     return Response(json.dumps({"id": fid, "layer": name, "layer_version": version, "etag": etag}),

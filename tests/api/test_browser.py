@@ -15,6 +15,19 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+
+def wait_for(page, expression: str, timeout_s: float = 30.0) -> None:
+    """Wait until ``expression`` is true in the page. Playwright's wait_for_function compiles its
+    predicate with ``new Function``, which the pages' CSP (no 'unsafe-eval') rightly blocks; an
+    evaluate goes through the DevTools protocol, which the CSP does not govern."""
+    import time
+
+    deadline = time.time() + timeout_s
+    while not page.evaluate(expression):
+        if time.time() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        time.sleep(0.05)
+
 def _serve(path, **settings):
     return serve_in_background(create_app(Settings(**({"auth": False, "workspace": path} | settings))))
 
@@ -63,7 +76,7 @@ def open_page(browser, url):
     page.on("request", lambda r: page.outside.append(r.url)
             if not r.url.startswith(("/".join(server), "data:")) else None)
     page.goto(url, wait_until="load")
-    page.wait_for_function("document.querySelectorAll('.leaflet-control-layers-selector').length > 0")
+    wait_for(page, "document.querySelectorAll('.leaflet-control-layers-selector').length > 0")
     return page
 
 
@@ -149,10 +162,10 @@ def test_placement_page_dropping_a_camera_updates_the_figures(server, browser, a
         return map.latLngToContainerPoint([{lat}, {lon}]); }}""")
     page.select_option("#pp-model", "bullet-12mm")
     page.mouse.click(xy["x"], xy["y"])
-    page.wait_for_function("document.getElementById('pingan-gain').textContent !== '—'")
+    wait_for(page, "document.getElementById('pingan-gain').textContent !== '—'")
     assert page.inner_text("#pingan-gain").endswith("㎡") and "→" in page.inner_text("#pingan-grids")
     page.click("#pp-undo")
-    page.wait_for_function("document.getElementById('pp-undo').disabled")
+    wait_for(page, "document.getElementById('pp-undo').disabled")
     assert page.errors == []
     page.close()
 
@@ -192,7 +205,7 @@ def _move(page, action):
 
 
 def _settled(page):
-    page.wait_for_function("document.body.dataset.pinganPending === '0'")
+    wait_for(page, "document.body.dataset.pinganPending === '0'")
     return page.evaluate(LOADED)
 
 
@@ -233,10 +246,10 @@ def test_placement_page_moves_an_existing_camera(viewport_server, browser):
     page.mouse.down()
     page.mouse.move(x + 30, y + 15, steps=6)
     page.mouse.up()
-    page.wait_for_function("document.getElementById('pingan-gain').textContent.endsWith('㎡')")
+    wait_for(page, "document.getElementById('pingan-gain').textContent.endsWith('㎡')")
     assert "→" in page.inner_text("#pingan-grids")
     page.click("#pp-undo")  # back where it was
-    page.wait_for_function("document.getElementById('pp-undo').disabled")
+    wait_for(page, "document.getElementById('pp-undo').disabled")
     assert page.errors == [] and page.outside == []
     page.close()
 
@@ -286,7 +299,7 @@ def test_logging_in_opens_the_map_of_ones_own_grid(secured_server, browser):
     page.fill("#username", "worker")
     page.fill("#password", "wrong password!")
     page.click("button[type=submit]")
-    page.wait_for_function("document.getElementById('login-error').textContent.length > 0")
+    wait_for(page, "document.getElementById('login-error').textContent.length > 0")
     page.fill("#password", "a long test password")
     page.click("button[type=submit]")
     page.wait_for_selector(".leaflet-control-layers-selector")
