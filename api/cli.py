@@ -605,12 +605,12 @@ def users_list(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
 
     with _errors():
         store = _open(workspace)
-        table = Table("user", "name", "role", "area", "state", "failed logins", "created")
+        table = Table("user", "name", "role", "area", "state", "clients held back", "created")
         for u in access.users(store):
             table.add_row(u["username"], u["display_name"] or "", u["role"],
                           access.Area.from_json(u["area"]).describe(),
-                          "disabled" if u["disabled"] == "1" else ("locked" if u["locked_until"] else "active"),
-                          u["failed_logins"] or "0", u["created_at"])
+                          "disabled" if u["disabled"] == "1" else "active",
+                          str(access.login_holds(store, u["username"])), u["created_at"])
         out.print(table)
 
 

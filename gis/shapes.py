@@ -9,6 +9,8 @@ QGIS, then refuse). :func:`repaired` makes each geometry valid with GEOS' struct
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import shapely
 
@@ -16,7 +18,7 @@ _DIMENSION = {"Point": 0, "MultiPoint": 0, "LineString": 1, "LinearRing": 1, "Mu
               "MultiPolygon": 2}
 
 
-def _same_dimension(geom: shapely.Geometry, dim: int) -> shapely.Geometry:
+def _same_dimension(geom: Any, dim: int) -> Any:
     if _DIMENSION.get(geom.geom_type, -1) == dim:
         return geom
     parts = [p for p in shapely.get_parts(geom) if _DIMENSION.get(p.geom_type, -1) == dim]
@@ -35,7 +37,9 @@ def repaired(geoms: np.ndarray) -> np.ndarray:
     geoms = np.asarray(geoms, dtype=object)
     out = geoms.copy()
     present = ~shapely.is_missing(geoms)
-    bad = np.flatnonzero(present & ~shapely.is_valid(np.where(present, geoms, shapely.Point())))
+    filled = geoms.copy()
+    filled[~present] = shapely.Point()
+    bad = np.flatnonzero(present & ~shapely.is_valid(filled))
     for i in bad:
         dim = _DIMENSION.get(geoms[i].geom_type, 2)
         out[i] = _same_dimension(shapely.make_valid(geoms[i], method="structure", keep_collapsed=False), dim)

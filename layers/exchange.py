@@ -292,8 +292,19 @@ def _flatten(frame: pd.DataFrame, *, short: bool, layer: str) -> pd.DataFrame:
     for col in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].dt.strftime("%Y-%m-%dT%H:%M:%S").where(out[col].notna(), None)
-    if short:
-        out = out.rename(columns={c: schemas.short_name(c) for c in out.columns if c != "geometry"})
+    if short:  # ≤ 10 characters, and unique (coverage_grids has seen_detect_m2 and seen_detect_share…)
+        names: dict[str, str] = {}
+        taken = {"geometry"}
+        for c in out.columns:
+            if c == "geometry":
+                continue
+            name, n = schemas.short_name(c), 1
+            while name.lower() in taken:
+                n += 1
+                name = f"{schemas.short_name(c)[:10 - len(str(n)) - 1]}_{n}"
+            taken.add(name.lower())
+            names[c] = name
+        out = out.rename(columns=names)
     return out
 
 

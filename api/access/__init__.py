@@ -21,6 +21,7 @@ from api.access.users import (
     drop_sessions,
     has_users,
     login,
+    login_holds,
     logout,
     named_user,
     session_user,
@@ -32,4 +33,4 @@ from api.access.users import (
 __all__ = ["BASE", "LOCK_AFTER", "LOCK_MINUTES", "LOGIN_FAILED", "MIN_PASSWORD", "RESULTS", "ROLES", "Area",
            "AuthError", "ForbiddenError", "Role", "Scope", "User", "UserError", "add_user", "as_user",
            "audit_entries", "check_password", "create_demo_users", "drop_sessions", "grid_codes", "has_users",
-           "login", "logout", "named_user", "session_user", "set_disabled", "set_password", "users"]
+           "login", "login_holds", "logout", "named_user", "session_user", "set_disabled", "set_password", "users"]

@@ -134,8 +134,11 @@ class Scope:
         geoms = np.asarray(list(geoms), dtype=object)
         if self.shape is None:
             return np.ones(len(geoms), dtype=bool)
-        missing = shapely.is_missing(geoms) | shapely.is_empty(geoms) if len(geoms) else np.zeros(0, dtype=bool)
-        points = shapely.point_on_surface(np.where(missing, shapely.Point(), geoms))
+        missing = np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms), dtype=bool) if len(geoms) else \
+            np.zeros(0, dtype=bool)
+        filled = geoms.copy()
+        filled[missing] = shapely.Point()
+        points = shapely.point_on_surface(filled)
         shapely.prepare(self.shape)
         return np.asarray(shapely.covers(self.shape, points), dtype=bool) & ~missing
 
@@ -151,13 +154,18 @@ class Scope:
         frame = pd.DataFrame([{k: v for k, v in row.items() if k != "geometry"}])
         return bool(self.mask(store, layer, frame)[0]) if len(frame.columns) else False
 
-    def etag(self, store: Store, layer: str, row: Mapping[str, Any]) -> str:
+    def etag(self, store: Store, layer: str, row: Mapping[str, Any] | pd.Series) -> str:
         """A strong ETag of a stored row: a keyed HMAC of its content (not derivable without the key)."""
         props = {k: (None if _missing(v) else str(v)) for k, v in row.items() if k != "geometry"}
         geom = row.get("geometry")
         wkb = shapely.to_wkb(geom, hex=True, output_dimension=2) if geom is not None and not _missing(geom) else ""
         text = json.dumps([layer, props], sort_keys=True, ensure_ascii=False) + wkb
         return '"' + hmac.new(_etag_key(store), text.encode(), hashlib.sha256).hexdigest()[:32] + '"'
+
+    @staticmethod
+    def ready_etags(store: Store) -> None:
+        """Make sure the workspace's ETag key exists (call before a write lock is taken: making it writes)."""
+        _etag_key(store)
 
     # ---- jobs -------------------------------------------------------------------------------
     def owns(self, job: Mapping[str, Any]) -> bool:

@@ -143,6 +143,12 @@ def _held_until(store: Store, key: str) -> str | None:
     return None
 
 
+def login_holds(store: Store, username: str) -> int:
+    """How many clients are held back from logging in as ``username`` now (``pingan users list``)."""
+    prefix = _name_prefix(username)
+    return sum(1 for r in store.records("throttle") if r["key"].startswith(prefix) and _held_until(store, r["key"]))
+
+
 def _count_failure(store: Store, key: str, after: int) -> int:
     """One more failure on ``key`` (compare-and-set: two wrong guesses at once both count)."""
     while True:
@@ -178,7 +184,7 @@ def login(store: Store, username: str, password: str, *, hours: float = 8.0,
             ok = _HASHER.verify(row["password_hash"], password) and row["disabled"] != "1"
         except (VerificationError, InvalidHashError):
             ok = False
-    if not ok:
+    if not ok or row is None:
         failures = _count_failure(store, pair, LOCK_AFTER)
         _count_failure(store, whole, CLIENT_LOCK_AFTER)
         reason = "unknown user" if row is None else "disabled" if row["disabled"] == "1" else "wrong password"

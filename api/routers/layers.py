@@ -149,6 +149,7 @@ def _edit(store: Any, scope: Any, name: str, fid: str | None, feature: Any, if_m
     if action != "create" and not if_match:
         raise PreconditionRequiredError("send If-Match with the ETag you read (GET the feature first)")
     outcome: dict[str, Any] = {}
+    scope.ready_etags(store)  # ETags are compared inside the write lock, where no other write may happen
 
     def change(frame: pd.DataFrame) -> pd.DataFrame:
         current = _one(frame, key, str(fid))
