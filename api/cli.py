@@ -14,6 +14,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from layers import demo, exchange, schemas
 from layers.errors import ImportFormatError, LayerValidationError, UnknownLayerError, WorkspaceError
@@ -23,8 +24,9 @@ app = typer.Typer(help="Pingan Planner: grids, risk and video coverage for commu
                   no_args_is_help=True, pretty_exceptions_enable=False)
 # tables keep their columns when piped: the terminal's width, or 160 columns without one
 _WIDTH = shutil.get_terminal_size((160, 24)).columns
-out = Console(soft_wrap=True, width=_WIDTH)
-err = Console(stderr=True, soft_wrap=True, width=_WIDTH)
+# no markup: messages carry user text (names, paths, field names like [a-z_]) that Rich would eat
+out = Console(soft_wrap=True, width=_WIDTH, markup=False)
+err = Console(stderr=True, soft_wrap=True, width=_WIDTH, markup=False)
 DEFAULT_WORKSPACE = "workspace/demo.gpkg"
 EXIT_CODES: dict[type[Exception], int] = {
     LayerValidationError: 2, OSError: 2, ImportFormatError: 2, ValueError: 2, UnknownLayerError: 3,
@@ -41,7 +43,8 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except tuple(EXIT_CODES) as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        # the message as plain text: Rich markup would eat '[a-z_]' in it (field names, paths)
+        err.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False)
         code = next((EXIT_CODES[t] for t in type(exc).__mro__ if t in EXIT_CODES), 1)  # the closest class wins
         raise typer.Exit(code) from None
 
@@ -80,8 +83,10 @@ def import_(workspace: Workspace, file: Annotated[Path, typer.Argument(help="Fil
             append: Annotated[bool, typer.Option(help="Add to the layer instead of replacing it")] = False,
             extra: Annotated[str, typer.Option(help="Unknown columns: error, drop or keep")] = "error",
             repair: Annotated[bool, typer.Option(help="Repair invalid geometries (make_valid)")] = False,
-            sheet: Annotated[str | None, typer.Option(help="XLSX sheet name")] = None,
+            sheet: Annotated[str | None, typer.Option(help="XLSX sheet name (default: the first visible one)")] = None,
             source_layer: Annotated[str | None, typer.Option(help="Layer inside a multi-layer file")] = None,
+            encoding: Annotated[str | None, typer.Option(help="Shapefile text encoding when it has no .cpg "
+                                                              "(default: detected, UTF-8 or GB18030)")] = None,
             ) -> None:
     """Import a GIS file, inventory (CSV/XLSX) or OSM PBF into a workspace layer. Validates first."""
     with _errors():
@@ -92,15 +97,17 @@ def import_(workspace: Workspace, file: Annotated[Path, typer.Argument(help="Fil
             for name, info in report.items():
                 note = f", {info['repaired']} repaired" if info["repaired"] else ""
                 note += f", {len(info['dropped'])} unusable features skipped" if info["dropped"] else ""
-                out.print(f"{name}: {info['rows'] - len(info['dropped'])} rows stored{note}")
+                out.print(f"{name}: {info['rows']} rows stored{note}")  # 'rows' counts what was stored
             return
         if layer is None:
             raise ImportFormatError("say which layer the file holds with --layer")
+        report: dict[str, Any] = {}
         version = exchange.import_layer(store, file, layer, coords=coords, fmt=fmt,
                                         mode="append" if append else "replace", extra=extra, repair=repair,
-                                        sheet=sheet, source_layer=source_layer)
+                                        sheet=sheet, source_layer=source_layer, encoding=encoding, report=report)
         rows = next(i.rows for i in store.layers() if i.name == layer)
-        out.print(f"{layer}: imported from {file.name} (version {version}, {rows} rows)")
+        note = f"; {report['note']}" if report.get("note") else ""
+        out.print(f"{layer}: imported from {report['source']} (version {version}, {rows} rows{note})")
 
 
 @app.command()
@@ -109,12 +116,16 @@ def validate(file: Annotated[Path, typer.Argument(help="File to check")],
              coords: Annotated[str | None, typer.Option(help="wgs84, cgcs2000, gcj02, bd09 or EPSG code")] = None,
              workspace: Annotated[Path | None, typer.Option(help="Check against this workspace too")] = None,
              extra: Annotated[str, typer.Option(help="Unknown columns: error, drop or keep")] = "error",
-             sheet: Annotated[str | None, typer.Option(help="XLSX sheet name")] = None) -> None:
+             sheet: Annotated[str | None, typer.Option(help="XLSX sheet name (default: the first visible one)")
+                              ] = None,
+             encoding: Annotated[str | None, typer.Option(help="Shapefile text encoding when it has no .cpg")
+                                 ] = None) -> None:
     """Check a file against a layer schema without storing anything."""
     with _errors():
-        raw = exchange.read_file(file, layer, coords=coords, sheet=sheet)
+        raw = exchange.read_file(file, layer, coords=coords, sheet=sheet, encoding=encoding)
         frame = exchange.check(_open(workspace) if workspace else None, raw, layer, extra=extra)
-        out.print(f"{file.name}: {len(frame)} rows are valid {layer}")
+        note = f" ({raw.note})" if raw.note else ""
+        out.print(f"{raw.source}: {len(frame)} rows are valid {layer}{note}")
 
 
 @app.command()
@@ -338,7 +349,7 @@ def coverage_cmd(workspace: Workspace,
     grids, spots = result["grids"], result["blind_spots"]
     if grid is not None:
         if grid not in set(grids["code"]):
-            err.print(f"[bold red]error:[/] no grid {grid} in {workspace}", highlight=False)
+            err.print(Text.assemble(("error: ", "bold red"), f"no grid {grid} in {workspace}"), highlight=False)
             raise typer.Exit(3)
         grids = grids[grids["code"] == grid]
         spots = spots[spots["grid_code"] == grid]

@@ -28,7 +28,7 @@ from pyproj import CRS
 
 from gis import coords as offsets
 from gis import crs as crs_policy
-from layers import schemas, validate
+from layers import schemas, sheets, validate
 from layers.errors import ImportFormatError, LayerValidationError, Problem
 from layers.store import Store, storable
 
@@ -50,6 +50,7 @@ class RawTable:
     rows: list[int]
     shown: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)  # found while reading (bad coordinates)
+    note: str = ""  # what reading did that the user should know (sheet read, header, encoding)
 
 
 def detect_format(path: Path, fmt: str | None = None) -> str:
@@ -106,29 +107,66 @@ def _find_column(columns: list[str], candidates: tuple[str, ...]) -> str | None:
     return None
 
 
-def _read_table(path: Path, fmt: str, sheet: str | int | None) -> pd.DataFrame:
+def _read_table(path: Path, fmt: str, sheet: str | int | None) -> sheets.Sheet:
     if path.stat().st_size == 0:
         raise ImportFormatError(f"{path.name} is empty (0 bytes)")
-    if fmt == "csv":
-        for enc in ("utf-8-sig", "gb18030"):
-            try:
-                return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc)
-            except UnicodeDecodeError:
-                continue
-            except pd.errors.EmptyDataError as exc:
-                raise ImportFormatError(f"{path.name} has no header row and no data") from exc
-        raise ImportFormatError(f"{path.name}: text encoding is neither UTF-8 nor GB18030; save it as UTF-8")
+    return sheets.read_csv(path) if fmt == "csv" else sheets.read_xlsx(path, sheet)
+
+
+def shapefile_encoding(path: Path, given: str | None) -> tuple[str | None, str]:
+    """The text encoding to read a Shapefile (or a zip of them) with, and what to tell the user.
+
+    A ``.cpg`` says it (GDAL reads it: None); else the DBF's text is tried as strict UTF-8, then
+    as GB18030 (GBK's superset, what Chinese desktop GIS writes) if that reads as Chinese."""
+    if given:
+        return given, f"read as {given} (--encoding)"
+    dbf: bytes | None = None
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+            if any(n.lower().endswith(".cpg") for n in names):
+                return None, "encoding from its .cpg"
+            member = next((n for n in names if n.lower().endswith(".dbf")), None)
+            dbf = z.read(member) if member else None
+    else:
+        if any(path.with_suffix(s).exists() for s in (".cpg", ".CPG")):
+            return None, "encoding from its .cpg"
+        other = next((path.with_suffix(s) for s in (".dbf", ".DBF") if path.with_suffix(s).exists()), None)
+        dbf = other.read_bytes() if other else None
+    text = _dbf_text(dbf) if dbf else b""
+    if not any(b > 0x7F for b in text):
+        return None, ""
     try:
-        return pd.read_excel(path, sheet_name=sheet or 0, dtype=object, engine="openpyxl")
-    except (zipfile.BadZipFile, ValueError, KeyError) as exc:
-        raise ImportFormatError(f"{path.name} is not a readable XLSX workbook ({exc})") from exc
+        text.decode("utf-8")
+        return "UTF-8", "no .cpg: its text is UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        decoded = text.decode("gb18030")
+    except UnicodeDecodeError:
+        return None, "no .cpg and its text is neither UTF-8 nor GB18030: give --encoding"
+    if sum("\u4e00" <= ch <= "\u9fff" for ch in decoded) >= sum(ord(ch) > 0x7F for ch in decoded) / 2:
+        return "GB18030", "no .cpg: its text read as GB18030 (GBK)"
+    return None, "no .cpg: its encoding is unclear, give --encoding"
 
 
-def _points_from_table(df: pd.DataFrame, source: str, layer: str) -> RawTable:
-    rows = [i + 2 for i in range(len(df))]  # spreadsheet rows: the header is row 1
+def _dbf_text(dbf: bytes) -> bytes:
+    """The text parts of a DBF: field names and records (its header numbers are binary)."""
+    if len(dbf) < 32:
+        return b""
+    header_len = int.from_bytes(dbf[8:10], "little")
+    names = b"".join(dbf[pos:pos + 11].split(b"\0")[0] for pos in range(32, max(32, header_len - 1), 32)
+                     if dbf[pos:pos + 1] != b"\r")
+    return names + b" " + dbf[header_len:]
+
+
+def _points_from_table(table: sheets.Sheet, source: str, layer: str) -> RawTable:
+    df, rows = table.frame, table.rows  # spreadsheet row numbers, header rows counted
+    if table.name:
+        source = f"{source} [{table.name}]"
     cols = [str(c) for c in df.columns]
     lon_col, lat_col = _find_column(cols, schemas.LON_HEADERS), _find_column(cols, schemas.LAT_HEADERS)
-    raw = RawTable(df, source, rows)
+    raw = RawTable(df, source, rows, note=table.note)
     if schemas.get(layer).geometry is None:
         return raw
     if lon_col is None or lat_col is None:
@@ -151,8 +189,12 @@ def _points_from_table(df: pd.DataFrame, source: str, layer: str) -> RawTable:
 
 
 def read_file(path: str | Path, layer: str, *, coords: str | None = None, fmt: str | None = None,
-              source_layer: str | None = None, sheet: str | int | None = None) -> RawTable:
-    """Read one layer's worth of features from a file, in EPSG:4326, not yet validated."""
+              source_layer: str | None = None, sheet: str | int | None = None,
+              encoding: str | None = None) -> RawTable:
+    """Read one layer's worth of features from a file, in EPSG:4326, not yet validated.
+
+    ``encoding`` is a Shapefile's text encoding when it has no ``.cpg``; without it, one is
+    detected (strict UTF-8, else GB18030 when that reads as Chinese) and named in the note."""
     path = Path(path)
     if not path.exists():
         raise ImportFormatError(f"{path} does not exist")
@@ -170,15 +212,24 @@ def read_file(path: str | Path, layer: str, *, coords: str | None = None, fmt: s
     else:
         if path.stat().st_size == 0:
             raise ImportFormatError(f"{path.name} is empty (0 bytes)")
+        note = ""
+        options: dict[str, Any] = {}
+        if kind == "shapefile":
+            enc, note = shapefile_encoding(path, encoding)
+            options = {"encoding": enc} if enc else {}
         try:
             read_geometry = schemas.get(layer).geometry is not None
             if kind == "shapefile" and source_layer is None and path.suffix.lower() == ".zip":
                 # one shapefile per geometry family (points, lines, polygons) may share the zip
-                parts = [pyogrio.read_dataframe(path, layer=name, read_geometry=read_geometry)
+                parts = [pyogrio.read_dataframe(path, layer=name, read_geometry=read_geometry, **options)
                          for name, _ in pyogrio.list_layers(path)]
                 frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
             else:
-                frame = pyogrio.read_dataframe(path, layer=source_layer, read_geometry=read_geometry)
+                frame = pyogrio.read_dataframe(path, layer=source_layer, read_geometry=read_geometry, **options)
+        except UnicodeDecodeError as exc:
+            raise ImportFormatError(f"{path.name}: a field name or value is not in the encoding "
+                                    f"{options.get('encoding', 'the file declares')} ({exc.reason} at byte "
+                                    f"{exc.start}): give the right one with --encoding (GB18030, UTF-8)") from exc
         except Exception as exc:  # pyogrio's DataSourceError and friends
             hint = " (the file may be truncated or damaged)" if kind == "gpkg" else ""
             raise ImportFormatError(f"{path.name} cannot be read as {kind}{hint}: {exc}") from exc
@@ -191,7 +242,7 @@ def read_file(path: str | Path, layer: str, *, coords: str | None = None, fmt: s
                 frame = frame.drop(columns="id")  # the placemark id LIBKML adds
             if "Name" in frame and "name" not in frame:
                 frame = frame.rename(columns={"Name": "name"})
-        raw = RawTable(frame, path.name, list(range(1, len(frame) + 1)))
+        raw = RawTable(frame, path.name, list(range(1, len(frame) + 1)), note=note)
     frame = raw.frame
     if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame:
         gs = frame.geometry
@@ -212,11 +263,15 @@ def read_file(path: str | Path, layer: str, *, coords: str | None = None, fmt: s
 def import_layer(store: Store, path: str | Path, layer: str, *, coords: str | None = None,
                  fmt: str | None = None, mode: str = "replace", extra: str = "error",
                  repair: bool = False, source_layer: str | None = None,
-                 sheet: str | int | None = None) -> int:
-    """Read, validate and store one layer; return its new version. Nothing is written on error."""
-    raw = read_file(path, layer, coords=coords, fmt=fmt, source_layer=source_layer, sheet=sheet)
+                 sheet: str | int | None = None, encoding: str | None = None,
+                 report: dict[str, Any] | None = None) -> int:
+    """Read, validate and store one layer; return its new version. Nothing is written on error.
+    ``report`` (a dict) receives what was read (``source``) and how (``note``)."""
+    raw = read_file(path, layer, coords=coords, fmt=fmt, source_layer=source_layer, sheet=sheet, encoding=encoding)
+    if report is not None:
+        report.update(source=raw.source, note=raw.note)
     frame = check(store, raw, layer, mode=mode, extra=extra, repair=repair)
-    return store.write(layer, frame, mode=mode, message=f"import {Path(path).name}")
+    return store.write(layer, frame, mode=mode, message=f"import {raw.source}")
 
 
 def check(store: Store | None, raw: RawTable, layer: str, *, mode: str = "replace",
@@ -263,7 +318,7 @@ def import_osm(store: Store, path: str | Path, *, only: list[str] | None = None,
     for name, frame in frames.items():
         raw = RawTable(frame, Path(path).name, list(range(1, len(frame) + 1)))
         checked[name] = check(store, raw, name, repair=True)
-        report[name] = {"rows": len(frame), "repaired": frame.attrs.get("repaired", 0),
+        report[name] = {"rows": len(checked[name]), "repaired": frame.attrs.get("repaired", 0),  # rows stored
                         "dropped": frame.attrs.get("dropped", [])}
     versions = store.write_many(checked, message=f"import {Path(path).name}")
     for name, version in versions.items():

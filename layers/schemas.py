@@ -308,7 +308,7 @@ def header_map(schema: LayerSchema) -> dict[str, str]:
     """Map every accepted (folded) header to its canonical field name."""
     out: dict[str, str] = {}
     for f in schema.fields:  # aliases first, so a canonical name always wins below
-        for alias in (*f.aliases, short_name(f.name)):
+        for alias in (*f.aliases, short_name(f.name), f.name[:10]):  # ours, and GDAL's own truncation
             out.setdefault(normalise_header(alias), f.name)
     for f in schema.fields:
         out[normalise_header(f.name)] = f.name

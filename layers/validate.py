@@ -33,6 +33,11 @@ GB28181_OTHER_TYPES = {"111": "DVR", "112": "video server", "113": "encoder", "1
 _NUM = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*(?:m|米|度|°|mm|毫米|元|层|px)?\s*$", re.IGNORECASE)
 _RES = re.compile(r"^\s*(\d{3,5})\s*[x×*]\s*(\d{3,5})\s*$", re.IGNORECASE)
 _TAG_SPLIT = re.compile(r"[;,，；、|/\s]+")
+#: control characters (a line break inside a cell excepted) and bidirectional overrides: they cut,
+#: hide or reorder text (a NUL ends a name in SQLite tools; a tab before '=' makes a formula)
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+#: a spreadsheet number with this many digits has lost some (float64 holds 15–17)
+LOSSY_DIGITS = 16
 
 
 class _Context:
@@ -71,6 +76,15 @@ def _to_number(v: Any) -> float:
     return float(m.group(1))
 
 
+def _lossy_number(v: Any) -> bool:
+    """Whether ``v`` is a spreadsheet number too long to hold its digits exactly."""
+    if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
+        return False
+    if isinstance(v, float | np.floating) and not math.isfinite(float(v)):
+        return False
+    return len(str(abs(int(v)))) >= LOSSY_DIGITS
+
+
 def _to_code(v: Any) -> str:
     """Digit codes arrive as text, int, or (from Excel) float; keep them as digit strings."""
     if isinstance(v, float | np.floating) and float(v).is_integer():
@@ -83,6 +97,17 @@ def _to_code(v: Any) -> str:
 def _coerce(ctx: _Context, f: Field, pos: int, v: Any) -> Any:
     """Return the stored value for one cell, or None after recording a problem."""
     label = ctx.name(f.name)
+    if isinstance(v, str) and (bad := _CONTROL.search(v)):
+        ctx.add(pos, f.name, v.encode("unicode_escape").decode("ascii"),
+                f"{label} holds a control character (U+{ord(bad.group()):04X})",
+                "remove it (it cuts or hides text, and a tab or return before '=' makes a formula)")
+        return None
+    if (f.kind == "code" or f.name == ctx.schema.id_field) and _lossy_number(v):
+        ctx.add(pos, f.name, v, f"{label} is a number in the spreadsheet, and its digits are already lost "
+                f"({_to_code(v)} has {len(_to_code(v))} digits; a number keeps only 15)",
+                "the column is a number in Excel: format it as text and type the codes again, "
+                "or export from the platform as CSV")
+        return None
     if f.kind in ("float", "int"):
         try:
             num = _to_number(v)
@@ -218,7 +243,7 @@ def _check_ids(ctx: _Context, out: pd.DataFrame) -> None:
         return
     first: dict[str, int] = {}
     for pos, v in enumerate(out[id_field]):
-        if v is None:
+        if _is_missing(v):
             continue
         if v in first:
             ctx.add(pos, id_field, v, f"{v} is used again (first at row {ctx.rows[first[v]]})",
@@ -351,7 +376,7 @@ def validate(data: pd.DataFrame, layer: str, *, extra: str = "error", repair: bo
                 out.loc[out.index[pos], "resolution_v_px"] = float(h)
             else:
                 values.append(_coerce(ctx, f, pos, v))
-        out[canon] = values
+        out[canon] = pd.Series(values, index=out.index, dtype=object)  # None stays None (no str-dtype NaN)
     if extra == "keep":
         known = set(mapping)
         for col in data.columns:
