@@ -101,13 +101,13 @@ def import_(workspace: Workspace, file: Annotated[Path, typer.Argument(help="Fil
             return
         if layer is None:
             raise ImportFormatError("say which layer the file holds with --layer")
-        report: dict[str, Any] = {}
+        read: dict[str, Any] = {}
         version = exchange.import_layer(store, file, layer, coords=coords, fmt=fmt,
                                         mode="append" if append else "replace", extra=extra, repair=repair,
-                                        sheet=sheet, source_layer=source_layer, encoding=encoding, report=report)
+                                        sheet=sheet, source_layer=source_layer, encoding=encoding, report=read)
         rows = next(i.rows for i in store.layers() if i.name == layer)
-        note = f"; {report['note']}" if report.get("note") else ""
-        out.print(f"{layer}: imported from {report['source']} (version {version}, {rows} rows{note})")
+        note = f"; {read['note']}" if read.get("note") else ""
+        out.print(f"{layer}: imported from {read['source']} (version {version}, {rows} rows{note})")
 
 
 @app.command()

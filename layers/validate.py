@@ -97,9 +97,9 @@ def _to_code(v: Any) -> str:
 def _coerce(ctx: _Context, f: Field, pos: int, v: Any) -> Any:
     """Return the stored value for one cell, or None after recording a problem."""
     label = ctx.name(f.name)
-    if isinstance(v, str) and (bad := _CONTROL.search(v)):
+    if isinstance(v, str) and (control := _CONTROL.search(v)):
         ctx.add(pos, f.name, v.encode("unicode_escape").decode("ascii"),
-                f"{label} holds a control character (U+{ord(bad.group()):04X})",
+                f"{label} holds a control character (U+{ord(control.group()):04X})",
                 "remove it (it cuts or hides text, and a tab or return before '=' makes a formula)")
         return None
     if (f.kind == "code" or f.name == ctx.schema.id_field) and _lossy_number(v):
