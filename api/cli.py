@@ -327,6 +327,13 @@ def views_cmd(workspace: Workspace,
     stamp = result.attrs["stamp"]
     out.print(f"views layer written: {len(result)} polygons, {stamp['occlusion']} occlusion, "
               f"targets at {stamp['target_height_m']} m; inputs {stamp['inputs']}")
+    if stamp.get("mounted_cameras"):
+        out.print(f"{stamp['mounted_cameras']} camera(s) stood inside their building by ≤ 0.5 m: computed from "
+                  "its wall")
+    if stamp.get("indoor_cameras"):
+        shown = ", ".join(stamp["indoor_cameras"][:20]) + (" …" if len(stamp["indoor_cameras"]) > 20 else "")
+        out.print(f"{len(stamp['indoor_cameras'])} camera(s) stand inside a building, deeper than 0.5 m: indoor, "
+                  f"no outdoor view — check their positions: {shown}")
 
 
 @app.command("coverage")

@@ -85,7 +85,7 @@ def compute_views(store: Store, *, mode: str | None = None, target_height: float
     occlusion = mode or str(settings.get("occlusion", "2.5d"))
     ppm = camera.profile(str(settings.get("dori_profile", "iec62676-4:2014")), settings.get("dori_profiles"))
     assume = assumptions(settings)
-    params = fp.resolve(cams, assume)
+    params = visibility.mount(fp.resolve(cams, assume), blds.geometry.to_numpy())  # on their walls, or indoors
     ranges = fp.level_ranges(params, ppm, target, form=str(settings.get("dori_form", "arc")))
     heights = visibility.building_heights(blds["height_m"], blds["floors"], float(settings["storey_height_m"]))
     if parallel or scheduler:  # tiles with a halo on a dask cluster (a LocalCluster unless one is named)
@@ -105,7 +105,9 @@ def compute_views(store: Store, *, mode: str | None = None, target_height: float
     out["assumed"] = np.tile(params["assumed"].to_numpy(), len(seen.columns))
     out = out[~out.geometry.is_empty].to_crs(4326)
     stamp = {"inputs": {name: store.version(name) for name in VIEW_INPUTS}, "computed_at": now_iso(),
-             "target_height_m": target, "occlusion": occlusion, "dori": ppm}
+             "target_height_m": target, "occlusion": occlusion, "dori": ppm,
+             "indoor_cameras": [str(c) for c in cams["id"].to_numpy()[params["indoor"].to_numpy(dtype=bool)]],
+             "mounted_cameras": int(params["assumed"].str.contains("mounted on the wall", regex=False).sum())}
     if write:
         store.write("views", out, message="pingan views")
         store.set_meta({"views": stamp})

@@ -47,6 +47,8 @@ SENSOR_DIAGONALS_MM = {
     "1/2.5": 7.18, "1/2.3": 7.66, "1/2": 8.0, "1/1.8": 8.93, "1/1.7": 9.5, "2/3": 11.0, "1": 16.0,
 }
 _FORMAT = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*(?:"|″|inch|in|英寸)?\s*$')
+#: a whole-inch format ('1"', '1.1 inch'): the inch mark is what tells it from a width in mm
+_WHOLE_FORMAT = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*(?:"|″|inch|in|英寸)\s*$')
 
 
 def profile(name: str, extra: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, float]:
@@ -68,7 +70,8 @@ def sensor_width_mm(sensor: str | float, aspect: float = 16 / 9) -> float:
     if isinstance(sensor, int | float):
         return float(sensor)
     text = str(sensor).strip()
-    m = _FORMAT.match(text)
+    whole = _WHOLE_FORMAT.match(text)
+    m = _FORMAT.match(text) or (_FORMAT.match(f"{whole.group(1)}/1") if whole else None)
     if m is None:
         try:
             return float(text.removesuffix("mm").strip())

@@ -50,12 +50,46 @@ class Assumptions:
     unknown_heading_factor: float = 0.5
 
 
+class CameraParameterError(ValueError):
+    """Cameras whose parameters no view can be computed from, each named with what is wrong."""
+
+    def __init__(self, problems: Sequence[str]):
+        self.problems = list(problems)
+        shown = "; ".join(self.problems[:20]) + (f"; … {len(self.problems) - 20} more" if len(problems) > 20 else "")
+        super().__init__(f"{len(self.problems)} camera(s) cannot be computed: {shown}")
+
+
+def _check_inputs(names: np.ndarray, cameras: pd.DataFrame, hfov: np.ndarray, focal: np.ndarray,
+                  res_h: np.ndarray, height: np.ndarray) -> list[str]:
+    """What is wrong with each camera's given parameters (missing ones are filled by assumptions)."""
+    problems = []
+    geoms = cameras.geometry.array if hasattr(cameras, "geometry") else None
+    xy_ok = np.ones(len(cameras), dtype=bool)
+    if geoms is not None:
+        xy_ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+        xy_ok[xy_ok] &= np.isfinite(shapely.get_x(geoms[xy_ok])) & np.isfinite(shapely.get_y(geoms[xy_ok]))
+    for i, name in enumerate(names):
+        if not xy_ok[i]:
+            problems.append(f"camera {name}: no position (empty or NaN coordinates)")
+        if not np.isnan(hfov[i]) and not 0 < hfov[i] <= 360:
+            problems.append(f"camera {name}: hfov_deg {hfov[i]:g} is outside (0, 360] (170° and more is a full circle)")
+        if not np.isnan(focal[i]) and focal[i] <= 0:
+            problems.append(f"camera {name}: focal_mm {focal[i]:g} must be positive")
+        if not res_h[i] > 0:
+            problems.append(f"camera {name}: resolution_px {res_h[i]:g} must be positive")
+        if not np.isnan(height[i]) and height[i] <= 0:
+            problems.append(f"camera {name}: height_m {height[i]:g} must be above the ground")
+    return problems
+
+
 def resolve(cameras: pd.DataFrame, assume: Assumptions | None = None) -> pd.DataFrame:
     """Every camera's parameters, with defaults filled in and listed in ``assumed``.
 
     ``cameras`` has the camera layer's fields and a metric geometry; the result is
     aligned to its index with columns x, y, kind, mode, heading_deg, hfov_deg, vfov_deg,
-    res_h, res_v, height_m, tilt_deg, range_factor, assumed.
+    res_h, res_v, height_m, tilt_deg, range_factor, assumed, name (the id, for messages).
+    Raises :class:`CameraParameterError` naming every camera whose given parameters cannot
+    work (no position, a field of view outside (0, 360], a lens or resolution ≤ 0, height ≤ 0).
     """
     a = assume or Assumptions()
     n = len(cameras)
@@ -83,9 +117,17 @@ def resolve(cameras: pd.DataFrame, assume: Assumptions | None = None) -> pd.Data
     res_v = np.where(np.isnan(res_v), np.round(res_h / a.aspect), res_v)
     hfov, focal = number("hfov_deg"), number("focal_mm")
     sensor = col("sensor").to_numpy(dtype=object)
-    for i in np.flatnonzero(np.isnan(hfov) & ~np.isnan(focal) & pd.notna(sensor)):
-        width = camera.sensor_width_mm(str(sensor[i]), aspect=float(res_h[i] / res_v[i]))
+    names = col("id").astype(object).where(col("id").notna(), pd.Series(cameras.index, index=cameras.index))
+    problems = _check_inputs(names.to_numpy(), cameras, hfov, focal, res_h, number("height_m"))
+    for i in np.flatnonzero(np.isnan(hfov) & (focal > 0) & pd.notna(sensor)):
+        try:
+            width = camera.sensor_width_mm(str(sensor[i]), aspect=float(res_h[i] / res_v[i]))
+        except ValueError as exc:
+            problems.append(f"camera {names.iat[i]}: {exc}")
+            continue
         hfov[i] = float(camera.hfov_from_lens(focal[i], width))
+    if problems:
+        raise CameraParameterError(problems)
     for i in np.flatnonzero(np.isnan(hfov)):
         hfov[i] = a.hfov_deg.get(str(kinds[i]), a.hfov_deg["bullet"])
         assumed[i].append("field of view")
@@ -108,7 +150,7 @@ def resolve(cameras: pd.DataFrame, assume: Assumptions | None = None) -> pd.Data
         "vfov_deg": np.where(wide, 180.0, camera.vfov(hfov, res_h, res_v)),
         "res_h": np.where(kind == "fisheye", math.pi * res_v, res_h),  # a fisheye's pixels around the horizon
         "res_v": res_v, "height_m": height, "tilt_deg": np.where(kind == "fisheye", 90.0, tilt),
-        "range_factor": factor, "assumed": ["; ".join(x) for x in assumed],
+        "range_factor": factor, "assumed": ["; ".join(x) for x in assumed], "name": names.astype(str).to_numpy(),
     }, index=cameras.index)
 
 
@@ -116,6 +158,12 @@ def level_ranges(params: pd.DataFrame, ppm: Mapping[str, float], target_height: 
                  form: str = "arc") -> pd.DataFrame:
     """Ground range (m) of each DORI level for each camera (0 where a level is out of reach)."""
     drop = params["height_m"].to_numpy() - target_height
+    low = np.flatnonzero(drop < 0)
+    if len(low):
+        names = params["name"] if "name" in params else pd.Series(params.index, index=params.index)
+        raise CameraParameterError([f"camera {names.iat[i]}: mounted at {params['height_m'].iat[i]:g} m, below "
+                                    f"the target height {target_height:g} m (raise it, or lower target_height_m)"
+                                    for i in low])
     out = {}
     for level, density in ppm.items():
         slant = camera.dori_distance(params["res_h"], params["hfov_deg"], density, form) * params["range_factor"]

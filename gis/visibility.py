@@ -34,7 +34,12 @@ import shapely.affinity
 
 from gis import footprint as fp
 
-MOUNT_TOLERANCE_M = 0.5  # a camera this close to a building is on its wall: that building does not block it
+#: a camera inside a footprint no deeper than this hangs on its wall (the position is that of the wall,
+#: give or take a survey's error): it is moved MOUNT_OFFSET_M out through the nearest wall and sees from
+#: there, its building still blocking what lies behind it. A camera deeper inside is indoors: it sees no
+#: outdoor space (its views are empty) and it is listed. Cameras outside are never moved.
+MOUNT_TOLERANCE_M = 0.5
+MOUNT_OFFSET_M = 0.05
 _SAMPLE_STEP = math.radians(15.0)  # extra sweep angles, so an empty interval's chord stays beyond range
 _FAR_FACTOR = 1.05  # 1 / cos(7.5°) = 1.0086: rays are drawn out this far past the range
 
@@ -191,6 +196,60 @@ def shadow(x: float, y: float, building: shapely.Geometry, k: float, far: float)
     return shapely.union_all([building, *extra, *shapely.make_valid(polys)])
 
 
+def mount(params: pd.DataFrame, geoms: np.ndarray, tree: shapely.STRtree | None = None) -> pd.DataFrame:
+    """``params`` (from :func:`gis.footprint.resolve`) with cameras inside a footprint mounted on its wall.
+
+    Adds ``indoor`` (True: deeper inside than :data:`MOUNT_TOLERANCE_M`, no outdoor view) and
+    notes the move or the indoor verdict in ``assumed``. Idempotent: a mounted camera is outside.
+    """
+    out = params.copy()
+    indoor = out["indoor"].to_numpy(dtype=bool).copy() if "indoor" in out else np.zeros(len(out), dtype=bool)
+    points = shapely.points(out["x"].to_numpy(dtype=float), out["y"].to_numpy(dtype=float))
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms):
+        cam, bld = (tree or shapely.STRtree(geoms)).query(points, predicate="intersects")
+    else:
+        cam, bld = np.empty(0, dtype=int), np.empty(0, dtype=int)
+    notes = out["assumed"].astype(str).to_numpy(dtype=object).copy() if "assumed" in out else \
+        np.array([""] * len(out), dtype=object)
+    xs, ys = out["x"].to_numpy(dtype=float).copy(), out["y"].to_numpy(dtype=float).copy()
+    for i in np.unique(cam):
+        if indoor[i]:
+            continue
+        mine = bld[cam == i]
+        walls = shapely.boundary(geoms[mine])
+        depth = shapely.distance(points[i], walls)
+        j = int(np.argmin(depth))
+        if depth[j] > MOUNT_TOLERANCE_M:
+            indoor[i] = True
+            notes[i] = "; ".join(filter(None, [notes[i], f"inside a building ({depth[j]:.1f} m from its walls): "
+                                                         "indoor, no outdoor view"]))
+            continue
+        wall = shapely.shortest_line(points[i], walls[j])
+        (px, py), (wx, wy) = shapely.get_coordinates(wall)
+        dx, dy = wx - px, wy - py
+        norm = math.hypot(dx, dy)
+        if norm < 1e-9:  # on the wall itself: out along the wall's outward normal, from its nearest edge
+            nx, ny = _outward_normal(geoms[mine[j]], wx, wy)
+        else:
+            nx, ny = dx / norm, dy / norm
+        xs[i], ys[i] = wx + nx * MOUNT_OFFSET_M, wy + ny * MOUNT_OFFSET_M
+        notes[i] = "; ".join(filter(None, [notes[i], f"inside its building by {depth[j]:.2f} m: mounted on the wall"]))
+    out["x"], out["y"], out["indoor"], out["assumed"] = xs, ys, indoor, notes
+    return out
+
+
+def _outward_normal(building: shapely.Geometry, x: float, y: float) -> tuple[float, float]:
+    ring = shapely.get_exterior_ring(shapely.orient_polygons(shapely.get_parts(building)[0], exterior_cw=False))
+    coords = shapely.get_coordinates(ring)
+    seg = np.column_stack([coords[:-1], coords[1:]])
+    lines = shapely.linestrings(seg.reshape(-1, 2, 2))
+    k = int(np.argmin(shapely.distance(shapely.Point(x, y), lines)))
+    ex, ey = seg[k, 2] - seg[k, 0], seg[k, 3] - seg[k, 1]
+    norm = math.hypot(ex, ey) or 1.0
+    return ey / norm, -ex / norm  # interior on the left of a counter-clockwise ring: outward is to the right
+
+
 def _camera_view(obs: Obstacles, cand: np.ndarray, row: tuple, radii: np.ndarray, outer: shapely.Geometry,
                  target_height: float, mode_25d: bool, presets: tuple[float, ...]) -> list[shapely.Geometry]:
     x, y, mode, heading, hfov, vfov, tilt, height = row
@@ -200,22 +259,18 @@ def _camera_view(obs: Obstacles, cand: np.ndarray, row: tuple, radii: np.ndarray
         return [shapely.Polygon() for _ in radii]
     kw: dict[str, Any] = {"mode": mode, "heading_deg": heading, "hfov_deg": hfov, "vfov_deg": vfov,
                           "tilt_deg": tilt, "drop_m": drop, "presets": presets}
-    # the camera's own building (it hangs on its wall) does not block it: test bounding boxes first
+    # every building blocks, the camera's own too (it was mounted outside its wall by `mount`); the box
+    # distance is a lower bound of the true one
     b = obs.bounds[cand]
-    box_dist = np.hypot(np.maximum(np.maximum(b[:, 0] - x, x - b[:, 2]), 0),
-                        np.maximum(np.maximum(b[:, 1] - y, y - b[:, 3]), 0))
-    dist = box_dist.copy()
-    close = box_dist < MOUNT_TOLERANCE_M
-    if close.any():
-        dist[close] = shapely.distance(shapely.Point(x, y), obs.geoms[cand[close]])
-        keep = dist >= MOUNT_TOLERANCE_M
-        cand, dist = cand[keep], dist[keep]
+    dist = np.hypot(np.maximum(np.maximum(b[:, 0] - x, x - b[:, 2]), 0),
+                    np.maximum(np.maximum(b[:, 1] - y, y - b[:, 3]), 0))
     h = obs.heights[cand]
     with np.errstate(divide="ignore", invalid="ignore"):
         k = np.where(h >= height, np.inf, drop / (height - h))
     # a building whose shadow reaches past the range hides all behind it: the sweep handles it (the box
     # distance is a lower bound, so doubtful cases go to the shadow path, which is exact as well)
-    full = np.isnan(h) | np.isinf(k) | (k * dist >= outer_r) if mode_25d else np.ones(len(cand), dtype=bool)
+    with np.errstate(invalid="ignore"):  # inf · 0 (a tall building at box distance 0) is decided by isinf
+        full = np.isnan(h) | np.isinf(k) | (k * dist >= outer_r) if mode_25d else np.ones(len(cand), dtype=bool)
     far = outer_r * _FAR_FACTOR
     vis = visibility_polygon(x, y, obs.segments(cand[full]), far, crossings=obs.overlapping)
     seen = shapely.intersection(outer, vis)
@@ -260,7 +315,9 @@ def visible(params: pd.DataFrame, ranges: pd.DataFrame, obstacles: Obstacles, *,
     """
     if mode not in {"2d", "2.5d"}:
         raise ValueError(f"mode must be '2d' or '2.5d', not {mode!r}")
+    params = mount(params, obstacles.geoms, obstacles.tree)
     radii = np.nan_to_num(ranges.to_numpy(dtype=float))
+    radii[params["indoor"].to_numpy(dtype=bool)] = 0.0  # indoors: no outdoor view
     rows = list(params[["x", "y", "mode", "heading_deg", "hfov_deg", "vfov_deg", "tilt_deg", "height_m"]]
                 .itertuples(index=False, name=None))
     # shared work: every outer view, then one bulk STRtree query for the buildings that can hide part
@@ -300,11 +357,14 @@ def visible(params: pd.DataFrame, ranges: pd.DataFrame, obstacles: Obstacles, *,
 
 def naive_visible(params: pd.DataFrame, ranges: pd.DataFrame, obstacles: Obstacles, level: str,
                   *, target_height: float = 1.6) -> list[shapely.Geometry]:
-    """The reference: per camera ``view.difference(union_all(2D shadows))`` over STRtree candidates."""
+    """The reference: per camera ``view.difference(union_all(2D shadows))`` over STRtree candidates
+    (cameras mounted on their walls first, as :func:`visible` does)."""
     out: list[shapely.Geometry] = []
+    params = mount(params, obstacles.geoms, obstacles.tree)
+    radii = np.where(params["indoor"].to_numpy(dtype=bool), 0.0, ranges[level].to_numpy(dtype=float))
     cols = ["x", "y", "mode", "heading_deg", "hfov_deg", "vfov_deg", "tilt_deg", "height_m"]
     for (x, y, mode, heading, hfov, vfov, tilt, height), radius in zip(
-            params[cols].itertuples(index=False, name=None), ranges[level].to_numpy(dtype=float), strict=True):
+            params[cols].itertuples(index=False, name=None), radii, strict=True):
         view = fp.view(float(x), float(y), float(radius), mode=str(mode), heading_deg=float(heading),
                        hfov_deg=float(hfov), vfov_deg=float(vfov), tilt_deg=float(tilt),
                        drop_m=float(height) - target_height)
@@ -314,7 +374,6 @@ def naive_visible(params: pd.DataFrame, ranges: pd.DataFrame, obstacles: Obstacl
         # every occluder of a point in view lies between it and the camera: the hull of both
         # (querying the view alone would miss buildings in the blind zone under the camera)
         cand = obstacles.tree.query(shapely.convex_hull(shapely.union(view, shapely.Point(x, y))))
-        cand = cand[shapely.distance(shapely.Point(x, y), obstacles.geoms[cand]) >= MOUNT_TOLERANCE_M]
         shadows = [shadow(float(x), float(y), obstacles.geoms[b], math.inf, radius * _FAR_FACTOR) for b in cand]
         out.append(shapely.difference(view, shapely.union_all(shadows)) if shadows else view)
     return out

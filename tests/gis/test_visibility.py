@@ -139,9 +139,7 @@ def _direct_line_of_sight(p, radius, geoms, heights, target, mode, n_points, see
                    & (np.abs(yc) <= math.tan(math.radians(row.vfov_deg) / 2) * zc) & (zc > 0))
         lines = shapely.linestrings(np.stack([np.column_stack([np.full(n_points, row.x), np.full(n_points, row.y)]),
                                               np.column_stack([qx, qy])], axis=1))
-        li, bi = tree.query(lines, predicate="intersects")
-        mount = shapely.distance(Point(row.x, row.y), geoms[bi]) < vis.MOUNT_TOLERANCE_M
-        li, bi = li[~mount], bi[~mount]
+        li, bi = tree.query(lines, predicate="intersects")  # every building blocks, the camera's own too
         blocked = np.zeros(n_points, dtype=bool)
         if mode == "2d":
             blocked[li] = True
