@@ -123,7 +123,7 @@ def resolve(cameras: pd.DataFrame, assume: Assumptions | None = None) -> pd.Data
         try:
             width = camera.sensor_width_mm(str(sensor[i]), aspect=float(res_h[i] / res_v[i]))
         except ValueError as exc:
-            problems.append(f"camera {names.iat[i]}: {exc}")
+            problems.append(f"camera {names.iat[int(i)]}: {exc}")
             continue
         hfov[i] = float(camera.hfov_from_lens(focal[i], width))
     if problems:
@@ -161,9 +161,9 @@ def level_ranges(params: pd.DataFrame, ppm: Mapping[str, float], target_height: 
     low = np.flatnonzero(drop < 0)
     if len(low):
         names = params["name"] if "name" in params else pd.Series(params.index, index=params.index)
-        raise CameraParameterError([f"camera {names.iat[i]}: mounted at {params['height_m'].iat[i]:g} m, below "
-                                    f"the target height {target_height:g} m (raise it, or lower target_height_m)"
-                                    for i in low])
+        heights = params["height_m"].to_numpy(dtype=float)
+        raise CameraParameterError([f"camera {names.iat[int(i)]}: mounted at {heights[i]:g} m, below the target "
+                                    f"height {target_height:g} m (raise it, or lower target_height_m)" for i in low])
     out = {}
     for level, density in ppm.items():
         slant = camera.dori_distance(params["res_h"], params["hfov_deg"], density, form) * params["range_factor"]

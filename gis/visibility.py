@@ -204,7 +204,8 @@ def mount(params: pd.DataFrame, geoms: np.ndarray, tree: shapely.STRtree | None 
     """
     out = params.copy()
     indoor = out["indoor"].to_numpy(dtype=bool).copy() if "indoor" in out else np.zeros(len(out), dtype=bool)
-    points = shapely.points(out["x"].to_numpy(dtype=float), out["y"].to_numpy(dtype=float))
+    points = np.asarray(shapely.points(out["x"].to_numpy(dtype=float), out["y"].to_numpy(dtype=float)),
+                        dtype=object)
     geoms = np.asarray(geoms, dtype=object)
     if len(geoms):
         cam, bld = (tree or shapely.STRtree(geoms)).query(points, predicate="intersects")
@@ -217,8 +218,8 @@ def mount(params: pd.DataFrame, geoms: np.ndarray, tree: shapely.STRtree | None 
         if indoor[i]:
             continue
         mine = bld[cam == i]
-        walls = shapely.boundary(geoms[mine])
-        depth = shapely.distance(points[i], walls)
+        walls = np.asarray(shapely.boundary(geoms[mine]), dtype=object)
+        depth = np.asarray(shapely.distance(points[i], walls), dtype=float)
         j = int(np.argmin(depth))
         if depth[j] > MOUNT_TOLERANCE_M:
             indoor[i] = True
