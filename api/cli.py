@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -186,10 +187,19 @@ def _source(store: Store, user: str | None, lang: str) -> Any:
     return Source.local(store, user, lang)
 
 
-def _export(workspace: str, user: str | None, lang: str, target: Path, title: str, **spec: Any) -> None:
+Force = Annotated[bool, typer.Option("--force", help="Replace the file if it exists")]
+
+
+def _export(workspace: str, user: str | None, lang: str, target: Path, title: str, *, force: bool = False,
+            **spec: Any) -> None:
     from api.exports import ExportSpec, make
+    from api.exports.files import EXTENSIONS
 
     with _errors():
+        fmt = ExportSpec(**spec).resolved_format()
+        written = target.with_suffix(EXTENSIONS[fmt]) if fmt == "shapefile" else target
+        if written.exists() and not force:
+            raise FileExistsError(f"{written} exists: choose another name, or replace it with --force")
         source = _source(_open(workspace), user, lang)
         with _progress(title) as step:
             path = make(source, ExportSpec(**spec), target, step)
@@ -204,7 +214,7 @@ def export_layer_cmd(
         coords: Annotated[str, typer.Option(help="wgs84 (default), cgcs2000, gcj02, bd09 or EPSG:code")] = "wgs84",
         detail: Annotated[bool, typer.Option(help="households one row each instead of per-grid aggregates")] = False,
         reason: Annotated[str | None, typer.Option(help="Why household detail is exported (PIPL; audited)")] = None,
-        user: ExportUser = None, lang: Lang = "zh", area: AreaOpt = None) -> None:
+        user: ExportUser = None, lang: Lang = "zh", area: AreaOpt = None, force: Force = False) -> None:
     """Export a layer or result (households: per-grid aggregates unless --detail --reason)."""
     from layers.exchange import detect_format
 
@@ -212,7 +222,7 @@ def export_layer_cmd(
         kind = fmt or detect_format(target)
     _export(workspace, user, lang, target, f"exporting {layer}", what="layer", layer=layer,
             format={"shp": "shapefile", "json": "geojson"}.get(kind, kind), coords=coords.lower(), detail=detail,
-            reason=reason, area=area)
+            reason=reason, area=area, force=force)
 
 
 @export_app.command("map")
@@ -222,31 +232,31 @@ def export_map_cmd(
         paper: Annotated[str, typer.Option(help="A4 or A3")] = "A4",
         orientation: Annotated[str, typer.Option(help="landscape or portrait")] = "landscape",
         dpi: Annotated[int, typer.Option(help="PNG resolution")] = 300,
-        user: ExportUser = None, lang: Lang = "zh", area: AreaOpt = None) -> None:
+        user: ExportUser = None, lang: Lang = "zh", area: AreaOpt = None, force: Force = False) -> None:
     """Print the risk-level or coverage map (PNG at 300 dpi or PDF, A4/A3)."""
     _export(workspace, user, lang, target, f"printing the {kind} map", what="map", kind=kind,
             format=target.suffix.lstrip(".").lower() or "png", paper=paper.upper(), orientation=orientation,
-            dpi=dpi, area=area)
+            dpi=dpi, area=area, force=force)
 
 
 @export_app.command("tables")
 def export_tables_cmd(
         workspace: Workspace, target: Annotated[Path, typer.Argument(help=".xlsx, or .csv for one table")],
         table: Annotated[str, typer.Option(help="For CSV: grids or communities")] = "grids",
-        user: ExportUser = None, lang: Lang = "zh", area: AreaOpt = None) -> None:
+        user: ExportUser = None, lang: Lang = "zh", area: AreaOpt = None, force: Force = False) -> None:
     """Per-grid and per-community figures: an XLSX workbook (summary first) or one CSV table."""
     _export(workspace, user, lang, target, "building the tables", what="tables",
-            format=target.suffix.lstrip(".").lower() or "xlsx", table=table, area=area)
+            format=target.suffix.lstrip(".").lower() or "xlsx", table=table, area=area, force=force)
 
 
 @export_app.command("html")
 def export_html_cmd(
         workspace: Workspace, target: Annotated[Path, typer.Argument(help="Output file (.html)")],
         kind: Annotated[str, typer.Option(help="risk (levels) or coverage")] = "risk",
-        user: ExportUser = None, lang: Lang = "zh", area: AreaOpt = None) -> None:
+        user: ExportUser = None, lang: Lang = "zh", area: AreaOpt = None, force: Force = False) -> None:
     """The risk or coverage map as one HTML file that opens with no network (all assets inlined)."""
     _export(workspace, user, lang, target, f"saving the {kind} map", what="offline", kind=kind, format="html",
-            area=area)
+            area=area, force=force)
 
 
 @app.command("settings")
@@ -400,13 +410,16 @@ def coverage_cmd(workspace: Workspace,
 
 @app.command("place")
 def place_cmd(workspace: Workspace,
-              k: Annotated[int | None, typer.Option("--k", help="How many new cameras")] = None,
-              budget: Annotated[float | None, typer.Option(help="Budget in yuan (cameras + sites)")] = None,
+              k: Annotated[int | None, typer.Option("--k", min=1, max=500, help="How many new cameras (1–500)")
+                           ] = None,
+              budget: Annotated[float | None, typer.Option(min=0.01, help="Budget in yuan (cameras + sites)")
+                                ] = None,
               cover_class: Annotated[list[str] | None, typer.Option(help="Cover every target of this class "
                                                                          "(1, 2, 3) at least cost; repeatable")] = None,
-              seconds: Annotated[float, typer.Option(help="Time limit of the exact solver")] = 30.0,
+              seconds: Annotated[float, typer.Option(min=0.1, help="Time limit of the exact solver (s)")] = 30.0,
               greedy: Annotated[bool, typer.Option(help="Lazy greedy only (fast, within 1−1/e)")] = False,
-              heading_step: Annotated[float, typer.Option(help="Headings tried per site, degrees")] = 30.0,
+              heading_step: Annotated[float, typer.Option(min=5, max=180, help="Headings tried per site, degrees "
+                                                                             "(5–180)")] = 30.0,
               model: Annotated[list[str] | None,
                                typer.Option(help="Camera model from the catalogue; repeatable")] = None,
               workers: Annotated[int, typer.Option(help="Processes for the candidate views")] = 1,
@@ -416,6 +429,10 @@ def place_cmd(workspace: Workspace,
               ) -> None:
     """Propose where the next cameras do the most good (MCLP for --k/--budget, LSCP for --cover-class)."""
     from api import planning
+
+    for cls in cover_class or []:
+        if cls not in ("1", "2", "3"):
+            raise typer.BadParameter(f"'{cls}' is not a point class: use 1, 2 or 3", param_hint="--cover-class")
 
     with _errors(), _progress("placement") as step:
         result = planning.place(_open(workspace), k=k, budget=budget, cover_classes=cover_class, seconds=seconds,
@@ -449,11 +466,22 @@ def accept_cmd(workspace: Workspace, ranks: Annotated[list[int], typer.Argument(
     out.print(f"{len(ids)} planned camera(s) added: {', '.join(ids)}")
 
 
+def _period(value: str | None) -> str | None:
+    """A period the user typed, checked in their terms (YYYY-MM, a real month)."""
+    if value is None:
+        return None
+    m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", value)
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise typer.BadParameter(f"'{value}' is not a month: write YYYY-MM, e.g. 2026-11")
+    return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
+
+
 @app.command("risk")
 def risk_cmd(workspace: Workspace,
              method: Annotated[str | None, typer.Option(help="fixed, quantile, natural_breaks or baseline "
                                                              "(default: the model's)")] = None,
-             period: Annotated[str | None, typer.Option(help="Period YYYY-MM (default: the latest month)")] = None,
+             period: Annotated[str | None, typer.Option(help="Period YYYY-MM (default: the latest month)",
+                                                        callback=_period)] = None,
              model: Annotated[Path | None, typer.Option(help="Install this risk model (TOML) first")] = None,
              show_model: Annotated[bool, typer.Option(help="Print the risk model in use and stop")] = False,
              top: Annotated[int, typer.Option(help="Grids to list")] = 15) -> None:

@@ -67,5 +67,9 @@ class WorkspaceError(RuntimeError):
     """The workspace cannot be opened, read or written (damaged, locked, wrong kind)."""
 
 
+class WorkspaceExistsError(FileExistsError, WorkspaceError):
+    """Creating a workspace where one exists already (the CLI's exit 6, "file exists")."""
+
+
 class ImportFormatError(ValueError):
     """A file cannot be read as the format it claims to be (empty, truncated, unknown)."""

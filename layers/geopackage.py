@@ -27,7 +27,7 @@ import pandas as pd
 import pyogrio
 
 from layers import schemas
-from layers.errors import UnknownLayerError, WorkspaceError
+from layers.errors import UnknownLayerError, WorkspaceError, WorkspaceExistsError
 from layers.store import SCHEMA_VERSION, LayerInfo, Store, conform, now_iso, storable
 
 _META_DDL = (
@@ -54,7 +54,8 @@ class GeoPackageStore(Store):
                overwrite: bool = False, **settings: Any) -> GeoPackageStore:
         path = Path(path)
         if path.exists() and not overwrite:
-            raise WorkspaceError(f"{path} already exists; choose another name or pass overwrite")
+            raise WorkspaceExistsError(f"{path} already exists: choose another name, or replace it "
+                                  "(pingan init --force; overwrite=True from Python)")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.new-{os.getpid()}.gpkg")
         try:

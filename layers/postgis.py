@@ -28,7 +28,7 @@ import pandas as pd
 import shapely
 
 from layers import schemas
-from layers.errors import UnknownLayerError, WorkspaceError
+from layers.errors import UnknownLayerError, WorkspaceError, WorkspaceExistsError
 from layers.store import SCHEMA_VERSION, LayerInfo, Store, conform, now_iso, storable
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -134,7 +134,7 @@ class PostGISStore(Store):
                **settings: Any) -> PostGISStore:
         store = cls(uri, _creating=True)
         if store._exists() and not overwrite:
-            raise WorkspaceError(f"workspace '{store.schema}' already exists in that database; choose another "
+            raise WorkspaceExistsError(f"workspace '{store.schema}' already exists in that database; choose another "
                                  "?workspace= name or pass overwrite")
         import psycopg
 

@@ -148,7 +148,7 @@ def test_the_cli_on_a_postgis_workspace(demo_copy, postgis_uri, tmp_path):
     assert run("workspace", "copy", uri, back).exit_code == 0
     assert store.open_workspace(back).versions() == store.open_workspace(uri).versions()
     again = run("workspace", "copy", demo_copy, uri)
-    assert again.exit_code == 4 and "already exists" in again.output
+    assert again.exit_code == 6 and "already exists" in again.output and "--force" in again.output
 
 
 def test_settings_show_change_and_refuse(tmp_path):
@@ -174,3 +174,33 @@ def test_settings_show_change_and_refuse(tmp_path):
     assert file_digest(ws) == before
     log = store.open_workspace(ws).audit_log()
     assert (log["action"] == "settings").sum() == 1
+
+
+def test_arguments_are_checked_in_the_users_terms(demo_copy, tmp_path):
+    before = file_digest(demo_copy)
+    for args, words in ((("place", demo_copy, "--k", "-3"), "greater than or equal to 1"),
+                        (("place", demo_copy, "--k", "0"), "greater than or equal to 1"),
+                        (("place", demo_copy, "--cover-class", "4"), "not a point class"),
+                        (("risk", demo_copy, "--period", "2026-13"), "is not a month: write YYYY-MM")):
+        result = run(*args)
+        assert result.exit_code == 2 and words in result.output, (args, result.output)
+        assert "Unknown column" not in result.output and "unconverted data" not in result.output
+    assert file_digest(demo_copy) == before
+
+
+def test_exports_refuse_to_overwrite_without_force(demo_copy, tmp_path):
+    target = tmp_path / "网格统计.csv"
+    target.write_text("mine", encoding="utf-8")
+    result = run("export", "tables", demo_copy, target)
+    assert result.exit_code == 6 and "--force" in result.output and target.read_text(encoding="utf-8") == "mine"
+    assert run("export", "tables", demo_copy, target, "--force").exit_code == 0
+    assert target.read_text(encoding="utf-8-sig").startswith("网格编码")
+
+
+def test_error_messages_keep_their_brackets(tmp_path):
+    ws = tmp_path / "ws.gpkg"
+    run("init", ws)
+    bad = tmp_path / "x.csv"
+    bad.write_text("设备编码,名称,经度,纬度,[a_b]\nC1,n,120.5,36.8,1\n", encoding="utf-8")
+    result = run("import", ws, bad, "--layer", "cameras")
+    assert result.exit_code == 2 and "[a_b]" in result.output  # Rich markup would have eaten it
