@@ -23,8 +23,11 @@ PANEL = """
   <div>%(height)s <input id="pp-height" type="number" min="1" max="50" step="0.5" value="6" style="width:60px"> m</div>
   <div>%(tilt)s
     <input id="pp-tilt" type="number" min="0" max="90" step="1" placeholder="auto" style="width:60px">°</div>
+  <div>%(baseline)s <select id="pp-baseline"><option value="active" selected>%(baseline_active)s</option>
+    <option value="planned">%(baseline_planned)s</option></select></div>
   <div style="margin-top:6px">%(hint)s</div>
-  <div style="margin-top:6px">%(gain)s: <b id="pingan-gain">—</b></div>
+  <div style="margin-top:6px">%(gain)s: <b id="pingan-gain">—</b>
+    <span id="pingan-baseline" style="font-size:11px;color:#555"></span></div>
   <div id="pingan-grids" style="font-size:12px"></div>
   <div id="pingan-targets" style="font-size:12px;color:#1a9850"></div>
   <button id="pp-undo" type="button" disabled>%(undo)s</button>
@@ -48,6 +51,13 @@ SCRIPT = """
     const map = mapOf();
     if (!map) { return setTimeout(install, 50); }
     const dropped = [];
+    // dropped cameras belong to one baseline's session: another baseline starts afresh
+    document.getElementById('pp-baseline').addEventListener('change', function () {
+      while (dropped.length) { map.removeLayer(dropped.pop().layer); }
+      document.getElementById('pp-undo').disabled = true;
+      document.getElementById('pingan-gain').textContent = '—';
+      document.getElementById('pingan-grids').innerHTML = '';
+    });
     map.on('click', async function (e) {
       const tilt = document.getElementById('pp-tilt').value;
       const body = {lon: e.latlng.lng, lat: e.latlng.lat, model: document.getElementById('pp-model').value,
@@ -82,7 +92,8 @@ SCRIPT = """
       if (last.from) {  // a move: put the camera back where it was
         ans = await post({move: last.id, lon: last.from.lng, lat: last.from.lat, coords: window.PINGAN_COORDS});
       } else {
-        const r = await fetch('/api/whatif/cameras/' + encodeURIComponent(last.id), {method: 'DELETE'});
+        const r = await fetch('/api/whatif/cameras/' + encodeURIComponent(last.id) + '?baseline='
+                              + document.getElementById('pp-baseline').value, {method: 'DELETE'});
         ans = await r.json();
       }
       map.removeLayer(last.layer);
@@ -109,6 +120,7 @@ SCRIPT = """
     }
   }
   async function post(body) {
+    body.baseline = document.getElementById('pp-baseline').value;
     const r = await fetch('/api/whatif/cameras', {method: 'POST', headers: {'Content-Type': 'application/json'},
                                                  body: JSON.stringify(body)});
     const ans = await r.json();
@@ -122,6 +134,7 @@ SCRIPT = """
   }
   function show(ans) {
     document.getElementById('pingan-gain').textContent = Math.round(ans.gain_m2).toLocaleString() + ' ' + M2;
+    document.getElementById('pingan-baseline').textContent = '(' + ans.baseline_label + ')';
     document.getElementById('pingan-grids').innerHTML = ans.grids.map(g =>
       esc(g.code.slice(-6)) + ': ' + (100 * g.share_before).toFixed(1) + '%% → '
         + (100 * g.share_after).toFixed(1) + '%%'
@@ -204,6 +217,7 @@ def placement_map(page: Page) -> folium.Map:
         "options": options, "heading": html.escape(t(lang, "heading")), "height": html.escape(t(lang, "height")),
         "tilt": html.escape(t(lang, "tilt")), "hint": html.escape(t(lang, "placement_hint")),
         "gain": html.escape(t(lang, "placement_gain")), "undo": html.escape(t(lang, "undo")),
+        **{k: html.escape(t(lang, k)) for k in ("baseline", "baseline_active", "baseline_planned")},
         "optimise": html.escape(t(lang, "optimise")), "greedy": html.escape(t(lang, "greedy")),
         "run": html.escape(t(lang, "run"))}))
     page_html(m).add_child(folium.Element(SCRIPT % {

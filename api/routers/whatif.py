@@ -15,8 +15,9 @@ from pydantic import BaseModel, Field
 
 from api import services
 from api.access import ForbiddenError, Scope
-from api.deps import ScopeDep, SettingsDep, StoreDep
+from api.deps import LangDep, ScopeDep, SettingsDep, StoreDep
 from api.errors import ERRORS, ConflictError
+from api.i18n import t
 from api.maps.base import Basemap
 from gis.camera import DORI_LEVELS
 from gis.placement import CATALOGUE
@@ -39,6 +40,9 @@ class DroppedCamera(BaseModel):
     move: Annotated[str | None, Field(max_length=64)] = None
     #: datum of lon/lat: what the page's basemap draws in (gcj02 on a Gaode basemap)
     coords: Literal["wgs84", "gcj02"] = "wgs84"
+    #: what the figures are compared with: cameras in use (the coverage map's baseline, 在用) or in use
+    #: and planned (在用+规划)
+    baseline: Literal["active", "planned"] = "active"
 
 
 #: what-if sessions kept at once (one per user; the least recently used goes first)
@@ -54,15 +58,15 @@ class _Session:
     placed: set[str] = dataclasses.field(default_factory=set)
 
 
-def _session(request: Request, store: Any, scope: Scope) -> _Session:
-    """The user's own session, rebuilt when the workspace's inputs change."""
+def _session(request: Request, store: Any, scope: Scope, baseline: str) -> _Session:
+    """The user's own session for one baseline, rebuilt when the workspace's inputs change."""
     versions = store.versions()
-    sessions: collections.OrderedDict[str, _Session] = request.app.state.__dict__.setdefault(
+    sessions: collections.OrderedDict[tuple[str, str], _Session] = request.app.state.__dict__.setdefault(
         "whatif_sessions", collections.OrderedDict())
-    key = scope.user.username
+    key = (scope.user.username, baseline)
     cached = sessions.get(key)
     if cached is None or cached.versions != versions:
-        whatif = services.WhatIf(store)
+        whatif = services.WhatIf(store, include_planned=baseline == "planned")
         whatif.figures = whatif.model.grid_figures().set_index("code")
         cached = sessions[key] = _Session(versions, whatif)
     sessions.move_to_end(key)
@@ -83,7 +87,7 @@ def _workspace_camera(store: Any, scope: Scope, cam_id: str) -> bool:
 
 
 @router.post("/whatif/cameras", summary="Drop a camera, or move one; its view and the coverage it adds")
-def drop_camera(request: Request, store: StoreDep, settings: SettingsDep, scope: ScopeDep,
+def drop_camera(request: Request, store: StoreDep, settings: SettingsDep, scope: ScopeDep, lang: LangDep,
                 camera: DroppedCamera) -> dict[str, Any]:
     _may_place(scope)
     lon, lat = (camera.lon, camera.lat)
@@ -104,7 +108,7 @@ def drop_camera(request: Request, store: StoreDep, settings: SettingsDep, scope:
                   "tilt_deg": spec.tilt_deg if camera.tilt_deg is None else camera.tilt_deg,
                   "status": "planned", "point_class": "1"}
     with _lock:
-        state = _session(request, store, scope)
+        state = _session(request, store, scope, camera.baseline)
         if not cam_id:
             state.count += 1
             cam_id = f"WHATIF-{state.count}"
@@ -113,7 +117,8 @@ def drop_camera(request: Request, store: StoreDep, settings: SettingsDep, scope:
                                 "under another id")
         grids, targets = state.whatif.set_camera(cam_id, {"lon": lon, "lat": lat, **fields})
         state.placed.add(cam_id)
-        return _answer(store, scope, state.whatif, cam_id, grids, targets, Basemap.from_settings(settings))
+        return _answer(store, scope, state.whatif, cam_id, grids, targets, Basemap.from_settings(settings),
+                       camera.baseline, lang)
 
 
 CAMERA_FIELDS = ("kind", "heading_deg", "hfov_deg", "focal_mm", "sensor", "resolution_px", "height_m", "tilt_deg",
@@ -139,20 +144,21 @@ def _existing(store: Any, camera: DroppedCamera, scope: Scope) -> dict[str, Any]
 
 
 @router.delete("/whatif/cameras/{cam_id}", summary="Remove a dropped camera")
-def remove_camera(request: Request, store: StoreDep, settings: SettingsDep, scope: ScopeDep,
-                  cam_id: str) -> dict[str, Any]:
+def remove_camera(request: Request, store: StoreDep, settings: SettingsDep, scope: ScopeDep, lang: LangDep,
+                  cam_id: str, baseline: Literal["active", "planned"] = "active") -> dict[str, Any]:
     _may_place(scope)
     with _lock:
-        state = _session(request, store, scope)
+        state = _session(request, store, scope, baseline)
         if cam_id not in state.placed and not _workspace_camera(store, scope, cam_id):
             raise UnknownLayerError(f"no camera '{cam_id}' in your what-if session or your area")
         grids, targets = state.whatif.model.set_camera(cam_id, None)
         state.placed.discard(cam_id)
-        return _answer(store, scope, state.whatif, cam_id, grids, targets, Basemap.from_settings(settings))
+        return _answer(store, scope, state.whatif, cam_id, grids, targets, Basemap.from_settings(settings),
+                       baseline, lang)
 
 
 def _answer(store: Any, scope: Scope, session: services.WhatIf, cam_id: str, grids: Any, targets: Any,
-            basemap: Basemap) -> dict[str, Any]:
+            basemap: Basemap, baseline: str, lang: str) -> dict[str, Any]:
     """The changed figures, trimmed to the user's area (a view reaching over the border counts only inside)."""
     rows = []
     gain = 0.0
@@ -181,4 +187,5 @@ def _answer(store: Any, scope: Scope, session: services.WhatIf, cam_id: str, gri
     covered = [] if targets is None or not len(targets) else [
         {"id": t["id"], "name": t["name"], "covered": bool(t["covered"]), "best_level": t["best_level"]}
         for _, t in targets.iterrows()]
-    return {"camera": cam_id, "view": view, "grids": rows, "gain_m2": gain, "targets": covered}
+    return {"camera": cam_id, "view": view, "grids": rows, "gain_m2": gain, "targets": covered,
+            "baseline": baseline, "baseline_label": t(lang, f"baseline_{baseline}")}

@@ -32,6 +32,29 @@ def test_dropping_and_removing_a_camera(client):
     assert len(ws.read("cameras")) == 123  # nothing is stored by a what-if
 
 
+def test_the_baseline_is_the_users_choice_and_said_in_the_answer(client):
+    """'active' (在用) starts from the stored coverage map's figures; 'planned' (在用+规划) adds planned cameras."""
+    http, ws = client
+    stored = ws.read("coverage_grids").set_index("code")["share_detect"]
+    planned = ws.read("cameras")
+    planned = planned[planned["status"] == "planned"]
+    grids = ws.read("grids")
+    holder = grids[grids.geometry.covers(planned.geometry.iloc[0])]["code"].iat[0]  # a grid with a planned camera
+    lon, lat = grids.set_index("code").geometry.loc[holder].representative_point().coords[0]
+    answers = {}
+    for baseline in ("active", "planned"):
+        r = http.post("/api/whatif/cameras", json={"lon": lon, "lat": lat, "heading_deg": 45, "baseline": baseline})
+        assert r.status_code == 200, r.text
+        ans = answers[baseline] = r.json()
+        assert ans["baseline"] == baseline and ans["baseline_label"] == {"active": "在用", "planned": "在用+规划"}[
+            baseline]
+        http.delete(f"/api/whatif/cameras/{ans['camera']}", params={"baseline": baseline})
+    before = {b: {g["code"]: g["share_before"] for g in a["grids"]} for b, a in answers.items()}
+    for code, share in before["active"].items():
+        assert share == pytest.approx(stored[code], abs=1e-9)  # the same figures as the coverage map
+    assert before["planned"][holder] >= before["active"][holder]
+
+
 @pytest.mark.parametrize(("body", "status"), [
     ({"lon": 120.51, "lat": 36.88, "model": "bullet-99mm"}, 422),
     ({"lon": 999, "lat": 36.88}, 422),
