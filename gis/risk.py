@@ -164,19 +164,7 @@ def grade(scores: pd.Series, model: RiskModel, *, baseline_ratio: pd.Series | No
         red_at = float(scores[ranked <= red_n].min()) if red_n else math.inf
         yellow_at = float(scores[ranked <= yellow_n].min()) if yellow_n else math.inf
     elif model.method == "natural_breaks":
-        import mapclassify
-
-        if scores.nunique() < 3:
-            yellow_at = red_at = math.inf
-        else:
-            with warnings.catch_warnings():  # "Numba not installed": the pure-Python path is fine here
-                warnings.simplefilter("ignore", UserWarning)
-                values = scores.to_numpy()
-                classifier = mapclassify.FisherJenksSampled if len(values) > 1000 else mapclassify.FisherJenks
-                bins = classifier(values, k=3).bins
-            lower = np.sort(scores.to_numpy())
-            yellow_at = float(lower[lower > bins[0]].min())
-            red_at = float(lower[lower > bins[1]].min())
+        yellow_at, red_at = _natural_breaks(scores.to_numpy(dtype=float))
     else:  # baseline: on the incident ratio, not the score
         if baseline_ratio is None or baseline_counts is None:
             raise RiskModelError("the baseline method needs incident history (periods before the current one)")
@@ -207,12 +195,20 @@ def apply_overrides(level: pd.Series, indicators: pd.DataFrame, model: RiskModel
 
 
 def explain(indicators: pd.DataFrame, contributions: pd.DataFrame, scores: pd.Series, level: pd.Series,
-            threshold: pd.Series, override: pd.Series, *, top: int = 3) -> pd.DataFrame:
-    """Per grid: the indicators that drove the score, and what would move it down a level."""
+            threshold: pd.Series, override: pd.Series, *, top: int = 3, model: RiskModel | None = None,
+            **baseline: Any) -> pd.DataFrame:
+    """Per grid: the indicators that drove the score, and what would move it down a level.
+
+    A hint names one of the grid's two largest drivers and a value for it, rounded down so it
+    is enough as printed ("降至X或以下"), and is verified by grading the workspace again with that
+    one value changed, under the model's own method (min–max normalisation and quantile ranks
+    move with it). Where no single indicator can do it, the hint says so.
+    """
     names = list(contributions.columns)
     values = indicators[names].to_numpy(dtype=float)
     contrib = contributions.to_numpy(dtype=float)
     lows = values.min(axis=0) if len(values) else np.zeros(len(names))
+    search = _LevelSearch(indicators, names, model, level, baseline) if model is not None else None
     rows = []
     for i, code in enumerate(scores.index):
         order = np.argsort(-contrib[i])
@@ -223,26 +219,115 @@ def explain(indicators: pd.DataFrame, contributions: pd.DataFrame, scores: pd.Se
         if forced:
             down = f"先解决：{forced}"
         elif lvl != "green" and math.isfinite(limit):
-            need = float(scores.iloc[i]) - limit + 0.01  # score points to shed
-            j = int(order[0])
-            per_unit = contrib[i, j] / max(values[i, j] - lows[j], 1e-12)
-            if per_unit > 0 and need <= contrib[i, j]:
-                target = max(values[i, j] - need / per_unit, lows[j])
-                down = f"{INDICATOR_LABELS[names[j]]}降至{_fmt(target, names[j])}以下可降一级"
-            else:
-                down = f"需同时改善多项指标（差{need:.1f}分）"
+            need = float(scores.iloc[i]) - limit  # score points to shed, at least
+            found = None
+            if search is not None:
+                for j in [int(k) for k in order[:2] if contrib[i, k] > 0]:
+                    found = search.value_that_lowers(i, j, lows[j])
+                    if found is not None:
+                        down = f"{INDICATOR_LABELS[names[j]]}降至{found}或以下可降一级"
+                        break
+            if found is None:
+                down = f"需同时改善多项指标（差{max(need, 0.1):.1f}分以上）"
         rows.append({"code": code, "reasons": "；".join(drivers), "to_lower_level": down})
     return pd.DataFrame(rows).set_index("code")
+
+
+class _LevelSearch:
+    """Finds, for one grid and one indicator, the value (as printed) that lowers its level.
+
+    Each try regrades the workspace with the one value changed, in numpy and by the model's own
+    method: the column's min–max normalisation redone when its bounds move, every grid's score, the
+    quantile ranks or natural breaks of the new scores, the override rules. The value printed is
+    tried itself, so a hint is never wrong, only sometimes missing (tests check it against
+    :func:`grade_all`)."""
+
+    def __init__(self, indicators: pd.DataFrame, names: list[str], model: RiskModel, level: pd.Series,
+                 baseline: dict[str, Any]):
+        self.indicators, self.names, self.model, self.level, self.baseline = indicators, names, model, level, baseline
+        w = np.array([model.weights[c] for c in names], dtype=float)
+        self.w = 100.0 * w / w.sum()
+        self.X = indicators[names].to_numpy(dtype=float)
+        self.lo, self.hi = self.X.min(axis=0), self.X.max(axis=0)
+        span = self.hi - self.lo
+        self.C = np.where(span > 0, np.clip((self.X - self.lo) / np.where(span > 0, span, 1.0), 0, 1), 0.0) * self.w
+        self.S = self.C.sum(axis=1)
+
+    def _fast_level(self, i: int, j: int, value: float) -> int:
+        col = self.X[:, j].copy()
+        col[i] = value
+        lo, hi = col.min(), col.max()
+        S = self.S.copy()
+        if lo == self.lo[j] and hi == self.hi[j]:
+            span = hi - lo
+            S[i] += (self.w[j] * min(max((value - lo) / span, 0.0), 1.0) if span > 0 else 0.0) - self.C[i, j]
+        else:  # the column's bounds moved: every grid's share of it moves
+            span = hi - lo
+            new = np.clip((col - lo) / span, 0, 1) * self.w[j] if span > 0 else np.zeros(len(col))
+            S += new - self.C[:, j]
+        m = self.model
+        if m.method == "fixed":
+            yellow_at, red_at = m.cutoffs
+        elif m.method == "quantile":  # as grade(): a class starts at the score of its last grid by rank
+            n = len(S)
+            red_n, yellow_n = math.floor(m.red * n + 1e-9), math.floor((m.red + m.yellow) * n + 1e-9)
+            ordered = -np.sort(-S)
+            red_at = float(ordered[red_n - 1]) if red_n else math.inf
+            yellow_at = float(ordered[yellow_n - 1]) if yellow_n else math.inf
+        else:  # natural breaks, as grade() finds them, on the new scores
+            yellow_at, red_at = _natural_breaks(S)
+        rank = 2 if S[i] >= red_at else 1 if S[i] >= yellow_at else 0
+        row = self.indicators.iloc[i]
+        for name, op, limit, forced, _why in self.model.overrides:  # the rules, on the changed row (last wins)
+            if name in row.index:
+                v = value if name == self.names[j] else float(row[name])
+                if _OPS[op](v, limit):
+                    rank = LEVELS.index(forced)
+        return rank
+
+    def value_that_lowers(self, i: int, j: int, low: float) -> str | None:
+        """The printed value (rounded down) of indicator ``j`` that moves grid ``i`` down a level, or None."""
+        current = float(self.X[i, j])
+        rank = LEVELS.index(str(self.level.iloc[i]))
+        lowers = lambda v: self._fast_level(i, j, v) < rank  # noqa: E731
+        if current <= low or not lowers(low):
+            return None
+        lo, hi = low, current  # the level falls somewhere between
+        while hi - lo > max(abs(current - low), 1e-9) * 1e-4:
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if lowers(mid) else (lo, mid)
+        name = self.names[j]
+        for digits in (1, 2, 3, 4):  # round down to the fewest digits that still suffice, as printed
+            scale = 10 ** (digits + (2 if name in SHARES else 0))
+            shown = math.floor(lo * scale) / scale
+            if shown >= low and lowers(shown):  # the printed value itself, regraded
+                return _fmt(shown, name, digits)
+        return None
+
+
+def _natural_breaks(scores: np.ndarray) -> tuple[float, float]:
+    """Where the yellow and red classes begin under natural breaks (as :func:`grade`)."""
+    import mapclassify
+
+    if len(np.unique(scores)) < 3:
+        return math.inf, math.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        classifier = mapclassify.FisherJenksSampled if len(scores) > 1000 else mapclassify.FisherJenks
+        bins = classifier(scores, k=3).bins
+    lower = np.sort(scores)
+    return float(lower[lower > bins[0]].min()), float(lower[lower > bins[1]].min())
 
 
 #: indicators that are shares (0–1), written as percentages in explanations
 SHARES = frozenset({"rented_share", "floating_share", "coverage_gap"})
 
 
-def _fmt(v: float, name: str) -> str:
+def _fmt(v: float, name: str, digits: int | None = None) -> str:
+    """An indicator as people read it: shares in percent; ``digits`` decimals (default: a short form)."""
     if name in SHARES:
-        return f"{v:.0%}"
-    return f"{v:.1f}".rstrip("0").rstrip(".")
+        return f"{v:.0%}" if digits is None else f"{100 * v:.{digits}f}".rstrip("0").rstrip(".") + "%"
+    return f"{v:.{1 if digits is None else digits}f}".rstrip("0").rstrip(".")
 
 
 def compare(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
@@ -265,7 +350,7 @@ def grade_all(indicators: pd.DataFrame, model: RiskModel, **baseline: Any) -> pd
     scores, contrib = score(indicators, model)
     level, threshold = grade(scores, model, **baseline)
     level, override = apply_overrides(level, indicators, model)
-    why = explain(indicators, contrib, scores, level, threshold, override)
+    why = explain(indicators, contrib, scores, level, threshold, override, model=model, **baseline)
     out = indicators.copy()
     out["score"] = scores
     out["level"] = level

@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -51,9 +52,37 @@ def test_quantile_fixed_and_natural_breaks():
 def test_what_moves_a_grid_down_a_level():
     fixed = with_method(MODEL, "fixed", cutoffs="[10.0, 25.0]")
     out = risk.grade_all(indicators(), fixed)
-    # g9 scores 30; red starts at 25 → the incident rate must fall below (25 − 0.01)·9/30 = 7.497
-    assert out.loc["g9", "to_lower_level"] == "警情率(起/千人)降至7.5以下可降一级"
+    # g9 scores 30 and red starts at 25; lowering its rate below g8's 8 makes g8 the maximum, so g9 needs
+    # 30·v/8 < 25, v < 6.67: "below 7.5" (the boundary score alone) would leave it red
+    assert out.loc["g9", "to_lower_level"] == "警情率(起/千人)降至6.6或以下可降一级"
+    assert out.loc["g8", "to_lower_level"] == "警情率(起/千人)降至7.4或以下可降一级"
     assert out.loc["g0", "to_lower_level"] == ""
+
+
+@pytest.mark.parametrize("method", ["quantile", "fixed", "natural_breaks"])
+def test_every_hint_is_enough_as_printed(method):
+    """Followed by hand, each hint moves its grid down a level under the model's own method."""
+    import re
+
+    rng = np.random.default_rng(5)
+    ind = indicators(40)
+    for col in ("incident_rate", "rented_share", "floating_share", "coverage_gap"):
+        ind[col] = rng.random(40) * (30 if col == "incident_rate" else 1)
+    model = with_method(MODEL, method, cutoffs="[30.0, 50.0]")
+    out = risk.grade_all(ind, model)
+    labels = {v: k for k, v in risk.INDICATOR_LABELS.items()}
+    followed = 0
+    for code in out.index[out["level"] != "green"]:
+        m = re.match(r"(.+?)降至([\d.]+)(%?)或以下可降一级$", out.at[code, "to_lower_level"])
+        if not m:
+            assert out.at[code, "to_lower_level"].startswith(("需同时改善", "先解决"))
+            continue
+        changed = ind.copy()
+        changed.loc[code, labels[m.group(1)]] = float(m.group(2)) / (100 if m.group(3) else 1)
+        after = risk.grade_all(changed, model).at[code, "level"]
+        assert risk.LEVELS.index(after) < risk.LEVELS.index(out.at[code, "level"]), (code, m.group(0), after)
+        followed += 1
+    assert followed >= 5
 
 
 def test_override_forces_red():
