@@ -33,6 +33,7 @@ import shapely
 import shapely.affinity
 
 from gis import footprint as fp
+from gis import shapes
 
 #: a camera inside a footprint no deeper than this hangs on its wall (the position is that of the wall,
 #: give or take a survey's error): it is moved MOUNT_OFFSET_M out through the nearest wall and sees from
@@ -70,8 +71,11 @@ class Obstacles:
               overlapping: bool | None = None) -> Obstacles:
         """``overlapping``: whether any buildings overlap, when known for a larger set this is part of
         (a partition uses the whole city's answer, so it takes the same path)."""
+        # a self-intersecting footprint blocks with all its lobes, a zero-area one not at all (it is no
+        # building): both made valid in their own dimension first, as every stored layer is
+        geoms = shapes.repaired(np.asarray(geoms, dtype=object))
         # interiors on the left of every edge, so an edge faces a camera when the camera is on its right
-        geoms = shapely.orient_polygons(np.asarray(geoms, dtype=object), exterior_cw=False)
+        geoms = shapely.orient_polygons(geoms, exterior_cw=False)
         parts, part_of = shapely.get_parts(geoms, return_index=True)
         rings, ring_of = shapely.get_rings(parts, return_index=True)
         coords, coord_ring = shapely.get_coordinates(rings, return_index=True)

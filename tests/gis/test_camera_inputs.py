@@ -7,7 +7,8 @@ import math
 import geopandas as gpd
 import numpy as np
 import pytest
-from shapely.geometry import Point, box
+import shapely
+from shapely.geometry import Point, Polygon, box
 
 from gis import camera
 from gis import footprint as fp
@@ -96,3 +97,16 @@ def test_compute_views_lists_indoor_cameras(demo_path, tmp_path):
     out = services.compute_views(ws, write=False)
     assert out.attrs["stamp"]["indoor_cameras"] == [str(cams_frame["id"].iat[0])]
     assert str(cams_frame["id"].iat[0]) not in set(out["camera"])
+
+
+def test_raw_footprints_block_as_valid_buildings_would():
+    bowtie = Polygon([(0, 0), (10, 10), (10, 0), (0, 10), (0, 0)])  # self-intersecting: two lobes
+    flat = Polygon([(0, 20), (10, 20), (5, 20), (0, 20)])  # zero area: no building at all
+    obs = vis.Obstacles.build(np.array([bowtie, flat], dtype=object))
+    assert all(shapely.is_valid(obs.geoms))
+    assert obs.geoms[0].area == pytest.approx(50.0) and obs.geoms[1].is_empty
+    # a camera west of the bow-tie looking east: both lobes hide what lies behind them
+    frame = cams(geometry=[Point(-5, 5)], heading_deg=90.0, hfov_deg=120.0)
+    params = fp.resolve(frame)
+    seen = vis.visible(params, fp.level_ranges(params, PROFILE, 1.6), obs, mode="2d").iloc[0]["detect"]
+    assert not seen.contains(Point(12, 2)) and not seen.contains(Point(12, 8))
