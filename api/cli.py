@@ -124,8 +124,10 @@ def validate(file: Annotated[Path, typer.Argument(help="File to check")],
     """Check a file against a layer schema without storing anything."""
     with _errors():
         raw = exchange.read_file(file, layer, coords=coords, sheet=sheet, encoding=encoding)
-        frame = exchange.check(_open(workspace) if workspace else None, raw, layer, extra=extra)
-        note = f" ({raw.note})" if raw.note else ""
+        ws = _open(workspace) if workspace else None
+        frame = exchange.check(ws, raw, layer, extra=extra)
+        hint = exchange.datum_hint(ws, frame, coords.strip().lower() if coords else None)
+        note = f" ({'; '.join(filter(None, [raw.note, hint]))})" if raw.note or hint else ""
         out.print(f"{raw.source}: {len(frame)} rows are valid {layer}{note}")
 
 

@@ -268,10 +268,40 @@ def import_layer(store: Store, path: str | Path, layer: str, *, coords: str | No
     """Read, validate and store one layer; return its new version. Nothing is written on error.
     ``report`` (a dict) receives what was read (``source``) and how (``note``)."""
     raw = read_file(path, layer, coords=coords, fmt=fmt, source_layer=source_layer, sheet=sheet, encoding=encoding)
-    if report is not None:
-        report.update(source=raw.source, note=raw.note)
     frame = check(store, raw, layer, mode=mode, extra=extra, repair=repair)
+    if report is not None:
+        hint = datum_hint(store, frame, coords.strip().lower() if coords else None)
+        report.update(source=raw.source, note="; ".join(filter(None, [raw.note, hint])))
     return store.write(layer, frame, mode=mode, message=f"import {raw.source}")
+
+
+def datum_hint(store: Store | None, frame: pd.DataFrame, declared: str | None) -> str:
+    """A warning when points declared as WGS84 fit the workspace's roads and buildings far better as GCJ-02.
+
+    Gaode and Tencent coordinates are shifted 300–600 m from WGS84 in China; a camera list
+    copied from their maps and imported as WGS84 lands off its streets. A sample of up to 300
+    points is measured to the nearest road (else building) as given and as if it were GCJ-02."""
+    if store is None or declared not in (None, "wgs84") or not isinstance(frame, gpd.GeoDataFrame) or len(frame) < 5:
+        return ""
+    if not (frame.geom_type == "Point").all():
+        return ""
+    context = next((name for name in ("roads", "buildings") if store.has(name)), None)
+    if context is None:
+        return ""
+    metric = store.metric_crs()
+    tree = shapely.STRtree(store.features(context).geometry.to_crs(metric).to_numpy())
+    sample = frame.geometry.sample(min(300, len(frame)), random_state=0)
+    x, y = sample.x.to_numpy(), sample.y.to_numpy()
+    as_given = gpd.GeoSeries.from_xy(x, y, crs=4326).to_crs(metric).to_numpy()
+    sx, sy = offsets.gcj02_to_wgs84(x, y)
+    as_gcj = gpd.GeoSeries.from_xy(sx, sy, crs=4326).to_crs(metric).to_numpy()
+    d_given = np.median(tree.query_nearest(as_given, return_distance=True)[1])
+    d_gcj = np.median(tree.query_nearest(as_gcj, return_distance=True)[1])
+    if d_given > 25 and d_gcj < d_given / 3:
+        return (f"warning: these points lie a median {d_given:.0f} m from the workspace's {context}, but "
+                f"{d_gcj:.0f} m if read as GCJ-02 (Gaode/Tencent): if they came from such a map, import again with "
+                "--coords gcj02")
+    return ""
 
 
 def check(store: Store | None, raw: RawTable, layer: str, *, mode: str = "replace",

@@ -147,3 +147,19 @@ def test_validation_reports_what_the_cli_says(tmp_path):
     path = _xlsx(tmp_path / "a.xlsx", [["CAM1", None, 120.5, 36.87, "枪机"]])
     raw = exchange.read_file(path, "cameras")
     assert raw.rows == [2] and pd.isna(raw.frame["名称"].iat[0])
+
+
+def test_gcj02_points_declared_as_wgs84_get_a_hint(ws, tmp_path):
+    from gis.coords import wgs84_to_gcj02
+
+    cams = store.open_workspace(ws).read("cameras")
+    gx, gy = wgs84_to_gcj02(cams.geometry.x.to_numpy(), cams.geometry.y.to_numpy())  # as Gaode shows them
+    rows = "\n".join(f"G{i},点{i},{x:.7f},{y:.7f},枪机" for i, (x, y) in enumerate(zip(gx, gy, strict=True)))
+    path = tmp_path / "gaode.csv"
+    path.write_text("设备编码,名称,经度,纬度,类型\n" + rows + "\n", encoding="utf-8")
+    report: dict = {}
+    exchange.import_layer(store.open_workspace(ws), path, "cameras", report=report)
+    assert "--coords gcj02" in report["note"]
+    report = {}
+    exchange.import_layer(store.open_workspace(ws), path, "cameras", coords="gcj02", report=report)
+    assert "gcj02" not in report["note"]
