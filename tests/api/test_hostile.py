@@ -233,3 +233,25 @@ def test_null_geometries_and_invalid_results_are_no_500(site):
     assert r.status_code == 422 and "geometry" in r.json()["detail"]
     r = http.get("/api/export/blind_spots", params={"format": "kml"}, headers=auth)
     assert r.status_code == 200 and b"<Placemark" in r.content
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("target", ["/%5Cevil.example/x", "//evil.example/x", "https://evil.example/",
+                                    "/\\evil.example", "javascript:alert(1)"])
+def test_login_follows_only_paths_of_this_site(analysed_path, tmp_path, browser, target):  # noqa: F811
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(analysed_path, path)
+    access.add_user(store.open_workspace(path), "worker", "grid_worker", access.Area(), "correct horse battery")
+    url, srv, thread = _serve(path, auth=True)
+    try:
+        page = browser.new_page()
+        page.goto(f"{url}/login?next={target}", wait_until="load")
+        page.fill("#username", "worker")
+        page.fill("#password", "correct horse battery")
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        assert page.url.startswith(url + "/"), page.url
+        page.close()
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
