@@ -357,8 +357,31 @@ def import_osm(store: Store, path: str | Path, *, only: list[str] | None = None,
 
 
 # ---- export ------------------------------------------------------------------------------
+#: what an exported file says of shifted (obfuscated) coordinates: they have no EPSG code, and must
+#: never be labelled WGS 84, which they are 300–600 m away from
+OFFSET_NOTES = {
+    "gcj02": ("GCJ-02", "GCJ-02 (Mars coordinates, Gaode/Tencent): WGS 84 lon/lat shifted by China's obfuscation "
+                        "algorithm, 300-600 m; not WGS 84, not a datum. Convert back before overlaying true data."),
+    "bd09": ("BD-09", "BD-09 (Baidu): GCJ-02 shifted again by Baidu; not WGS 84, not a datum. Convert back before "
+                      "overlaying true data."),
+}
+
+
+def offset_crs(offset: str) -> CRS:
+    """A custom geographic CRS naming a shifted system (a WKT with its remark), never EPSG:4326."""
+    name, remark = OFFSET_NOTES[offset]
+    return CRS.from_wkt(
+        f'GEOGCRS["{name} (shifted WGS 84, not a datum)",DATUM["{name} shifted WGS 84",'
+        'ELLIPSOID["WGS 84",6378137,298.257223563,LENGTHUNIT["metre",1]]],'
+        'PRIMEM["Greenwich",0,ANGLEUNIT["degree",0.0174532925199433]],CS[ellipsoidal,2],'
+        'AXIS["longitude",east,ORDER[1],ANGLEUNIT["degree",0.0174532925199433]],'
+        'AXIS["latitude",north,ORDER[2],ANGLEUNIT["degree",0.0174532925199433]],'
+        f'REMARK["{remark}"]]')
+
+
 def reproject_out(frame: pd.DataFrame, coords: str | None) -> pd.DataFrame:
-    """Express a stored (EPSG:4326) frame in the coordinates asked for on export."""
+    """Express a stored (EPSG:4326) frame in the coordinates asked for on export; a shifted system
+    (GCJ-02, BD-09) gets its own custom CRS, so no file calls it WGS 84."""
     if not isinstance(frame, gpd.GeoDataFrame):
         return frame
     offset, target = parse_coords(coords)
@@ -366,7 +389,7 @@ def reproject_out(frame: pd.DataFrame, coords: str | None) -> pd.DataFrame:
         _, from_wgs = offsets.OFFSET_SYSTEMS[offset]
         moved = shapely.transform(frame.geometry.array,
                                   lambda xy: np.column_stack(from_wgs(xy[:, 0], xy[:, 1])))
-        return frame.set_geometry(gpd.GeoSeries(moved, index=frame.index, crs=crs_policy.WGS84))
+        return frame.set_geometry(gpd.GeoSeries(moved, index=frame.index, crs=offset_crs(offset)))
     if target is not None:
         return frame.to_crs(target)
     return frame
@@ -457,6 +480,10 @@ def export_frame(frame: pd.DataFrame, path: str | Path, *, layer: str, fmt: str 
         raise ImportFormatError(f"cannot export to {kind}: use one of {', '.join(EXPORT_FORMATS)}")
     if kind == "shapefile" and path.suffix.lower() != ".zip":
         path = path.with_suffix(".zip")
+    offset, target = parse_coords(coords)
+    if kind == "kml" and (offset or target is not None):
+        raise ImportFormatError(f"KML is WGS 84 by definition (OGC KML 2.2), not {coords}: export KML without "
+                                "--coords, or choose GeoPackage, GeoJSON or Shapefile for other coordinates")
     out = storable(reproject_out(frame, coords))  # valid geometry in every file, in its coordinates
     if isinstance(out, gpd.GeoDataFrame) and len(out):
         empty = out.geometry.is_empty.to_numpy()
@@ -466,10 +493,13 @@ def export_frame(frame: pd.DataFrame, path: str | Path, *, layer: str, fmt: str 
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as tmpdir:
         tmp = Path(tmpdir) / f"{layer}{path.suffix or '.gpkg'}"
         if kind == "gpkg":
-            pyogrio.write_dataframe(out, tmp, layer=layer, driver="GPKG")
+            note = {"layer_options": {"DESCRIPTION": OFFSET_NOTES[offset][1]}} if offset else {}
+            pyogrio.write_dataframe(out, tmp, layer=layer, driver="GPKG", **note)
         elif kind == "geojson":
             pyogrio.write_dataframe(_flatten(out, short=False, layer=layer), tmp, driver="GeoJSON",
                                     layer_options={"RFC7946": "YES" if coords in (None, "wgs84") else "NO"})
+            if offset:
+                _label_geojson(tmp, offset)
         elif kind == "kml":
             flat = _flatten(out, short=False, layer=layer)
             pyogrio.write_dataframe(flat, tmp, driver="LIBKML", layer=layer)
@@ -487,6 +517,18 @@ def export_frame(frame: pd.DataFrame, path: str | Path, *, layer: str, fmt: str 
                     zf.write(member, member.name)
         os.replace(tmp, path)
     return path
+
+
+def _label_geojson(path: Path, offset: str) -> None:
+    """Say in a GeoJSON file that its coordinates are shifted (GDAL names no CRS it has no code for)."""
+    import json
+
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    name, remark = OFFSET_NOTES[offset]
+    doc = {"type": doc.pop("type"), "name": doc.pop("name", None),
+           "crs": {"type": "name", "properties": {"name": f"{name} (shifted WGS 84, not a datum)"}},
+           "pingan:coordinates": remark, **doc}
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
 
 
 def export_layer(store: Store, layer: str, path: str | Path, *, fmt: str | None = None,

@@ -27,8 +27,9 @@ class ExportSpec(BaseModel):
     what: Literal["layer", "map", "tables", "offline"]
     layer: Annotated[str | None, Field(max_length=64, pattern=r"^[a-z_]+$")] = None
     format: Literal["gpkg", "geojson", "shapefile", "kml", "csv", "xlsx", "png", "pdf", "html"] | None = None
-    coords: Annotated[str, Field(pattern=r"^(wgs84|cgcs2000|gcj02|bd09|(?i:epsg):\d{4,6})$",
-                                 description="wgs84, cgcs2000, gcj02, bd09 or EPSG:code")] = "wgs84"
+    coords: Annotated[str, Field(pattern=r"^(wgs84|cgcs2000|cgcs2000-geographic|gcj02|bd09|(?i:epsg):\d{4,6})$",
+                                 description="wgs84, cgcs2000 (the workspace's 3° Gauss–Krüger zone), "
+                                             "cgcs2000-geographic (EPSG:4490), gcj02, bd09 or EPSG:code")] = "wgs84"
     detail: bool = False
     reason: Annotated[str | None, Field(max_length=200)] = None
     kind: Literal["risk", "coverage"] = "risk"
@@ -55,8 +56,9 @@ class ExportSpec(BaseModel):
 def default_name(spec: ExportSpec, source: Source) -> str:
     day = source.at.strftime("%Y%m%d")
     zh = source.lang == "zh"
-    if spec.what == "layer":
-        return f"{spec.layer}_{day}"
+    if spec.what == "layer":  # shifted coordinates say so in the name too
+        shifted = {"gcj02": "_gcj02", "bd09": "_bd09"}.get(spec.coords.lower(), "")
+        return f"{spec.layer}{shifted}_{day}"
     if spec.what == "tables":
         return f"{'网格统计' if zh else 'grid_tables'}_{day}" if spec.table == "grids" or spec.format != "csv" else \
             f"{'社区统计' if zh else 'community_tables'}_{day}"

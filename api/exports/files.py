@@ -50,6 +50,25 @@ def format_of(path: Path, fmt: str | None) -> str:
     return fmt
 
 
+def export_coords(source: Source, coords: str | None) -> str | None:
+    """What an export's ``coords`` means: ``cgcs2000`` is the workspace's CGCS2000 3° Gauss–Krüger zone
+    (what users asking for CGCS2000 mean), ``cgcs2000-geographic`` CGCS2000 lon/lat (EPSG:4490)."""
+    if coords is None:
+        return None
+    key = coords.strip().lower()
+    if key == "cgcs2000":
+        from gis import crs as crs_policy
+
+        metric = source.store.metric_crs()
+        if not crs_policy.is_cgcs2000_gk(metric):
+            raise ValueError(f"this workspace lies outside China (its metric CRS is {metric.name}): ask for "
+                             "cgcs2000-geographic or an EPSG code")
+        return f"EPSG:{metric.to_epsg()}"
+    if key == "cgcs2000-geographic":
+        return "EPSG:4490"
+    return coords
+
+
 def layer_frame(source: Source, layer: str, *, detail: bool = False, reason: str | None = None,
                 bbox: tuple[float, ...] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """What leaves for ``layer`` (every file and API answer): the rows of the user's area (meeting the
@@ -153,6 +172,7 @@ def export_layer(source: Source, layer: str, path: str | Path, *, fmt: str | Non
     source.require_export()
     path = Path(path)
     kind = format_of(path, fmt)
+    coords = export_coords(source, coords)
     step(f"reading {layer}")
     frame, detail_info = layer_frame(source, layer, detail=detail, reason=reason)
     step(f"writing {len(frame):,} rows as {kind}")

@@ -86,7 +86,8 @@ def export_layer(store: StoreDep, scope: ScopeDep, lang: LangDep, tasks: Backgro
                  layer: Annotated[str, PathParam(max_length=64)],
                  fmt: Annotated[Literal["gpkg", "geojson", "shapefile", "kml", "csv", "xlsx"],
                                 Query(alias="format")] = "gpkg",
-                 coords: Annotated[Literal["wgs84", "cgcs2000", "gcj02"], Query()] = "wgs84",
+                 coords: Annotated[Literal["wgs84", "cgcs2000", "cgcs2000-geographic", "gcj02", "bd09"],
+                                   Query(description="cgcs2000: the workspace's 3° Gauss–Krüger zone")] = "wgs84",
                  detail: Annotated[bool, Query(description="households one row each (role, reason; audited)")] = False,
                  reason: Annotated[str | None, Query(max_length=200, description="why (household detail)")] = None,
                  name: Name = None, area: AreaQ = None) -> FileResponse:
