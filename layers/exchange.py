@@ -254,8 +254,18 @@ def read_file(path: str | Path, layer: str, *, coords: str | None = None, fmt: s
                                             "coordinates look like metres but carry no CRS",
                                             "declare it, e.g. --crs EPSG:4549 (CGCS2000 GK CM 120E)"))
                 return raw
+        crs = frame.crs
+        labelled = next((k for k, (name, _) in OFFSET_NOTES.items() if crs is not None and crs.name.startswith(
+            (f"{name} (shifted", f"{name}_shifted"))), None)  # a file of ours in shifted coordinates
+        if labelled:
+            if offset not in (None, labelled):
+                raise ImportFormatError(f"{path.name} says its coordinates are {OFFSET_NOTES[labelled][0]}, "
+                                        f"not {coords}: import it without --coords (or with --coords {labelled})")
+            offset, crs = labelled, crs_policy.WGS84
+            raw.note = "; ".join(filter(None, [raw.note, f"coordinates are {OFFSET_NOTES[labelled][0]} (the file "
+                                                         "says so): converted to WGS 84"]))
         gs = shapely.force_2d(gs.array) if gs.has_z.any() else gs.array
-        raw.frame = frame.set_geometry(_to_wgs84(gpd.GeoSeries(gs, index=frame.index, crs=frame.crs or None),
+        raw.frame = frame.set_geometry(_to_wgs84(gpd.GeoSeries(gs, index=frame.index, crs=crs or None),
                                                  offset, declared))
     return raw
 

@@ -28,6 +28,7 @@ from api.exports.offline import inline_assets
 from api.maps.base import STATIC_PREFIX
 from gis.coords import wgs84_to_gcj02
 from layers import store
+from layers.errors import ImportFormatError
 from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,19 +174,30 @@ def test_a_grid_worker_gets_their_grid_only(secured, tmp_path):
                                              ("kml", "kml")])
 @pytest.mark.parametrize("coords", ["wgs84", "cgcs2000", "gcj02"])
 def test_gis_exports_hold_the_features_in_the_asked_coordinates(ws, tmp_path, fmt, suffix, coords):
-    out = make(source_as(ws), ExportSpec(what="layer", layer="risk", format=fmt, coords=coords),
-               tmp_path / f"risk.{suffix}")
+    spec = ExportSpec(what="layer", layer="risk", format=fmt, coords=coords)
+    if fmt == "kml" and coords != "wgs84":  # KML is lon/lat WGS 84 by definition: nothing else is written
+        with pytest.raises(ImportFormatError, match="KML is WGS 84"):
+            make(source_as(ws), spec, tmp_path / f"risk.{suffix}")
+        return
+    out = make(source_as(ws), spec, tmp_path / f"risk.{suffix}")
     path = f"/vsizip/{out}" if fmt == "shapefile" else out
     got = pyogrio.read_dataframe(path)
     risk = ws.read("risk")
     assert len(got) == len(risk)
     names = got["name"] if "name" in got else got["Name"]
     assert set(names) == set(risk["name"])  # Chinese text survives every format
-    epsg = got.crs.to_epsg()
-    if fmt == "kml":
-        assert epsg == 4326  # KML is lon/lat by definition
+    epsg = got.crs.to_epsg() if got.crs is not None else None
+    if coords == "gcj02":  # a custom CRS named for GCJ-02; GeoJSON can only name it (GDAL reads that as 4326)
+        if fmt == "geojson":
+            import json
+
+            assert "GCJ-02" in json.loads(out.read_text(encoding="utf-8"))["crs"]["properties"]["name"]
+        else:
+            assert epsg is None and "GCJ-02" in got.crs.name
+        got = got.set_crs(4326, allow_override=True)
     else:
-        assert epsg == (4490 if coords == "cgcs2000" else 4326)
+        assert epsg == {"wgs84": 4326, "cgcs2000": 4549}[coords]  # cgcs2000: the demo's GK zone
+        got = got.to_crs(4326)
     code = "code" if "code" in got else got.columns[0]
     got = got.set_index(got[code].astype(str)) if "code" in got else got
     first = risk.iloc[0]
@@ -353,7 +365,7 @@ def test_cli_exports(demo_copy, tmp_path):
     for args, name in [(("map", demo_copy, tmp_path / "r.pdf", "--paper", "A3"), "r.pdf"),
                        (("tables", demo_copy, tmp_path / "t.xlsx"), "t.xlsx"),
                        (("html", demo_copy, tmp_path / "m.html", "--kind", "coverage"), "m.html"),
-                       (("layer", demo_copy, "risk", tmp_path / "r.kml", "--coords", "gcj02"), "r.kml")]:
+                       (("layer", demo_copy, "risk", tmp_path / "r.gpkg", "--coords", "gcj02"), "r.gpkg")]:
         result = run("export", *args)
         assert result.exit_code == 0, result.output
         assert f"wrote {tmp_path / name}" in result.output and (tmp_path / name).stat().st_size > 1000
