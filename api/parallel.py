@@ -118,7 +118,7 @@ def _tile_coverage(sub: dict[str, Any], grid_rows: np.ndarray, target_rows: np.n
     grids = model.grid_figures(grid_rows)
     targets = model.target_coverage(target_rows)
     if len(targets):
-        targets["public_m2"] = [shapely.area(model._target_public[i]) for i in target_rows]
+        targets["public_m2"] = [shapely.area(model.target_areas[i]) for i in target_rows]
     pieces = model.spot_pieces(grid_rows)
     return {"grids": grids, "targets": targets, "pieces": pieces, "seconds": time.perf_counter() - t0,
             "worker": os.getpid(), "worker_peak_mib": _peak_mib()}

@@ -74,7 +74,7 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
                                    workers=workers)
     step("demand")
     target_areas = model.target_areas
-    existing = model.views.loc[[c for c in model.views.index if model._covering(c)]]
+    existing = model.views.loc[[c for c in model.views.index if model.is_covering(c)]]
     t0 = dt.datetime.now()
     if cover_classes is not None:
         wanted = model.targets["class"].astype(str).isin([str(c) for c in cover_classes]).to_numpy()

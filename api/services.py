@@ -229,7 +229,7 @@ def compute_coverage(store: Store, *, include_planned: bool = False, write: bool
         grids = model.grid_figures()
         step("targets")
         targets = model.target_coverage()
-        targets["public_m2"] = [shapely.area(g) for g in model._target_public]
+        targets["public_m2"] = [shapely.area(g) for g in model.target_areas]
         step("blind spots")
         spots = model.blind_spots()
         outside = model.cameras_outside()

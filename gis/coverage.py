@@ -138,7 +138,7 @@ class CoverageModel:
         self.targets = self.targets.reset_index(drop=True)
         blds = self._bld_geoms
         t_idx, tb_idx = self._bld_tree.query(self.targets.geometry.to_numpy(), predicate="intersects")
-        self.target_areas = self._target_public = [
+        self.target_areas = [  # each target's public part (buildings removed)
             g if g.geom_type == "Point" else _difference(g, _union(blds[np.sort(tb_idx[t_idx == i])]))
             for i, g in enumerate(self.targets.geometry.to_numpy())]
         self.cameras = self.cameras.reset_index(drop=True)
@@ -243,12 +243,13 @@ class CoverageModel:
         """Cameras standing outside every grid (counted nowhere else)."""
         return sum(1 for cam in self.cameras["id"] if self._home.get(cam, -1) == -1)
 
-    def _covering(self, cam: str) -> bool:
+    def is_covering(self, cam: str) -> bool:
+        """Whether camera ``cam``'s status counts toward coverage (``options.covering_statuses``)."""
         return self._status.get(cam, "active") in self.options.covering_statuses
 
     def _insert(self, cam: str) -> None:
         geom = self._outer(cam)
-        if geom is None or shapely.is_empty(geom) or not self._covering(cam):
+        if geom is None or shapely.is_empty(geom) or not self.is_covering(cam):
             return
         key = self._keys.setdefault(cam, len(self._keys))
         self._ids[key] = cam
@@ -312,7 +313,8 @@ class CoverageModel:
         return {level: _union(_intersection(sub[level].to_numpy(), region)) if len(sub)
                 else shapely.Polygon() for level in levels}
 
-    def _redundant(self, region: shapely.Geometry) -> shapely.Geometry:
+    def redundant(self, region: shapely.Geometry) -> shapely.Geometry:
+        """The part of ``region`` seen by two or more covering cameras at the redundancy level."""
         seen: shapely.Geometry = shapely.Polygon()
         twice: shapely.Geometry = shapely.Polygon()
         for cam in self.cameras_near(region):
@@ -341,7 +343,7 @@ class CoverageModel:
             for level in DORI_LEVELS:
                 seen = _intersection(public, unions[level])
                 rec[f"seen_{level}_m2"] = float(shapely.area(seen))
-            rec["redundant_m2"] = float(shapely.area(_intersection(public, self._redundant(grid))))
+            rec["redundant_m2"] = float(shapely.area(_intersection(public, self.redundant(grid))))
             roads, weights = self.roads_of(i)
             rec["road_m"] = float((shapely.length(roads) * weights).sum()) if len(roads) else 0.0
             for level in DORI_LEVELS:
@@ -369,7 +371,7 @@ class CoverageModel:
         records = []
         for i in rows:
             t = self.targets.iloc[i]
-            geom = self._target_public[i]
+            geom = self.target_areas[i]
             required = t.get("required_level") or self.options.default_required_level
             unions = self._level_unions(geom.buffer(0.01) if geom.geom_type == "Point" else geom, DORI_LEVELS)
             best, share_req, cams = None, 0.0, 0

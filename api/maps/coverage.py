@@ -103,7 +103,7 @@ def coverage_map(page: Page, *, redundancy: bool = False, exports: bool = True) 
             model = services.coverage_model(store)
             mine = model.grids if page.scope is None or page.scope.everywhere else model.grids[
                 model.grids["code"].astype(str).isin(page.scope.grids)]
-            twice = shapely.union_all([model._redundant(g) for g in mine.geometry])
+            twice = shapely.union_all([model.redundant(g) for g in mine.geometry])
             import geopandas as gpd
 
             folium.GeoJson(page.escaped(gpd.GeoDataFrame(geometry=[twice], crs=store.metric_crs()), []),
