@@ -134,8 +134,8 @@ class PostGISStore(Store):
                **settings: Any) -> PostGISStore:
         store = cls(uri, _creating=True)
         if store._exists() and not overwrite:
-            raise WorkspaceExistsError(f"workspace '{store.schema}' already exists in that database; choose another "
-                                 "?workspace= name or pass overwrite")
+            raise WorkspaceExistsError(f"workspace '{store.schema}' already exists in that database: choose another "
+                                       "?workspace= name, or replace it (--force; overwrite=True from Python)")
         import psycopg
 
         if store._con.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone() is None:
