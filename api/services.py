@@ -301,6 +301,10 @@ class WhatIf:
         else:
             point = shapely.Point(data.pop("x"), data.pop("y"))
         frame = gpd.GeoDataFrame({k: [v] for k, v in data.items()}, geometry=[point], crs=self.metric)
+        placed = visibility.mount(fp.resolve(frame, self.assume), self.obstacles.geoms, self.obstacles.tree)
+        if bool(placed["indoor"].iat[0]):
+            raise ValueError(f"camera {cam_id} would stand inside a building ({placed['assumed'].iat[0]}): "
+                             "place it on a street, or on a wall (within 0.5 m of it)")
         views = self.camera_views(frame)
         return self.model.set_camera(cam_id, views, status=data.get("status"), point_class=data.get("point_class"),
                                      location=point)

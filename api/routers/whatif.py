@@ -106,17 +106,18 @@ def drop_camera(request: Request, store: StoreDep, settings: SettingsDep, scope:
                   "focal_mm": spec.focal_mm, "sensor": spec.sensor, "resolution_px": spec.resolution_px,
                   "height_m": camera.height_m,
                   "tilt_deg": spec.tilt_deg if camera.tilt_deg is None else camera.tilt_deg,
-                  "status": "planned", "point_class": "1"}
+                  "status": "active", "point_class": "1"}  # counted as if installed, whatever the baseline
     with _lock:
         state = _session(request, store, scope, camera.baseline)
         if not cam_id:
-            state.count += 1
-            cam_id = f"WHATIF-{state.count}"
+            cam_id = f"WHATIF-{state.count + 1}"  # counted once it is placed
         elif camera.move is None and _workspace_camera(store, scope, cam_id):
             raise ConflictError(f"'{cam_id}' is a workspace camera: move it with 'move', or drop a new one "
                                 "under another id")
         grids, targets = state.whatif.set_camera(cam_id, {"lon": lon, "lat": lat, **fields})
         state.placed.add(cam_id)
+        if cam_id == f"WHATIF-{state.count + 1}":
+            state.count += 1
         return _answer(store, scope, state.whatif, cam_id, grids, targets, Basemap.from_settings(settings),
                        camera.baseline, lang)
 
@@ -140,6 +141,7 @@ def _existing(store: Any, camera: DroppedCamera, scope: Scope) -> dict[str, Any]
     for key in ("heading_deg", "height_m", "tilt_deg"):
         if key in camera.model_fields_set:
             fields[key] = getattr(camera, key)
+    fields["status"] = "active"  # a moved camera counts where it is moved to, as if installed there
     return fields
 
 

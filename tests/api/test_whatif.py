@@ -1,4 +1,5 @@
 import pytest
+import shapely
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -15,7 +16,15 @@ def client(request, analysed_path, tmp_path_factory):
 def test_dropping_and_removing_a_camera(client):
     http, ws = client
     grid = ws.read("grids").set_index("code").geometry.loc["370285001201001"]
-    lon, lat = grid.representative_point().coords[0]
+    blds = ws.read("buildings")
+    big = blds[blds.geometry.within(grid)].to_crs(ws.metric_crs()).area.idxmax()
+    inside = blds.geometry.loc[big].centroid  # the middle of the grid's largest building: indoors
+    refused = http.post("/api/whatif/cameras", json={"lon": inside.x, "lat": inside.y, "model": "bullet-12mm"})
+    assert refused.status_code == 422 and "inside a building" in refused.json()["detail"]
+    spots = ws.read("blind_spots")
+    spots = spots[spots["grid_code"] == "370285001201001"]
+    spot = spots.geometry.loc[spots["area_m2"].idxmax()]  # public space no camera sees: a drop there adds
+    lon, lat = shapely.point_on_surface(spot).x, shapely.point_on_surface(spot).y
     dropped = http.post("/api/whatif/cameras", json={"lon": lon, "lat": lat, "model": "bullet-12mm",
                                                       "heading_deg": 90, "height_m": 6})
     assert dropped.status_code == 200, dropped.text
