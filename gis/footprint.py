@@ -62,24 +62,24 @@ class CameraParameterError(ValueError):
 def _check_inputs(names: np.ndarray, cameras: pd.DataFrame, hfov: np.ndarray, focal: np.ndarray,
                   res_h: np.ndarray, height: np.ndarray) -> list[str]:
     """What is wrong with each camera's given parameters (missing ones are filled by assumptions)."""
-    problems = []
     geoms = cameras.geometry.array if hasattr(cameras, "geometry") else None
-    xy_ok = np.ones(len(cameras), dtype=bool)
+    no_xy = np.zeros(len(cameras), dtype=bool)
     if geoms is not None:
-        xy_ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
-        xy_ok[xy_ok] &= np.isfinite(shapely.get_x(geoms[xy_ok])) & np.isfinite(shapely.get_y(geoms[xy_ok]))
-    for i, name in enumerate(names):
-        if not xy_ok[i]:
-            problems.append(f"camera {name}: no position (empty or NaN coordinates)")
-        if not np.isnan(hfov[i]) and not 0 < hfov[i] <= 360:
-            problems.append(f"camera {name}: hfov_deg {hfov[i]:g} is outside (0, 360] (170° and more is a full circle)")
-        if not np.isnan(focal[i]) and focal[i] <= 0:
-            problems.append(f"camera {name}: focal_mm {focal[i]:g} must be positive")
-        if not res_h[i] > 0:
-            problems.append(f"camera {name}: resolution_px {res_h[i]:g} must be positive")
-        if not np.isnan(height[i]) and height[i] <= 0:
-            problems.append(f"camera {name}: height_m {height[i]:g} must be above the ground")
-    return problems
+        no_xy = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+        no_xy[~no_xy] |= ~(np.isfinite(shapely.get_x(geoms[~no_xy])) & np.isfinite(shapely.get_y(geoms[~no_xy])))
+    with np.errstate(invalid="ignore"):
+        checks = [
+            (no_xy, lambda i: "no position (empty or NaN coordinates)"),
+            (~np.isnan(hfov) & ~((hfov > 0) & (hfov <= 360)),
+             lambda i: f"hfov_deg {hfov[i]:g} is outside (0, 360] (170° and more is a full circle)"),
+            (~np.isnan(focal) & (focal <= 0), lambda i: f"focal_mm {focal[i]:g} must be positive"),
+            (~(res_h > 0), lambda i: f"resolution_px {res_h[i]:g} must be positive"),
+            (~np.isnan(height) & (height <= 0), lambda i: f"height_m {height[i]:g} must be above the ground"),
+        ]
+    bad = np.zeros(len(cameras), dtype=bool)
+    for mask, _ in checks:
+        bad |= mask
+    return [f"camera {names[i]}: {say(i)}" for i in np.flatnonzero(bad) for mask, say in checks if mask[i]]
 
 
 def resolve(cameras: pd.DataFrame, assume: Assumptions | None = None) -> pd.DataFrame:

@@ -218,17 +218,26 @@ def mount(params: pd.DataFrame, geoms: np.ndarray, tree: shapely.STRtree | None 
     notes = out["assumed"].astype(str).to_numpy(dtype=object).copy() if "assumed" in out else \
         np.array([""] * len(out), dtype=object)
     xs, ys = out["x"].to_numpy(dtype=float).copy(), out["y"].to_numpy(dtype=float).copy()
+    # candidates repeat a site's position for every heading and model: work out each position once
+    done: dict[tuple[float, float], tuple[float, float, bool, str]] = {}
     for i in np.unique(cam):
         if indoor[i]:
             continue
+        key = (xs[i], ys[i])
+        if key in done:
+            xs[i], ys[i], indoor[i], note = done[key]
+            notes[i] = "; ".join(filter(None, [notes[i], note]))
+            continue
+        before = notes[i]
         mine = bld[cam == i]
         walls = np.asarray(shapely.boundary(geoms[mine]), dtype=object)
         depth = np.asarray(shapely.distance(points[i], walls), dtype=float)
         j = int(np.argmin(depth))
         if depth[j] > MOUNT_TOLERANCE_M:
             indoor[i] = True
-            notes[i] = "; ".join(filter(None, [notes[i], f"inside a building ({depth[j]:.1f} m from its walls): "
-                                                         "indoor, no outdoor view"]))
+            note = f"inside a building ({depth[j]:.1f} m from its walls): indoor, no outdoor view"
+            notes[i] = "; ".join(filter(None, [before, note]))
+            done[key] = (xs[i], ys[i], True, note)
             continue
         wall = shapely.shortest_line(points[i], walls[j])
         (px, py), (wx, wy) = shapely.get_coordinates(wall)
@@ -239,7 +248,9 @@ def mount(params: pd.DataFrame, geoms: np.ndarray, tree: shapely.STRtree | None 
         else:
             nx, ny = dx / norm, dy / norm
         xs[i], ys[i] = wx + nx * MOUNT_OFFSET_M, wy + ny * MOUNT_OFFSET_M
-        notes[i] = "; ".join(filter(None, [notes[i], f"inside its building by {depth[j]:.2f} m: mounted on the wall"]))
+        note = f"inside its building by {depth[j]:.2f} m: mounted on the wall"
+        notes[i] = "; ".join(filter(None, [before, note]))
+        done[key] = (xs[i], ys[i], False, note)
     out["x"], out["y"], out["indoor"], out["assumed"] = xs, ys, indoor, notes
     return out
 
