@@ -352,11 +352,18 @@ def _wait(w: World, owner: str, url: str) -> dict[str, Any]:
     raise AssertionError(f"{url} did not finish")
 
 
+def _job_read(w: World, user: str | None, kind: str, tail: str = "") -> tuple[Any, str]:
+    """Read a finished job (``tail``: its file) as ``user``: only its starter may."""
+    owner, job_id = JOBS[kind]
+    _wait(w, owner, f"/api/{kind if kind == 'placement' else 'export'}/jobs/{job_id}")
+    r = call(w, user, "GET", f"/api/{kind if kind == 'placement' else 'export'}/jobs/{job_id}{tail}",
+             "owner" if user == owner else "other")
+    expect(r, user == owner, (200,), user, f"{kind} job{tail}")
+    return r, owner
+
+
 def placement_job_get(w: World, user: str | None) -> None:
-    owner, job_id = JOBS["placement"]
-    _wait(w, owner, f"/api/placement/jobs/{job_id}")
-    r = call(w, user, "GET", f"/api/placement/jobs/{job_id}", "owner" if user == owner else "other")
-    expect(r, user == owner, (200,), user, "placement job get")
+    _job_read(w, user, "placement")
 
 
 def placement_accept(w: World, user: str | None) -> None:
@@ -427,18 +434,12 @@ def export_job(w: World, user: str | None) -> None:
 
 
 def export_job_get(w: World, user: str | None) -> None:
-    owner, job_id = JOBS["export"]
-    _wait(w, owner, f"/api/export/jobs/{job_id}")
-    r = call(w, user, "GET", f"/api/export/jobs/{job_id}", "owner" if user == owner else "other")
-    expect(r, user == owner, (200,), user, "export job get")
+    _job_read(w, user, "export")
 
 
 def export_job_file(w: World, user: str | None) -> None:
-    owner, job_id = JOBS["export"]
-    _wait(w, owner, f"/api/export/jobs/{job_id}")
     before = len(w.ws.audit_log())
-    r = call(w, user, "GET", f"/api/export/jobs/{job_id}/file", "owner" if user == owner else "other")
-    expect(r, user == owner, (200,), user, "export job file")
+    _r, owner = _job_read(w, user, "export", "/file")
     if user == owner:  # its tables hold household aggregates: every download is on record
         log = w.ws.audit_log().iloc[before:]
         assert ((log["action"] == "download") & (log["user"] == owner)).any()
