@@ -1,41 +1,69 @@
-"""The GeoPackage workspace: one ``.gpkg`` file that opens in QGIS as it is.
+"""The GeoPackage workspace: one ``.gpkg`` file that opens in QGIS as it is, edited in place.
 
-Atomicity: a write never touches the live file. Under an exclusive lock it copies the
-file beside itself, writes the new layers and metadata into the copy, flushes it to
-disk and swaps it in with ``os.replace`` (atomic on POSIX). A write that fails or is
-killed midway leaves the live file as it was; the abandoned copy is removed by the
-next writer. Readers never see a half-written layer.
+The file is in SQLite's WAL mode: readers never block the writer and never see half a write,
+and a write is one SQLite transaction, so a crash or a SIGKILL at any moment leaves the last
+committed state. Nothing copies the file:
 
-Metadata lives in two plain tables inside the file: ``pingan_meta`` (key → JSON) and
-``pingan_layers`` (layer → version, update time, row count).
+- a feature edit, insert or delete changes its one row (:meth:`GeoPackageStore.edit`); GDAL's
+  R-tree triggers keep the spatial index right through the ``ST_`` functions
+  :mod:`layers.gpkgsql` registers;
+- a whole layer (an import, an analysis result) is written by GDAL into a private scratch file
+  and copied in, replacing the old table, in one transaction.
+
+Only Python's SQLite opens the workspace in this process (see :mod:`layers.gpkgsql` for why).
+
+Versions see every writer: triggers on each layer bump ``pingan_layers.version`` on any
+insert, update or delete, whoever makes it (this program, QGIS, GDAL, plain SQL); a layer a
+tool dropped and rebuilt without them is noticed and adopted with a new version.
+
+Metadata lives in plain tables inside the file: ``pingan_meta`` (key → JSON), ``pingan_layers``
+(layer → version, update time, row count) and ``pingan_audit``. Users, sessions and keys live
+beside it in ``<name>.users.sqlite`` (:mod:`layers.accounts`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
-import shutil
+import secrets
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from layers import schemas
+from layers import accounts, gpkgsql, schemas
 from layers.errors import UnknownLayerError, WorkspaceError, WorkspaceExistsError
+from layers.gpkgsql import q
 from layers.store import SCHEMA_VERSION, LayerInfo, Store, conform, now_iso, storable
 
-_META_DDL = (
-    "CREATE UNIQUE INDEX IF NOT EXISTS pingan_meta_key ON pingan_meta (key)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS pingan_layers_name ON pingan_layers (name)",
-)
 _AUDIT_COLUMNS = ("at", "user", "action", "object", "detail")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+_RESERVED = ("gpkg_", "rtree_", "pingan_", "sqlite_")
+_STAMP = "strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')"
+#: how many times a read-modify-write of a whole layer is tried when other writers keep changing it
+_RETRIES = 5
+
+
+def _tracking(name: str) -> list[str]:
+    """Triggers that bump the layer's version on any change, by any SQLite client."""
+    lit = name.replace("'", "''")
+    out = []
+    for op, rows in (("insert", "rows + 1"), ("update", "rows"), ("delete", "rows - 1")):
+        out.append(f"CREATE TRIGGER IF NOT EXISTS {q(f'pingan_changed_{name}_{op}')} AFTER {op.upper()} ON {q(name)} "
+                   f"BEGIN UPDATE pingan_layers SET version = version + 1, rows = {rows}, updated_at = {_STAMP} "
+                   f"WHERE name = '{lit}'; END")
+    return out
+
+
+def _key_field(name: str) -> str | None:
+    schema = schemas.SCHEMAS.get(name)
+    return schema.id_field if schema is not None else None
 
 
 class GeoPackageStore(Store):
@@ -47,6 +75,9 @@ class GeoPackageStore(Store):
         if not self.path.exists():
             raise WorkspaceError(f"workspace {self.path} does not exist: create it with `pingan init {self.path}`")
         self._check_file(self.path)
+        self._local = threading.local()
+        self.accounts = accounts.Accounts(accounts.sibling(self.path))
+        self._upgrade()
 
     # ---- creation and integrity ----------------------------------------------------
     @classmethod
@@ -55,7 +86,7 @@ class GeoPackageStore(Store):
         path = Path(path)
         if path.exists() and not overwrite:
             raise WorkspaceExistsError(f"{path} already exists: choose another name, or replace it "
-                                  "(pingan init --force; overwrite=True from Python)")
+                                       "(pingan init --force; overwrite=True from Python)")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.new-{os.getpid()}.gpkg")
         try:
@@ -71,14 +102,20 @@ class GeoPackageStore(Store):
             pyogrio.write_dataframe(pd.DataFrame({c: pd.Series([], dtype=str) for c in _AUDIT_COLUMNS}),
                                     tmp, layer="pingan_audit", driver="GPKG")
             with contextlib.closing(sqlite3.connect(tmp)) as con, con:
-                for ddl in _META_DDL:
-                    con.execute(ddl)
+                con.execute("CREATE UNIQUE INDEX IF NOT EXISTS pingan_meta_key ON pingan_meta (key)")
+                con.execute("CREATE UNIQUE INDEX IF NOT EXISTS pingan_layers_name ON pingan_layers (name)")
                 meta = {"schema_version": SCHEMA_VERSION, "name": name or path.stem, "created_at": now_iso(),
                         "settings": {"expect_china": expect_china, **settings}}
                 con.executemany("INSERT OR REPLACE INTO pingan_meta (key, value) VALUES (?, ?)",
                                 [(k, json.dumps(v, ensure_ascii=False)) for k, v in meta.items()])
+            with contextlib.closing(sqlite3.connect(tmp)) as con:
+                con.execute("PRAGMA journal_mode = WAL")
             _fsync(tmp)
+            for stale in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
+                          accounts.sibling(path)):
+                stale.unlink(missing_ok=True)  # an overwritten workspace takes neither its log nor its users
             os.replace(tmp, path)
+            _fsync_dir(path.parent)
         finally:
             tmp.unlink(missing_ok=True)
         return cls(path)
@@ -90,7 +127,7 @@ class GeoPackageStore(Store):
         if head != _SQLITE_MAGIC:
             raise WorkspaceError(f"{path} is not a GeoPackage (no SQLite header): is it the right file?")
         try:
-            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            con = sqlite3.connect(path, timeout=30)
             try:
                 ok = con.execute("PRAGMA quick_check").fetchone()
                 tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -103,262 +140,376 @@ class GeoPackageStore(Store):
         if "gpkg_contents" not in tables:
             raise WorkspaceError(f"{path} is an SQLite file but not a GeoPackage")
 
-    # ---- reading ----------------------------------------------------------------------
+    def _upgrade(self) -> None:
+        """Bring an older workspace file up to date: WAL mode, and accounts moved out of the file."""
+        con = self._con
+        if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            with contextlib.suppress(sqlite3.OperationalError):  # busy: the next opener switches it
+                con.execute("PRAGMA journal_mode = WAL")
+        inside = [t for t in accounts.TABLES if f"pingan_{t}" in gpkgsql.tables(con)]
+        if not inside:
+            return
+        for name in inside:  # copy first (idempotent), then drop: a crash between the two loses nothing
+            _, fields = accounts.table(name)
+            have = gpkgsql.columns(con, f"pingan_{name}")
+            rows = con.execute(f"SELECT {', '.join(q(f) if f in have else 'NULL' for f in fields)} "
+                               f"FROM {q('pingan_' + name)}").fetchall()
+            self.accounts.put_many(name, [dict(zip(fields, r, strict=True)) for r in rows])
+        with self._write() as con:
+            for name in inside:
+                con.execute(f"DROP TABLE IF EXISTS {q('pingan_' + name)}")
+
+    # ---- connections and transactions -------------------------------------------------------
+    @property
+    def _con(self) -> sqlite3.Connection:
+        """This thread's connection (reopened if the file was replaced, e.g. by ``init --force``)."""
+        try:
+            ino = os.stat(self.path).st_ino
+        except FileNotFoundError as exc:
+            raise WorkspaceError(f"workspace {self.path} is gone (moved or deleted)") from exc
+        con = getattr(self._local, "con", None)
+        if con is None or self._local.ino != ino:
+            if con is not None:
+                con.close()
+            con = gpkgsql.connect(self.path)
+            self._local.con, self._local.ino = con, ino
+        return con
+
     @contextlib.contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        """A read-only connection, held apart from in-place appends by the append lock.
-
-        SQLite names its rollback journal after the path: a reader still on the file a writer
-        has just swapped out would take a live append's journal for a crashed one and fail
-        ("attempt to write a readonly database"). Readers and appends never overlap, so it
-        cannot happen.
-        """
-        with self._append_lock(fcntl.LOCK_SH), contextlib.closing(
-                sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)) as con:
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One consistent snapshot (inside a write, the write's own view)."""
+        con = self._con
+        if con.in_transaction:
             yield con
+            return
+        con.execute("BEGIN")
+        try:
+            yield con
+        finally:
+            if con.in_transaction:
+                con.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, all or nothing (SQLite's lock serialises writers across processes)."""
+        con = self._con
+        if con.in_transaction:
+            raise RuntimeError("a workspace write cannot start inside another read or write of this thread")
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+            con.execute("COMMIT")
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+        # fold the write into the file at once (without waiting for readers), so that the .gpkg alone
+        # is the workspace once writes settle: a plain file copy, or QGIS on a read-only share, sees it
+        with contextlib.suppress(sqlite3.OperationalError):
+            con.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def close(self) -> None:
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            con.close()
+            self._local.con = None
+
+    # ---- reading ----------------------------------------------------------------------
     def layers(self) -> list[LayerInfo]:
-        with self._reading() as con:
-            kinds = dict(con.execute(
-                "SELECT c.table_name, g.geometry_type_name FROM gpkg_contents c "
-                "LEFT JOIN gpkg_geometry_columns g ON g.table_name = c.table_name"))
-            meta = {r[0]: r[1:] for r in con.execute("SELECT name, version, updated_at, rows FROM pingan_layers")}
-        out = []
-        for name, gtype in sorted(kinds.items()):
-            version, updated, rows = meta.get(name, (0, "", -1))
-            if not name.startswith("pingan_"):
-                out.append(LayerInfo(name, rows, version, updated, gtype))
+        with self._read() as con:
+            out, untracked = self._listing(con)
+        if untracked:
+            self._adopt(untracked)
+            with self._read() as con:
+                out, _ = self._listing(con)
         return out
+
+    @staticmethod
+    def _listing(con: sqlite3.Connection) -> tuple[list[LayerInfo], list[str]]:
+        kinds = dict(con.execute(
+            "SELECT c.table_name, g.geometry_type_name FROM gpkg_contents c "
+            "LEFT JOIN gpkg_geometry_columns g ON g.table_name = c.table_name"))
+        meta = {r[0]: r[1:] for r in con.execute("SELECT name, version, updated_at, rows FROM pingan_layers")}
+        tracked = {r[0] for r in con.execute("SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' "
+                                             "AND name LIKE 'pingan_changed_%_update'")}
+        out, untracked = [], []
+        for name, gtype in sorted(kinds.items()):
+            if name.startswith("pingan_"):
+                continue
+            if name not in meta or name not in tracked:
+                untracked.append(name)  # made or rebuilt by another tool
+            version, updated, rows = meta.get(name, (0, "", -1))
+            out.append(LayerInfo(name, rows, version, updated, gtype))
+        return out, untracked
+
+    def _adopt(self, names: Sequence[str]) -> None:
+        """Track layers another tool made or rebuilt: a new version, counted rows, the triggers."""
+        with self._write() as con:
+            present = gpkgsql.tables(con)
+            for name in names:
+                if name in present:
+                    self._track(con, name, "changed outside pingan")
+
+    def _track(self, con: sqlite3.Connection, name: str, message: str, *, before: int | None = None) -> int:
+        """After a whole-layer write: the layer's next version, its row count, triggers and key index."""
+        if before is None:
+            row = con.execute("SELECT version FROM pingan_layers WHERE name = ?", (name,)).fetchone()
+            before = row[0] if row else 0
+        version = int(before) + 1
+        rows = con.execute(f"SELECT COUNT(*) FROM {q(name)}").fetchone()[0]
+        con.execute("INSERT OR REPLACE INTO pingan_layers (name, version, updated_at, rows, message) "
+                    "VALUES (?, ?, ?, ?, ?)", (name, version, now_iso(), rows, message))
+        for sql in _tracking(name):
+            con.execute(sql)
+        key = _key_field(name)
+        if key and key in gpkgsql.columns(con, name):
+            index = q(f"pingan_key_{name}")
+            try:  # ids are unique by validation; the index keeps them so against every writer
+                con.execute("SAVEPOINT pingan_key")
+                con.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {index} ON {q(name)} ({q(key)})")
+                con.execute("RELEASE pingan_key")
+            except sqlite3.IntegrityError:
+                con.execute("ROLLBACK TO pingan_key")
+                con.execute("RELEASE pingan_key")
+                con.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {q(name)} ({q(key)})")
+        return version
+
+    def _missing(self, con: sqlite3.Connection, layer: str) -> UnknownLayerError:
+        have = ", ".join(i.name for i in self._listing(con)[0]) or "no layers yet"
+        return UnknownLayerError(f"workspace {self.path.name} has no layer '{layer}' (it has {have})")
 
     def read(self, layer: str, *, bbox: Sequence[float] | None = None,
              where: str | None = None) -> pd.DataFrame:
-        infos = {i.name: i for i in self.layers()}
-        if layer not in infos:
-            have = ", ".join(infos) or "no layers yet"
-            raise UnknownLayerError(f"workspace {self.path.name} has no layer '{layer}' (it has {have})")
-        is_table = infos[layer].geometry_type is None
-        kwargs: dict[str, Any] = {"layer": layer, "where": where}
-        if bbox is not None and not is_table:
-            kwargs["bbox"] = tuple(float(v) for v in bbox)
-        with self._append_lock(fcntl.LOCK_SH):
-            frame = pyogrio.read_dataframe(self.path, read_geometry=not is_table, **kwargs)
-        if "fid" in frame.columns and layer != "fid":
-            frame = frame.drop(columns="fid")
+        with self._read() as con:
+            if layer.startswith("pingan_") or con.execute(
+                    "SELECT 1 FROM gpkg_contents WHERE table_name = ?", (layer,)).fetchone() is None:
+                raise self._missing(con, layer)
+            frame = gpkgsql.read_table(con, layer, bbox=bbox, where=where)
+        return conform(layer, frame)
+
+    def rows(self, layer: str, key: str, value: str) -> pd.DataFrame:
+        with self._read() as con:
+            if layer.startswith("pingan_") or con.execute(
+                    "SELECT 1 FROM gpkg_contents WHERE table_name = ?", (layer,)).fetchone() is None:
+                raise self._missing(con, layer)
+            frame = gpkgsql.read_table(con, layer, where=f"CAST({q(key)} AS TEXT) = ?", params=(str(value),))
         return conform(layer, frame)
 
     def layer_bounds(self, layer: str) -> tuple[float, float, float, float] | None:
-        with self._append_lock(fcntl.LOCK_SH):
-            info = pyogrio.read_info(self.path, layer=layer)
-        if info.get("geometry_type") is None or not info.get("features"):
+        with self._read() as con:
+            gcol = gpkgsql.geometry_column(con, layer)
+            if gcol is None:
+                return None
+            row = con.execute(f"SELECT min(minx), min(miny), max(maxx), max(maxy) FROM "
+                              f"{q(f'rtree_{layer}_{gcol[0]}')}").fetchone()
+        if row is None or row[0] is None:
             return None
-        w, s, e, n = info["total_bounds"]
-        return (float(w), float(s), float(e), float(n))
+        return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
 
     def get_meta(self, key: str, default: Any = None) -> Any:
-        with self._reading() as con:
+        with self._read() as con:
             row = con.execute("SELECT value FROM pingan_meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else default
 
-    # ---- writing (copy, write, swap) -----------------------------------------------------
-    @contextlib.contextmanager
-    def _append_lock(self, mode: int) -> Iterator[None]:
-        """Readers through GDAL (shared) against in-place appends (exclusive).
+    # ---- writing whole layers (GDAL into a scratch file, copied in one transaction) ---------
+    def _scratch(self) -> Path:
+        prefix = f".{self.path.stem}.scratch-"
+        for stale in self.path.parent.glob(prefix + "*"):  # the file and GDAL's journal and temporary R-tree
+            pid = stale.name[len(prefix):].split("-")[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                stale.unlink(missing_ok=True)  # left by a writer that died
+        return self.path.with_name(f".{self.path.stem}.scratch-{os.getpid()}-{secrets.token_hex(4)}.gpkg")
 
-        GDAL links its own SQLite, and POSIX record locks do not tell two SQLite copies in
-        one process apart; so a GDAL reader could see an append half-way. This lock keeps
-        them apart; appends take milliseconds.
-        """
-        if self.path.name.startswith("."):
-            yield  # a writer's private copy: nobody else opens it
-            return
-        with open(self.path.with_name(f".{self.path.name}.append.lock"), "a+") as lock:
-            fcntl.flock(lock, mode)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        """The writers' lock and the append lock: for appends SQLite makes atomic by itself."""
-        with open(self.path.with_name(f".{self.path.name}.lock"), "a+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                with self._append_lock(fcntl.LOCK_EX):
-                    yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    @staticmethod
+    def _to_scratch(scratch: Path, frames: Mapping[str, pd.DataFrame]) -> None:
+        for name, frame in frames.items():
+            is_geo = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame
+            out = _prepare(storable(frame))
+            kwargs: dict[str, Any] = {"layer": name, "driver": "GPKG"}
+            if is_geo:
+                crs = getattr(out, "crs", None)
+                if crs is not None and crs.to_epsg() != 4326:
+                    out = gpd.GeoDataFrame(out).to_crs(4326)
+                kwargs["promote_to_multi"] = False
+                allowed = schemas.SCHEMAS[name].geometry if name in schemas.SCHEMAS else None
+                if allowed and len(allowed) > 1:
+                    kwargs["geometry_type"] = "Unknown"  # Polygon and MultiPolygon may mix
+            pyogrio.write_dataframe(out, scratch, **kwargs)
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[Path]:
-        lock_path = self.path.with_name(f".{self.path.name}.lock")
-        with open(lock_path, "a+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                for stale in self.path.parent.glob(f".{self.path.stem}.tmp-*.gpkg"):
-                    stale.unlink(missing_ok=True)  # left by a writer that died; we hold the lock
-                tmp = self.path.with_name(f".{self.path.stem}.tmp-{os.getpid()}.gpkg")
-                shutil.copyfile(self.path, tmp)
-                try:
-                    yield tmp
-                    _fsync(tmp)
-                    self._check_file(tmp)
-                    os.replace(tmp, self.path)
-                    _fsync_dir(self.path.parent)
-                finally:
-                    tmp.unlink(missing_ok=True)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def _attached(self, scratch: Path) -> Iterator[sqlite3.Connection]:
+        con = self._con
+        con.execute("ATTACH DATABASE ? AS s", (str(scratch),))
+        try:
+            yield con
+        finally:
+            con.execute("DETACH DATABASE s")
 
     def write_many(self, frames: Mapping[str, pd.DataFrame], *, mode: str = "replace",
                    message: str = "") -> dict[str, int]:
         if mode not in {"replace", "append"}:
             raise ValueError(f"mode must be 'replace' or 'append', not {mode!r}")
         for name in frames:
-            if not name.isidentifier() or name.startswith(("gpkg_", "rtree_", "pingan_", "sqlite_")):
+            if not name.isidentifier() or name.startswith(_RESERVED):
                 raise ValueError(f"'{name}' cannot be a layer name: use letters, digits and _")
-        with self._transaction() as tmp:
-            return self._write_into(tmp, frames, mode, message)
+        return self._replace(frames, mode, message)
+
+    def _replace(self, frames: Mapping[str, pd.DataFrame], mode: str, message: str,
+                 expect: Mapping[str, int] | None = None) -> dict[str, int]:
+        """Write ``frames`` in one transaction; with ``expect``, only if those layers still have those
+        versions (else None is returned for a retry)."""
+        scratch = self._scratch()
+        try:
+            self._to_scratch(scratch, frames)
+            with self._attached(scratch) as con, self._write():
+                listed = {r[0]: r[1] for r in con.execute("SELECT name, version FROM pingan_layers")}
+                if expect is not None and any(listed.get(k, 0) != v for k, v in expect.items()):
+                    raise _MovedError
+                present = gpkgsql.tables(con)
+                versions = {}
+                for name in frames:
+                    before = listed.get(name, 0)
+                    if mode == "append" and name in present:
+                        gpkgsql.append_rows(con, name)
+                    else:
+                        gpkgsql.drop_layer(con, name)
+                        gpkgsql.copy_layer(con, name)
+                    versions[name] = self._track(con, name, message, before=before)
+            self._checkpoint()
+            return versions
+        finally:
+            scratch.unlink(missing_ok=True)
+            for extra in ("-journal", "-wal", "-shm"):
+                scratch.with_name(scratch.name + extra).unlink(missing_ok=True)
+
+    def _checkpoint(self) -> None:
+        """Fold a large write's log back into the file, so the -wal file does not keep its size."""
+        with contextlib.suppress(sqlite3.OperationalError):
+            self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def update(self, layer: str, change: Callable[[pd.DataFrame], pd.DataFrame], *, message: str = "") -> int:
-        with self._transaction() as tmp:
-            current = GeoPackageStore(tmp).read(layer)
-            return self._write_into(tmp, {layer: change(current)}, "replace", message)[layer]
+        for _ in range(_RETRIES):
+            version = self.version(layer)
+            if not self.has(layer):
+                raise UnknownLayerError(f"workspace {self.path.name} has no layer '{layer}'")
+            try:
+                return self._replace({layer: change(self.read(layer))}, "replace", message,
+                                     expect={layer: version})[layer]
+            except _MovedError:
+                continue
+        raise WorkspaceError(f"layer '{layer}' kept changing under this update: try again")
 
-    @staticmethod
-    def _write_into(tmp: Path, frames: Mapping[str, pd.DataFrame], mode: str, message: str) -> dict[str, int]:
-        versions: dict[str, int] = {}
-        existing = {i.name for i in GeoPackageStore(tmp).layers()} if mode == "append" else set()
-        for name, frame in frames.items():
-            is_geo = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame
-            out = _prepare(storable(frame))
-            append = mode == "append" and name in existing
-            kwargs: dict[str, Any] = {"layer": name, "driver": "GPKG", "append": append}
-            if is_geo:
-                kwargs["promote_to_multi"] = False
-                allowed = schemas.SCHEMAS[name].geometry if name in schemas.SCHEMAS else None
-                if not append and allowed and len(allowed) > 1:
-                    kwargs["geometry_type"] = "Unknown"  # Polygon and MultiPolygon may mix
-            pyogrio.write_dataframe(out, tmp, **kwargs)
-        with contextlib.closing(sqlite3.connect(tmp)) as con, con:
-            for name in frames:
-                rows = con.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]
-                row = con.execute("SELECT version FROM pingan_layers WHERE name = ?", (name,)).fetchone()
-                versions[name] = (row[0] if row else 0) + 1
-                con.execute("INSERT OR REPLACE INTO pingan_layers (name, version, updated_at, rows, message) "
-                            "VALUES (?, ?, ?, ?, ?)",
-                            (name, versions[name], now_iso(), rows, message))
-        return versions
+    # ---- writing one feature in place ---------------------------------------------------------
+    def edit(self, layer: str, key: str, value: str,
+             decide: Callable[[pd.Series | None], pd.DataFrame | None], *,
+             message: str = "") -> tuple[int, pd.Series | None]:
+        with self._write() as con:
+            if con.execute("SELECT 1 FROM gpkg_contents WHERE table_name = ?", (layer,)).fetchone() is None:
+                raise self._missing(con, layer)
+            found = gpkgsql.read_table(con, layer, where=f"CAST({q(key)} AS TEXT) = ?", params=(str(value),),
+                                       with_fid=True)
+            if len(found) > 1:
+                raise WorkspaceError(f"{layer} holds '{value}' {len(found)} times: fix the duplicates in the file")
+            fid = int(found["fid"].to_numpy()[0]) if len(found) else None
+            current = conform(layer, found.drop(columns="fid")).iloc[0] if len(found) else None
+            new = decide(current)
+            if new is None:
+                if fid is not None:
+                    con.execute(f"DELETE FROM {q(layer)} WHERE fid = ?", (fid,))
+            else:
+                row = {str(k): v for k, v in new.iloc[0].to_dict().items()}
+                values = gpkgsql.row_values(con, layer, row)
+                if fid is None:
+                    con.execute(f"INSERT INTO {q(layer)} ({', '.join(q(c) for c in values)}) "
+                                f"VALUES ({', '.join('?' for _ in values)})", list(values.values()))
+                    fid = con.execute("SELECT last_insert_rowid()").fetchone()[0]
+                else:
+                    con.execute(f"UPDATE {q(layer)} SET {', '.join(q(c) + ' = ?' for c in values)} WHERE fid = ?",
+                                [*values.values(), fid])
+                gpkgsql.grow_extent(con, layer, [row.get("geometry")] if "geometry" in row else [])
+            if new is None:
+                gpkgsql.grow_extent(con, layer, [])
+            con.execute("UPDATE pingan_layers SET message = ? WHERE name = ?", (message, layer))
+            version = con.execute("SELECT version FROM pingan_layers WHERE name = ?", (layer,)).fetchone()[0]
+            stored = None
+            if new is not None:
+                back = gpkgsql.read_table(con, layer, where="fid = ?", params=(fid,))
+                stored = conform(layer, back).iloc[0]
+        return int(version), stored
 
     def delete(self, layer: str) -> None:
-        if not self.has(layer):
-            raise UnknownLayerError(f"workspace {self.path.name} has no layer '{layer}'")
-        with self._transaction() as tmp, contextlib.closing(sqlite3.connect(tmp)) as con, con:
-            gcol = con.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?",
-                               (layer,)).fetchone()
-            con.execute(f'DROP TABLE "{layer}"')
-            if gcol:
-                con.execute(f'DROP TABLE IF EXISTS "rtree_{layer}_{gcol[0]}"')
-            present = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            for table in ("gpkg_contents", "gpkg_geometry_columns", "gpkg_extensions", "gpkg_ogr_contents"):
-                if table in present:
-                    con.execute(f"DELETE FROM {table} WHERE table_name = ?", (layer,))
+        with self._write() as con:
+            if con.execute("SELECT 1 FROM gpkg_contents WHERE table_name = ?", (layer,)).fetchone() is None \
+                    or layer.startswith("pingan_"):
+                raise UnknownLayerError(f"workspace {self.path.name} has no layer '{layer}'")
+            gpkgsql.drop_layer(con, layer)
             con.execute("DELETE FROM pingan_layers WHERE name = ?", (layer,))
 
-    def audit(self, action: str, obj: str, detail: Mapping[str, Any] | None = None, *,
-              user: str = "system") -> None:
-        record = (now_iso(), user, action, obj, json.dumps(dict(detail or {}), ensure_ascii=False, default=str))
-        # an audit record is one row appended in one SQLite transaction (atomic and durable through
-        # SQLite's journal), in place: copying a city's workspace for every page view would cost
-        # seconds. Writers that copy and replace the file hold the same lock, so none is lost.
-        with self._locked(), contextlib.closing(sqlite3.connect(self.path, timeout=30)) as con, con:
-            con.execute("PRAGMA synchronous = FULL")
-            con.execute('INSERT INTO pingan_audit ("at", "user", "action", "object", "detail") '
-                        "VALUES (?, ?, ?, ?, ?)", record)
-
-    # ---- internal tables -------------------------------------------------------------------
-    _TABLES: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {
-        "users": ("username", ("username", "role", "area", "password_hash", "disabled", "created_at",
-                               "failed_logins", "locked_until", "display_name")),
-        "sessions": ("token_hash", ("token_hash", "username", "created_at", "expires_at")),
-        "throttle": ("key", ("key", "failures", "locked_until", "updated_at")),
-        "secrets": ("name", ("name", "value", "created_at"))}
-
-    def _table(self, table: str) -> tuple[str, tuple[str, ...]]:
-        if table not in self._TABLES:
-            raise ValueError(f"no internal table '{table}': there are {', '.join(self._TABLES)}")
-        return self._TABLES[table]
-
-    @staticmethod
-    def _create(con: sqlite3.Connection, table: str, key: str, fields: tuple[str, ...]) -> None:
-        cols = ", ".join(f'"{f}" TEXT' + (" PRIMARY KEY" if f == key else "") for f in fields)
-        con.execute(f'CREATE TABLE IF NOT EXISTS "pingan_{table}" ({cols})')
-
-    def records(self, table: str) -> list[dict[str, Any]]:
-        _, fields = self._table(table)
-        with self._reading() as con:
-            exists = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                 (f"pingan_{table}",)).fetchone()
-            if not exists:
-                return []
-            cur = con.execute(f'SELECT {", ".join(chr(34) + f + chr(34) for f in fields)} FROM "pingan_{table}"')
-            return [dict(zip(fields, row, strict=True)) for row in cur.fetchall()]
-
-    def put_record(self, table: str, key: str, record: Mapping[str, Any], *,
-                   expect: Mapping[str, Any] | None = None) -> bool:
-        tkey, fields = self._table(table)
-        if key != tkey:
-            raise ValueError(f"table '{table}' is keyed by '{tkey}', not '{key}'")
-        values = {f: (None if record.get(f) is None else str(record[f])) for f in fields}
-        with self._locked(), contextlib.closing(sqlite3.connect(self.path, timeout=30)) as con, con:
-            con.execute("PRAGMA synchronous = FULL")
-            self._create(con, table, tkey, fields)
-            if expect is not None:
-                row = con.execute(f'SELECT * FROM "pingan_{table}" WHERE "{tkey}" = ?',
-                                  (values[tkey],)).fetchone()
-                current = dict(zip(fields, row, strict=True)) if row else None
-                if current is None or any(current.get(k) != (None if v is None else str(v))
-                                          for k, v in expect.items()):
-                    return False
-            con.execute(f'INSERT OR REPLACE INTO "pingan_{table}" ({", ".join(chr(34) + f + chr(34) for f in fields)}) '
-                        f'VALUES ({", ".join("?" for _ in fields)})', [values[f] for f in fields])
-        return True
-
-    def delete_records(self, table: str, key: str, values: Sequence[Any]) -> int:
-        tkey, fields = self._table(table)
-        if key not in fields:
-            raise ValueError(f"table '{table}' has no field '{key}'")
-        with self._locked(), contextlib.closing(sqlite3.connect(self.path, timeout=30)) as con, con:
-            self._create(con, table, tkey, fields)
-            n = 0
-            for v in values:
-                n += con.execute(f'DELETE FROM "pingan_{table}" WHERE "{key}" = ?', (str(v),)).rowcount
-        return n
-
-    def audit_log(self) -> pd.DataFrame:
-        with self._reading() as con:
-            return pd.read_sql_query('SELECT "at", "user", "action", "object", "detail" FROM pingan_audit '
-                                     "ORDER BY fid", con)
+    # ---- metadata and the audit log ---------------------------------------------------------------
+    def set_meta(self, values: Mapping[str, Any]) -> None:
+        with self._write() as con:
+            con.executemany("INSERT OR REPLACE INTO pingan_meta (key, value) VALUES (?, ?)",
+                            [(k, json.dumps(v, ensure_ascii=False, default=str)) for k, v in values.items()])
 
     def meta(self) -> dict[str, Any]:
-        with self._reading() as con:
+        with self._read() as con:
             return {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM pingan_meta")}
 
     def restore_layer_info(self, layer: str, version: int, updated_at: str) -> None:
-        with self._transaction() as tmp, contextlib.closing(sqlite3.connect(tmp)) as con, con:
+        with self._write() as con:
             con.execute("UPDATE pingan_layers SET version = ?, updated_at = ? WHERE name = ?",
                         (int(version), updated_at, layer))
 
+    def audit(self, action: str, obj: str, detail: Mapping[str, Any] | None = None, *,
+              user: str = "system") -> None:
+        self.append_audit([(now_iso(), user, action, obj,
+                            json.dumps(dict(detail or {}), ensure_ascii=False, default=str))])
+
     def append_audit(self, rows: Sequence[tuple[str, str, str, str, str]]) -> None:
-        with self._locked(), contextlib.closing(sqlite3.connect(self.path, timeout=30)) as con, con:
-            con.execute("PRAGMA synchronous = FULL")
+        with self._write() as con:
             con.executemany('INSERT INTO pingan_audit ("at", "user", "action", "object", "detail") '
                             "VALUES (?, ?, ?, ?, ?)", [tuple(r) for r in rows])
 
-    def set_meta(self, values: Mapping[str, Any]) -> None:
-        with self._transaction() as tmp, contextlib.closing(sqlite3.connect(tmp)) as con, con:
-            con.executemany("INSERT OR REPLACE INTO pingan_meta (key, value) VALUES (?, ?)",
-                            [(k, json.dumps(v, ensure_ascii=False, default=str)) for k, v in values.items()])
+    def audit_log(self) -> pd.DataFrame:
+        with self._read() as con:
+            return pd.read_sql_query('SELECT "at", "user", "action", "object", "detail" FROM pingan_audit '
+                                     "ORDER BY fid", con)
+
+    # ---- accounts (in the sibling file) ------------------------------------------------------------
+    def records(self, table: str) -> list[dict[str, Any]]:
+        return self.accounts.records(table)
+
+    def put_record(self, table: str, key: str, record: Mapping[str, Any], *,
+                   expect: Mapping[str, Any] | None = None) -> bool:
+        return self.accounts.put(table, key, record, expect=expect)
+
+    def delete_records(self, table: str, key: str, values: Sequence[Any]) -> int:
+        return self.accounts.delete(table, key, values)
+
+    # ---- a copy for people outside -------------------------------------------------------------------
+    def snapshot(self, out: Path) -> None:
+        """A consistent copy of the file as it is now (one file, rollback journal), by SQLite's backup."""
+        out = Path(out)
+        tmp = out.with_name(f".{out.name}.part")
+        tmp.unlink(missing_ok=True)
+        with contextlib.closing(sqlite3.connect(tmp)) as dst:
+            self._con.backup(dst)
+            dst.execute("PRAGMA journal_mode = DELETE")
+        os.replace(tmp, out)
+
+
+class _MovedError(Exception):
+    """The layer changed between reading it and writing its replacement."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _prepare(frame: pd.DataFrame) -> pd.DataFrame:

@@ -3,8 +3,14 @@
 ``postgresql://user:password@host:port/database?workspace=name`` keeps one workspace in the
 schema ``name`` (default ``pingan``) of that database: one table per layer (geometry in
 EPSG:4326 with a GiST index, rows in their written order), and the tables
-``pingan_layers`` (versions), ``pingan_meta`` (settings, metadata), ``pingan_audit`` and
-``pingan_records`` (users, sessions).
+``pingan_layers`` (versions), ``pingan_meta`` (settings, metadata) and ``pingan_audit``.
+Users, sessions and keys live apart from the data, in the schema ``<name>__access``
+(``pingan_records``): a dump of the workspace schema holds no password hash.
+
+A feature edit changes its one row in one transaction, the row locked (``SELECT … FOR
+UPDATE``) while its ETag is compared (:meth:`PostGISStore.edit`). Statement triggers on every
+layer table bump the layer's version on any insert, update, delete or truncate, whoever makes
+it (QGIS and psql included).
 
 Every write is one transaction: a replaced layer is built beside the old one and swapped in
 by rename before the commit, so readers see the old layer or the new one, never part of
@@ -146,8 +152,9 @@ class PostGISStore(Store):
                                      f"({str(exc).strip()}): ask the database administrator to run "
                                      "CREATE EXTENSION postgis") from exc
         with store._writing() as con:
-            if overwrite:
+            if overwrite:  # a replaced workspace takes neither its layers nor its accounts
                 con.execute(f"DROP SCHEMA IF EXISTS {_ident(store.schema)} CASCADE")
+                con.execute(f"DROP SCHEMA IF EXISTS {_ident(store.schema + '__access')} CASCADE")
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(store.schema)}")
             con.execute(f"CREATE TABLE {store._t('pingan_meta')} (key text PRIMARY KEY, value jsonb NOT NULL)")
             con.execute(f"CREATE TABLE {store._t('pingan_layers')} (name text PRIMARY KEY, version integer NOT NULL, "
@@ -155,8 +162,6 @@ class PostGISStore(Store):
                         "columns json NOT NULL)")  # json keeps the column order (jsonb would sort it)
             con.execute(f"CREATE TABLE {store._t('pingan_audit')} (id bigserial PRIMARY KEY, at text NOT NULL, "
                         '"user" text NOT NULL, action text NOT NULL, object text NOT NULL, detail text)')
-            con.execute(f"CREATE TABLE {store._t('pingan_records')} (tbl text NOT NULL, key text NOT NULL, "
-                        "record jsonb NOT NULL, PRIMARY KEY (tbl, key))")
             meta = {"schema_version": SCHEMA_VERSION, "name": name or store.schema, "created_at": now_iso(),
                     "settings": {"expect_china": expect_china, **settings}}
             for k, v in meta.items():
@@ -183,26 +188,37 @@ class PostGISStore(Store):
         return self._read(self._con, layer, bbox=bbox, where=where)
 
     def _read(self, con: Any, layer: str, *, bbox: Sequence[float] | None = None,
-              where: str | None = None) -> pd.DataFrame:
+              where: str | None = None, params: Sequence[Any] = (), with_fid: bool = False,
+              lock: bool = False) -> pd.DataFrame:
         gtype, columns = self._info(layer, con)
         cols = [c for c in columns if c != _GEOM]
-        select = ", ".join([f'"{c}"' for c in cols] + ([f"ST_AsBinary({_GEOM})"] if gtype else []))
-        sql = f"SELECT {select or '1'} FROM {self._t('t_' + layer)}"
-        clauses, params = [], []
+        select = ", ".join(["fid"] + [f'"{c}"' for c in cols] + ([f"ST_AsBinary({_GEOM})"] if gtype else []))
+        sql = f"SELECT {select} FROM {self._t('t_' + layer)}"
+        clauses: list[str] = []
+        args: list[Any] = []
         if bbox is not None and gtype:
             clauses.append(f"{_GEOM} && ST_MakeEnvelope(%s, %s, %s, %s, 4326)")
-            params += [float(v) for v in bbox]
+            args += [float(v) for v in bbox]
         if where:
             clauses.append(f"({where})")
+            args += list(params)
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
-        rows = con.execute(sql + " ORDER BY fid", params).fetchall()
-        data = {c: [r[k] for r in rows] for k, c in enumerate(cols)}
+        rows = con.execute(sql + " ORDER BY fid" + (" FOR UPDATE" if lock else ""), args).fetchall()
+        data = {c: [r[k + 1] for r in rows] for k, c in enumerate(cols)}
         frame = pd.DataFrame({c: _series(data[c], columns[c]) for c in cols}, index=pd.RangeIndex(len(rows)))
+        if with_fid:
+            frame.insert(0, "fid", pd.Series([r[0] for r in rows], dtype="int64"))
         if gtype:
             geoms = shapely.from_wkb([None if r[-1] is None else bytes(r[-1]) for r in rows])
             frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=4326))
         return conform(layer, frame)
+
+    def rows(self, layer: str, key: str, value: str) -> pd.DataFrame:
+        _, columns = self._info(layer)
+        if key not in columns:
+            raise WorkspaceError(f"layer '{layer}' has no field '{key}'")
+        return self._read(self._con, layer, where=f'"{key}"::text = %s', params=(str(value),))
 
     def layer_bounds(self, layer: str) -> tuple[float, float, float, float] | None:
         gtype, _ = self._info(layer)
@@ -232,6 +248,75 @@ class PostGISStore(Store):
     def update(self, layer: str, change: Callable[[pd.DataFrame], pd.DataFrame], *, message: str = "") -> int:
         with self._writing() as con:
             return self._write(con, layer, change(self._read(con, layer)), "replace", message)
+
+    def edit(self, layer: str, key: str, value: str,
+             decide: Callable[[pd.Series | None], pd.DataFrame | None], *,
+             message: str = "") -> tuple[int, pd.Series | None]:
+        con = self._con
+        with con.transaction():
+            gtype, columns = self._info(layer, con)
+            if key not in columns:
+                raise WorkspaceError(f"layer '{layer}' has no field '{key}'")
+            found = self._read(con, layer, where=f'"{key}"::text = %s', params=(str(value),), with_fid=True, lock=True)
+            if len(found) > 1:
+                raise WorkspaceError(f"{layer} holds '{value}' {len(found)} times: fix the duplicates in the table")
+            fid = int(found["fid"].to_numpy()[0]) if len(found) else None
+            current = conform(layer, found.drop(columns="fid")).iloc[0] if len(found) else None
+            new = decide(current)
+            table = self._t("t_" + layer)
+            if new is None:
+                if fid is not None:
+                    con.execute(f"DELETE FROM {table} WHERE fid = %s", (fid,))
+            else:
+                row = {k: v for k, v in new.iloc[0].to_dict().items() if k != "fid"}
+                names, marks, args = [], [], []
+                for c, v in row.items():
+                    if c == "geometry" and gtype:
+                        names.append(_GEOM)
+                        marks.append("ST_GeomFromWKB(%s, 4326)")
+                        args.append(None if v is None else shapely.to_wkb(v))
+                    elif c not in columns:
+                        have = ", ".join(k for k in columns if k != _GEOM)
+                        raise ValueError(f"layer '{layer}' has no field '{c}' (it has {have})")
+                    else:
+                        names.append(f'"{c}"')
+                        marks.append("%s")
+                        args.append(_cell(v, columns[c]))
+                if fid is None:
+                    fid = con.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(marks)}) "
+                                      "RETURNING fid", args).fetchone()[0]
+                else:
+                    sets = ", ".join(f"{n} = {m}" for n, m in zip(names, marks, strict=True))
+                    con.execute(f"UPDATE {table} SET {sets} WHERE fid = %s", [*args, fid])
+            version = con.execute(f"UPDATE {self._t('pingan_layers')} SET message = %s WHERE name = %s "
+                                  "RETURNING version", (message, layer)).fetchone()[0]
+            stored = None
+            if new is not None:
+                stored = conform(layer, self._read(con, layer, where="fid = %s", params=(fid,))).iloc[0]
+        return int(version), stored
+
+    def _install_tracking(self, con: Any, name: str) -> None:
+        """Statement triggers that bump the layer's version on any change, by any client."""
+        table = self._t("t_" + name)
+        fn = self._t("pingan_changed")
+        con.execute(f"""CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $f$
+            DECLARE n bigint := 0;
+            BEGIN
+              IF TG_OP = 'INSERT' THEN SELECT count(*) INTO n FROM new_rows;
+              ELSIF TG_OP = 'DELETE' THEN SELECT -count(*) INTO n FROM old_rows;
+              END IF;
+              EXECUTE format('UPDATE %I.pingan_layers SET version = version + 1, '
+                             'rows = CASE WHEN $4 THEN 0 ELSE rows + $1 END, updated_at = $2 WHERE name = $3',
+                             TG_TABLE_SCHEMA)
+                USING n, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') || '+00:00', TG_ARGV[0],
+                      TG_OP = 'TRUNCATE';
+              RETURN NULL;
+            END $f$""")
+        lit = "'" + name + "'"
+        for op, ref in (("insert", "REFERENCING NEW TABLE AS new_rows "), ("update", ""),
+                        ("delete", "REFERENCING OLD TABLE AS old_rows "), ("truncate", "")):
+            con.execute(f"CREATE TRIGGER {_ident('pingan_changed_' + op)} AFTER {op.upper()} ON {table} {ref}"
+                        f"FOR EACH STATEMENT EXECUTE FUNCTION {fn}({lit})")
 
     def _write(self, con: Any, name: str, frame: pd.DataFrame, mode: str, message: str) -> int:
         is_geo = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame
@@ -277,8 +362,15 @@ class PostGISStore(Store):
         if target != table:
             if gtype:
                 con.execute(f"CREATE INDEX ON {target} USING gist ({_GEOM})")
+            key = schemas.SCHEMAS[name].id_field if name in schemas.SCHEMAS else None
+            if key and key in columns:
+                # ids are unique by validation; the index keeps them so against every writer
+                unique = "UNIQUE " if con.execute(f'SELECT count(*) = count(DISTINCT "{key}") FROM {target}'
+                                                  ).fetchone()[0] else ""
+                con.execute(f'CREATE {unique}INDEX ON {target} ("{key}")')
             con.execute(f"DROP TABLE IF EXISTS {table}")
             con.execute(f"ALTER TABLE {target} RENAME TO {_ident('t_' + name)}")
+            self._install_tracking(con, name)
         rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         version = (old[0] if old else 0) + 1
         con.execute(f"INSERT INTO {self._t('pingan_layers')} (name, version, updated_at, rows, message, "
@@ -332,9 +424,29 @@ class PostGISStore(Store):
             raise ValueError(f"no internal table '{table}': there are {', '.join(_RECORD_KEYS)}")
         return _RECORD_KEYS[table]
 
+    @property
+    def _access(self) -> str:
+        """The accounts table, in a schema apart from the data (made on first use)."""
+        schema = _ident(self.schema + "__access")
+        if not getattr(self, "_access_ready", False):
+            con = self._con
+            with con.transaction():
+                con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"pingan-access:{self.schema}",))
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                con.execute(f"CREATE TABLE IF NOT EXISTS {schema}.pingan_records (tbl text NOT NULL, "
+                            "key text NOT NULL, record jsonb NOT NULL, PRIMARY KEY (tbl, key))")
+                old = con.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND "
+                                  "table_name = 'pingan_records'", (self.schema,)).fetchone()
+                if old is not None:  # a workspace from before: its accounts move out of the data schema
+                    con.execute(f"INSERT INTO {schema}.pingan_records SELECT * FROM {self._t('pingan_records')} "
+                                "ON CONFLICT DO NOTHING")
+                    con.execute(f"DROP TABLE {self._t('pingan_records')}")
+            self._access_ready = True
+        return f"{schema}.pingan_records"
+
     def records(self, table: str) -> list[dict[str, Any]]:
         self._key(table)
-        rows = self._con.execute(f"SELECT record FROM {self._t('pingan_records')} WHERE tbl = %s ORDER BY key",
+        rows = self._con.execute(f"SELECT record FROM {self._access} WHERE tbl = %s ORDER BY key",
                                  (table,)).fetchall()
         return [dict(r[0]) for r in rows]
 
@@ -346,13 +458,13 @@ class PostGISStore(Store):
         values = {k: (None if v is None else str(v)) for k, v in record.items()}
         with self._writing() as con:
             if expect is not None:
-                row = con.execute(f"SELECT record FROM {self._t('pingan_records')} WHERE tbl = %s AND key = %s",
+                row = con.execute(f"SELECT record FROM {self._access} WHERE tbl = %s AND key = %s FOR UPDATE",
                                   (table, values[tkey])).fetchone()
                 current = dict(row[0]) if row else None
                 if current is None or any(current.get(k) != (None if v is None else str(v))
                                           for k, v in expect.items()):
                     return False
-            con.execute(f"INSERT INTO {self._t('pingan_records')} (tbl, key, record) VALUES (%s, %s, %s) "
+            con.execute(f"INSERT INTO {self._access} (tbl, key, record) VALUES (%s, %s, %s) "
                         "ON CONFLICT (tbl, key) DO UPDATE SET record = EXCLUDED.record",
                         (table, values[tkey], json.dumps(values, ensure_ascii=False)))
         return True
@@ -361,10 +473,10 @@ class PostGISStore(Store):
         tkey = self._key(table)
         with self._writing() as con:
             if key == tkey:
-                cur = con.execute(f"DELETE FROM {self._t('pingan_records')} WHERE tbl = %s AND key = ANY(%s)",
+                cur = con.execute(f"DELETE FROM {self._access} WHERE tbl = %s AND key = ANY(%s)",
                                   (table, [str(v) for v in values]))
             else:
-                cur = con.execute(f"DELETE FROM {self._t('pingan_records')} WHERE tbl = %s AND record->>%s = ANY(%s)",
+                cur = con.execute(f"DELETE FROM {self._access} WHERE tbl = %s AND record->>%s = ANY(%s)",
                                   (table, key, [str(v) for v in values]))
             return int(cur.rowcount)
 

@@ -2,8 +2,9 @@
 
 A workspace is the layers of one planning area plus its settings and metadata. The
 embedded default is one GeoPackage file (:mod:`layers.geopackage`); a PostGIS schema
-will implement the same interface. Every write is atomic: it either lands whole or
-leaves the workspace exactly as it was.
+implements the same interface (:mod:`layers.postgis`). Every write is atomic: it either
+lands whole or leaves the workspace exactly as it was. A feature edit touches its one row
+(:meth:`Store.edit`); whole layers are replaced in one transaction.
 """
 
 from __future__ import annotations
@@ -86,6 +87,23 @@ class Store(abc.ABC):
         """Read ``layer``, apply ``change`` and write the result, as one atomic step no other writer
         can interleave with (compare-and-set edits check versions inside ``change``); an exception
         from ``change`` leaves the workspace as it was. Returns the layer's new version."""
+
+    @abc.abstractmethod
+    def edit(self, layer: str, key: str, value: str,
+             decide: Callable[[pd.Series | None], pd.DataFrame | None], *,
+             message: str = "") -> tuple[int, pd.Series | None]:
+        """Change one feature in place, in one transaction: the row whose ``key`` is ``value``.
+
+        ``decide`` gets the stored row (None when there is none) while no other writer can change
+        it, and returns the row to store (a one-row frame: an insert or a replacement) or None to
+        delete it; an exception from it leaves the workspace as it was. Only that row is read and
+        written, whatever the layer's size. Returns the layer's new version and the row as stored
+        (None after a delete)."""
+
+    def rows(self, layer: str, key: str, value: str) -> pd.DataFrame:
+        """The rows of ``layer`` whose ``key`` is ``value`` (backends look them up by index)."""
+        frame = self.read(layer)
+        return frame[frame[key].astype(str) == str(value)].reset_index(drop=True)
 
     @abc.abstractmethod
     def delete(self, layer: str) -> None:

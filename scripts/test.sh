@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 if command -v dpkg >/dev/null; then apt_install chromium fonts-noto-cjk postgresql-15-postgis-3; fi
 use_venv
 python -m pip install -q -e ".[test]"
+# GDAL's GeoPackage validator (pure Python; without its 'gdal' dependency, which would build GDAL)
+python -m pip install -q --no-deps "gdal-utils==3.13.3.0"
 echo "== ruff" && ruff check .
 echo "== mypy" && mypy gis layers api
 echo "== pytest" && python -m pytest "$@"

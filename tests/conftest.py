@@ -10,6 +10,7 @@ import hashlib
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -34,7 +35,21 @@ def require(condition: bool, reason: str) -> None:
 
 
 def file_digest(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """A digest of what a workspace holds (every table's rows and the schema), whatever SQLite's WAL
+    has or has not folded into the file yet; other files by their bytes."""
+    path = Path(path)
+    with open(path, "rb") as fh:
+        sqlite = fh.read(16) == b"SQLite format 3\x00"
+    if not sqlite:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    con = sqlite3.connect(path)
+    try:
+        for line in con.iterdump():
+            digest.update(line.encode())
+    finally:
+        con.close()
+    return digest.hexdigest()
 
 
 @pytest.fixture(scope="session")

@@ -124,10 +124,18 @@ class Scope:
         return frame[self.mask(store, layer, frame)]
 
     def _ids(self, store: Store, layer: str) -> set[str]:
-        if not store.has(layer):
+        """The ids of ``layer`` in the area (kept while the layer's version stays the same)."""
+        version = store.version(layer)
+        if not version and not store.has(layer):
             return set()
+        cache = self.__dict__.setdefault("_id_cache", {})
+        hit = cache.get((store.uri, layer))
+        if hit is not None and hit[0] == version:
+            return hit[1]
         rows = store.read(layer)
-        return set(rows["id"].astype(str)[self.mask(store, layer, rows)])
+        ids = set(rows["id"].astype(str)[self.mask(store, layer, rows)])
+        cache[(store.uri, layer)] = (version, ids)
+        return ids
 
     def contains(self, geoms: Iterable[Any]) -> np.ndarray:
         """Whether each lon/lat geometry's representative point lies in the area (a missing one does not)."""

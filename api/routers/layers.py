@@ -102,7 +102,7 @@ def read_feature(store: StoreDep, scope: ScopeDep, name: str, fid: str) -> Respo
     scope.allow_read(name)
     if not store.has(name):
         raise _not_found(name, fid)
-    row = _one(scope.filter(store, name, store.read(name)), _key(name), fid)
+    row = _one(scope.filter(store, name, store.rows(name, _key(name), fid)), _key(name), fid)
     if row is None:
         raise _not_found(name, fid)
     frame = gpd.GeoDataFrame([row], crs=4326)
@@ -151,11 +151,11 @@ def _edit(store: Any, scope: Any, name: str, fid: str | None, feature: Any, if_m
     outcome: dict[str, Any] = {}
     scope.ready_etags(store)  # ETags are compared inside the write lock, where no other write may happen
 
-    def change(frame: pd.DataFrame) -> pd.DataFrame:
-        current = _one(frame, key, str(fid))
+    def decide(current: pd.Series | None) -> pd.DataFrame | None:
+        # runs inside the store's transaction, the stored row locked: only this row is read and checked
         if current is not None and not scope.holds(store, name, current.to_dict()):
             # a row outside the area is not there for this user: nothing is compared or told about it
-            outcome["refused"] = "stored outside the area"  # audited once the write lock is released
+            outcome["refused"] = "stored outside the area"  # audited once the transaction is over
             if action == "create":
                 raise ConflictError(f"{name} cannot take '{fid}': choose another {key}")
             raise _not_found(name, fid)
@@ -169,23 +169,18 @@ def _edit(store: Any, scope: Any, name: str, fid: str | None, feature: Any, if_m
             if if_match not in (etag, f"W/{etag}"):
                 raise PreconditionFailedError(f"{name} '{fid}' changed since you read it: read it again, "
                                               "then repeat your edit", etag)
-        rest = frame[frame[key].astype(str) != str(fid)]
         if new_row is None:
-            return rest
+            return None
+        # the row is validated alone; its id's uniqueness is the store's (the row is looked up by it,
+        # and a unique index holds it against every other writer)
+        source = f"{action} by {scope.user.username}"
         if name in TABLES:
-            added = pd.DataFrame([new_row])
-            merged = pd.concat([rest, added], ignore_index=True)
-            checked = validate.validate(merged, name, source=f"{action} by {scope.user.username}")
-        else:
-            added = gpd.GeoDataFrame([new_row], geometry="geometry", crs=4326)
-            merged = pd.concat([rest, added], ignore_index=True)
-            checked = validate.validate(gpd.GeoDataFrame(merged, geometry="geometry", crs=4326), name,
-                                        source=f"{action} by {scope.user.username}")
-        outcome["row"] = _one(checked, key, str(fid))
-        return checked
+            return validate.validate(pd.DataFrame([new_row]), name, source=source)
+        return validate.validate(gpd.GeoDataFrame([new_row], geometry="geometry", crs=4326), name, source=source)
 
     try:
-        version = store.update(name, change, message=f"{action} {name}:{fid} by {scope.user.username}")
+        version, stored = store.edit(name, key, str(fid), decide,
+                                     message=f"{action} {name}:{fid} by {scope.user.username}")
     except PreconditionFailedError as exc:
         store.audit(f"{action}_conflict", f"{name}:{fid}", {"sent": if_match}, user=scope.user.username)
         raise exc from None
@@ -194,7 +189,7 @@ def _edit(store: Any, scope: Any, name: str, fid: str | None, feature: Any, if_m
             store.audit(f"{action}_refused", f"{name}:{fid}", {"reason": outcome["refused"]},
                         user=scope.user.username)
         raise
-    etag = scope.etag(store, name, outcome["row"]) if outcome.get("row") is not None else None
+    etag = scope.etag(store, name, stored) if stored is not None else None
     store.audit(action, f"{name}:{fid}", {"version": version}, user=scope.user.username)
     return Response(json.dumps({"id": fid, "layer": name, "layer_version": version, "etag": etag}),
                     status_code=201 if action == "create" else 200, media_type="application/json",
