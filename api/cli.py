@@ -152,18 +152,37 @@ app.add_typer(workspace_app, name="workspace")
 def workspace_copy_cmd(
         source: Annotated[str, typer.Argument(help="The workspace to copy (.gpkg or postgresql://…)")],
         target: Annotated[str, typer.Argument(help="A new workspace (.gpkg or postgresql://…?workspace=name)")],
-        force: Annotated[bool, typer.Option(help="Replace the target if it exists")] = False) -> None:
-    """Copy a workspace — layers with their versions, settings, users, audit log — into a new one
-    (GeoPackage into PostGIS and back). Logged-in sessions are not copied."""
+        force: Annotated[bool, typer.Option(help="Replace the target if it exists")] = False,
+        with_users: Annotated[bool, typer.Option("--with-users", help="Carry the user accounts across too")
+                              ] = False) -> None:
+    """Copy a workspace — layers with their versions, settings, audit log, and with --with-users
+    the accounts — into a new one (GeoPackage into PostGIS and back). Sessions are not copied."""
     from layers.store import copy_workspace
 
     with _errors():
         src = _open(source)
         dst = open_workspace(target, create=True, name=str(src.get_meta("name") or ""), overwrite=force)
         with _progress("copying") as step:
-            copied = copy_workspace(src, dst, progress=step)
+            copied = copy_workspace(src, dst, users=with_users, progress=step)
         dst.audit("workspace_copy", "workspace", {"from": _redact(source), "layers": copied})
         out.print(f"copied {len(copied)} layers ({sum(copied.values()):,} rows) into {_redact(target)}")
+
+
+@workspace_app.command("share")
+def workspace_share_cmd(
+        source: Annotated[str, typer.Argument(help="The workspace to share (.gpkg or postgresql://…)")],
+        target: Annotated[Path, typer.Argument(help="The GeoPackage to write for people outside")],
+        force: Annotated[bool, typer.Option(help="Replace the target if it exists")] = False) -> None:
+    """Write a copy for people outside: every layer, households only as counts per grid (1–4
+    suppressed), and no users, sessions, keys or audit log."""
+    from api.exports.share import share_workspace
+
+    with _errors():
+        src = _open(source)
+        with _progress("sharing") as step:
+            written = share_workspace(src, target, force=force, progress=step)
+        out.print(f"wrote {len(written)} layers ({sum(written.values()):,} rows) to {target}: no household detail, "
+                  "accounts or audit log")
 
 
 def _redact(uri: str) -> str:

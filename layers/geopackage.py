@@ -146,7 +146,15 @@ class GeoPackageStore(Store):
         if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             with contextlib.suppress(sqlite3.OperationalError):  # busy: the next opener switches it
                 con.execute("PRAGMA journal_mode = WAL")
-        inside = [t for t in accounts.TABLES if f"pingan_{t}" in gpkgsql.tables(con)]
+        present = gpkgsql.tables(con)
+        if "pingan_audit" not in present:  # a shared copy (no audit log) opened as a workspace
+            with self._write() as con:
+                con.execute('CREATE TABLE IF NOT EXISTS pingan_audit (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, '
+                            '"at" TEXT, "user" TEXT, "action" TEXT, "object" TEXT, "detail" TEXT)')
+                con.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, last_change) "
+                            "VALUES ('pingan_audit', 'attributes', 'pingan_audit', "
+                            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))")
+        inside = [t for t in accounts.TABLES if f"pingan_{t}" in present]
         if not inside:
             return
         for name in inside:  # copy first (idempotent), then drop: a crash between the two loses nothing

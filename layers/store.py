@@ -265,10 +265,11 @@ def open_workspace(uri: str | Path, *, create: bool = False, **create_options: A
     return GeoPackageStore(Path(text))
 
 
-def copy_workspace(src: Store, dst: Store, *, progress: Callable[[str], None] | None = None) -> dict[str, int]:
-    """Copy every layer (with its version and time), the metadata, users and the audit log from
-    ``src`` into the empty workspace ``dst`` (GeoPackage ⇄ PostGIS). Sessions are not copied: users
-    log in again. Returns the rows copied per layer."""
+def copy_workspace(src: Store, dst: Store, *, users: bool = False,
+                   progress: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Copy every layer (with its version and time), the metadata and the audit log from ``src``
+    into the empty workspace ``dst`` (GeoPackage ⇄ PostGIS); the user accounts only with ``users``.
+    Sessions and keys are never copied: users log in again. Returns the rows copied per layer."""
     step = progress or (lambda _name: None)
     if dst.layers():
         raise WorkspaceError(f"{dst.uri} already has layers: copy into a new, empty workspace")
@@ -279,9 +280,9 @@ def copy_workspace(src: Store, dst: Store, *, progress: Callable[[str], None] | 
         dst.write(info.name, frame, message=f"copied from {src.uri}")
         dst.restore_layer_info(info.name, info.version, info.updated_at)
         copied[info.name] = len(frame)
-    step("settings, users and the audit log")
+    step("settings, users and the audit log" if users else "settings and the audit log")
     dst.set_meta(src.meta())
-    for record in src.records("users"):
+    for record in src.records("users") if users else []:
         dst.put_record("users", "username", record)
     log = src.audit_log()
     dst.append_audit([(str(r.at), str(r.user), str(r.action), str(r.object), "" if r.detail is None else str(r.detail))

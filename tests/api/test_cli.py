@@ -204,3 +204,38 @@ def test_error_messages_keep_their_brackets(tmp_path):
     bad.write_text("设备编码,名称,经度,纬度,[a_b]\nC1,n,120.5,36.8,1\n", encoding="utf-8")
     result = run("import", ws, bad, "--layer", "cameras")
     assert result.exit_code == 2 and "[a_b]" in result.output  # Rich markup would have eaten it
+
+
+def test_workspace_share_leaves_out_people_accounts_and_the_log(demo_copy, tmp_path):
+    import sqlite3
+
+    from api import access
+
+    ws = store.open_workspace(demo_copy)
+    access.add_user(ws, "planner", "planner", access.Area(), "correct horse battery")
+    ws.audit("view", "households", {"reason": "走访"}, user="planner")
+    out = tmp_path / "for-the-district.gpkg"
+    done = run("workspace", "share", demo_copy, out)
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("for-the")) == [out.name]  # one file
+    with sqlite3.connect(out) as con:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        counts = [r[0] for r in con.execute("SELECT households FROM households_by_grid")]
+    assert not {t for t in tables if any(w in t for w in ("user", "session", "secret", "throttle", "audit"))}
+    assert "households" not in tables and "households_by_grid" in tables and "cameras" in tables
+    assert all(c is None or c == 0 or c >= 5 for c in counts) and any(c for c in counts)
+    shared = store.open_workspace(out)
+    assert shared.records("users") == [] and shared.versions()["cameras"] == ws.versions()["cameras"]
+    assert run("workspace", "share", demo_copy, out).exit_code != 0  # no overwrite without --force
+    assert "workspace_share" in set(ws.audit_log()["action"])
+
+
+def test_workspace_copy_carries_accounts_only_when_asked(demo_copy, tmp_path):
+    from api import access
+
+    access.add_user(store.open_workspace(demo_copy), "planner", "planner", access.Area(), "correct horse battery")
+    assert run("workspace", "copy", demo_copy, tmp_path / "a.gpkg").exit_code == 0
+    assert store.open_workspace(tmp_path / "a.gpkg").records("users") == []
+    assert run("workspace", "copy", demo_copy, tmp_path / "b.gpkg", "--with-users").exit_code == 0
+    assert [r["username"] for r in store.open_workspace(tmp_path / "b.gpkg").records("users")] == ["planner"]

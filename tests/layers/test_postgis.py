@@ -116,7 +116,7 @@ def test_copy_gpkg_to_postgis_and_back_keeps_everything(analysed_path, postgis_u
     src = store.open_workspace(src_path)
     access.add_user(src, "planner", "planner", access.Area(), "correct horse battery")
     pg = store.open_workspace(f"{postgis_uri}?workspace=copied", create=True, overwrite=True)
-    copied = store.copy_workspace(src, pg)
+    copied = store.copy_workspace(src, pg, users=True)
     assert copied == {i.name: i.rows for i in src.layers()}
     assert pg.versions() == src.versions() and pg.meta() == src.meta()
     assert [r["username"] for r in pg.records("users")] == ["planner"]
@@ -131,6 +131,97 @@ def test_copy_gpkg_to_postgis_and_back_keeps_everything(analysed_path, postgis_u
     assert services.coverage_is_current(pg)  # versions kept: computed results stay current
     with pytest.raises(WorkspaceError, match="already has layers"):
         store.copy_workspace(src, pg)
+
+
+def _heading(value: float):
+    def decide(current):
+        assert current is not None
+        row = current.to_dict() | {"heading_deg": value}
+        return validate.validate(gpd.GeoDataFrame([row], geometry="geometry", crs=4326), "cameras")
+    return decide
+
+
+def test_row_edits_change_one_row_on_both_backends(backend):
+    backend.write_many(tiny())
+    cams = backend.read("cameras")
+    cid = cams["id"].iat[0]
+    v0 = backend.version("cameras")
+    version, stored = backend.edit("cameras", "id", cid, _heading(77.0), message="turn")
+    assert version == v0 + 1 and stored["heading_deg"] == 77.0 and stored["id"] == cid
+    assert backend.read("cameras")["heading_deg"].iat[0] == 77.0
+    template = cams.iloc[0].to_dict()
+
+    def add(current):
+        assert current is None
+        return validate.validate(gpd.GeoDataFrame([template | {"id": "CAM-9"}], geometry="geometry", crs=4326),
+                                 "cameras")
+    backend.edit("cameras", "id", "CAM-9", add)
+    assert {i.name: i.rows for i in backend.layers()}["cameras"] == len(cams) + 1
+    assert len(backend.read("cameras", bbox=(template["geometry"].x - 1e-5, template["geometry"].y - 1e-5,
+                                             template["geometry"].x + 1e-5, template["geometry"].y + 1e-5))) == 2
+
+    def refuse(current):
+        raise ValueError("no")
+    before = backend.read("cameras")
+    with pytest.raises(ValueError, match="no"):
+        backend.edit("cameras", "id", cid, refuse)
+    pd.testing.assert_frame_equal(backend.read("cameras"), before)
+    backend.edit("cameras", "id", "CAM-9", lambda current: None)
+    assert "CAM-9" not in set(backend.read("cameras")["id"])
+    assert {i.name: i.rows for i in backend.layers()}["cameras"] == len(cams)
+    with pytest.raises(ValueError, match="has no field 'colour'"):
+        backend.edit("cameras", "id", cid, lambda current: gpd.GeoDataFrame(
+            [current.to_dict() | {"colour": "red"}], geometry="geometry", crs=4326))
+
+
+def test_postgis_sees_changes_made_by_other_clients(postgis_uri):
+    import psycopg
+
+    uri = f"{postgis_uri}?workspace=outside"
+    ws = store.open_workspace(uri, create=True, overwrite=True)
+    ws.write_many(tiny())
+    v0, rows = ws.version("cameras"), {i.name: i.rows for i in ws.layers()}["cameras"]
+    with psycopg.connect(postgis_uri, autocommit=True) as con:  # as QGIS or psql would
+        con.execute("UPDATE outside.t_cameras SET status = 'inactive'")
+        con.execute("INSERT INTO outside.t_cameras (id, geom) VALUES ('PSQL-1', ST_SetSRID(ST_MakePoint(120.5, 36.9), 4326))")
+    assert ws.version("cameras") == v0 + 2
+    assert {i.name: i.rows for i in ws.layers()}["cameras"] == rows + 1
+    with psycopg.connect(postgis_uri, autocommit=True) as con:
+        con.execute("DELETE FROM outside.t_cameras WHERE id = 'PSQL-1'")
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                            "WHERE table_schema = 'outside'")}
+    assert {i.name: i.rows for i in ws.layers()}["cameras"] == rows
+    ws.put_record("users", "username", {"username": "a", "role": "viewer"})
+    assert "pingan_records" not in tables  # accounts live in outside__access, not with the data
+
+
+def _edit_many(uri: str, n: int) -> None:
+    ws = store.open_workspace(uri)
+    cid = ws.read("cameras")["id"].iat[0]
+
+    def more(current):
+        row = current.to_dict()
+        row["height_m"] = row["height_m"] + 1.0
+        return validate.validate(gpd.GeoDataFrame([row], geometry="geometry", crs=4326), "cameras")
+    for _ in range(n):
+        ws.edit("cameras", "id", cid, more)
+
+
+@pytest.mark.parametrize("kind", ["gpkg", "postgis"])
+def test_several_processes_editing_one_row_lose_nothing(kind, request, tmp_path):
+    uri = (str(tmp_path / "ws.gpkg") if kind == "gpkg"
+           else f"{request.getfixturevalue('postgis_uri')}?workspace=rowlocks")
+    ws = store.open_workspace(uri, create=True, overwrite=True)
+    ws.write_many(tiny())
+    start = float(ws.read("cameras")["height_m"].iloc[0])
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_edit_many, args=(uri, 25)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    assert float(ws.read("cameras")["height_m"].iloc[0]) == start + 100
 
 
 def _bump(uri: str, n: int) -> None:
