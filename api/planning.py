@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,16 +37,48 @@ def _sites(store: Store, model: Any, metric: Any) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(both, geometry="geometry", crs=metric)
 
 
+#: candidate views of the last placement runs, by a digest of everything they are computed from
+#: (candidates with their resolved parameters, pixel-density ranges, buildings and their heights,
+#: target height, occlusion mode, presets): a second run on unchanged inputs skips the views,
+#: which are most of a run's time; any change to any input makes a new digest
+_VIEWS: collections.OrderedDict[str, Any] = collections.OrderedDict()
+_KEEP_VIEWS = 2
+_CACHE_CANDIDATES = 100_000  # a city's run keeps no views in memory
+
+
+def _fingerprint(*parts: Any) -> str:
+    digest = hashlib.blake2b(digest_size=20)
+    for part in parts:
+        if isinstance(part, pd.DataFrame):
+            for col in part.columns:
+                digest.update(str(col).encode())
+                values = part[col]
+                if isinstance(values.dtype, gpd.array.GeometryDtype) or (values.dtype == object and len(values) \
+                        and isinstance(values.iloc[0], shapely.Geometry)):
+                    digest.update(b"".join(w or b"" for w in shapely.to_wkb(values.to_numpy())))
+                else:
+                    digest.update(pd.util.hash_pandas_object(values, index=True).to_numpy().tobytes())
+        elif isinstance(part, np.ndarray) and part.dtype == object:
+            digest.update(b"".join(w or b"" for w in shapely.to_wkb(part)))
+        elif isinstance(part, np.ndarray):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        else:
+            digest.update(repr(part).encode())
+    return digest.hexdigest()
+
+
 def place(store: Store, *, k: int | None = None, budget: float | None = None,
           cover_classes: Sequence[str] | None = None, seconds: float = 30.0, heading_step_deg: float = 30.0,
           models: Sequence[str] = placement.DEFAULT_MODELS, spacing_m: float = 20.0, method: str = "milp",
           workers: int = 1, write: bool = True, progress: Callable[[str], None] | None = None,
-          parallel: bool = False, scheduler: str | None = None, tile_m: float = 1000.0) -> dict[str, Any]:
+          parallel: bool = False, scheduler: str | None = None, tile_m: float = 1000.0,
+          reuse_views: bool = True) -> dict[str, Any]:
     """Propose new cameras: MCLP for ``k`` cameras or a ``budget``, or LSCP for target classes.
 
     Existing active and planned cameras are kept and count as covering. The proposals are
     stored as the layers ``proposals`` and ``proposal_views`` (one scenario), and returned
-    ranked by marginal gain with what each covers.
+    ranked by marginal gain with what each covers. The candidates' views are kept for the next
+    run (``reuse_views``): on unchanged inputs it skips them, most of a run's time.
     """
     step = progress or (lambda _name: None)
     if cover_classes is None and k is None and budget is None:
@@ -61,17 +95,27 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
     step(f"views of {len(cand):,} candidates")
     params = fp.resolve(cand, session.assume)
     ranges = fp.level_ranges(params, session.ppm, session.target, form=session.form)
-    if parallel or scheduler:  # candidates in tiles with a halo on a dask cluster: the same views
+    presets = tuple(session.assume.ptz_presets_deg)
+    key = _fingerprint(params, ranges, session.obstacles.geoms, session.obstacles.heights,
+                       (session.target, session.occlusion, presets))
+    views = _VIEWS.get(key) if reuse_views else None
+    if views is not None:
+        _VIEWS.move_to_end(key)
+        step(f"views of {len(cand):,} candidates: unchanged since the last run, reused")
+    elif parallel or scheduler:  # candidates in tiles with a halo on a dask cluster: the same views
         from api import parallel as dask_run
 
         views = dask_run.visible_partitioned(
             params, ranges, session.obstacles.geoms, session.obstacles.heights, target_height=session.target,
-            mode=session.occlusion, presets=tuple(session.assume.ptz_presets_deg), tile_m=tile_m,
+            mode=session.occlusion, presets=presets, tile_m=tile_m,
             scheduler=scheduler, workers=workers if workers > 1 else None)
     else:
         views = visibility.visible(params, ranges, session.obstacles, target_height=session.target,
-                                   mode=session.occlusion, presets=tuple(session.assume.ptz_presets_deg),
-                                   workers=workers)
+                                   mode=session.occlusion, presets=presets, workers=workers)
+    if len(cand) <= _CACHE_CANDIDATES:
+        _VIEWS[key] = views
+    while len(_VIEWS) > _KEEP_VIEWS:
+        _VIEWS.popitem(last=False)
     step("demand")
     target_areas = model.target_areas
     existing = model.views.loc[[c for c in model.views.index if model.is_covering(c)]]

@@ -51,7 +51,7 @@ def share_workspace(store: Store, out: Path, *, force: bool = False,
             counts, _ = privacy.suppress(privacy.household_aggregates(Source.local(store)), group="community_code")
             dst.write(AGGREGATE, counts, message="household counts per grid, 1–4 suppressed")
             written[AGGREGATE] = len(counts)
-        dst.set_meta({k: v for k, v in store.meta().items()} | {"shared_from": str(store.get_meta("name") or "")})
+        dst.set_meta(store.meta() | {"shared_from": str(store.get_meta("name") or "")})
         dst.close()
         with contextlib.closing(sqlite3.connect(tmp)) as con:
             con.execute("DROP TABLE IF EXISTS pingan_audit")

@@ -73,6 +73,24 @@ def test_mclp_and_accepting_proposals(layout):
         planning.accept(layout, [99])
 
 
+def test_candidate_views_are_reused_only_while_their_inputs_stay_the_same(layout):
+    planning._VIEWS.clear()  # views are kept by content: the other backend's run left the same ones
+    said: list[str] = []
+    kw = {"k": 1, "method": "greedy", "heading_step_deg": 90.0, "models": ("bullet-4mm",), "write": False}
+    first = planning.place(layout, **kw, progress=said.append)
+    assert not any("reused" in s for s in said)
+    said.clear()
+    again = planning.place(layout, **kw, progress=said.append)
+    assert any("reused" in s for s in said)
+    assert list(again["views"].index) == list(first["views"].index)
+    # a building grows: the views are computed anew
+    taller = layout.read("buildings").assign(height_m=30.0)
+    layout.write("buildings", validate.validate(taller, "buildings"))
+    said.clear()
+    planning.place(layout, **kw, progress=said.append)
+    assert not any("reused" in s for s in said)
+
+
 def test_bad_requests(layout):
     with pytest.raises(ValueError, match="say how many cameras"):
         planning.place(layout)

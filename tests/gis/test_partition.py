@@ -135,7 +135,7 @@ def test_the_demo_candidates_are_the_same_through_dask(demo_ws):
     ws = demo_ws
     kw = {"k": 8, "method": "greedy", "heading_step_deg": 90.0, "models": ("bullet-4mm",), "write": False}
     single = planning.place(ws, **kw)
-    tiled = planning.place(ws, **kw, parallel=True, workers=2, tile_m=300.0)
+    tiled = planning.place(ws, **kw, parallel=True, workers=2, tile_m=300.0, reuse_views=False)
     assert single["candidates"] > 1000
     assert list(single["views"].index) == list(tiled["views"].index)
     assert identical(single["views"], tiled["views"])

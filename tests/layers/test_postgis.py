@@ -183,7 +183,8 @@ def test_postgis_sees_changes_made_by_other_clients(postgis_uri):
     v0, rows = ws.version("cameras"), {i.name: i.rows for i in ws.layers()}["cameras"]
     with psycopg.connect(postgis_uri, autocommit=True) as con:  # as QGIS or psql would
         con.execute("UPDATE outside.t_cameras SET status = 'inactive'")
-        con.execute("INSERT INTO outside.t_cameras (id, geom) VALUES ('PSQL-1', ST_SetSRID(ST_MakePoint(120.5, 36.9), 4326))")
+        con.execute("INSERT INTO outside.t_cameras (id, geom) "
+                    "VALUES ('PSQL-1', ST_SetSRID(ST_MakePoint(120.5, 36.9), 4326))")
     assert ws.version("cameras") == v0 + 2
     assert {i.name: i.rows for i in ws.layers()}["cameras"] == rows + 1
     with psycopg.connect(postgis_uri, autocommit=True) as con:
