@@ -24,7 +24,7 @@ from layers.store import Store, open_workspace
 app = typer.Typer(help="Pingan Planner: grids, risk and video coverage for community safety planning.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 # tables keep their columns when piped: the terminal's width, or 160 columns without one
-_WIDTH = shutil.get_terminal_size((160, 24)).columns
+_WIDTH = shutil.get_terminal_size((160, 24)).columns if sys.stdout.isatty() else 160
 # no markup: messages carry user text (names, paths, field names like [a-z_]) that Rich would eat
 out = Console(soft_wrap=True, width=_WIDTH, markup=False)
 err = Console(stderr=True, soft_wrap=True, width=_WIDTH, markup=False)

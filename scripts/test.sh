@@ -13,4 +13,6 @@ python -m pip install -q -e ".[test]"
 python -m pip install -q --no-deps "gdal-utils==3.13.3.0"
 echo "== ruff" && ruff check .
 echo "== mypy" && mypy gis layers api
-echo "== pytest" && python -m pytest "$@"
+# two workers (PYTEST_WORKERS=0 for one process); a test file's tests stay on one worker, so its
+# module fixtures are built once
+echo "== pytest" && python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"

@@ -20,11 +20,13 @@ from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
-from api.deps import LangDep, ScopeDep, StoreDep
+from api import jobs
+from api.access import Scope
+from api.deps import LangDep, ScopeDep, SettingsDep, StoreDep
 from api.errors import ERRORS
 from api.exports import ExportSpec, Source, default_name, make
 from api.exports.files import EXTENSIONS, safe_name
-from api.jobs import Job, JobBoard
+from api.jobs import Job
 from layers.errors import UnknownLayerError
 
 router = APIRouter(tags=["exports"], responses=ERRORS)
@@ -44,21 +46,16 @@ AreaQ = Annotated[str | None, Query(max_length=400, description="a part of your 
                                     "'community:CODE,…' or 'grid:CODE,…'")]
 
 
-def _forget(job: dict[str, Any]) -> None:
-    if job.get("result") and job["result"].get("dir"):
-        shutil.rmtree(job["result"]["dir"], ignore_errors=True)
-
-
-_board = JobBoard("export", workers=1, on_forget=_forget)
-
-
-def _produce(source: Source, spec: ExportSpec, progress: Any = None) -> tuple[Path, str, str]:
-    """Write the export into a fresh temporary directory: (path, download name, format)."""
+def _produce(source: Source, spec: ExportSpec, progress: Any = None,
+             folder: Path | None = None) -> tuple[Path, str, str]:
+    """Write the export into ``folder`` (default: a fresh temporary directory): (path, download name, format)."""
     source.require_export()
     fmt = spec.resolved_format()
     filename = safe_name(spec.name, default_name(spec, source), fmt)
     source = dataclasses.replace(source, download_name=filename)
-    tmpdir = Path(tempfile.mkdtemp(prefix="pingan-export-"))
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    tmpdir = folder if folder is not None else Path(tempfile.mkdtemp(prefix="pingan-export-"))
     try:
         path = make(source, spec, tmpdir / f"export{EXTENSIONS[fmt]}", progress)
     except BaseException:
@@ -129,18 +126,22 @@ def report_offline(store: StoreDep, scope: ScopeDep, lang: LangDep, tasks: Backg
     return _download(store, scope, lang, tasks, spec)
 
 
+@jobs.kind("export")
+def _export_job(context: jobs.Context, params: dict[str, Any], progress: Any) -> dict[str, Any]:
+    """An export as its owner may make it now (the area policy is applied again when the job runs)."""
+    spec = ExportSpec(**params["spec"])
+    source = Source(context.store, Scope.of(context.store, context.user), params["lang"])
+    path, filename, fmt = _produce(source, spec, progress, folder=context.files)
+    return {"dir": str(path.parent), "file": path.name, "filename": filename, "format": fmt,
+            "bytes": path.stat().st_size, "personal": _personal(spec)}
+
+
 @router.post("/export/jobs", status_code=202, summary="Start a large export in the background; poll its job")
-def start_job(store: StoreDep, scope: ScopeDep, lang: LangDep, spec: ExportSpec) -> Job:
+def start_job(store: StoreDep, settings: SettingsDep, scope: ScopeDep, lang: LangDep, spec: ExportSpec) -> Job:
     source = Source(store, scope, lang)
     source.require_export()
     spec.resolved_format()  # a bad combination is refused now, not in the job
-
-    def work(progress: Any) -> dict[str, Any]:
-        path, filename, fmt = _produce(source, spec, progress)
-        return {"dir": str(path.parent), "file": path.name, "filename": filename, "format": fmt,
-                "bytes": path.stat().st_size, "personal": _personal(spec)}
-
-    job = _board.submit(scope.user, work)
+    job = jobs.queue_for(store, settings).submit("export", scope.user, {"spec": spec.model_dump(), "lang": lang})
     return _public(job)
 
 
@@ -155,14 +156,14 @@ JobId = Annotated[str, PathParam(pattern="^[0-9a-f]{16}$")]
 
 
 @router.get("/export/jobs/{job_id}", summary="An export job: status, progress and, when done, where to download")
-def get_job(scope: ScopeDep, job_id: JobId) -> Job:
-    return _public(_board.get(job_id, scope))
+def get_job(store: StoreDep, settings: SettingsDep, scope: ScopeDep, job_id: JobId) -> Job:
+    return _public(jobs.queue_for(store, settings).get(job_id, scope, "export"))
 
 
 @router.get("/export/jobs/{job_id}/file", summary="Download a finished export job's file",
             response_class=FileResponse, responses=_files(*MEDIA))
-def job_file(store: StoreDep, scope: ScopeDep, job_id: JobId) -> FileResponse:
-    job = _board.get(job_id, scope)
+def job_file(store: StoreDep, settings: SettingsDep, scope: ScopeDep, job_id: JobId) -> FileResponse:
+    job = jobs.queue_for(store, settings).get(job_id, scope, "export")
     if job["status"] != "done":
         raise UnknownLayerError(f"export job '{job_id}' is {job['status']}: its file is not ready")
     result = job["result"]

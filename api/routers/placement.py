@@ -8,11 +8,11 @@ import shapely
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from api import planning
+from api import jobs, planning
 from api.access import ForbiddenError, Scope
 from api.deps import ScopeDep, SettingsDep, StoreDep
 from api.errors import ERRORS
-from api.jobs import Job, JobBoard
+from api.jobs import Job
 from api.maps.base import Basemap
 from gis.placement import DEFAULT_MODELS
 
@@ -39,20 +39,23 @@ def run(store: StoreDep, settings: SettingsDep, scope: ScopeDep, body: Placement
     return _trimmed(store, scope, _run(store, settings, body, None)) or {}
 
 
-_board = JobBoard("placement", workers=1)  # one optimiser at a time
+@jobs.kind("placement")
+def _placement_job(context: jobs.Context, params: dict[str, Any], progress: Any) -> dict[str, Any]:
+    return _run(context.store, context.settings, PlacementRun(**params), progress)
 
 
 @router.post("/placement/jobs", status_code=202, summary="Start a placement run in the background; poll its job")
 def start_job(store: StoreDep, settings: SettingsDep, scope: ScopeDep, body: PlacementRun) -> Job:
     _may_place(scope)
-    job = _board.submit(scope.user, lambda progress: _run(store, settings, body, progress))
+    job = jobs.queue_for(store, settings).submit("placement", scope.user, body.model_dump())
     store.audit("placement_job", f"job:{job['id']}", body.model_dump(), user=scope.user.username)
     return Job(**job)
 
 
 @router.get("/placement/jobs/{job_id}", summary="A placement job: status, progress and, when done, the proposals")
-def get_job(store: StoreDep, scope: ScopeDep, job_id: Annotated[str, Path(pattern="^[0-9a-f]{16}$")]) -> Job:
-    job = _board.get(job_id, scope)
+def get_job(store: StoreDep, settings: SettingsDep, scope: ScopeDep,
+            job_id: Annotated[str, Path(pattern="^[0-9a-f]{16}$")]) -> Job:
+    job = jobs.queue_for(store, settings).get(job_id, scope, "placement")
     return Job(**(job | {"result": _trimmed(store, scope, job["result"])}))
 
 

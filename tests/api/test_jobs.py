@@ -1,0 +1,107 @@
+"""Jobs survive a restart and are shared by two server processes on one workspace (real `pingan serve`s)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).parents[2]
+
+
+def serve(workspace: Path | str, stale_s: float = 4.0) -> tuple[str, subprocess.Popen[bytes]]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, PINGAN_JOB_STALE_S=str(stale_s))
+    proc = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "serve", str(workspace),
+                             "--port", str(port), "--no-auth"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(f"{url}/api/health", timeout=1)
+            return url, proc
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"pingan serve {workspace} did not start")
+
+
+def wait(http: httpx.Client, path: str, until: tuple[str, ...], seconds: float = 120) -> dict:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        job = http.get(path).json()
+        if job["status"] in until:
+            return job
+        time.sleep(0.25)
+    raise AssertionError(f"{path} stayed {job['status']}: {job}")
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def workspace(request, analysed_path, tmp_path) -> str:
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(analysed_path, path)
+    if request.param == "gpkg":
+        return str(path)
+    from layers import store
+
+    uri = f"{request.getfixturevalue('postgis_uri')}?workspace=jobs_restart"
+    store.copy_workspace(store.open_workspace(path), store.open_workspace(uri, create=True, overwrite=True))
+    return uri
+
+
+EXPORT = {"what": "layer", "layer": "grids", "format": "csv"}
+
+
+def test_a_restart_fails_the_running_job_visibly_and_runs_the_queued_one(workspace):
+    url, first = serve(workspace)
+    try:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            slow = http.post("/api/placement/jobs", json={"k": 3, "seconds": 60}).json()
+            queued = http.post("/api/export/jobs", json=EXPORT).json()  # one job at a time: this one waits
+            running = wait(http, f"/api/placement/jobs/{slow['id']}", ("running", "done", "failed"))
+            assert running["status"] == "running", running
+            assert http.get(f"/api/export/jobs/{queued['id']}").json()["status"] == "queued"
+    finally:
+        first.send_signal(signal.SIGKILL)  # the server dies mid-job
+        first.wait()
+    url, second = serve(workspace)
+    try:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            dead = wait(http, f"/api/placement/jobs/{slow['id']}", ("done", "failed"), seconds=60)
+            assert dead["status"] == "failed" and "stopped" in dead["error"], dead
+            assert dead["progress"]  # what it had done is still there
+            done = wait(http, f"/api/export/jobs/{queued['id']}", ("done", "failed"))
+            assert done["status"] == "done", done
+            got = http.get(done["result"]["download"])
+            assert got.status_code == 200 and got.content.count(b"\n") > 10
+    finally:
+        second.terminate()
+        second.wait(timeout=30)
+
+
+def test_two_servers_on_one_workspace_see_the_same_jobs(workspace):
+    (a, one), (b, two) = serve(workspace), serve(workspace)
+    try:
+        with httpx.Client(base_url=a, timeout=60) as on_a, httpx.Client(base_url=b, timeout=60) as on_b:
+            started = on_a.post("/api/export/jobs", json=EXPORT).json()
+            seen = wait(on_b, f"/api/export/jobs/{started['id']}", ("done", "failed"))
+            assert seen["status"] == "done" and seen["id"] == started["id"]
+            assert on_a.get(f"/api/export/jobs/{started['id']}").json()["progress"] == seen["progress"]
+            assert on_b.get(seen["result"]["download"]).status_code == 200
+            assert on_b.get("/api/export/jobs/0123456789abcdef").status_code == 404
+    finally:
+        for proc in (one, two):
+            proc.terminate()
+            proc.wait(timeout=30)
