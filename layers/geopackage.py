@@ -40,7 +40,7 @@ import pyogrio
 from layers import accounts, gpkgsql, schemas
 from layers.errors import UnknownLayerError, WorkspaceError, WorkspaceExistsError
 from layers.gpkgsql import q
-from layers.store import SCHEMA_VERSION, LayerInfo, Store, conform, now_iso, storable
+from layers.store import SCHEMA_VERSION, LayerInfo, Store, conform, conform_record, now_iso, storable
 
 _AUDIT_COLUMNS = ("at", "user", "action", "object", "detail")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -414,12 +414,11 @@ class GeoPackageStore(Store):
         with self._write() as con:
             if con.execute("SELECT 1 FROM gpkg_contents WHERE table_name = ?", (layer,)).fetchone() is None:
                 raise self._missing(con, layer)
-            found = gpkgsql.read_table(con, layer, where=f"CAST({q(key)} AS TEXT) = ?", params=(str(value),),
-                                       with_fid=True)
+            found = gpkgsql.read_records(con, layer, f"CAST({q(key)} AS TEXT) = ?", (str(value),))
             if len(found) > 1:
                 raise WorkspaceError(f"{layer} holds '{value}' {len(found)} times: fix the duplicates in the file")
-            fid = int(found["fid"].to_numpy()[0]) if len(found) else None
-            current = conform(layer, found.drop(columns="fid")).iloc[0] if len(found) else None
+            fid = found[0][0] if found else None
+            current = conform_record(layer, found[0][1]) if found else None
             new = decide(current)
             if new is None:
                 if fid is not None:
@@ -441,8 +440,7 @@ class GeoPackageStore(Store):
             version = con.execute("SELECT version FROM pingan_layers WHERE name = ?", (layer,)).fetchone()[0]
             stored = None
             if new is not None:
-                back = gpkgsql.read_table(con, layer, where="fid = ?", params=(fid,))
-                stored = conform(layer, back).iloc[0]
+                stored = conform_record(layer, gpkgsql.read_records(con, layer, "fid = ?", (fid,))[0][1])
         return int(version), stored
 
     def delete(self, layer: str) -> None:

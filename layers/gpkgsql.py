@@ -187,6 +187,38 @@ def read_table(con: sqlite3.Connection, table: str, *, bbox: Sequence[float] | N
     return out.rename_geometry("geometry") if out.geometry.name != "geometry" else out
 
 
+def read_records(con: sqlite3.Connection, table: str, where: str, params: Sequence[Any] = ()
+                 ) -> list[tuple[int, dict[str, Any]]]:
+    """A few rows as (fid, {column: value}), values as their declared types give them (no frame built):
+    the one-row reads of an edit."""
+    cols = columns(con, table)
+    gcol = geometry_column(con, table)
+    names = [c for c in cols if c != "fid" and (gcol is None or c != gcol[0])]
+    select = ["fid"] + names + ([gcol[0]] if gcol else [])
+    rows = con.execute(f"SELECT {', '.join(q(c) for c in select)} FROM {q(table)} WHERE {where} ORDER BY fid",
+                       list(params)).fetchall()
+    out = []
+    for row in rows:
+        record = {c: _value(row[k + 1], cols[c]) for k, c in enumerate(names)}
+        if gcol is not None:
+            record["geometry"] = decode([row[-1]])[0]
+        out.append((int(row[0]), record))
+    return out
+
+
+def _value(v: Any, kind: str) -> Any:
+    base = kind.split("(", maxsplit=1)[0]
+    if v is None:
+        return None
+    if base == "BOOLEAN":
+        return bool(v)
+    if base in ("DATETIME", "DATE"):
+        return pd.Timestamp(v).as_unit("ms")
+    if base in ("REAL", "FLOAT", "DOUBLE"):
+        return float(v)
+    return v
+
+
 # ---- writing rows --------------------------------------------------------------------------------------
 def sql_value(v: Any) -> Any:
     """A Python/pandas value as SQLite stores it (GDAL's text forms for dates)."""

@@ -21,6 +21,7 @@ either. Writers of one workspace are serialised by a transaction-scoped advisory
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import re
 import threading
@@ -35,7 +36,7 @@ import shapely
 
 from layers import schemas
 from layers.errors import UnknownLayerError, WorkspaceError, WorkspaceExistsError
-from layers.store import SCHEMA_VERSION, LayerInfo, Store, conform, now_iso, storable
+from layers.store import SCHEMA_VERSION, LayerInfo, Store, conform, conform_record, now_iso, storable
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _RECORD_KEYS = {"users": "username", "sessions": "token_hash", "throttle": "key", "secrets": "name"}
@@ -257,11 +258,11 @@ class PostGISStore(Store):
             gtype, columns = self._info(layer, con)
             if key not in columns:
                 raise WorkspaceError(f"layer '{layer}' has no field '{key}'")
-            found = self._read(con, layer, where=f'"{key}"::text = %s', params=(str(value),), with_fid=True, lock=True)
+            found = self._records(con, layer, f'"{key}"::text = %s', (str(value),), lock=True)
             if len(found) > 1:
                 raise WorkspaceError(f"{layer} holds '{value}' {len(found)} times: fix the duplicates in the table")
-            fid = int(found["fid"].to_numpy()[0]) if len(found) else None
-            current = conform(layer, found.drop(columns="fid")).iloc[0] if len(found) else None
+            fid = found[0][0] if found else None
+            current = conform_record(layer, found[0][1]) if found else None
             new = decide(current)
             table = self._t("t_" + layer)
             if new is None:
@@ -292,8 +293,25 @@ class PostGISStore(Store):
                                   "RETURNING version", (message, layer)).fetchone()[0]
             stored = None
             if new is not None:
-                stored = conform(layer, self._read(con, layer, where="fid = %s", params=(fid,))).iloc[0]
+                stored = conform_record(layer, self._records(con, layer, "fid = %s", (fid,))[0][1])
         return int(version), stored
+
+    def _records(self, con: Any, layer: str, where: str, params: Sequence[Any], *, lock: bool = False
+                 ) -> list[tuple[int, dict[str, Any]]]:
+        """A few rows as (fid, {column: value}) without building a frame: an edit's one-row reads."""
+        gtype, columns = self._info(layer, con)
+        cols = [c for c in columns if c != _GEOM]
+        select = ", ".join(["fid"] + [f'"{c}"' for c in cols] + ([f"ST_AsBinary({_GEOM})"] if gtype else []))
+        rows = con.execute(f"SELECT {select} FROM {self._t('t_' + layer)} WHERE {where} ORDER BY fid"
+                           + (" FOR UPDATE" if lock else ""), list(params)).fetchall()
+        out = []
+        for row in rows:
+            record = {c: (pd.Timestamp(v) if isinstance(v, dt.datetime) else v)
+                      for c, v in zip(cols, row[1:len(cols) + 1], strict=True)}
+            if gtype:
+                record["geometry"] = None if row[-1] is None else shapely.from_wkb(bytes(row[-1]))
+            out.append((int(row[0]), record))
+        return out
 
     def _install_tracking(self, con: Any, name: str) -> None:
         """Statement triggers that bump the layer's version on any change, by any client."""

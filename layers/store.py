@@ -236,18 +236,26 @@ def conform(layer: str, frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     for f in schema.fields:
         if f.name not in frame:
-            frame[f.name] = None
-        if f.kind == "float":
-            frame[f.name] = pd.to_numeric(frame[f.name], errors="coerce").astype("float64")
-        elif f.kind == "int":
-            frame[f.name] = pd.to_numeric(frame[f.name], errors="coerce").astype("Int64")
-        elif f.kind == "datetime":
-            frame[f.name] = pd.to_datetime(frame[f.name])
-        else:
-            col = frame[f.name].astype(object)
-            frame[f.name] = col.where(col.notna(), None)
+            frame[f.name] = schemas.typed([None] * len(frame), f.kind)
+            continue
+        col = frame[f.name]
+        if (f.kind == "float" and col.dtype == "float64") \
+                or (f.kind == "int" and isinstance(col.dtype, pd.Int64Dtype)) \
+                or (f.kind == "datetime" and pd.api.types.is_datetime64_any_dtype(col.dtype)):
+            continue  # already as the schema has it (most columns of a GeoPackage or PostGIS read)
+        frame[f.name] = schemas.typed(col.tolist(), f.kind)
     order = schema.columns + [c for c in frame.columns if c not in schema.by_name]
-    return frame[order]
+    return frame if list(frame.columns) == order else frame[order]
+
+
+def conform_record(layer: str, record: dict[str, Any]) -> pd.Series:
+    """One stored row (a dict of plain values) as :func:`conform` gives it, as a Series."""
+    schema = schemas.SCHEMAS.get(layer)
+    if schema is None:
+        return pd.Series(record, dtype=object)
+    out = {f.name: schemas.typed_value(record.get(f.name), f.kind) for f in schema.fields}
+    out |= {k: v for k, v in record.items() if k not in out}
+    return pd.Series(out, dtype=object)
 
 
 def open_workspace(uri: str | Path, *, create: bool = False, **create_options: Any) -> Store:

@@ -406,16 +406,8 @@ def _finish(schema: LayerSchema, out: pd.DataFrame, geometry: gpd.GeoSeries | No
     """Give every schema column its dtype (missing optional columns become nulls)."""
     cols: dict[str, Any] = {}
     for f in schema.fields:
-        s = out[f.name] if f.name in out else pd.Series([None] * len(out), index=out.index, dtype=object)
-        if f.kind == "float":
-            s = pd.to_numeric(s, errors="coerce").astype("float64")
-        elif f.kind == "int":
-            s = pd.to_numeric(s, errors="coerce").astype("Int64")
-        elif f.kind == "datetime":
-            s = pd.to_datetime(s)
-        else:
-            s = s.astype(object).where(s.notna(), None)
-        cols[f.name] = s
+        values = out[f.name].tolist() if f.name in out else [None] * len(out)
+        cols[f.name] = schemas.typed(values, f.kind)
     extras = [c for c in out.columns if c not in schema.by_name]
     frame = pd.DataFrame(cols, index=out.index)
     for c in extras:
