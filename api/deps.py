@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -18,11 +19,18 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+_OPENING = threading.Lock()
+
+
 def get_store(request: Request) -> Store:
+    """The app's one store: opened once, by the first request (others wait for it)."""
     store = getattr(request.app.state, "store", None)
     if store is None:
-        store = open_workspace(request.app.state.settings.workspace)
-        request.app.state.store = store
+        with _OPENING:
+            store = getattr(request.app.state, "store", None)
+            if store is None:
+                store = open_workspace(request.app.state.settings.workspace)
+                request.app.state.store = store
     return store
 
 

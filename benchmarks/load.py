@@ -40,14 +40,14 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def client(url: str, name: str, cams: list[str], bounds: tuple[float, float, float, float], stop: float,
-           seed: int, out: dict[str, Any], lock: threading.Lock) -> None:
+           seed: int, out: dict[str, Any], lock: threading.Lock, weights: tuple[int, ...] = (2, 1, 1, 1)) -> None:
     rng = random.Random(seed)
     with httpx.Client(base_url=url, timeout=60) as http:
         token = http.post("/api/auth/login", json={"username": name, "password": PASSWORD}).json()["token"]
         http.headers["Authorization"] = f"Bearer {token}"
         w, s, e, n = bounds
         while time.perf_counter() < stop:
-            kind = rng.choices(["features", "grids", "search", "edit"], weights=[2, 1, 1, 1])[0]
+            kind = rng.choices(["features", "grids", "search", "edit"], weights=weights)[0]
             t0 = time.perf_counter()
             try:
                 ok, r = _request(http, kind, rng, cams, (w, s, e, n), out, lock)
@@ -103,13 +103,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--edits-only", action="store_true", help="every request is an edit (GET + PUT)")
+    parser.add_argument("--postgis", help="serve a copy of the demo in this PostGIS database instead")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     from api import access
     from layers import store
 
     tmp = Path(tempfile.mkdtemp(prefix="pingan-load-"))
-    path = analysed_demo(tmp / "demo.gpkg", name="load test")
+    path: Path | str = analysed_demo(tmp / "demo.gpkg", name="load test")
+    if args.postgis:
+        sep = "&" if "?" in args.postgis else "?"
+        uri = f"{args.postgis}{sep}workspace=bench_load"
+        store.copy_workspace(store.open_workspace(path), store.open_workspace(uri, create=True, overwrite=True))
+        path = uri
     ws = store.open_workspace(path)
     for k in range(args.clients):
         access.add_user(ws, f"load{k:02d}", "police", access.Area(), PASSWORD)
@@ -121,7 +128,8 @@ def main() -> None:
                            "edits": collections.Counter()}
     lock = threading.Lock()
     stop = time.perf_counter() + args.seconds
-    threads = [threading.Thread(target=client, args=(url, f"load{k:02d}", cams, bounds, stop, k, out, lock))
+    weights = (0, 0, 0, 1) if args.edits_only else (2, 1, 1, 1)
+    threads = [threading.Thread(target=client, args=(url, f"load{k:02d}", cams, bounds, stop, k, out, lock, weights))
                for k in range(args.clients)]
     t0 = time.perf_counter()
     for th in threads:
@@ -137,8 +145,12 @@ def main() -> None:
     total = sum(len(v) for v in out["latency"].values())
     rows = [f"| {kind} | {len(v):,} | {1000 * statistics.median(v):,.0f} | {1000 * _pct(v, 0.99):,.0f} |"
             for kind, v in sorted(out["latency"].items())]
-    body = (f"## Load test (`python -m benchmarks.load --clients {args.clients} --seconds {args.seconds:.0f}`)\n\n"
-            f"{args.clients} clients on loopback against `pingan serve` (the analysed demo, its own process), each "
+    flags = (" --edits-only" if args.edits_only else "") + (" --postgis URI" if args.postgis else "")
+    edits = sum(out["edits"].values())
+    what = "PostGIS copy of the analysed demo" if args.postgis else "analysed demo, GeoPackage"
+    body = (f"## Load test (`python -m benchmarks.load --clients {args.clients} --seconds {args.seconds:.0f}{flags}`)"
+            f"\n\n{args.clients} clients on loopback against `pingan serve` (the {what}, its own process), "
+            + ("every request an edit; " if args.edits_only else "") + f"**{edits / wall:,.1f} edits/s**; each "
             f"logged in as its own police user, for {args.seconds:.0f} s: {total:,} requests in {wall:.1f} s "
             f"({total / wall:,.0f}/s); **{len(out['errors'])} errors**; {sum(out['edits'].values()):,} camera edits "
             f"landed, {out['conflicts']:,} stale ETags answered 412 and retried; **lost edits: {len(lost)}** (every "
@@ -149,7 +161,7 @@ def main() -> None:
         body += "\n\nFirst errors: " + "; ".join(out["errors"][:5])
     print(body)
     if not args.no_write:
-        write_section("load", body)
+        write_section("load" + ("-edits" if args.edits_only else "") + ("-postgis" if args.postgis else ""), body)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ SETTLED = ("() => document.querySelectorAll('.leaflet-control-layers-selector').
            "(document.body.dataset.pinganPending || '0') === '0'")
 
 
-def serve(path: Path) -> tuple[str, subprocess.Popen[bytes]]:
+def serve(path: Path | str) -> tuple[str, subprocess.Popen[bytes]]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

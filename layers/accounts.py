@@ -42,12 +42,14 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+_MADE = threading.Lock()
+
+
 class Accounts:
     """The record tables in one SQLite file (created on first write, owner-only permissions)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._made = threading.Lock()
 
     @contextlib.contextmanager
     def _con(self, *, write: bool) -> Iterator[sqlite3.Connection | None]:
@@ -55,9 +57,10 @@ class Accounts:
             yield None
             return
         if write and not self.path.exists():
-            with self._made:
-                fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
-                os.close(fd)
+            with _MADE:  # made owner-only before SQLite opens it (no connection to it exists yet)
+                if not self.path.exists():
+                    fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+                    os.close(fd)
         con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
             if write:

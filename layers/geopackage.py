@@ -43,7 +43,6 @@ from layers.gpkgsql import q
 from layers.store import SCHEMA_VERSION, LayerInfo, Store, conform, conform_record, now_iso, storable
 
 _AUDIT_COLUMNS = ("at", "user", "action", "object", "detail")
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 _RESERVED = ("gpkg_", "rtree_", "pingan_", "sqlite_")
 _STAMP = "strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')"
 #: how many times a read-modify-write of a whole layer is tried when other writers keep changing it
@@ -122,13 +121,18 @@ class GeoPackageStore(Store):
 
     @staticmethod
     def _check_file(path: Path) -> None:
-        with open(path, "rb") as fh:
-            head = fh.read(16)
-        if head != _SQLITE_MAGIC:
-            raise WorkspaceError(f"{path} is not a GeoPackage (no SQLite header): is it the right file?")
+        # only through SQLite, never open() and close(): closing any other descriptor of the file would
+        # drop the POSIX locks this process's SQLite connections hold on it (fcntl locks are per process)
         try:
             con = sqlite3.connect(path, timeout=30)
             try:
+                try:
+                    con.execute("PRAGMA schema_version").fetchone()
+                except sqlite3.DatabaseError as exc:
+                    if "not a database" in str(exc):
+                        raise WorkspaceError(f"{path} is not a GeoPackage (no SQLite header): is it the right "
+                                             "file?") from None
+                    raise
                 ok = con.execute("PRAGMA quick_check").fetchone()
                 tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             finally:
@@ -294,6 +298,16 @@ class GeoPackageStore(Store):
                 raise self._missing(con, layer)
             frame = gpkgsql.read_table(con, layer, bbox=bbox, where=where)
         return conform(layer, frame)
+
+    def row(self, layer: str, key: str, value: str) -> pd.Series | None:
+        with self._read() as con:
+            if layer.startswith("pingan_") or con.execute(
+                    "SELECT 1 FROM gpkg_contents WHERE table_name = ?", (layer,)).fetchone() is None:
+                raise self._missing(con, layer)
+            found = gpkgsql.read_records(con, layer, f"CAST({q(key)} AS TEXT) = ?", (str(value),))
+        if len(found) > 1:
+            raise WorkspaceError(f"{layer} holds '{value}' {len(found)} times: fix the duplicates in the file")
+        return conform_record(layer, found[0][1]) if found else None
 
     def rows(self, layer: str, key: str, value: str) -> pd.DataFrame:
         with self._read() as con:

@@ -215,6 +215,15 @@ class PostGISStore(Store):
             frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=4326))
         return conform(layer, frame)
 
+    def row(self, layer: str, key: str, value: str) -> pd.Series | None:
+        _, columns = self._info(layer)
+        if key not in columns:
+            raise WorkspaceError(f"layer '{layer}' has no field '{key}'")
+        found = self._records(self._con, layer, f'"{key}"::text = %s', (str(value),))
+        if len(found) > 1:
+            raise WorkspaceError(f"{layer} holds '{value}' {len(found)} times: fix the duplicates in the table")
+        return conform_record(layer, found[0][1]) if found else None
+
     def rows(self, layer: str, key: str, value: str) -> pd.DataFrame:
         _, columns = self._info(layer)
         if key not in columns:

@@ -100,6 +100,13 @@ class Store(abc.ABC):
         written, whatever the layer's size. Returns the layer's new version and the row as stored
         (None after a delete)."""
 
+    def row(self, layer: str, key: str, value: str) -> pd.Series | None:
+        """The one row of ``layer`` whose ``key`` is ``value`` (as :func:`conform_record` gives it), or None."""
+        found = self.rows(layer, key, value)
+        if len(found) > 1:
+            raise WorkspaceError(f"{layer} holds '{value}' {len(found)} times: fix the duplicates")
+        return None if found.empty else conform_record(layer, {str(k): v for k, v in found.iloc[0].items()})
+
     def rows(self, layer: str, key: str, value: str) -> pd.DataFrame:
         """The rows of ``layer`` whose ``key`` is ``value`` (backends look them up by index)."""
         frame = self.read(layer)

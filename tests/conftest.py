@@ -38,15 +38,13 @@ def file_digest(path: Path) -> str:
     """A digest of what a workspace holds (every table's rows and the schema), whatever SQLite's WAL
     has or has not folded into the file yet; other files by their bytes."""
     path = Path(path)
-    with open(path, "rb") as fh:
-        sqlite = fh.read(16) == b"SQLite format 3\x00"
-    if not sqlite:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
     digest = hashlib.sha256()
-    con = sqlite3.connect(path)
+    con = sqlite3.connect(path)  # never open() the file: closing it would drop the SQLite locks of this process
     try:
         for line in con.iterdump():
             digest.update(line.encode())
+    except sqlite3.DatabaseError:
+        return hashlib.sha256(path.read_bytes()).hexdigest()  # not SQLite: its bytes
     finally:
         con.close()
     return digest.hexdigest()

@@ -117,6 +117,24 @@ class Scope:
             return frame["grid_code"].astype(str).isin(self.grids).to_numpy()
         return np.zeros(len(frame), dtype=bool)  # a table with no place: nothing, rather than everything
 
+    def shows(self, store: Store, layer: str, row: Mapping[Any, Any]) -> bool:
+        """Whether one stored row lies in the area: :meth:`mask` for a single row, without a frame."""
+        if self.everywhere:
+            return True
+        if layer in BY_GRID_CODE:
+            return str(row.get("code")) in self.grids
+        if layer in BY_COMMUNITY_CODE:
+            return str(row.get("code") if "code" in row else row.get("community_code")) in self.communities
+        if layer == "households":
+            return str(row.get("building_id")) in self._ids(store, "buildings")
+        if layer == "views":
+            return str(row.get("camera")) in self._ids(store, "cameras")
+        if "geometry" in row:
+            return bool(self.contains([row["geometry"]])[0])
+        if "grid_code" in row:
+            return str(row.get("grid_code")) in self.grids
+        return False
+
     def filter(self, store: Store, layer: str, frame: pd.DataFrame) -> pd.DataFrame:
         """The rows of ``frame`` (a layer's rows as stored) inside the area."""
         if self.everywhere or frame.empty:

@@ -102,13 +102,26 @@ def read_feature(store: StoreDep, scope: ScopeDep, name: str, fid: str) -> Respo
     scope.allow_read(name)
     if not store.has(name):
         raise _not_found(name, fid)
-    row = _one(scope.filter(store, name, store.rows(name, _key(name), fid)), _key(name), fid)
-    if row is None:
+    row = store.row(name, _key(name), fid)
+    if row is None or not scope.shows(store, name, row.to_dict()):
         raise _not_found(name, fid)
-    frame = gpd.GeoDataFrame([row], crs=4326)
-    body = json.loads(frame.to_json(drop_id=True, ensure_ascii=False, default=str))["features"][0]
+    geom = row.get("geometry")
+    body = {"type": "Feature",
+            "geometry": None if geom is None or geom.is_empty else json.loads(shapely.to_geojson(geom)),
+            "properties": {str(k): _plain(v) for k, v in row.items() if k != "geometry"}}
     return Response(json.dumps(body, ensure_ascii=False), media_type="application/geo+json",
                     headers={"ETag": scope.etag(store, name, row)})
+
+
+def _plain(v: Any) -> Any:
+    """A stored value as JSON has it: nulls as null, numbers as numbers, times as ISO text."""
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):  # noqa: PLR0124
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    if hasattr(v, "item"):  # numpy scalars
+        return v.item()
+    return v
 
 
 def _sent_row(name: str, key: str, fid: str | None, feature: Any) -> tuple[str, dict[str, Any]]:
