@@ -304,7 +304,7 @@ class GeoPackageStore(Store):
             if layer.startswith("pingan_") or con.execute(
                     "SELECT 1 FROM gpkg_contents WHERE table_name = ?", (layer,)).fetchone() is None:
                 raise self._missing(con, layer)
-            found = gpkgsql.read_records(con, layer, f"CAST({q(key)} AS TEXT) = ?", (str(value),))
+            found = gpkgsql.read_records(con, layer, f"{q(key)} = ?", (str(value),))
         if len(found) > 1:
             raise WorkspaceError(f"{layer} holds '{value}' {len(found)} times: fix the duplicates in the file")
         return conform_record(layer, found[0][1]) if found else None
@@ -314,7 +314,7 @@ class GeoPackageStore(Store):
             if layer.startswith("pingan_") or con.execute(
                     "SELECT 1 FROM gpkg_contents WHERE table_name = ?", (layer,)).fetchone() is None:
                 raise self._missing(con, layer)
-            frame = gpkgsql.read_table(con, layer, where=f"CAST({q(key)} AS TEXT) = ?", params=(str(value),))
+            frame = gpkgsql.read_table(con, layer, where=f"{q(key)} = ?", params=(str(value),))
         return conform(layer, frame)
 
     def layer_bounds(self, layer: str) -> tuple[float, float, float, float] | None:
@@ -428,7 +428,7 @@ class GeoPackageStore(Store):
         with self._write() as con:
             if con.execute("SELECT 1 FROM gpkg_contents WHERE table_name = ?", (layer,)).fetchone() is None:
                 raise self._missing(con, layer)
-            found = gpkgsql.read_records(con, layer, f"CAST({q(key)} AS TEXT) = ?", (str(value),))
+            found = gpkgsql.read_records(con, layer, f"{q(key)} = ?", (str(value),))
             if len(found) > 1:
                 raise WorkspaceError(f"{layer} holds '{value}' {len(found)} times: fix the duplicates in the file")
             fid = found[0][0] if found else None

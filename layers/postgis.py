@@ -219,7 +219,7 @@ class PostGISStore(Store):
         _, columns = self._info(layer)
         if key not in columns:
             raise WorkspaceError(f"layer '{layer}' has no field '{key}'")
-        found = self._records(self._con, layer, f'"{key}"::text = %s', (str(value),))
+        found = self._records(self._con, layer, f'"{key}" = %s', (str(value),))
         if len(found) > 1:
             raise WorkspaceError(f"{layer} holds '{value}' {len(found)} times: fix the duplicates in the table")
         return conform_record(layer, found[0][1]) if found else None
@@ -228,7 +228,7 @@ class PostGISStore(Store):
         _, columns = self._info(layer)
         if key not in columns:
             raise WorkspaceError(f"layer '{layer}' has no field '{key}'")
-        return self._read(self._con, layer, where=f'"{key}"::text = %s', params=(str(value),))
+        return self._read(self._con, layer, where=f'"{key}" = %s', params=(str(value),))
 
     def layer_bounds(self, layer: str) -> tuple[float, float, float, float] | None:
         gtype, _ = self._info(layer)
@@ -267,7 +267,7 @@ class PostGISStore(Store):
             gtype, columns = self._info(layer, con)
             if key not in columns:
                 raise WorkspaceError(f"layer '{layer}' has no field '{key}'")
-            found = self._records(con, layer, f'"{key}"::text = %s', (str(value),), lock=True)
+            found = self._records(con, layer, f'"{key}" = %s', (str(value),), lock=True)
             if len(found) > 1:
                 raise WorkspaceError(f"{layer} holds '{value}' {len(found)} times: fix the duplicates in the table")
             fid = found[0][0] if found else None
