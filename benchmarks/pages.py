@@ -18,6 +18,7 @@ Needs Debian's ``chromium`` and the ``playwright`` package (never ``playwright i
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import socket
 import statistics
@@ -38,12 +39,15 @@ SETTLED = ("() => document.querySelectorAll('.leaflet-control-layers-selector').
            "(document.body.dataset.pinganPending || '0') === '0'")
 
 
-def serve(path: Path | str) -> tuple[str, subprocess.Popen[bytes]]:
+def serve(path: Path | str, *options: str, env: dict[str, str] | None = None
+          ) -> tuple[str, subprocess.Popen[bytes]]:
+    """`pingan serve path` on a free loopback port in its own process; its URL once it answers."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "serve", str(path),
-                             "--port", str(port)], stdout=subprocess.DEVNULL)
+                             "--port", str(port), *options], stdout=subprocess.DEVNULL,
+                            env=None if env is None else dict(os.environ, **env), cwd=Path(__file__).parents[1])
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:

@@ -2,40 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import httpx
 import pytest
 
+from benchmarks import pages
+
 ROOT = Path(__file__).parents[2]
 
 
 def serve(workspace: Path | str, stale_s: float = 4.0) -> tuple[str, subprocess.Popen[bytes]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = dict(os.environ, PINGAN_JOB_STALE_S=str(stale_s))
-    proc = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "serve", str(workspace),
-                             "--port", str(port), "--no-auth"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(f"{url}/api/health", timeout=1)
-            return url, proc
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"pingan serve {workspace} did not start")
+    """A real `pingan serve --no-auth`, taking a job for dead after ``stale_s`` without a heartbeat."""
+    return pages.serve(workspace, "--no-auth", env={"PINGAN_JOB_STALE_S": str(stale_s)})
 
 
 def wait(http: httpx.Client, path: str, until: tuple[str, ...], seconds: float = 120) -> dict:

@@ -196,6 +196,17 @@ def test_postgis_sees_changes_made_by_other_clients(postgis_uri):
     assert "pingan_records" not in tables  # accounts live in outside__access, not with the data
 
 
+def _in_four_processes(target, uri: str, n: int) -> None:
+    """``target(uri, n)`` in four fresh processes at once; each must exit cleanly."""
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=target, args=(uri, n)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+
+
 def _edit_many(uri: str, n: int) -> None:
     ws = store.open_workspace(uri)
     cid = ws.read("cameras")["id"].iat[0]
@@ -215,13 +226,7 @@ def test_several_processes_editing_one_row_lose_nothing(kind, request, tmp_path)
     ws = store.open_workspace(uri, create=True, overwrite=True)
     ws.write_many(tiny())
     start = float(ws.read("cameras")["height_m"].iloc[0])
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_edit_many, args=(uri, 25)) for _ in range(4)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=120)
-        assert p.exitcode == 0
+    _in_four_processes(_edit_many, uri, 25)
     assert float(ws.read("cameras")["height_m"].iloc[0]) == start + 100
 
 
@@ -236,13 +241,7 @@ def test_several_processes_editing_postgis_lose_nothing(postgis_uri):
     ws = store.open_workspace(uri, create=True, overwrite=True)
     ws.write_many(tiny())
     start = float(ws.read("cameras")["height_m"].iloc[0])
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_bump, args=(uri, 10)) for _ in range(4)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=120)
-        assert p.exitcode == 0
+    _in_four_processes(_bump, uri, 10)
     assert float(ws.read("cameras")["height_m"].iloc[0]) == start + 40  # every edit landed
     assert ws.version("cameras") == 41
 
