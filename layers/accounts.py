@@ -50,6 +50,26 @@ class Accounts:
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._local = threading.local()
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection (reopened when the file was replaced or removed and made anew)."""
+        ino = os.stat(self.path).st_ino
+        con = getattr(self._local, "con", None)
+        if con is None or self._local.ino != ino:
+            if con is not None:
+                con.close()
+            con = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
+            con.execute("PRAGMA journal_mode = WAL")
+            con.execute("PRAGMA synchronous = FULL")
+            self._local.con, self._local.ino, self._local.made = con, ino, False
+        return con
+
+    def close(self) -> None:
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            con.close()
+            self._local.con = None
 
     @contextlib.contextmanager
     def _con(self, *, write: bool) -> Iterator[sqlite3.Connection | None]:
@@ -61,25 +81,21 @@ class Accounts:
                 if not self.path.exists():
                     fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
                     os.close(fd)
-        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        con = self._connection()
+        con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
-            if write:
-                con.execute("PRAGMA journal_mode = WAL")
-                con.execute("PRAGMA synchronous = FULL")
-                con.execute("BEGIN IMMEDIATE")
+            if write and not self._local.made:
                 for name, (key, fields) in TABLES.items():
                     cols = ", ".join(f"{_q(f)} TEXT" + (" PRIMARY KEY" if f == key else "") for f in fields)
                     con.execute(f"CREATE TABLE IF NOT EXISTS {_q(name)} ({cols})")
-            try:
-                yield con
-                if write:
-                    con.execute("COMMIT")
-            except BaseException:
-                if con.in_transaction:
-                    con.execute("ROLLBACK")
-                raise
-        finally:
-            con.close()
+            yield con
+            con.execute("COMMIT")
+            if write:
+                self._local.made = True
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
 
     def records(self, name: str) -> list[dict[str, Any]]:
         _, fields = table(name)
@@ -88,6 +104,16 @@ class Accounts:
                 return []
             cur = con.execute(f"SELECT {', '.join(_q(f) for f in fields)} FROM {_q(name)}")
             return [dict(zip(fields, row, strict=True)) for row in cur.fetchall()]
+
+    def record(self, name: str, value: Any) -> dict[str, Any] | None:
+        """The record whose key is ``value`` (by the primary key), None if there is none."""
+        tkey, fields = table(name)
+        with self._con(write=False) as con:
+            if con is None or con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is None:
+                return None
+            row = con.execute(f"SELECT {', '.join(_q(f) for f in fields)} FROM {_q(name)} WHERE {_q(tkey)} = ?",
+                              (str(value),)).fetchone()
+            return None if row is None else dict(zip(fields, row, strict=True))
 
     def put(self, name: str, key: str, record: Mapping[str, Any], *,
             expect: Mapping[str, Any] | None = None) -> bool:

@@ -40,13 +40,24 @@ import pyogrio
 from layers import accounts, gpkgsql, schemas
 from layers.errors import UnknownLayerError, WorkspaceError, WorkspaceExistsError
 from layers.gpkgsql import q
-from layers.store import SCHEMA_VERSION, LayerInfo, Store, conform, conform_record, now_iso, storable
+from layers.store import SCHEMA_VERSION, LayerInfo, Store, audit_row, conform, conform_record, now_iso, storable
 
 _AUDIT_COLUMNS = ("at", "user", "action", "object", "detail")
 _RESERVED = ("gpkg_", "rtree_", "pingan_", "sqlite_")
 _STAMP = "strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')"
 #: how many times a read-modify-write of a whole layer is tried when other writers keep changing it
 _RETRIES = 5
+
+#: one lock per workspace file for this process's writers: threads queue here in turn, instead of in
+#: SQLite's busy handler, which sleeps in steps of up to 100 ms (other processes still meet that one)
+_WRITERS: dict[str, threading.RLock] = {}
+_WRITERS_LOCK = threading.Lock()
+
+
+def _writer_lock(path: Path) -> threading.RLock:
+    key = os.path.realpath(path)
+    with _WRITERS_LOCK:
+        return _WRITERS.setdefault(key, threading.RLock())
 
 
 def _tracking(name: str) -> list[str]:
@@ -75,6 +86,7 @@ class GeoPackageStore(Store):
             raise WorkspaceError(f"workspace {self.path} does not exist: create it with `pingan init {self.path}`")
         self._check_file(self.path)
         self._local = threading.local()
+        self._writer = _writer_lock(self.path)
         self.accounts = accounts.Accounts(accounts.sibling(self.path))
         self._upgrade()
 
@@ -207,14 +219,15 @@ class GeoPackageStore(Store):
         con = self._con
         if con.in_transaction:
             raise RuntimeError("a workspace write cannot start inside another read or write of this thread")
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            yield con
-            con.execute("COMMIT")
-        except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise
+        with self._writer:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                raise
         # fold the write into the file at once (without waiting for readers), so that the .gpkg alone
         # is the workspace once writes settle: a plain file copy, or QGIS on a read-only share, sees it
         with contextlib.suppress(sqlite3.OperationalError):
@@ -225,6 +238,7 @@ class GeoPackageStore(Store):
         if con is not None:
             con.close()
             self._local.con = None
+        self.accounts.close()
 
     # ---- reading ----------------------------------------------------------------------
     def layers(self) -> list[LayerInfo]:
@@ -424,7 +438,7 @@ class GeoPackageStore(Store):
     # ---- writing one feature in place ---------------------------------------------------------
     def edit(self, layer: str, key: str, value: str,
              decide: Callable[[pd.Series | None], pd.DataFrame | None], *,
-             message: str = "") -> tuple[int, pd.Series | None]:
+             message: str = "", audit: tuple[str, str, str] | None = None) -> tuple[int, pd.Series | None]:
         with self._write() as con:
             if con.execute("SELECT 1 FROM gpkg_contents WHERE table_name = ?", (layer,)).fetchone() is None:
                 raise self._missing(con, layer)
@@ -455,6 +469,8 @@ class GeoPackageStore(Store):
             stored = None
             if new is not None:
                 stored = conform_record(layer, gpkgsql.read_records(con, layer, "fid = ?", (fid,))[0][1])
+            if audit is not None:
+                self._append_audit(con, [audit_row(audit[0], audit[1], {"version": int(version)}, audit[2])])
         return int(version), stored
 
     def delete(self, layer: str) -> None:
@@ -480,15 +496,14 @@ class GeoPackageStore(Store):
             con.execute("UPDATE pingan_layers SET version = ?, updated_at = ? WHERE name = ?",
                         (int(version), updated_at, layer))
 
-    def audit(self, action: str, obj: str, detail: Mapping[str, Any] | None = None, *,
-              user: str = "system") -> None:
-        self.append_audit([(now_iso(), user, action, obj,
-                            json.dumps(dict(detail or {}), ensure_ascii=False, default=str))])
-
     def append_audit(self, rows: Sequence[tuple[str, str, str, str, str]]) -> None:
         with self._write() as con:
-            con.executemany('INSERT INTO pingan_audit ("at", "user", "action", "object", "detail") '
-                            "VALUES (?, ?, ?, ?, ?)", [tuple(r) for r in rows])
+            self._append_audit(con, rows)
+
+    @staticmethod
+    def _append_audit(con: sqlite3.Connection, rows: Sequence[tuple[str, str, str, str, str]]) -> None:
+        con.executemany('INSERT INTO pingan_audit ("at", "user", "action", "object", "detail") '
+                        "VALUES (?, ?, ?, ?, ?)", [tuple(r) for r in rows])
 
     def audit_log(self) -> pd.DataFrame:
         with self._read() as con:
@@ -498,6 +513,9 @@ class GeoPackageStore(Store):
     # ---- accounts (in the sibling file) ------------------------------------------------------------
     def records(self, table: str) -> list[dict[str, Any]]:
         return self.accounts.records(table)
+
+    def record(self, table: str, value: Any) -> dict[str, Any] | None:
+        return self.accounts.record(table, value)
 
     def put_record(self, table: str, key: str, record: Mapping[str, Any], *,
                    expect: Mapping[str, Any] | None = None) -> bool:

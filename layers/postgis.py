@@ -34,12 +34,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers import schemas
+from layers import accounts, schemas
 from layers.errors import UnknownLayerError, WorkspaceError, WorkspaceExistsError
-from layers.store import SCHEMA_VERSION, LayerInfo, Store, conform, conform_record, now_iso, storable
+from layers.store import SCHEMA_VERSION, LayerInfo, Store, audit_row, conform, conform_record, now_iso, storable
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_RECORD_KEYS = {"users": "username", "sessions": "token_hash", "throttle": "key", "secrets": "name"}
+_RECORD_KEYS = {name: key for name, (key, _) in accounts.TABLES.items()}
 _GEOM = "geom"
 
 
@@ -261,7 +261,7 @@ class PostGISStore(Store):
 
     def edit(self, layer: str, key: str, value: str,
              decide: Callable[[pd.Series | None], pd.DataFrame | None], *,
-             message: str = "") -> tuple[int, pd.Series | None]:
+             message: str = "", audit: tuple[str, str, str] | None = None) -> tuple[int, pd.Series | None]:
         con = self._con
         with con.transaction():
             gtype, columns = self._info(layer, con)
@@ -303,6 +303,8 @@ class PostGISStore(Store):
             stored = None
             if new is not None:
                 stored = conform_record(layer, self._records(con, layer, "fid = %s", (fid,))[0][1])
+            if audit is not None:
+                self._append_audit(con, [audit_row(audit[0], audit[1], {"version": int(version)}, audit[2])])
         return int(version), stored
 
     def _records(self, con: Any, layer: str, where: str, params: Sequence[Any], *, lock: bool = False
@@ -429,16 +431,13 @@ class PostGISStore(Store):
                         (int(version), updated_at, layer))
 
     # ---- audit ---------------------------------------------------------------------------
-    def audit(self, action: str, obj: str, detail: Mapping[str, Any] | None = None, *,
-              user: str = "system") -> None:
-        self.append_audit([(now_iso(), user, action, obj,
-                            json.dumps(dict(detail or {}), ensure_ascii=False, default=str))])
-
     def append_audit(self, rows: Sequence[tuple[str, str, str, str, str]]) -> None:
         with self._con.transaction():
-            self._con.cursor().executemany(
-                f'INSERT INTO {self._t("pingan_audit")} (at, "user", action, object, detail) '
-                "VALUES (%s, %s, %s, %s, %s)", list(rows))
+            self._append_audit(self._con, rows)
+
+    def _append_audit(self, con: Any, rows: Sequence[tuple[str, str, str, str, str]]) -> None:
+        con.cursor().executemany(f'INSERT INTO {self._t("pingan_audit")} (at, "user", action, object, detail) '
+                                 "VALUES (%s, %s, %s, %s, %s)", list(rows))
 
     def audit_log(self) -> pd.DataFrame:
         rows = self._con.execute(f'SELECT at, "user", action, object, detail FROM {self._t("pingan_audit")} '
@@ -476,6 +475,12 @@ class PostGISStore(Store):
         rows = self._con.execute(f"SELECT record FROM {self._access} WHERE tbl = %s ORDER BY key",
                                  (table,)).fetchall()
         return [dict(r[0]) for r in rows]
+
+    def record(self, table: str, value: Any) -> dict[str, Any] | None:
+        self._key(table)
+        row = self._con.execute(f"SELECT record FROM {self._access} WHERE tbl = %s AND key = %s",
+                                (table, str(value))).fetchone()
+        return None if row is None else dict(row[0])
 
     def put_record(self, table: str, key: str, record: Mapping[str, Any], *,
                    expect: Mapping[str, Any] | None = None) -> bool:

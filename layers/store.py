@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from pyproj import CRS
 
 from gis import crs as crs_policy
 from gis import shapes
-from layers import schemas
+from layers import accounts, schemas
 from layers.errors import WorkspaceError
 
 SCHEMA_VERSION = 1
@@ -45,6 +46,12 @@ class LayerInfo:
     version: int
     updated_at: str
     geometry_type: str | None
+
+
+def audit_row(action: str, obj: str, detail: Mapping[str, Any] | None, user: str
+              ) -> tuple[str, str, str, str, str]:
+    """One audit record as both backends store it: (at, user, action, object, detail as JSON)."""
+    return (now_iso(), user, action, obj, json.dumps(dict(detail or {}), ensure_ascii=False, default=str))
 
 
 def now_iso() -> str:
@@ -91,14 +98,16 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def edit(self, layer: str, key: str, value: str,
              decide: Callable[[pd.Series | None], pd.DataFrame | None], *,
-             message: str = "") -> tuple[int, pd.Series | None]:
+             message: str = "", audit: tuple[str, str, str] | None = None) -> tuple[int, pd.Series | None]:
         """Change one feature in place, in one transaction: the row whose ``key`` is ``value``.
 
         ``decide`` gets the stored row (None when there is none) while no other writer can change
         it, and returns the row to store (a one-row frame: an insert or a replacement) or None to
         delete it; an exception from it leaves the workspace as it was. Only that row is read and
-        written, whatever the layer's size. Returns the layer's new version and the row as stored
-        (None after a delete)."""
+        written, whatever the layer's size. ``audit`` = (action, object, user) adds the audit
+        record of the change, with the new layer version, in the same transaction: the change and
+        its record land together or not at all. Returns the layer's new version and the row as
+        stored (None after a delete)."""
 
     def row(self, layer: str, key: str, value: str) -> pd.Series | None:
         """The one row of ``layer`` whose ``key`` is ``value`` (as :func:`conform_record` gives it), or None."""
@@ -125,11 +134,6 @@ class Store(abc.ABC):
         """Store JSON-serialisable values under keys (atomic)."""
 
     @abc.abstractmethod
-    def audit(self, action: str, obj: str, detail: Mapping[str, Any] | None = None, *,
-              user: str = "system") -> None:
-        """Append one record to the audit log (who, when, what, which object)."""
-
-    @abc.abstractmethod
     def audit_log(self) -> pd.DataFrame:
         """The audit log, oldest first."""
 
@@ -142,6 +146,11 @@ class Store(abc.ABC):
     def restore_layer_info(self, layer: str, version: int, updated_at: str) -> None:
         """Set a copied layer's version and time (results stamped with input versions stay current)."""
 
+    def audit(self, action: str, obj: str, detail: Mapping[str, Any] | None = None, *,
+              user: str = "system") -> None:
+        """Append one record to the audit log (who, when, what, which object)."""
+        self.append_audit([audit_row(action, obj, detail, user)])
+
     @abc.abstractmethod
     def append_audit(self, rows: Sequence[tuple[str, str, str, str, str]]) -> None:
         """Append audit records as they are (at, user, action, object, detail): a copied log keeps its times."""
@@ -150,6 +159,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def records(self, table: str) -> list[dict[str, Any]]:
         """All records of internal table ``table`` (``users``, ``sessions``); [] if it is new."""
+
+    def record(self, table: str, value: Any) -> dict[str, Any] | None:
+        """The record of internal table ``table`` whose key field equals ``value``; None if none."""
+        key, _ = accounts.table(table)
+        return next((r for r in self.records(table) if r[key] == str(value)), None)
 
     @abc.abstractmethod
     def put_record(self, table: str, key: str, record: Mapping[str, Any], *,

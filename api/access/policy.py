@@ -215,10 +215,11 @@ def _etag_key(store: Store) -> bytes:
     ident = f"{type(store).__name__}:{getattr(store, 'path', None) or getattr(store, 'uri', None) or id(store)}"
     with _KEYS_LOCK:
         if ident not in _KEYS:
-            row = next((r for r in store.records("secrets") if r["name"] == "etag"), None)
+            row = store.record("secrets", "etag")
             if row is None:
                 store.put_record("secrets", "name", {"name": "etag", "value": secrets.token_hex(32),
                                                      "created_at": now_iso()})
-                row = next(r for r in store.records("secrets") if r["name"] == "etag")
+                row = store.record("secrets", "etag")
+                assert row is not None
             _KEYS[ident] = bytes.fromhex(row["value"])
         return _KEYS[ident]

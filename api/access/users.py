@@ -46,7 +46,7 @@ def has_users(store: Store) -> bool:
 
 
 def _user_row(store: Store, username: str) -> dict[str, Any] | None:
-    return next((r for r in store.records("users") if r["username"] == username), None)
+    return store.record("users", username)
 
 
 def check_password(password: str) -> None:
@@ -137,7 +137,7 @@ def _throttle_keys(username: str, client: str) -> tuple[str, str]:
 
 
 def _held_until(store: Store, key: str) -> str | None:
-    row = next((r for r in store.records("throttle") if r["key"] == key), None)
+    row = store.record("throttle", key)
     if row and row["locked_until"] and dt.datetime.fromisoformat(row["locked_until"]) > _now():
         return str(row["locked_until"])
     return None
@@ -152,7 +152,7 @@ def login_holds(store: Store, username: str) -> int:
 def _count_failure(store: Store, key: str, after: int) -> int:
     """One more failure on ``key`` (compare-and-set: two wrong guesses at once both count)."""
     while True:
-        row = next((r for r in store.records("throttle") if r["key"] == key), None)
+        row = store.record("throttle", key)
         failed = int(row["failures"] or 0) + 1 if row else 1
         locked = None
         if failed >= after:
@@ -216,7 +216,7 @@ def named_user(store: Store, username: str) -> User:
 
 def session_user(store: Store, token: str) -> User:
     digest = _digest(token)
-    session = next((s for s in store.records("sessions") if s["token_hash"] == digest), None)
+    session = store.record("sessions", digest)
     if session is None:
         raise AuthError("not logged in (or the session ended): log in again")
     if dt.datetime.fromisoformat(session["expires_at"]) <= _now():

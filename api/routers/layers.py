@@ -163,6 +163,15 @@ def _edit(store: Any, scope: Any, name: str, fid: str | None, feature: Any, if_m
         raise PreconditionRequiredError("send If-Match with the ETag you read (GET the feature first)")
     outcome: dict[str, Any] = {}
     scope.ready_etags(store)  # ETags are compared inside the write lock, where no other write may happen
+    checked = None
+    if new_row is not None:
+        # the sent row is validated alone, before the write lock (nothing in it depends on the stored
+        # row); its id's uniqueness is the store's (the row is looked up by it, and a unique index
+        # holds it against every other writer)
+        source = f"{action} by {scope.user.username}"
+        checked = (validate.validate(pd.DataFrame([new_row]), name, source=source) if name in TABLES else
+                   validate.validate(gpd.GeoDataFrame([new_row], geometry="geometry", crs=4326), name,
+                                     source=source))
 
     def decide(current: pd.Series | None) -> pd.DataFrame | None:
         # runs inside the store's transaction, the stored row locked: only this row is read and checked
@@ -182,18 +191,12 @@ def _edit(store: Any, scope: Any, name: str, fid: str | None, feature: Any, if_m
             if if_match not in (etag, f"W/{etag}"):
                 raise PreconditionFailedError(f"{name} '{fid}' changed since you read it: read it again, "
                                               "then repeat your edit", etag)
-        if new_row is None:
-            return None
-        # the row is validated alone; its id's uniqueness is the store's (the row is looked up by it,
-        # and a unique index holds it against every other writer)
-        source = f"{action} by {scope.user.username}"
-        if name in TABLES:
-            return validate.validate(pd.DataFrame([new_row]), name, source=source)
-        return validate.validate(gpd.GeoDataFrame([new_row], geometry="geometry", crs=4326), name, source=source)
+        return checked
 
     try:
         version, stored = store.edit(name, key, str(fid), decide,
-                                     message=f"{action} {name}:{fid} by {scope.user.username}")
+                                     message=f"{action} {name}:{fid} by {scope.user.username}",
+                                     audit=(action, f"{name}:{fid}", scope.user.username))
     except PreconditionFailedError as exc:
         store.audit(f"{action}_conflict", f"{name}:{fid}", {"sent": if_match}, user=scope.user.username)
         raise exc from None
@@ -203,7 +206,6 @@ def _edit(store: Any, scope: Any, name: str, fid: str | None, feature: Any, if_m
                         user=scope.user.username)
         raise
     etag = scope.etag(store, name, stored) if stored is not None else None
-    store.audit(action, f"{name}:{fid}", {"version": version}, user=scope.user.username)
     return Response(json.dumps({"id": fid, "layer": name, "layer_version": version, "etag": etag}),
                     status_code=201 if action == "create" else 200, media_type="application/json",
                     headers={"ETag": etag} if etag else {})
