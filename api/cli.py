@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import shutil
 import sys
@@ -621,6 +622,8 @@ def serve_cmd(workspace: Workspace = DEFAULT_WORKSPACE,
               host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
               port: Annotated[int, typer.Option(help="Port")] = 8000,
               auth: Annotated[bool, typer.Option(help="Require users to log in (--no-auth: loopback only)")] = True,
+              workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes (they share the "
+                                                   "workspace, sessions, what-if sessions and jobs)")] = 1,
               ) -> None:
     """Serve the maps and the API for a workspace."""
     import uvicorn
@@ -636,9 +639,17 @@ def serve_cmd(workspace: Workspace = DEFAULT_WORKSPACE,
         if auth and not access.has_users(store):
             out.print("[yellow]this workspace has no users yet: add one with "
                       "'pingan users add NAME --role admin' before logging in[/yellow]")
-    out.print(f"serving {_redact(workspace)} at http://{host}:{port}  (Ctrl+C stops)")
-    uvicorn.run(create_app(Settings(workspace=workspace, host=host, port=port, auth=auth)), host=host, port=port,
-                log_level="warning")
+    out.print(f"serving {_redact(workspace)} at http://{host}:{port}"
+              + (f" with {workers} processes" if workers > 1 else "") + "  (Ctrl+C stops)")
+    if workers == 1:
+        uvicorn.run(create_app(Settings(workspace=workspace, host=host, port=port, auth=auth)), host=host,
+                    port=port, log_level="warning")
+        return
+    # each process builds its own app from the same settings, passed the way Settings reads them
+    where = str(workspace) if "://" in str(workspace) else str(Path(workspace).resolve())
+    os.environ.update({"PINGAN_WORKSPACE": where, "PINGAN_HOST": host, "PINGAN_PORT": str(port),
+                       "PINGAN_AUTH": "true" if auth else "false"})
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
 
 
 users_app = typer.Typer(help="Users, roles and areas of a workspace", no_args_is_help=True)

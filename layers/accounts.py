@@ -24,6 +24,9 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "sessions": ("token_hash", ("token_hash", "username", "created_at", "expires_at")),
     "throttle": ("key", ("key", "failures", "locked_until", "updated_at")),
     "secrets": ("name", ("name", "value", "created_at")),
+    #: a user's what-if session as data (the workspace versions it started from and the cameras
+    #: dropped, moved and removed, in order), so that any server process can continue it
+    "whatif": ("key", ("key", "username", "state", "revision", "updated_at")),
 }
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import json
+import secrets
 import threading
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import geopandas as gpd
@@ -22,6 +25,7 @@ from api.maps.base import Basemap
 from gis.camera import DORI_LEVELS
 from gis.placement import CATALOGUE
 from layers.errors import UnknownLayerError
+from layers.store import now_iso
 
 router = APIRouter(tags=["what-if"], responses=ERRORS)
 _lock = threading.Lock()
@@ -45,34 +49,107 @@ class DroppedCamera(BaseModel):
     baseline: Literal["active", "planned"] = "active"
 
 
-#: what-if sessions kept at once (one per user; the least recently used goes first)
+#: what-if models kept at once in one process (one per user and baseline; the least recently used goes)
 SESSIONS = 8
+#: how often a change is tried again when another server process changed the same session meanwhile
+_RETRIES = 5
+
+
+@dataclasses.dataclass
+class _Model:
+    """One process's model of a session: the stored session's operations applied to a fresh model."""
+
+    versions: dict[str, int]
+    whatif: services.WhatIf
+    ops: list[list[Any]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
 class _Session:
+    """A user's what-if session as stored (in the accounts store, beside users and sessions): the
+    workspace versions it started from and every camera set or removed since, in order. Any server
+    process continues it: one that has not seen the latest operations replays them."""
+
+    key: str
     versions: dict[str, int]
-    whatif: services.WhatIf
+    ops: list[list[Any]]
     count: int = 0
     #: the cameras this user dropped or moved in this session (the only ones they may remove)
     placed: set[str] = dataclasses.field(default_factory=set)
+    revision: str | None = None  # the stored revision this was read at (None: not stored yet)
+    model: _Model | None = None
 
 
-def _session(request: Request, store: Any, scope: Scope, baseline: str) -> _Session:
-    """The user's own session for one baseline, rebuilt when the workspace's inputs change."""
+def _plain(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else v
+
+
+def _load(request: Request, store: Any, scope: Scope, baseline: str) -> _Session:
+    """The user's session for one baseline (a new one when the workspace's inputs changed), with a
+    model that has applied all of its operations."""
     versions = store.versions()
-    sessions: collections.OrderedDict[tuple[str, str], _Session] = request.app.state.__dict__.setdefault(
-        "whatif_sessions", collections.OrderedDict())
-    key = (scope.user.username, baseline)
-    cached = sessions.get(key)
-    if cached is None or cached.versions != versions:
+    key = f"{scope.user.username}|{baseline}"
+    record = store.record("whatif", key)
+    state = json.loads(record["state"]) if record else None
+    session = _Session(key, versions, [], revision=record["revision"] if record else None)
+    if state is not None and state["versions"] == versions:
+        session.ops, session.count, session.placed = state["ops"], int(state["count"]), set(state["placed"])
+    models: collections.OrderedDict[str, _Model] = request.app.state.__dict__.setdefault(
+        "whatif_models", collections.OrderedDict())
+    model = models.get(key)
+    if model is None or model.versions != versions or model.ops != session.ops[:len(model.ops)]:
         whatif = services.WhatIf(store, include_planned=baseline == "planned")
-        whatif.figures = whatif.model.grid_figures().set_index("code")
-        cached = sessions[key] = _Session(versions, whatif)
-    sessions.move_to_end(key)
-    while len(sessions) > SESSIONS:
-        sessions.popitem(last=False)
-    return cached
+        model = models[key] = _Model(versions, whatif)
+    if len(model.ops) < len(session.ops):  # operations another process made: applied here too
+        models.pop(key)  # until they all apply
+        for cam_id, fields in session.ops[len(model.ops):]:
+            model.whatif.set_camera(cam_id, fields)
+            model.ops.append([cam_id, fields])
+        models[key] = model
+        model.whatif.figures = model.whatif.model.grid_figures().set_index("code")
+    elif not hasattr(model.whatif, "figures"):
+        model.whatif.figures = model.whatif.model.grid_figures().set_index("code")
+    models.move_to_end(key)
+    while len(models) > SESSIONS:
+        models.popitem(last=False)
+    session.model = model
+    return session
+
+
+def _change(request: Request, store: Any, scope: Scope, baseline: str,
+            act: Callable[[_Session], tuple[str, dict[str, Any] | None, Callable[[], Any]]]) -> Any:
+    """Apply one operation to the user's session and store it (compare-and-set on its revision).
+
+    ``act`` checks the request against the session and returns (camera id, fields or None to
+    remove, what to do to the model); the model's answer is returned."""
+    for _ in range(_RETRIES):
+        with _lock:
+            session = _load(request, store, scope, baseline)
+            cam_id, fields, apply = act(session)
+            assert session.model is not None
+            try:
+                answer = apply()
+            except BaseException:
+                request.app.state.whatif_models.pop(session.key, None)  # rebuilt from the stored session
+                raise
+            # a camera ends as its last operation left it: earlier ones on it go (the stored session
+            # stays as long as the cameras in it, however often they are moved); the model is the one
+            # these operations make
+            session.ops = [op for op in session.ops if op[0] != cam_id] + [[cam_id, fields]]
+            session.model.ops = list(session.ops)
+            revision = secrets.token_hex(8)
+            state = {"versions": session.versions, "ops": session.ops, "count": session.count,
+                     "placed": sorted(session.placed)}
+            record = {"key": session.key, "username": scope.user.username, "revision": revision,
+                      "state": json.dumps(state, ensure_ascii=False, default=_plain), "updated_at": now_iso()}
+            if session.revision is None and store.record("whatif", session.key) is None:
+                stored = store.put_record("whatif", "key", record)
+            else:
+                stored = store.put_record("whatif", "key", record, expect={"revision": session.revision})
+            if stored:
+                return answer
+            request.app.state.whatif_models.pop(session.key, None)  # another process went first: again
+    raise ConflictError("your what-if session kept changing in another window: try again")
 
 
 def _workspace_camera(store: Any, scope: Scope, cam_id: str) -> bool:
@@ -107,19 +184,28 @@ def drop_camera(request: Request, store: StoreDep, settings: SettingsDep, scope:
                   "height_m": camera.height_m,
                   "tilt_deg": spec.tilt_deg if camera.tilt_deg is None else camera.tilt_deg,
                   "status": "active", "point_class": "1"}  # counted as if installed, whatever the baseline
-    with _lock:
-        state = _session(request, store, scope, camera.baseline)
-        if not cam_id:
-            cam_id = f"WHATIF-{state.count + 1}"  # counted once it is placed
-        elif camera.move is None and _workspace_camera(store, scope, cam_id):
-            raise ConflictError(f"'{cam_id}' is a workspace camera: move it with 'move', or drop a new one "
+    def act(session: _Session) -> tuple[str, dict[str, Any] | None, Callable[[], Any]]:
+        assert session.model is not None
+        name = cam_id
+        if not name:
+            name = f"WHATIF-{session.count + 1}"  # counted once it is placed
+        elif camera.move is None and _workspace_camera(store, scope, name):
+            raise ConflictError(f"'{name}' is a workspace camera: move it with 'move', or drop a new one "
                                 "under another id")
-        grids, targets = state.whatif.set_camera(cam_id, {"lon": lon, "lat": lat, **fields})
-        state.placed.add(cam_id)
-        if cam_id == f"WHATIF-{state.count + 1}":
-            state.count += 1
-        return _answer(store, scope, state.whatif, cam_id, grids, targets, Basemap.from_settings(settings),
-                       camera.baseline, lang)
+        placed = {"lon": lon, "lat": lat, **fields}
+        whatif = session.model.whatif
+
+        def apply() -> Any:
+            grids, targets = whatif.set_camera(name, placed)
+            session.placed.add(name)
+            if name == f"WHATIF-{session.count + 1}":
+                session.count += 1
+            return _answer(store, scope, whatif, name, grids, targets, Basemap.from_settings(settings),
+                           camera.baseline, lang)
+
+        return name, placed, apply
+
+    return dict(_change(request, store, scope, camera.baseline, act))
 
 
 CAMERA_FIELDS = ("kind", "heading_deg", "hfov_deg", "focal_mm", "sensor", "resolution_px", "height_m", "tilt_deg",
@@ -149,14 +235,22 @@ def _existing(store: Any, camera: DroppedCamera, scope: Scope) -> dict[str, Any]
 def remove_camera(request: Request, store: StoreDep, settings: SettingsDep, scope: ScopeDep, lang: LangDep,
                   cam_id: str, baseline: Literal["active", "planned"] = "active") -> dict[str, Any]:
     _may_place(scope)
-    with _lock:
-        state = _session(request, store, scope, baseline)
-        if cam_id not in state.placed and not _workspace_camera(store, scope, cam_id):
+
+    def act(session: _Session) -> tuple[str, dict[str, Any] | None, Callable[[], Any]]:
+        assert session.model is not None
+        if cam_id not in session.placed and not _workspace_camera(store, scope, cam_id):
             raise UnknownLayerError(f"no camera '{cam_id}' in your what-if session or your area")
-        grids, targets = state.whatif.model.set_camera(cam_id, None)
-        state.placed.discard(cam_id)
-        return _answer(store, scope, state.whatif, cam_id, grids, targets, Basemap.from_settings(settings),
-                       baseline, lang)
+        whatif = session.model.whatif
+
+        def apply() -> Any:
+            grids, targets = whatif.set_camera(cam_id, None)
+            session.placed.discard(cam_id)
+            return _answer(store, scope, whatif, cam_id, grids, targets, Basemap.from_settings(settings),
+                           baseline, lang)
+
+        return cam_id, None, apply
+
+    return dict(_change(request, store, scope, baseline, act))
 
 
 def _answer(store: Any, scope: Scope, session: services.WhatIf, cam_id: str, grids: Any, targets: Any,
