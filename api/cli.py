@@ -509,7 +509,7 @@ def risk_cmd(workspace: Workspace,
              top: Annotated[int, typer.Option(help="Grids to list")] = 15) -> None:
     """Grade every grid red/yellow/green with the reasons; writes the risk and risk_history layers."""
     from api import grading
-    from gis import risk as risk_model
+    from api.i18n import t
 
     with _errors():
         store = _open(workspace)
@@ -534,7 +534,7 @@ def risk_cmd(workspace: Workspace,
     out.print(table)
     gt = Table("网格", "名称", "等级", "score", "reasons", "to move down a level")
     for code, g in grids.sort_values("score", ascending=False).head(top).iterrows():
-        gt.add_row(str(code), str(g["name"]), risk_model.LEVEL_ZH[g["level"]], f"{g['score']:.1f}", str(g["reasons"]),
+        gt.add_row(str(code), str(g["name"]), t("zh", f"level.{g['level']}"), f"{g['score']:.1f}", str(g["reasons"]),
                    str(g["to_lower_level"]))
     out.print(gt)
     m = stamp["model"]

@@ -55,7 +55,7 @@ def change_settings(store: Store, values: dict[str, Any], *, user: str) -> dict[
         coverage_options(merged)
     except WorkspaceError as exc:  # a bad value given now, not a damaged workspace
         raise ValueError(str(exc)) from exc
-    camera.profile(str(merged.get("dori_profile", "iec62676-4:2014")), merged.get("dori_profiles"))
+    camera.profile(str(merged["dori_profile"]), merged.get("dori_profiles"))
     before = store.settings()
     out = store.update_settings(**values)
     store.audit("settings", "workspace", {k: {"from": before.get(k), "to": v} for k, v in values.items()}, user=user)
@@ -81,12 +81,12 @@ def compute_views(store: Store, *, mode: str | None = None, target_height: float
     cams = store.features("cameras")
     cams = cams[cams["status"].fillna("active").isin(statuses)].to_crs(metric)
     blds = store.features("buildings").to_crs(metric)
-    target = float(target_height if target_height is not None else settings.get("target_height_m", 1.6))
-    occlusion = mode or str(settings.get("occlusion", "2.5d"))
-    ppm = camera.profile(str(settings.get("dori_profile", "iec62676-4:2014")), settings.get("dori_profiles"))
+    target = float(target_height if target_height is not None else settings["target_height_m"])
+    occlusion = mode or str(settings["occlusion"])
+    ppm = camera.profile(str(settings["dori_profile"]), settings.get("dori_profiles"))
     assume = assumptions(settings)
     params = visibility.mount(fp.resolve(cams, assume), blds.geometry.to_numpy())  # on their walls, or indoors
-    ranges = fp.level_ranges(params, ppm, target, form=str(settings.get("dori_form", "arc")))
+    ranges = fp.level_ranges(params, ppm, target, form=str(settings["dori_form"]))
     heights = visibility.building_heights(blds["height_m"], blds["floors"], float(settings["storey_height_m"]))
     if parallel or scheduler:  # tiles with a halo on a dask cluster (a LocalCluster unless one is named)
         from api import parallel as dask_run
@@ -278,10 +278,10 @@ class WhatIf:
         heights = visibility.building_heights(blds["height_m"], blds["floors"], float(settings["storey_height_m"]))
         self.obstacles = visibility.Obstacles.build(blds.geometry.to_numpy(), heights)
         self.assume = assumptions(settings)
-        self.ppm = camera.profile(str(settings.get("dori_profile", "iec62676-4:2014")), settings.get("dori_profiles"))
-        self.target = float(settings.get("target_height_m", 1.6))
-        self.form = str(settings.get("dori_form", "arc"))
-        self.occlusion = str(settings.get("occlusion", "2.5d"))
+        self.ppm = camera.profile(str(settings["dori_profile"]), settings.get("dori_profiles"))
+        self.target = float(settings["target_height_m"])
+        self.form = str(settings["dori_form"])
+        self.occlusion = str(settings["occlusion"])
 
     def camera_views(self, cam: gpd.GeoDataFrame) -> dict[str, shapely.Geometry]:
         """Views of one camera given as a one-row frame of camera fields in the metric CRS."""

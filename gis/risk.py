@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 
 LEVELS = ("green", "yellow", "red")
-LEVEL_ZH = {"green": "绿", "yellow": "黄", "red": "红"}
 
 DEFAULT_MODEL = """\
 # Pingan Planner risk model. Edit weights, method and cut-offs; every result stores the model it used.

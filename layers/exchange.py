@@ -30,7 +30,7 @@ from gis import coords as offsets
 from gis import crs as crs_policy
 from layers import schemas, sheets, validate
 from layers.errors import ImportFormatError, LayerValidationError, Problem
-from layers.store import Store, storable
+from layers.store import DEFAULT_SETTINGS, Store, storable
 
 FORMATS = {
     ".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".zip": "shapefile",
@@ -317,14 +317,14 @@ def datum_hint(store: Store | None, frame: pd.DataFrame, declared: str | None) -
 def check(store: Store | None, raw: RawTable, layer: str, *, mode: str = "replace",
           extra: str = "error", repair: bool = False) -> pd.DataFrame:
     """Validate a read table in the context of a workspace (its extent, existing ids)."""
-    settings = store.settings() if store is not None else {}
+    settings = store.settings() if store is not None else dict(DEFAULT_SETTINGS)
     extent = store.extent() if store is not None else None
     problems = list(raw.problems)
     bad_rows = {p.row for p in problems}
     try:
         frame = validate.validate(raw.frame, layer, extra=extra, repair=repair,
-                                  expect_china=bool(settings.get("expect_china", True)),
-                                  extent=extent, max_outside_km=float(settings.get("max_outside_km", 50)),
+                                  expect_china=bool(settings["expect_china"]),
+                                  extent=extent, max_outside_km=float(settings["max_outside_km"]),
                                   rows=raw.rows, source=raw.source, shown=raw.shown)
     except LayerValidationError as exc:
         problems += [p for p in exc.problems if not (p.row in bad_rows and p.field == "geometry")]

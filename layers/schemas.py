@@ -17,8 +17,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-DORI_LEVELS = ("detect", "observe", "recognise", "identify")
-
 
 @dataclass(frozen=True)
 class Field:

@@ -30,10 +30,15 @@ from layers.errors import WorkspaceError
 
 SCHEMA_VERSION = 1
 
+#: every workspace setting that has a default, and that default (``Store.settings`` merges them):
+#: callers read ``settings[key]``, never a default of their own
 DEFAULT_SETTINGS: dict[str, Any] = {
     "expect_china": True,
     "storey_height_m": 3.0,
     "dori_profile": "iec62676-4:2014",
+    "dori_form": "arc",
+    "target_height_m": 1.6,
+    "occlusion": "2.5d",
     "basemap": {"kind": "none", "url": None},
     "max_outside_km": 50.0,
 }

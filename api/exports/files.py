@@ -21,7 +21,8 @@ import pandas as pd
 
 from api.exports import cells, privacy
 from api.exports.source import Source
-from api.exports.tables import COLUMNS, _atomic, _cell, _width
+from api.exports.tables import _atomic, _cell, _width
+from api.i18n import MESSAGES
 from layers import exchange, schemas
 from layers.errors import ImportFormatError
 
@@ -101,17 +102,11 @@ def _borrow_counts(source: Source, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({f"{c}": codes.map(agg[c]).fillna(0).to_numpy() for c in missing}, index=frame.index)
 
 
-#: Chinese headers of columns that are neither in a layer schema nor in the report tables
-EXTRA_LABELS = {"building_name": "楼栋名称", "building_address": "楼栋地址", "resident": "常住户", "vacant": "空置户",
-                "elderly_alone": "独居老人户", "left_behind_children": "留守儿童户", "disabled": "残疾人户",
-                "low_income": "低保户", "business": "商户"}
-
-
 def _headers(layer: str, columns: list[str], lang: str) -> dict[str, str]:
     """Chinese headers: the layer schema's labels (so the file imports back), else the report's words."""
     if lang != "zh":
         return {}
-    labels = {k: v[0] for k, v in COLUMNS.items()} | EXTRA_LABELS
+    labels = {k[len("column."):]: v for k, v in MESSAGES["zh"].items() if k.startswith("column.")}
     if layer in schemas.SCHEMAS:
         labels |= {f.name: f.label for f in schemas.SCHEMAS[layer].fields if f.label}
     out: dict[str, str] = {}

@@ -26,6 +26,7 @@ from matplotlib.patches import FancyArrow, Patch
 from api.exports.fonts import cjk_family, glyph_guard
 from api.exports.source import Source
 from api.exports.tables import _atomic
+from api.i18n import t, texts
 from api.maps.households import LEVEL_COLOURS
 from api.maps.layers import STATUS_COLOURS
 
@@ -35,24 +36,6 @@ KINDS = ("risk", "coverage")
 COVERAGE_BREAKS = (0.0, 0.02, 0.05, 0.10, 0.20, 1.0)
 COVERAGE_COLOURS = ("#fff5eb", "#c7e9c0", "#74c476", "#31a354", "#006d2c")
 UNGRADED = "#bdbdbd"
-TEXTS = {
-    "zh": {"risk": "网格风险等级图", "coverage": "视频监控覆盖图", "area": "行政区域", "data_date": "数据日期",
-           "period": "评估期", "source": "数据来源", "exported": "导出", "red": "红色网格（高风险）",
-           "yellow": "黄色网格（中风险）", "green": "绿色网格（低风险）", "ungraded": "未分级",
-           "community": "社区/村界", "north": "北", "unit": "个",
-           "spots": "重点盲区（按优先级编号）", "spots_all": "视频盲区",
-           "spot_unit": "处", "cameras": "摄像机", "legend": "图例", "coverage_class": "探测级覆盖率",
-           "roads": "道路", "source_line": "Pingan Planner 工作区"},
-    "en": {"risk": "Grid risk levels", "coverage": "Video coverage", "area": "Area", "data_date": "Data date",
-           "period": "Period", "source": "Source", "exported": "Exported", "red": "Red grids (high risk)",
-           "yellow": "Yellow grids (medium risk)", "green": "Green grids (low risk)", "ungraded": "Not graded",
-           "community": "Community boundary", "north": "N", "unit": "",
-           "spots": "Priority blind spots (numbered)", "spots_all": "Blind spots",
-           "spot_unit": "", "cameras": "Cameras", "legend": "Legend", "coverage_class": "Seen (detect level)",
-           "roads": "Roads", "source_line": "Pingan Planner workspace"},
-}
-STATUS_TEXT = {"zh": {"active": "在用", "faulty": "故障", "planned": "规划", "removed": "拆除"},
-               "en": {"active": "active", "faulty": "faulty", "planned": "planned", "removed": "removed"}}
 _RENDER = threading.Lock()  # matplotlib's rcParams are process-wide
 
 
@@ -85,7 +68,7 @@ def print_map(source: Source, path: str | Path, *, kind: str = "risk", paper: st
     family = cjk_family()
     step("reading layers")
     layers = _layers(source, kind)
-    tx = TEXTS[source.lang]
+    tx = texts(source.lang, "print")
     heading = title or f"{source.workspace_name()} {tx[kind]}".strip()
     step("drawing")
     with _RENDER, matplotlib.rc_context({"font.family": [family, "DejaVu Sans"], "pdf.fonttype": 42,
@@ -135,7 +118,7 @@ def _mm(fig: Figure, mm: float, axis: str) -> float:
 def _draw(fig: Figure, source: Source, kind: str, layers: dict[str, gpd.GeoDataFrame], heading: str,
           paper: str) -> None:
     lang = source.lang
-    tx = TEXTS[lang]
+    tx = texts(lang, "print")
     big = paper == "A3"
     margin_x, margin_y = _mm(fig, 10, "x"), _mm(fig, 10, "y")
     top, bottom = _mm(fig, 22, "y"), _mm(fig, 16, "y")
@@ -196,7 +179,7 @@ def _fit(fig: Figure, ax: Any, bounds: tuple[float, float, float, float]) -> Non
 
 
 def _risk(ax: Any, risk: gpd.GeoDataFrame, lang: str) -> list[Any]:
-    tx = TEXTS[lang]
+    tx = texts(lang, "print")
     level = risk["level"].where(risk["level"].isin(list(LEVEL_COLOURS)), None)
     colours = level.map(LEVEL_COLOURS).fillna(UNGRADED)
     risk.plot(ax=ax, color=colours.to_numpy(), edgecolor="#555555", linewidth=0.3, alpha=0.85, zorder=3)
@@ -213,7 +196,7 @@ def _risk(ax: Any, risk: gpd.GeoDataFrame, lang: str) -> list[Any]:
 
 
 def _coverage(ax: Any, grids: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame], lang: str) -> list[Any]:
-    tx = TEXTS[lang]
+    tx = texts(lang, "print")
     cov = layers["coverage_grids"].set_index("code")["share_detect"]
     share = grids["code"].map(cov).fillna(0.0).clip(0, 1).to_numpy()
     cls = np.clip(np.searchsorted(COVERAGE_BREAKS, share, side="right") - 1, 0, len(COVERAGE_COLOURS) - 1)
@@ -246,7 +229,7 @@ def _coverage(ax: Any, grids: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFra
                 ax.scatter(mine.geometry.x, mine.geometry.y, s=7, color=colour, edgecolors="white",
                            linewidths=0.3, zorder=10)
                 handles.append(Line2D([], [], marker="o", linestyle="none", markersize=4, color=colour,
-                                      label=f"{tx['cameras']}·{STATUS_TEXT[lang][name]}  {len(mine)}"))
+                                      label=f"{tx['cameras']}·{t(lang, name)}  {len(mine)}"))
     return handles
 
 
@@ -266,7 +249,7 @@ def _north_arrow(ax: Any, label: str) -> None:
 
 def _footer(fig: Figure, source: Source, kind: str, layers: dict[str, gpd.GeoDataFrame], margin_x: float,
             margin_y: float) -> None:
-    tx = TEXTS[source.lang]
+    tx = texts(source.lang, "print")
     zh = source.lang == "zh"
     colon = "：" if zh else ": "
     names = list(layers) + (["cameras"] if kind == "coverage" else [])

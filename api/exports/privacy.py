@@ -18,6 +18,7 @@ import pandas as pd
 from api.access import ForbiddenError
 from api.exports.source import Source
 from api.grading import CARE_TAGS, building_grids
+from api.i18n import t
 from layers.schemas import HOUSEHOLD_TAGS
 
 SMALL_COUNT = 5
@@ -34,7 +35,6 @@ DERIVED: dict[str, tuple[str, ...]] = {
     "care": ("care_households", "contrib_care_households"),
     **{col: () for col in TAG_COLUMNS.values() if col not in ("rented", "floating")},
 }
-WATERMARK = {"zh": ("导出人", "导出时间", "导出原因"), "en": ("exported_by", "exported_at", "reason")}
 
 
 def suppression_mask(frame: pd.DataFrame, group: str | None = None) -> pd.DataFrame:
@@ -124,6 +124,6 @@ def household_detail(source: Source, reason: str | None) -> pd.DataFrame:
         for col in ("name", "address"):
             if col in b:
                 hh[f"building_{col}"] = hh["building_id"].map(b[col])
-    by, at, why = WATERMARK.get(source.lang, WATERMARK["zh"])
+    by, at, why = (t(source.lang, f"watermark.{k}") for k in ("exported_by", "exported_at", "reason"))
     hh[by], hh[at], hh[why] = source.who, source.when, reason.strip()
     return hh

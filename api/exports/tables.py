@@ -23,85 +23,63 @@ import pandas as pd
 from api.exports import cells, privacy
 from api.exports.source import Source
 from api.grading import _grid_index
-from api.i18n import t
+from api.i18n import t, texts
 from api.maps.households import LEVEL_COLOURS
 
-#: column key → (Chinese header, English header, format); the format drives XLSX styles and CSV values
-COLUMNS: dict[str, tuple[str, str, str]] = {
-    "code": ("网格编码", "Grid code", "text"),
-    "name": ("网格名称", "Grid name", "text"),
-    "community_code": ("社区编码", "Community code", "text"),
-    "community_name": ("社区名称", "Community", "text"),
-    "township": ("街镇", "Township", "text"),
-    "kind": ("网格类型", "Grid kind", "text"),
-    "worker_id": ("网格员", "Grid worker", "text"),
-    "grids": ("网格数", "Grids", "int"),
-    "red": ("红色网格", "Red grids", "int"),
-    "yellow": ("黄色网格", "Yellow grids", "int"),
-    "green": ("绿色网格", "Green grids", "int"),
-    "level": ("风险等级", "Risk level", "level"),
-    "score": ("风险得分", "Risk score", "float1"),
-    "reasons": ("主要原因", "Main reasons", "long"),
-    "to_lower_level": ("降级条件", "To move down a level", "long"),
-    "households": ("户数", "Households", "count"),
-    "residents": ("人口", "Residents", "count"),
-    "rented": ("出租户", "Rented households", "count"),
-    "floating": ("流动人口户", "Floating-population households", "count"),
-    "care": ("关爱户", "Households needing care", "count"),
-    "incidents": ("警情数", "Incidents", "int"),
-    "serious_incidents": ("严重警情", "Serious incidents", "int"),
-    "public_m2": ("公共空间面积(㎡)", "Public space (m²)", "int"),
-    "share_detect": ("覆盖率-探测", "Coverage: detect", "pct"),
-    "share_observe": ("覆盖率-观察", "Coverage: observe", "pct"),
-    "share_recognise": ("覆盖率-识别", "Coverage: recognise", "pct"),
-    "share_identify": ("覆盖率-辨认", "Coverage: identify", "pct"),
-    "share_redundant": ("双重覆盖率", "Covered twice", "pct"),
-    "uncovered_m2": ("未覆盖面积(㎡)", "Uncovered (m²)", "int"),
-    "targets_1": ("一类目标", "Class-1 targets", "int"),
-    "covered_1": ("一类目标达标", "Class-1 covered", "int"),
-    "targets_2": ("二类目标", "Class-2 targets", "int"),
-    "covered_2": ("二类目标达标", "Class-2 covered", "int"),
-    "targets_3": ("三类目标", "Class-3 targets", "int"),
-    "covered_3": ("三类目标达标", "Class-3 covered", "int"),
-    "blind_spots": ("盲区数", "Blind spots", "int"),
-    "blind_m2": ("盲区面积(㎡)", "Blind-spot area (m²)", "int"),
-    "cameras_active": ("在用摄像机", "Active cameras", "int"),
-    "cameras_faulty": ("故障摄像机", "Faulty cameras", "int"),
-    "cameras_planned": ("规划摄像机", "Planned cameras", "int"),
-    "cameras_class1": ("一类点位摄像机", "Class-1 point cameras", "int"),
-    "cameras_class2": ("二类点位摄像机", "Class-2 point cameras", "int"),
-    "cameras_class3": ("三类点位摄像机", "Class-3 point cameras", "int"),
+#: column key → format; the format drives XLSX styles and CSV values (headers: ``column.<key>`` in
+#: the message catalogue)
+COLUMNS: dict[str, str] = {
+    "code": "text",
+    "name": "text",
+    "community_code": "text",
+    "community_name": "text",
+    "township": "text",
+    "kind": "text",
+    "worker_id": "text",
+    "grids": "int",
+    "red": "int",
+    "yellow": "int",
+    "green": "int",
+    "level": "level",
+    "score": "float1",
+    "reasons": "long",
+    "to_lower_level": "long",
+    "households": "count",
+    "residents": "count",
+    "rented": "count",
+    "floating": "count",
+    "care": "count",
+    "incidents": "int",
+    "serious_incidents": "int",
+    "public_m2": "int",
+    "share_detect": "pct",
+    "share_observe": "pct",
+    "share_recognise": "pct",
+    "share_identify": "pct",
+    "share_redundant": "pct",
+    "uncovered_m2": "int",
+    "targets_1": "int",
+    "covered_1": "int",
+    "targets_2": "int",
+    "covered_2": "int",
+    "targets_3": "int",
+    "covered_3": "int",
+    "blind_spots": "int",
+    "blind_m2": "int",
+    "cameras_active": "int",
+    "cameras_faulty": "int",
+    "cameras_planned": "int",
+    "cameras_class1": "int",
+    "cameras_class2": "int",
+    "cameras_class3": "int",
 }
-LEVEL_TEXT = {"zh": {"red": "红", "yellow": "黄", "green": "绿"}, "en": {"red": "red", "yellow": "yellow",
-                                                                       "green": "green"}}
 _SEEN = ("seen_detect_m2", "seen_observe_m2", "seen_recognise_m2", "seen_identify_m2", "redundant_m2")
 _SUMMED = ("households", "residents", "rented", "floating", "care", "incidents", "serious_incidents", "public_m2",
            "uncovered_m2", "targets_1", "covered_1", "targets_2", "covered_2", "targets_3", "covered_3", "blind_spots",
            "blind_m2", "cameras_active", "cameras_faulty", "cameras_planned", "cameras_class1", "cameras_class2",
            "cameras_class3", *_SEEN)
-TEXTS = {
-    "zh": {"summary": "汇总", "grids": "网格", "communities": "社区", "title": "网格风险与视频覆盖统计表",
-           "workspace": "工作区", "area": "行政区域", "period": "评估期", "data_date": "数据日期",
-           "exported_by": "导出人", "exported_at": "导出时间", "source": "来源", "figure": "项目", "value": "数值",
-           "note": "说明", "suppressed": "涉及住户的计数 1–4 显示为“<5”（个人信息保护），其总数可能大于所列之和。",
-           "coverage": "公共空间视频覆盖率（探测级）", "targets": "{k}类重点目标达标（达标/总数）",
-           "cameras": "摄像机（在用/故障/规划）",
-           "blind": "盲区（处 / ㎡）", "source_line": "Pingan Planner 工作区数据"},
-    "en": {"summary": "Summary", "grids": "Grids", "communities": "Communities",
-           "title": "Grid risk and video coverage", "workspace": "Workspace", "area": "Area", "period": "Period",
-           "data_date": "Data date", "exported_by": "Exported by", "exported_at": "Exported at", "source": "Source",
-           "figure": "Figure", "value": "Value", "note": "Note",
-           "suppressed": "Household counts of 1–4 are shown as '<5' (personal information); totals may exceed "
-                         "the sum of what is listed.",
-           "coverage": "Public space seen (detect level)", "targets": "Class-{k} key targets covered",
-           "cameras": "Cameras (active / faulty / planned)", "blind": "Blind spots (count / m²)",
-           "source_line": "Pingan Planner workspace data"},
-}
-
-
 def header(key: str, lang: str) -> str:
-    zh, en, _ = COLUMNS[key]
-    return zh if lang == "zh" else en
+    return t(lang, f"column.{key}")
 
 
 def _targets_by_grid(source: Source, grids: pd.DataFrame) -> pd.DataFrame:
@@ -210,7 +188,7 @@ def community_table(source: Source, grid_rows: pd.DataFrame | None = None) -> tu
 def summary_rows(source: Source, grid_rows: pd.DataFrame, suppressed: int) -> list[tuple[str, Any]]:
     """The summary sheet: what the tables cover, who made them, and the totals (suppressed where small)."""
     lang = source.lang
-    tx = TEXTS[lang]
+    tx = texts(lang, "table")
     period = ""
     if "period" in grid_rows and grid_rows["period"].notna().any():
         period = str(grid_rows["period"].dropna().iloc[0])
@@ -261,16 +239,16 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
 def _csv_values(table: pd.DataFrame, lang: str) -> pd.DataFrame:
     out = table.copy()
     for col in out.columns:
-        kind = COLUMNS[col][2]
+        kind = COLUMNS[col]
         if kind == "pct":
             out[col] = [None if v is None or pd.isna(v) else round(100 * float(v), 1) for v in out[col]]
         elif kind == "level":
-            out[col] = out[col].map(LEVEL_TEXT[lang]).fillna("")
+            out[col] = out[col].map(texts(lang, "level")).fillna("")
         elif kind in ("int",):
             out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")
         elif kind == "float1":
             out[col] = pd.to_numeric(out[col], errors="coerce").round(1)
-    out.columns = [header(c, lang) + (" (%)" if COLUMNS[c][2] == "pct" else "") for c in out.columns]
+    out.columns = [header(c, lang) + (" (%)" if COLUMNS[c] == "pct" else "") for c in out.columns]
     return out
 
 
@@ -313,7 +291,7 @@ def _workbook(source: Source, path: Path, summary: list[tuple[str, Any]], grids:
     from openpyxl.utils import get_column_letter
 
     lang = source.lang
-    tx = TEXTS[lang]
+    tx = texts(lang, "table")
     bold = Font(bold=True)
     head_fill = PatternFill("solid", fgColor="DDE4EE")
     wb = Workbook()
@@ -342,7 +320,7 @@ def _workbook(source: Source, path: Path, summary: list[tuple[str, Any]], grids:
         for values in table.itertuples(index=False):
             sheet.append([_cell(v) for v in values])
         for j, col in enumerate(table.columns, start=1):
-            kind = COLUMNS[col][2]
+            kind = COLUMNS[col]
             letter = get_column_letter(j)
             widest = max([_width(header(col, lang)) // 2 + 2] + [_width(v) for v in table[col].head(500)])
             sheet.column_dimensions[letter].width = {"long": 60, "pct": 11}.get(kind, min(40, widest + 2))
@@ -357,7 +335,7 @@ def _workbook(source: Source, path: Path, summary: list[tuple[str, Any]], grids:
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
                 elif kind == "level" and cell.value in LEVEL_COLOURS:
                     cell.fill = PatternFill("solid", fgColor=LEVEL_COLOURS[cell.value].lstrip("#"))
-                    cell.value = LEVEL_TEXT[lang][cell.value]
+                    cell.value = t(lang, f"level.{cell.value}")
         sheet.freeze_panes = "C2" if "name" in table or "community_name" in table else "B2"
         if len(table):
             sheet.auto_filter.ref = sheet.dimensions

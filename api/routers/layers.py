@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from geojson_pydantic import Feature
 from geojson_pydantic.geometries import Geometry
 
-from api.access import Area, ForbiddenError, Scope
+from api.access import BASE, Area, ForbiddenError, Scope
 from api.deps import LangDep, ScopeDep, StoreDep
 from api.errors import ERRORS, ConflictError, PreconditionFailedError, PreconditionRequiredError
 from api.exports import files
@@ -75,7 +75,8 @@ def _within(store: Any, scope: Any, name: str, frame: Any, area: Any, what: str)
 
 
 # ---- editing features: every change carries the feature's ETag (If-Match) --------------------------
-EDITABLE = {"communities", "grids", "buildings", "households", "roads", "targets", "incidents", "cameras", "sites"}
+#: the input layers are edited (the computed ones are recomputed): the roles' base layers
+EDITABLE = BASE
 #: editable layers without geometry (a household lives in its building)
 TABLES = {"households"}
 FeatureIn = Feature[Geometry, dict[str, Any]]  # geometry and properties may be null
