@@ -18,6 +18,7 @@ import collections
 import random
 import shutil
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -160,8 +161,9 @@ def main() -> None:
              + (f" --workers {args.workers}" if args.workers > 1 else ""))
     edits = sum(out["edits"].values())
     what = "PostGIS copy of the analysed demo" if args.postgis else "analysed demo, GeoPackage"
+    what += f", {args.workers} server processes" if args.workers > 1 else ", its own process"
     body = (f"## Load test (`python -m benchmarks.load --clients {args.clients} --seconds {args.seconds:.0f}{flags}`)"
-            f"\n\n{args.clients} clients on loopback against `pingan serve` (the {what}, its own process), "
+            f"\n\n{args.clients} clients on loopback against `pingan serve` (the {what}), "
             + ("every request an edit; " if args.edits_only else "") + f"**{edits / wall:,.1f} edits/s**; each "
             f"logged in as its own police user (all logged in before the clock starts), for {args.seconds:.0f} s: "
             f"{total:,} requests in {wall:.1f} s "
@@ -172,9 +174,11 @@ def main() -> None:
             "| request | count | p50 ms | p99 ms |\n| --- | ---: | ---: | ---: |\n" + "\n".join(rows))
     if out["errors"]:
         body += "\n\nFirst errors: " + "; ".join(out["errors"][:5])
+        print("errors:", *out["errors"][:20], sep="\n  ", file=sys.stderr)
     print(body)
     if not args.no_write:
-        write_section("load" + ("-edits" if args.edits_only else "") + ("-postgis" if args.postgis else ""), body)
+        write_section("load" + ("-edits" if args.edits_only else "") + ("-postgis" if args.postgis else "")
+                      + (f"-workers{args.workers}" if args.workers > 1 else ""), body)
 
 
 if __name__ == "__main__":
