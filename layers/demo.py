@@ -13,9 +13,7 @@ and every 50 m along roads. Everything follows from the seed.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -25,39 +23,17 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import LineString, box
 
-ORIGIN_LONLAT = (120.505, 36.878)  # south-west corner of the demo town, in Laixi's centre
-METRIC_EPSG = 4549  # CGCS2000 / 3-degree Gauss-Kruger CM 120E
-PLACE = "山东省青岛市莱西市水集街道"
-COUNTY_CODE, TOWNSHIP_CODE, TOWNSHIP = "370285", "370285001", "水集街道"
-PERIOD_END = dt.datetime(2026, 10, 31, 23, 59)  # fixed so that the demo is reproducible
-NS_ROADS = ["威海路", "烟台路", "文化路", "北京路", "上海路", "青岛路", "长岛路", "石岛路", "黄海路", "龙口路"]
-EW_ROADS = ["重庆路", "泰山路", "杭州路", "深圳路", "广州路", "长春路", "济南路", "扬州路", "月湖路"]
-COMMUNITIES = [  # code suffix, name, kind of place
-    ("001", "月湖社区"), ("002", "水集社区"), ("003", "城北社区"), ("201", "望城村"),
-]
-COMPOUNDS = ["月湖花园", "锦绣华庭", "阳光小区", "金水湾", "御景苑", "和平小区", "幸福里", "水岸名居",
-             "书香苑", "文化小区", "龙泉花园", "丽景苑", "华府家园", "康乐小区", "福泰小区", "青年公寓",
-             "东方花园", "春晖苑", "长岛小区", "海泉湾"]
-
-
-@dataclass
-class _Town:
-    rng: np.random.Generator
-    xs: np.ndarray
-    ys: np.ndarray
-    kinds: dict[tuple[int, int], str] = field(default_factory=dict)
-    community: dict[tuple[int, int], int] = field(default_factory=dict)
-    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-    def add(self, layer: str, **row: Any) -> dict[str, Any]:
-        self.rows.setdefault(layer, []).append(row)
-        return row
-
-    def cell(self, i: int, j: int) -> shapely.Polygon:
-        return box(self.xs[i], self.ys[j], self.xs[i + 1], self.ys[j + 1])
-
-    def interior(self, i: int, j: int, setback: float = 10.0) -> shapely.Polygon:
-        return self.cell(i, j).buffer(-setback, join_style="mitre")
+from layers import demo_places
+from layers.demo_town import (
+    COMPOUNDS,
+    EW_ROADS,
+    METRIC_EPSG,
+    NS_ROADS,
+    ORIGIN_LONLAT,
+    PERIOD_END,
+    PLACE,
+    Town,
+)
 
 
 def _stops(rng: np.random.Generator, length: float, lo: float, hi: float) -> np.ndarray:
@@ -68,7 +44,7 @@ def _stops(rng: np.random.Generator, length: float, lo: float, hi: float) -> np.
     return np.array(stops)
 
 
-def _layout(town: _Town) -> None:
+def _layout(town: Town) -> None:
     nx, ny = len(town.xs) - 1, len(town.ys) - 1
     for i in range(nx):
         for j in range(ny):
@@ -85,7 +61,7 @@ def _layout(town: _Town) -> None:
             town.kinds[(i, j)] = "commercial"
 
 
-def _roads(town: _Town) -> None:
+def _roads(town: Town) -> None:
     w, h = town.xs[-1], town.ys[-1]
     for k, x in enumerate(town.xs):
         cls = "primary" if k in (0, len(town.xs) // 2, len(town.xs) - 1) else ("secondary" if k % 2 else "tertiary")
@@ -105,7 +81,7 @@ def _roads(town: _Town) -> None:
                      geometry=LineString([(cx, town.ys[j] + 10), (cx, town.ys[j + 1] - 10)]))
 
 
-def _building(town: _Town, geom: shapely.Polygon, floors: int, use: str, name: str | None,
+def _building(town: Town, geom: shapely.Polygon, floors: int, use: str, name: str | None,
               address: str, households: int = 0, village: bool = False) -> None:
     bid = f"B{len(town.rows.get('buildings', [])) + 1:05d}"
     height = round(floors * float(town.rng.uniform(2.9, 3.3)), 1)
@@ -134,7 +110,7 @@ def _building(town: _Town, geom: shapely.Polygon, floors: int, use: str, name: s
                  members=0 if vacant else int(rng.integers(1, 6)), tags=";".join(tags))
 
 
-def _fill_block(town: _Town, i: int, j: int, kind: str, street: str, n_compound: list[int]) -> None:
+def _fill_block(town: Town, i: int, j: int, kind: str, street: str, n_compound: list[int]) -> None:
     rng = town.rng
     inner = town.interior(i, j, 14.0)
     x0, y0, x1, y1 = inner.bounds
@@ -179,7 +155,7 @@ def _fill_block(town: _Town, i: int, j: int, kind: str, street: str, n_compound:
 def generate(seed: int = 2013, progress: Callable[[str], None] | None = None) -> dict[str, pd.DataFrame]:
     """Build the demo town's layers (lon/lat, canonical fields, ready to validate and store)."""
     rng = np.random.default_rng(seed)
-    town = _Town(rng, _stops(rng, 2400, 230, 320), _stops(rng, 1800, 210, 290))
+    town = Town(rng, _stops(rng, 2400, 230, 320), _stops(rng, 1800, 210, 290))
     _layout(town)
     if progress:
         progress("streets and blocks")
@@ -189,8 +165,6 @@ def generate(seed: int = 2013, progress: Callable[[str], None] | None = None) ->
         _fill_block(town, i, j, kind, NS_ROADS[i % len(NS_ROADS)], compounds)
     if progress:
         progress("communities and grids")
-    from layers import demo_places
-
     demo_places.communities_and_grids(town)
     if progress:
         progress("targets, incidents, cameras and sites")
@@ -201,7 +175,7 @@ def generate(seed: int = 2013, progress: Callable[[str], None] | None = None) ->
     return _to_lonlat(town)
 
 
-def _to_lonlat(town: _Town) -> dict[str, pd.DataFrame]:
+def _to_lonlat(town: Town) -> dict[str, pd.DataFrame]:
     fwd = Transformer.from_crs(4326, METRIC_EPSG, always_xy=True)
     shift = np.array(fwd.transform(*ORIGIN_LONLAT))  # the town is drawn from (0, 0) at its SW corner
     out: dict[str, pd.DataFrame] = {}

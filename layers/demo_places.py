@@ -9,7 +9,7 @@ import numpy as np
 import shapely
 from shapely.geometry import Point, box
 
-from layers.demo import COMMUNITIES, EW_ROADS, NS_ROADS, PERIOD_END, TOWNSHIP, TOWNSHIP_CODE, _Town
+from layers.demo_town import COMMUNITIES, EW_ROADS, NS_ROADS, PERIOD_END, TOWNSHIP, TOWNSHIP_CODE, Town
 
 GRID_MIN, GRID_MAX = 300, 500
 STRIP_MAX = 200  # households per packing unit: small enough that runs land inside the range
@@ -21,13 +21,13 @@ BANKS = ["中国工商银行莱西支行", "中国农业银行水集分理处", 
 NIGHT_SPOTS = ["星空网吧", "蓝调酒吧", "夜色KTV", "极速网咖", "老友记烧烤", "红磨坊歌厅"]
 
 
-def _cell_of(town: _Town, x: float, y: float) -> tuple[int, int]:
+def _cell_of(town: Town, x: float, y: float) -> tuple[int, int]:
     i = int(np.clip(np.searchsorted(town.xs, x) - 1, 0, len(town.xs) - 2))
     j = int(np.clip(np.searchsorted(town.ys, y) - 1, 0, len(town.ys) - 2))
     return i, j
 
 
-def _households_by_strip(town: _Town) -> dict[tuple[int, int], list[int]]:
+def _households_by_strip(town: Town) -> dict[tuple[int, int], list[int]]:
     """Households per cell, split into west→east strips of about STRIP_MAX households."""
     per_building: dict[str, int] = {}
     for h in town.rows.get("households", []):
@@ -48,7 +48,7 @@ def _households_by_strip(town: _Town) -> dict[tuple[int, int], list[int]]:
     return out
 
 
-def communities_and_grids(town: _Town) -> None:
+def communities_and_grids(town: Town) -> None:
     nx, ny = len(town.xs) - 1, len(town.ys) - 1
     hh = _households_by_strip(town)
     for c, (suffix, name) in enumerate(COMMUNITIES):
@@ -89,7 +89,7 @@ def communities_and_grids(town: _Town) -> None:
         _code_grids(town, code, name, runs)
 
 
-def _unit_geom(town: _Town, unit: tuple[Any, ...]) -> shapely.Polygon:
+def _unit_geom(town: Town, unit: tuple[Any, ...]) -> shapely.Polygon:
     """A cell, or strip k of n of it (strip 0 along the west edge); dedicated units are whole cells."""
     i, j = unit[0], unit[1]
     x0, x1, y0, y1 = town.xs[i], town.xs[i + 1], town.ys[j], town.ys[j + 1]
@@ -100,7 +100,7 @@ def _unit_geom(town: _Town, unit: tuple[Any, ...]) -> shapely.Polygon:
     return box(x0 + k * step, y0, x0 + (k + 1) * step, y1)
 
 
-def _code_grids(town: _Town, community_code: str, community: str, runs: list[tuple[str, list[Any]]]) -> None:
+def _code_grids(town: Town, community_code: str, community: str, runs: list[tuple[str, list[Any]]]) -> None:
     shapes = [(kind, units, shapely.union_all([_unit_geom(town, u) for u in units])) for kind, units in runs]
     # numbered north→south in 250 m bands, west→east within a band
     top = max(g.bounds[3] for _, _, g in shapes)
@@ -121,7 +121,7 @@ def _code_grids(town: _Town, community_code: str, community: str, runs: list[tup
                  geometry=geom)
 
 
-def targets(town: _Town) -> None:
+def targets(town: Town) -> None:
     def add(name: str, category: str, cls: str, level: str, geom: Any, address: str | None = None) -> None:
         town.add("targets", id=f"T{len(town.rows.get('targets', [])) + 1:04d}", name=name, category=category,
                  **{"class": cls}, required_level=level, address=address, geometry=geom)
@@ -170,12 +170,12 @@ def targets(town: _Town) -> None:
                     "1", "recognise", Point(x, y))
 
 
-def _road_class(town: _Town, axis: str, k: int) -> str:
+def _road_class(town: Town, axis: str, k: int) -> str:
     n = len(town.xs) if axis == "ns" else len(town.ys)
     return "primary" if k in (0, n // 2, n - 1) else ("secondary" if k % 2 else "tertiary")
 
 
-def incidents(town: _Town) -> None:
+def incidents(town: Town) -> None:
     rng = town.rng
     spots: list[tuple[float, float, float, list[str], int]] = []  # x, y, sigma, categories, count
     for t in town.rows["targets"]:
@@ -211,7 +211,7 @@ _HOURS /= _HOURS.sum()
 _INDUSTRY = {"1": "00", "2": "02", "3": "01"}  # GB/T 28181 industry: road / internal / community
 
 
-def cameras(town: _Town) -> None:
+def cameras(town: Town) -> None:
     rng = town.rng
     serial = [0]
 
@@ -253,7 +253,7 @@ def cameras(town: _Town) -> None:
         add(town.xs[i] + 8, town.ys[j] + 8, 45.0, "bullet", "3", "望城村村口", 4.5)
 
 
-def sites(town: _Town) -> None:
+def sites(town: Town) -> None:
     def add(x: float, y: float, kind: str, name: str) -> None:
         height, cost = (6.0, 12000.0) if kind == "pole" else (4.0, 4000.0)
         town.add("sites", id=f"S{len(town.rows.get('sites', [])) + 1:04d}", kind=kind, height_m=height,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import importlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -284,19 +285,21 @@ def conform_record(layer: str, record: dict[str, Any]) -> pd.Series:
     return pd.Series(out, dtype=object)
 
 
+#: the two backends, as the module and class that implement them: the factory imports one when a
+#: workspace is opened, so that this base module never imports its subclasses (they import it)
+BACKENDS = {"postgis": "layers.postgis:PostGISStore", "geopackage": "layers.geopackage:GeoPackageStore"}
+
+
 def open_workspace(uri: str | Path, *, create: bool = False, **create_options: Any) -> Store:
     """Open (or create) a workspace: a path to a ``.gpkg`` file, or a PostGIS database
     ``postgresql://user:password@host:port/database?workspace=name``."""
     text = str(uri)
-    if text.startswith(("postgresql://", "postgres://")):
-        from layers.postgis import PostGISStore
-
-        return PostGISStore.create(text, **create_options) if create else PostGISStore(text)
-    from layers.geopackage import GeoPackageStore
-
-    if create:
-        return GeoPackageStore.create(Path(text), **create_options)
-    return GeoPackageStore(Path(text))
+    postgis = text.startswith(("postgresql://", "postgres://"))
+    module, name = BACKENDS["postgis" if postgis else "geopackage"].split(":")
+    cls: Any = getattr(importlib.import_module(module), name)
+    where = text if postgis else Path(text)
+    opened: Store = cls.create(where, **create_options) if create else cls(where)
+    return opened
 
 
 def copy_workspace(src: Store, dst: Store, *, users: bool = False,

@@ -22,7 +22,8 @@ from api.exports.source import Source
 from api.exports.tables import _atomic
 from api.i18n import t
 from api.maps.base import NO_BASEMAP, STATIC_PREFIX, page_html
-from api.maps.layers import FrameCache, Page
+from api.maps.displays import FrameCache
+from api.maps.layers import Page
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 KINDS = ("risk", "coverage")

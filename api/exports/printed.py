@@ -27,8 +27,8 @@ from api.exports.fonts import cjk_family, glyph_guard
 from api.exports.source import Source
 from api.exports.tables import _atomic
 from api.i18n import t, texts
+from api.maps.displays import STATUS_COLOURS
 from api.maps.households import LEVEL_COLOURS
-from api.maps.layers import STATUS_COLOURS
 
 PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 KINDS = ("risk", "coverage")

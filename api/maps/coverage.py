@@ -9,7 +9,8 @@ import shapely
 
 from api.i18n import t
 from api.maps.base import add_export_menu, page_html
-from api.maps.layers import LEVEL_FILL, Page, add_layer
+from api.maps.displays import LEVEL_FILL
+from api.maps.layers import Page, add_layer
 from gis.camera import DORI_LEVELS
 
 SPOT_COLOURS = ("#b2182b", "#ef8a62", "#fddbc7")  # top 10, top 50, the rest

@@ -14,62 +14,11 @@ import numpy as np
 import pandas as pd
 
 from api.i18n import t
-from api.maps.base import Basemap, add_export_menu, page_html
-from api.maps.layers import GridLabels, Page, add_layer, escaped
-from layers.store import Store
+from api.maps.base import add_export_menu, page_html
+from api.maps.displays import RENTED_BINS, VACANT_COLOUR
+from api.maps.layers import GridLabels, Page, add_layer
 
 LEVEL_COLOURS = {"red": "#e03a3e", "yellow": "#f5c242", "green": "#3aa655"}
-RENTED_BINS = ((0.0, "#f2f0f7"), (0.1, "#cbc9e2"), (0.25, "#9e9ac8"), (0.5, "#6a51a3"))  # share rented
-VACANT_COLOUR = "#bdbdbd"
-SMALL_COUNT = 5
-
-
-def _rented_colour(share: float, vacant_only: bool) -> str:
-    if vacant_only:
-        return VACANT_COLOUR
-    colour = RENTED_BINS[0][1]
-    for lower, c in RENTED_BINS:
-        if share >= lower:
-            colour = c
-    return colour
-
-
-def building_summary(store: Store) -> pd.DataFrame:
-    """Per building: households, residents and tag counts (aggregates; small counts suppressed)."""
-    hh = store.read("households")
-    tags = hh["tags"].fillna("")
-    agg = pd.DataFrame({
-        "building_id": hh["building_id"], "households": 1, "residents": hh["members"].fillna(0).astype(int),
-        "rented": tags.str.contains("出租").astype(int), "vacant": tags.str.contains("空置").astype(int),
-        "floating": tags.str.contains("流动").astype(int), "elderly": tags.str.contains("独居老人").astype(int),
-    }).groupby("building_id").sum()
-    agg["rented_share"] = agg["rented"] / agg["households"]
-    agg["vacant_only"] = agg["vacant"] == agg["households"]
-    return agg
-
-
-def _shown(count: float, lang: str) -> str:
-    return "<5" if 0 < count < SMALL_COUNT else f"{int(count)}"
-
-
-def building_layer(store: Store, lang: str, basemap: Basemap) -> tuple[pd.DataFrame, list[str]]:
-    """Buildings with their household aggregates as display text (small counts suppressed), and the fields."""
-    b = store.read("buildings")
-    s = building_summary(store).reindex(b["id"])
-    s = s.fillna({"households": 0, "residents": 0, "rented": 0, "vacant": 0, "floating": 0, "elderly": 0,
-                  "rented_share": 0.0, "vacant_only": False})
-    for col in ("households", "residents", "rented", "vacant", "floating", "elderly"):
-        b[col] = [_shown(v, lang) for v in s[col].to_numpy()]
-    b["rented_share_text"] = [f"{v:.0%}" if h >= SMALL_COUNT else "" for v, h in
-                              zip(s["rented_share"], s["households"], strict=True)]
-    fields = ["name", "address", "households", "residents", "rented", "vacant", "floating", "elderly",
-              "rented_share_text"]
-    shown = escaped(b, fields, basemap=basemap)
-    shown["_fill"] = [_rented_colour(r, bool(v)) if h > 0 else "#e0e0e0" for r, v, h in
-                      zip(s["rented_share"], s["vacant_only"], s["households"], strict=True)]
-    return shown, fields
-
-
 def household_map(page: Page, *, households: bool = True, title_key: str = "household_title",
                   exports: bool = True) -> folium.Map:
     """The 户况网格图; without ``households`` it is the risk-level map alone (no household figures);

@@ -12,7 +12,8 @@ import folium
 
 from api.i18n import t
 from api.maps.base import page_html
-from api.maps.layers import STATUS_COLOURS, Page, add_layer
+from api.maps.displays import STATUS_COLOURS
+from api.maps.layers import Page, add_layer
 
 COMMUNITY_COLOURS = ["#8fb8de", "#b5d99c", "#f2c57c", "#d7a9e3", "#9ad1d4", "#f4a6a6", "#c9c9a3", "#a3b8c9"]
 TARGET_COLOURS = {"1": "#b03a2e", "2": "#d68910", "3": "#7d6608"}

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from api.deps import LangDep, ScopeDep, SettingsDep, StoreDep
 from api.errors import ERRORS
 from api.maps.base import Basemap
-from api.maps.layers import DISPLAYS, FrameCache, area_mask
+from api.maps.displays import DISPLAYS, FrameCache, area_mask
 from layers.errors import UnknownLayerError
 
 router = APIRouter(tags=["map data"], responses=ERRORS)
