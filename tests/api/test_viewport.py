@@ -133,6 +133,8 @@ def test_gaode_basemap_shifts_every_overlay(analysed_path, tmp_path):
     grid = ws.read("grids").set_index("code").geometry.loc["370285001201001"].representative_point()
     body = {"model": "bullet-12mm", "heading_deg": 90, "height_m": 6}
     real = plain.post("/api/whatif/cameras", json={"lon": grid.x, "lat": grid.y, **body}).json()
+    # both apps serve one workspace and one user ("local"), so one what-if session: take the camera away
+    assert plain.delete(f"/api/whatif/cameras/{real['camera']}").status_code == 200
     x, y = wgs84_to_gcj02(grid.x, grid.y)
     drawn = gaode.post("/api/whatif/cameras", json={"lon": float(x), "lat": float(y), "coords": "gcj02",
                                                      **body}).json()
