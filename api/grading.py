@@ -34,7 +34,7 @@ def set_model(store: Store, text: str, *, user: str = "cli") -> int:
     return version
 
 
-def _grid_index(grids: gpd.GeoDataFrame, points: np.ndarray) -> np.ndarray:
+def grid_index(grids: gpd.GeoDataFrame, points: np.ndarray) -> np.ndarray:
     """The one grid each point falls in (first on a shared boundary), −1 outside every grid."""
     tree = shapely.STRtree(grids.geometry.to_numpy())
     p_idx, g_idx = tree.query(points, predicate="intersects")
@@ -68,7 +68,7 @@ def building_grids(store: Store, grids: gpd.GeoDataFrame) -> pd.Series:
     aggregates of the exports use this one rule, so their totals agree.
     """
     b = store.features("buildings").to_crs(grids.crs)
-    return pd.Series(_grid_index(grids, b.geometry.centroid.to_numpy()), index=b["id"].to_numpy())
+    return pd.Series(grid_index(grids, b.geometry.centroid.to_numpy()), index=b["id"].to_numpy())
 
 
 def static_indicators(store: Store, grids: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -99,7 +99,7 @@ def static_indicators(store: Store, grids: gpd.GeoDataFrame) -> pd.DataFrame:
     if store.has("targets"):
         t = store.features("targets").to_crs(grids.crs)
         t = t[t["class"].astype(str) == "1"]
-        idx = _grid_index(grids, t.geometry.representative_point().to_numpy())
+        idx = grid_index(grids, t.geometry.representative_point().to_numpy())
         out["key_targets"] = pd.Series(codes[idx[idx >= 0]]).value_counts().reindex(codes, fill_value=0).to_numpy()
     out["coverage_gap"] = 0.0
     if store.has("cameras") and store.has("buildings"):
@@ -118,7 +118,7 @@ def incident_counts(store: Store, grids: gpd.GeoDataFrame, start: dt.datetime, e
         return out
     inc = store.features("incidents").to_crs(grids.crs)
     inc = inc[(inc["time"] > pd.Timestamp(start)) & (inc["time"] <= pd.Timestamp(end))]
-    idx = _grid_index(grids, inc.geometry.to_numpy())
+    idx = grid_index(grids, inc.geometry.to_numpy())
     inc = inc.assign(grid=idx)[idx >= 0]
     inc["code"] = codes[inc["grid"].to_numpy()]
     out["incidents"] = inc.groupby("code").size().reindex(codes, fill_value=0).to_numpy(dtype=float)

@@ -178,7 +178,7 @@ def _points_from_table(table: sheets.Sheet, source: str, layer: str) -> RawTable
     for pos, (x, y) in enumerate(zip(df[lon_col].tolist(), df[lat_col].tolist(), strict=True)):
         for name, value, arr in ((lon_col, x, xs), (lat_col, y, ys)):
             try:
-                arr[pos] = validate._to_number(value)
+                arr[pos] = validate.to_number(value)
             except ValueError:
                 raw.problems.append(Problem(rows[pos], name, value, f"'{value}' is not a number",
                                             "write coordinates as decimal degrees, e.g. 120.5123"))

@@ -65,7 +65,7 @@ def _is_missing(v: Any) -> bool:
     return isinstance(v, str) and v.strip() in {"", "-", "—", "/", "无", "null", "none", "nan"}
 
 
-def _to_number(v: Any) -> float:
+def to_number(v: Any) -> float:
     if isinstance(v, bool):
         raise ValueError
     if isinstance(v, int | float | np.integer | np.floating):
@@ -110,7 +110,7 @@ def _coerce(ctx: _Context, f: Field, pos: int, v: Any) -> Any:
         return None
     if f.kind in ("float", "int"):
         try:
-            num = _to_number(v)
+            num = to_number(v)
         except ValueError:
             ctx.add(pos, f.name, v, f"'{v}' is not a number", f.hint or "use a plain number")
             return None

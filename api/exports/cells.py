@@ -6,12 +6,17 @@ before one of them). Following OWASP's advice on CSV injection, every such text 
 leading apostrophe, which spreadsheets show as plain text; the fullwidth forms (``＝``,
 ``＋``, ``－``, ``＠``) that some Chinese input methods produce and some spreadsheets convert
 are treated alike. Numbers stay numbers: only text is touched, and every CSV and XLSX
-writer of the exports passes its cells and headers through :func:`cell`.
+writer of the exports passes its cells and headers through :func:`cell`, and every export file is
+written through :func:`atomic` (a reader never sees half a file).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -55,3 +60,22 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
             out[col] = [cell(v) for v in out[col]]
     out.columns = [safe_text(str(c)) for c in out.columns]
     return out
+
+
+def width(value: Any) -> int:
+    """How many columns a cell's text takes (CJK characters are two wide): for column widths."""
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)  # CJK characters are two columns wide
+
+
+def atomic(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write through ``write(tmp)`` beside ``path``, then rename: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}")  # created with the umask
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

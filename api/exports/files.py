@@ -21,7 +21,6 @@ import pandas as pd
 
 from api.exports import cells, privacy
 from api.exports.source import Source
-from api.exports.tables import _atomic, _cell, _width
 from api.i18n import MESSAGES
 from layers import exchange, schemas
 from layers.errors import ImportFormatError
@@ -146,9 +145,9 @@ def _write_xlsx(table: pd.DataFrame, path: Path, *, title: str, footer: str) -> 
     for cell in ws[1]:
         cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="DDE4EE")
     for values in table.itertuples(index=False):
-        ws.append([_cell(v) for v in values])
+        ws.append([cells.cell(v) for v in values])
     for j, col in enumerate(table.columns, start=1):
-        widest = max([_width(col)] + [_width(v) for v in table[col].head(500)])
+        widest = max([cells.width(col)] + [cells.width(v) for v in table[col].head(500)])
         ws.column_dimensions[get_column_letter(j)].width = min(60, widest + 2)
     ws.freeze_panes = "B2"
     if len(table):
@@ -174,11 +173,11 @@ def export_layer(source: Source, layer: str, path: str | Path, *, fmt: str | Non
     if kind in TABLE_FORMATS:
         table = as_table(frame, layer, source.lang, coords)
         if kind == "csv":
-            out = _atomic(path, lambda tmp: cells.safe_frame(table).to_csv(tmp, index=False, encoding="utf-8-sig",
+            out = cells.atomic(path, lambda tmp: cells.safe_frame(table).to_csv(tmp, index=False, encoding="utf-8-sig",
                                                                            lineterminator="\r\n"))
         else:
             by = "导出人" if source.lang == "zh" else "Exported by"
-            out = _atomic(path, lambda tmp: _write_xlsx(table, tmp, title=layer,
+            out = cells.atomic(path, lambda tmp: _write_xlsx(table, tmp, title=layer,
                                                         footer=f"{by} {source.who} · {source.when}"))
     else:
         if not isinstance(frame, gpd.GeoDataFrame) and kind != "gpkg":

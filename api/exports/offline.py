@@ -18,8 +18,8 @@ from pathlib import Path
 import folium
 import xstatic.pkg.leaflet as xleaflet
 
+from api.exports import cells
 from api.exports.source import Source
-from api.exports.tables import _atomic
 from api.i18n import t
 from api.maps.base import NO_BASEMAP, STATIC_PREFIX, page_html
 from api.maps.displays import FrameCache
@@ -102,6 +102,6 @@ def offline_html(source: Source, path: str | Path, *, kind: str = "risk",
     def write(tmp: Path) -> None:
         tmp.write_text(text, encoding="utf-8")
 
-    out = _atomic(Path(path), write)
+    out = cells.atomic(Path(path), write)
     source.audit(f"offline:{kind}", {"format": "html", "bytes": out.stat().st_size, "file": out.name})
     return out

@@ -23,9 +23,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrow, Patch
 
+from api.exports import cells
 from api.exports.fonts import cjk_family, glyph_guard
 from api.exports.source import Source
-from api.exports.tables import _atomic
 from api.i18n import t, texts
 from api.maps.displays import STATUS_COLOURS
 from api.maps.households import LEVEL_COLOURS
@@ -86,7 +86,7 @@ def print_map(source: Source, path: str | Path, *, kind: str = "risk", paper: st
             with glyph_guard():  # glyphs are looked up while rendering: a box found here leaves no file
                 fig.savefig(tmp, format=fmt, dpi=dpi, metadata=meta)
 
-        out = _atomic(path.with_suffix(f".{fmt}") if path.suffix.lower() != f".{fmt}" else path, write)
+        out = cells.atomic(path.with_suffix(f".{fmt}") if path.suffix.lower() != f".{fmt}" else path, write)
     source.audit(f"map:{kind}", {"format": fmt, "paper": paper, "orientation": orientation, "file": out.name})
     return out
 

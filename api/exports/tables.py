@@ -10,9 +10,6 @@ tables cover, who exported them and when, and the totals.
 from __future__ import annotations
 
 import csv
-import os
-import secrets
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -22,7 +19,7 @@ import pandas as pd
 
 from api.exports import cells, privacy
 from api.exports.source import Source
-from api.grading import _grid_index
+from api.grading import grid_index
 from api.i18n import t, texts
 from api.maps.households import LEVEL_COLOURS
 
@@ -92,7 +89,7 @@ def _targets_by_grid(source: Source, grids: pd.DataFrame) -> pd.DataFrame:
         return out
     metric = source.store.metric_crs()
     points = cast(gpd.GeoDataFrame, t).to_crs(metric).geometry.representative_point().to_numpy()
-    idx = _grid_index(cast(gpd.GeoDataFrame, grids).to_crs(metric), points)
+    idx = grid_index(cast(gpd.GeoDataFrame, grids).to_crs(metric), points)
     t = t.assign(grid=pd.Series(np.where(idx >= 0, grids["code"].astype(str).to_numpy()[np.maximum(idx, 0)], None),
                                 index=t.index))
     t = t[t["grid"].notna()]
@@ -223,19 +220,6 @@ def summary_rows(source: Source, grid_rows: pd.DataFrame, suppressed: int) -> li
     return rows
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
-    """Write through ``write(tmp)`` beside ``path``, then rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}")  # created with the umask
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _csv_values(table: pd.DataFrame, lang: str) -> pd.DataFrame:
     out = table.copy()
     for col in out.columns:
@@ -260,7 +244,7 @@ def write_csv(source: Source, path: str | Path, *, table: str = "grids") -> Path
     rows = grid_figures(source)
     shown, suppressed = grid_table(source, rows) if table == "grids" else community_table(source, rows)
     frame = cells.safe_frame(_csv_values(shown, source.lang))
-    out = _atomic(Path(path), lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig",
+    out = cells.atomic(Path(path), lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig",
                                                        quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n"))
     source.audit(f"table:{table}", {"format": "csv", "rows": len(frame), "suppressed_cells": suppressed})
     return out
@@ -273,15 +257,10 @@ def write_xlsx(source: Source, path: str | Path) -> Path:
     grid_shown, n_grid = grid_table(source, rows)
     comm_shown, n_comm = community_table(source, rows)
     summary = summary_rows(source, rows, n_grid + n_comm)
-    out = _atomic(Path(path), lambda tmp: _workbook(source, tmp, summary, grid_shown, comm_shown))
+    out = cells.atomic(Path(path), lambda tmp: _workbook(source, tmp, summary, grid_shown, comm_shown))
     source.audit("table:xlsx", {"format": "xlsx", "grids": len(grid_shown), "communities": len(comm_shown),
                                 "suppressed_cells": n_grid + n_comm})
     return out
-
-
-def _width(value: Any) -> int:
-    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)  # CJK characters are two columns wide
 
 
 def _workbook(source: Source, path: Path, summary: list[tuple[str, Any]], grids: pd.DataFrame,
@@ -297,32 +276,32 @@ def _workbook(source: Source, path: Path, summary: list[tuple[str, Any]], grids:
     wb = Workbook()
     ws = wb.active
     ws.title = tx["summary"]
-    ws["A1"] = _cell(tx["title"])
+    ws["A1"] = cells.cell(tx["title"])
     ws["A1"].font = Font(bold=True, size=14)
     ws.append([])
     ws.append([tx["figure"], tx["value"]])
     for cell in ws[3]:
         cell.font, cell.fill = bold, head_fill
     for label, value in summary:
-        ws.append([_cell(label), _cell(value)])
+        ws.append([cells.cell(label), cells.cell(value)])
         if isinstance(value, float):
             ws.cell(ws.max_row, 2).number_format = "0.0%"
-    ws.column_dimensions["A"].width = max(_width(r[0]) for r in summary) + 4
-    ws.column_dimensions["B"].width = min(80, max(_width(r[1]) for r in summary) + 4)
+    ws.column_dimensions["A"].width = max(cells.width(r[0]) for r in summary) + 4
+    ws.column_dimensions["B"].width = min(80, max(cells.width(r[1]) for r in summary) + 4)
     for row in ws.iter_rows(min_row=4, max_col=2):
         row[1].alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
     for title, table in ((tx["grids"], grids), (tx["communities"], comms)):
         sheet = wb.create_sheet(title)
-        sheet.append([_cell(header(c, lang)) for c in table.columns])
+        sheet.append([cells.cell(header(c, lang)) for c in table.columns])
         for cell in sheet[1]:
             cell.font, cell.fill = bold, head_fill
             cell.alignment = Alignment(wrap_text=True, vertical="center")
         for values in table.itertuples(index=False):
-            sheet.append([_cell(v) for v in values])
+            sheet.append([cells.cell(v) for v in values])
         for j, col in enumerate(table.columns, start=1):
             kind = COLUMNS[col]
             letter = get_column_letter(j)
-            widest = max([_width(header(col, lang)) // 2 + 2] + [_width(v) for v in table[col].head(500)])
+            widest = max([cells.width(header(col, lang)) // 2 + 2] + [cells.width(v) for v in table[col].head(500)])
             sheet.column_dimensions[letter].width = {"long": 60, "pct": 11}.get(kind, min(40, widest + 2))
             for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
                 if kind == "pct":
@@ -349,7 +328,3 @@ def _workbook(source: Source, path: Path, summary: list[tuple[str, Any]], grids:
     wb.properties.creator = source.user.username
     wb.properties.title = tx["title"]
     wb.save(path)
-
-
-def _cell(value: Any) -> Any:
-    return cells.cell(value)

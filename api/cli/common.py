@@ -1,0 +1,65 @@
+"""What every ``pingan`` command shares: the typer app, the consoles, the workspace argument, errors as exit codes."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from layers.errors import ImportFormatError, LayerValidationError, UnknownLayerError, WorkspaceError
+from layers.store import Store, open_workspace
+
+app = typer.Typer(help="Pingan Planner: grids, risk and video coverage for community safety planning.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+# tables keep their columns when piped: the terminal's width, or 160 columns without one
+_WIDTH = shutil.get_terminal_size((160, 24)).columns if sys.stdout.isatty() else 160
+# no markup: messages carry user text (names, paths, field names like [a-z_]) that Rich would eat
+out = Console(soft_wrap=True, width=_WIDTH, markup=False)
+err = Console(stderr=True, soft_wrap=True, width=_WIDTH, markup=False)
+DEFAULT_WORKSPACE = "workspace/demo.gpkg"
+EXIT_CODES: dict[type[Exception], int] = {
+    LayerValidationError: 2, OSError: 2, ImportFormatError: 2, ValueError: 2, UnknownLayerError: 3,
+    WorkspaceError: 4, PermissionError: 5, FileExistsError: 6}
+
+WorkspaceOpt = Annotated[str, typer.Option(help="Workspace (a .gpkg file or a postgresql:// URI)")]
+Workspace = Annotated[str, typer.Argument(
+    help="The workspace: a GeoPackage file, or postgresql://user:password@host:port/database?workspace=name")]
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    """Turn domain errors into one readable message and a non-zero exit code."""
+    try:
+        yield
+    except tuple(EXIT_CODES) as exc:
+        # the message as plain text: Rich markup would eat '[a-z_]' in it (field names, paths)
+        err.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False)
+        code = next((EXIT_CODES[t] for t in type(exc).__mro__ if t in EXIT_CODES), 1)  # the closest class wins
+        raise typer.Exit(code) from None
+
+
+@contextmanager
+def progress_steps(title: str) -> Iterator[Callable[[str], None]]:
+    with err.status(title) as status:
+        def step(name: str) -> None:
+            status.update(f"{title}: {name}")
+            err.print(f"  · {name}", highlight=False)
+        yield step
+
+
+def open_store(path: str | Path) -> Store:
+    return open_workspace(path)
+
+
+def redact(uri: str) -> str:
+    """A URI without its password, for messages and the audit log."""
+    from layers.postgis import redact
+
+    return redact(uri)
