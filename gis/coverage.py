@@ -32,6 +32,7 @@ import shapely.ops
 from rtree import index as rtree_index
 
 from gis.camera import DORI_LEVELS
+from gis.crs import require_metric
 from gis.streets import street_units
 
 CLASS_WEIGHTS = {"1": 3.0, "2": 2.0, "3": 1.0}
@@ -121,6 +122,8 @@ class CoverageModel:
     units: gpd.GeoDataFrame | None = None
 
     def __post_init__(self) -> None:
+        require_metric("coverage", grids=self.grids, buildings=self.buildings, roads=self.roads,
+                       targets=self.targets, units=self.units)
         self.grids = self.grids.reset_index(drop=True)
         self._grid_tree = shapely.STRtree(self.grids.geometry.to_numpy())
         self._bld_geoms = np.asarray(self.buildings.to_numpy(), dtype=object)

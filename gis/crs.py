@@ -94,3 +94,39 @@ def describe(crs: CRS | None) -> str:
         return "no CRS"
     epsg = crs.to_epsg()
     return f"EPSG:{epsg} ({crs.name})" if epsg else crs.name
+
+
+def require_metric(what: str, **frames: object) -> None:
+    """Refuse inputs that are not in one metric CRS: every computation in :mod:`gis` is in metres.
+
+    ``frames`` maps each input's name to a GeoDataFrame or GeoSeries (anything else, and a frame
+    without a CRS, is taken as it is: its units cannot be told). A geographic CRS (lon/lat in
+    degrees) or two different CRSs raise a ValueError naming them and the fix, as spopt does.
+
+    >>> import geopandas as gpd, shapely
+    >>> pts = gpd.GeoSeries([shapely.Point(120.5, 36.9)], crs=4326)
+    >>> require_metric("coverage", grids=pts)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: coverage: grids are in EPSG:4326, lon/lat in degrees; computing needs metres: ...
+    >>> require_metric("coverage", grids=pts.to_crs(4549), targets=pts.to_crs(32651))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: coverage: grids are in EPSG:4549 but targets in EPSG:32651: reproject them to one metric CRS ...
+    """
+    seen: dict[str, CRS] = {}
+    for name, frame in frames.items():
+        crs = getattr(frame, "crs", None)
+        if crs is None:
+            continue
+        crs = CRS.from_user_input(crs)
+        label = f"EPSG:{crs.to_epsg()}" if crs.to_epsg() else crs.name
+        if crs.is_geographic:
+            raise ValueError(f"{what}: {name} are in {label}, lon/lat in degrees; computing needs metres: "
+                             "reproject them first (frame.to_crs(metric_crs(lon, lat)))")
+        for other, other_crs in seen.items():
+            if other_crs != crs:
+                theirs = f"EPSG:{other_crs.to_epsg()}" if other_crs.to_epsg() else other_crs.name
+                raise ValueError(f"{what}: {other} are in {theirs} but {name} in {label}: reproject them to one "
+                                 f"metric CRS ({name}.to_crs({other}.crs))")
+        seen[name] = crs

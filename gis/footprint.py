@@ -24,6 +24,7 @@ import pandas as pd
 import shapely
 
 from gis import camera
+from gis.crs import require_metric
 
 DISC_VERTICES = 360
 _DISC_SCALE = math.sqrt(2 * math.pi / (DISC_VERTICES * math.sin(2 * math.pi / DISC_VERTICES)))
@@ -91,6 +92,7 @@ def resolve(cameras: pd.DataFrame, assume: Assumptions | None = None) -> pd.Data
     Raises :class:`CameraParameterError` naming every camera whose given parameters cannot
     work (no position, a field of view outside (0, 360], a lens or resolution ≤ 0, height ≤ 0).
     """
+    require_metric("camera parameters", cameras=cameras)
     a = assume or Assumptions()
     n = len(cameras)
 

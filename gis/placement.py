@@ -24,6 +24,7 @@ import scipy.sparse as sp
 import shapely
 
 from gis.camera import DORI_LEVELS
+from gis.crs import require_metric
 from gis.streets import ROAD_WIDTHS_M, road_nodes
 
 
@@ -58,6 +59,7 @@ TARGET_WEIGHTS = {"1": 100.0, "2": 30.0, "3": 10.0}
 def generated_sites(roads: gpd.GeoDataFrame, targets: gpd.GeoDataFrame, *, spacing_m: float = 50.0,
                     widths: Mapping[str, float] = ROAD_WIDTHS_M) -> gpd.GeoDataFrame:
     """Poles at intersection corners and along roads at the kerb; walls at target corners."""
+    require_metric("candidate sites", roads=roads, targets=targets)
     rows: list[dict[str, object]] = []
     nodes, degree = road_nodes(roads)
     for (x, y), deg in zip(nodes, degree, strict=True):
@@ -98,6 +100,7 @@ def generated_sites(roads: gpd.GeoDataFrame, targets: gpd.GeoDataFrame, *, spaci
 
 def candidates(sites: gpd.GeoDataFrame, models: Sequence[Model], heading_step_deg: float = 30.0) -> gpd.GeoDataFrame:
     """Every site × heading × model as a camera row (fields of the camera layer plus price and cost)."""
+    require_metric("candidates", sites=sites)
     headings = np.arange(0.0, 360.0, heading_step_deg)
     parts = []
     site_cost = pd.to_numeric(sites.get("cost"), errors="coerce").fillna(sites["kind"].map(SITE_COSTS)).fillna(
@@ -140,6 +143,7 @@ def demand(public: gpd.GeoSeries, grid_codes: Sequence[str], targets: gpd.GeoDat
            target_weights: Mapping[str, float] = TARGET_WEIGHTS, public_level: str = "detect",
            default_level: str = "recognise", max_target_points: int = 25) -> gpd.GeoDataFrame:
     """Demand points: targets at their required level, then public space by grid risk."""
+    require_metric("demand", public=public, targets=targets)
     rows: list[dict[str, object]] = []
     levels = targets["required_level"] if "required_level" in targets else pd.Series(None, index=targets.index)
     for tid, cls, level, area in zip(targets["id"], targets["class"].astype(str), levels, target_areas, strict=True):
@@ -159,6 +163,7 @@ def demand(public: gpd.GeoSeries, grid_codes: Sequence[str], targets: gpd.GeoDat
 
 def coverage_matrix(views: pd.DataFrame, points: gpd.GeoDataFrame) -> sp.csr_matrix:
     """Sparse demand × candidate matrix: 1 where the candidate sees the point at the point's level."""
+    require_metric("coverage matrix", views=views, points=points)
     rows, cols = [], []
     for level in DORI_LEVELS:
         sel = np.flatnonzero((points["level"] == level).to_numpy())
@@ -175,6 +180,7 @@ def coverage_matrix(views: pd.DataFrame, points: gpd.GeoDataFrame) -> sp.csr_mat
 
 def already_covered(views: pd.DataFrame, points: gpd.GeoDataFrame) -> np.ndarray:
     """Which demand points the given (existing) views cover at their level."""
+    require_metric("existing coverage", views=views, points=points)
     if len(views) == 0:
         return np.zeros(len(points), dtype=bool)
     return np.asarray(coverage_matrix(views, points).sum(axis=1)).ravel() > 0

@@ -30,3 +30,27 @@ def test_zone_prefixed_easting_is_recognised():
                                                 (4326, False), (32650, False)])
 def test_cgcs2000_gk_range(code, expected):
     assert crs.is_cgcs2000_gk(code) is expected
+
+
+def test_computation_refuses_degrees_and_mixed_crs():
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import Point, box
+
+    from gis import coverage, placement
+
+    grids = gpd.GeoDataFrame({"code": ["370285001001001"], "community_code": ["370285001001"]},
+                             geometry=[box(120.50, 36.87, 120.51, 36.88)], crs=4326)
+    empty = gpd.GeoDataFrame({"id": [], "name": [], "category": [], "class": [], "required_level": []},
+                             geometry=[], crs=4326)
+    kwargs = {"buildings": gpd.GeoSeries([], crs=4326), "roads": gpd.GeoDataFrame({"class": []}, geometry=[]),
+              "targets": empty, "cameras": pd.DataFrame({"id": [], "status": [], "point_class": []}),
+              "views": pd.DataFrame()}
+    with pytest.raises(ValueError, match=r"grids are in EPSG:4326, lon/lat in degrees"):
+        coverage.CoverageModel(grids=grids, **kwargs)  # a lon/lat frame is never computed in degrees
+    with pytest.raises(ValueError, match=r"grids are in EPSG:4549 but buildings in EPSG:32651"):
+        coverage.CoverageModel(grids=grids.to_crs(4549), **kwargs | {"buildings": gpd.GeoSeries([], crs=32651)})
+    sites = gpd.GeoDataFrame({"id": ["S1"], "kind": ["pole"]}, geometry=[Point(120.5, 36.9)], crs=4326)
+    with pytest.raises(ValueError, match="candidates: sites are in EPSG:4326"):
+        placement.candidates(sites, [])
+    crs.require_metric("no CRS to tell", grids=gpd.GeoSeries([Point(0, 0)]))  # units unknown: taken as given
