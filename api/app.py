@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import add_exception_handlers
+from api.logs import configure_logging
 from api.maps.base import Basemap
 from api.routers import auth, exports, features, layers, pages, placement, risk, whatif, workspace
 from api.security import SecurityMiddleware
@@ -22,6 +23,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    if settings.log_level:
+        configure_logging(settings.log_level)
     app = FastAPI(title="Pingan Planner", version="0.1.0",
                   description="Community grid management and public-safety video coverage planning.")
     app.state.settings = settings

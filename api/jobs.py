@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import logging
 import os
 import secrets
 import shutil
@@ -40,6 +41,8 @@ from pydantic import BaseModel
 from api.access import ROLES, Area, Scope, User
 from layers.errors import UnknownLayerError
 from layers.store import Store, now_iso
+
+log = logging.getLogger(__name__)
 
 #: a running job whose heartbeat is older than this is taken for dead (PINGAN_JOB_STALE_S to change)
 STALE_S = float(os.environ.get("PINGAN_JOB_STALE_S", "60"))
@@ -222,8 +225,10 @@ class JobQueue:
             context = Context(self.store, user, self.settings, folder)
             result = KINDS[job["kind"]](context, job["params"], progress)
             outcome = {"status": "done", "result": result}
+            log.info("job %s (%s, %s) done", job_id, job["kind"], owner["username"])
         except Exception as exc:  # the job reports it; the service goes on
             outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+            log.warning("job %s (%s) failed: %s: %s", job_id, job["kind"], type(exc).__name__, exc)
         finally:
             beating.set()
             heart.join()

@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -32,7 +33,9 @@ from urllib.parse import urlsplit
 
 from fastapi.responses import HTMLResponse
 
-log = logging.getLogger("pingan")
+log = logging.getLogger(__name__)
+#: one line per request (method, path, status, milliseconds, request id): ``pingan serve --log-level info``
+requests = logging.getLogger("api.requests")
 
 COOKIE = "pingan_session"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -94,11 +97,14 @@ class SecurityMiddleware:
         path = scope.get("path", "")
         refusal = self._cross_origin(scope, headers)
         started = False
+        status = 0
+        t0 = time.perf_counter()
 
         async def send_wrapped(message: dict[str, Any]) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = int(message.get("status", 0))
                 raw = list(message.get("headers", []))
                 present = {k.decode("latin-1").lower() for k, _ in raw}
                 extra = {"x-content-type-options": "nosniff", "x-frame-options": "DENY",
@@ -111,18 +117,23 @@ class SecurityMiddleware:
                 message = message | {"headers": raw}
             await send(message)
 
-        if refusal:
-            await self._json(send_wrapped, 403, {"error": "CrossOriginRefused", "detail": refusal})
-            return
         try:
-            await self.app(scope, receive, send_wrapped)
-        except Exception:
-            log.exception("unexpected error in %s %s (request %s)", scope.get("method"), path, request_id)
-            if started:
-                raise
-            await self._json(send_wrapped, 500, {
-                "error": "InternalError", "request_id": request_id,
-                "detail": f"an unexpected error: it is logged as request {request_id}; tell the administrator"})
+            if refusal:
+                await self._json(send_wrapped, 403, {"error": "CrossOriginRefused", "detail": refusal})
+                return
+            try:
+                await self.app(scope, receive, send_wrapped)
+            except Exception:
+                log.exception("unexpected error in %s %s (request %s)", scope.get("method"), path, request_id)
+                if started:
+                    raise
+                await self._json(send_wrapped, 500, {
+                    "error": "InternalError", "request_id": request_id,
+                    "detail": f"an unexpected error: it is logged as request {request_id}; tell the administrator"})
+        finally:
+            # the path only: a query may carry a stated reason or a search text
+            requests.info("%s %s %d %.1f ms %s", scope.get("method"), path, status,
+                          1000 * (time.perf_counter() - t0), request_id)
 
     @staticmethod
     def _cross_origin(scope: dict[str, Any], headers: dict[str, str]) -> str | None:

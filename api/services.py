@@ -6,6 +6,7 @@ The CLI and the HTTP routes call these functions; they hold no maths of their ow
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,8 @@ from gis import camera, coverage, visibility
 from gis import footprint as fp
 from layers.errors import WorkspaceError
 from layers.store import Store, now_iso
+
+log = logging.getLogger(__name__)
 
 VIEW_INPUTS = ("cameras", "buildings")
 
@@ -108,6 +111,7 @@ def compute_views(store: Store, *, mode: str | None = None, target_height: float
              "target_height_m": target, "occlusion": occlusion, "dori": ppm,
              "indoor_cameras": [str(c) for c in cams["id"].to_numpy()[params["indoor"].to_numpy(dtype=bool)]],
              "mounted_cameras": int(params["assumed"].str.contains("mounted on the wall", regex=False).sum())}
+    log.info("views of %d cameras: %d polygons over %d levels", len(cams), len(out), len(seen.columns))
     if write:
         store.write("views", out, message="pingan views")
         store.set_meta({"views": stamp})
@@ -247,6 +251,7 @@ def compute_coverage(store: Store, *, include_planned: bool = False, write: bool
     spot_layer = spots.to_crs(4326)
     stamp: dict[str, Any] = {"inputs": {name: store.version(name) for name in COVERAGE_INPUTS if store.has(name)},
              "computed_at": now_iso(), "options": dataclasses.asdict(options), "indicators": ind}
+    log.info("coverage of %d grids: %d blind spots", len(grids), len(spots))
     if write:
         step("writing")
         store.write_many({"coverage_grids": grid_layer, "coverage_communities": communities,

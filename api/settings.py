@@ -34,3 +34,6 @@ class Settings(BaseSettings):
     session_hours: float = 8.0
     host: str = "127.0.0.1"
     port: int = 8000
+    #: our loggers' level when the app is built (``pingan serve --log-level`` sets it); None leaves
+    #: logging as the host program configured it
+    log_level: str | None = None

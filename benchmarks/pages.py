@@ -45,8 +45,9 @@ def serve(path: Path | str, *options: str, env: dict[str, str] | None = None
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    quiet = () if any(o.startswith("--log-level") for o in options) else ("--log-level", "warning")
     proc = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "serve", str(path),
-                             "--port", str(port), *options], stdout=subprocess.DEVNULL,
+                             "--port", str(port), *quiet, *options], stdout=subprocess.DEVNULL,
                             env=None if env is None else dict(os.environ, **env), cwd=Path(__file__).parents[1])
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):

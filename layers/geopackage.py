@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import secrets
 import sqlite3
@@ -41,6 +42,8 @@ from layers import accounts, gpkgsql, schemas
 from layers.errors import UnknownLayerError, WorkspaceError, WorkspaceExistsError
 from layers.gpkgsql import q
 from layers.store import SCHEMA_VERSION, LayerInfo, Store, audit_row, conform, conform_record, now_iso, storable
+
+log = logging.getLogger(__name__)
 
 _AUDIT_COLUMNS = ("at", "user", "action", "object", "detail")
 _RESERVED = ("gpkg_", "rtree_", "pingan_", "sqlite_")
@@ -274,7 +277,9 @@ class GeoPackageStore(Store):
             present = gpkgsql.tables(con)
             for name in names:
                 if name in present:
-                    self._track(con, name, "changed outside pingan")
+                    version = self._track(con, name, "changed outside pingan")
+                    log.info("%s: layer %s was made or changed outside pingan: now version %d", self.path.name,
+                             name, version)
 
     def _track(self, con: sqlite3.Connection, name: str, message: str, *, before: int | None = None) -> int:
         """After a whole-layer write: the layer's next version, its row count, triggers and key index."""

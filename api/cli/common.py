@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from api.logs import configure_logging
 from layers.errors import ImportFormatError, LayerValidationError, UnknownLayerError, WorkspaceError
 from layers.store import Store, open_workspace
 
@@ -31,6 +33,14 @@ EXIT_CODES: dict[type[Exception], int] = {
 WorkspaceOpt = Annotated[str, typer.Option(help="Workspace (a .gpkg file or a postgresql:// URI)")]
 Workspace = Annotated[str, typer.Argument(
     help="The workspace: a GeoPackage file, or postgresql://user:password@host:port/database?workspace=name")]
+
+
+@app.callback()
+def options(verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
+                                                 help="Say more on stderr: -v what is done, -vv every detail")] = 0,
+            ) -> None:
+    """Pingan Planner: grids, risk and video coverage for community safety planning."""
+    configure_logging(logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG)
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from api.cli.common import (
     progress_steps,
     redact,
 )
+from api.logs import configure_logging
 from layers import demo
 from layers.store import open_workspace
 
@@ -74,8 +75,14 @@ def serve_cmd(workspace: Workspace = DEFAULT_WORKSPACE,
               auth: Annotated[bool, typer.Option(help="Require users to log in (--no-auth: loopback only)")] = True,
               workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes (they share the "
                                                    "workspace, sessions, what-if sessions and jobs)")] = 1,
+              log_level: Annotated[str, typer.Option(help="info: a line per request (method, path, status, ms, "
+                                                     "request id) and what the server does; warning: problems only")
+                                   ] = "info",
               ) -> None:
     """Serve the maps and the API for a workspace."""
+    if log_level.lower() not in ("debug", "info", "warning", "error"):
+        raise typer.BadParameter(f"--log-level {log_level}: use debug, info, warning or error")
+    configure_logging(log_level)
     import uvicorn
 
     from api import access
@@ -92,13 +99,13 @@ def serve_cmd(workspace: Workspace = DEFAULT_WORKSPACE,
     out.print(f"serving {redact(workspace)} at http://{host}:{port}"
               + (f" with {workers} processes" if workers > 1 else "") + "  (Ctrl+C stops)")
     if workers == 1:
-        uvicorn.run(create_app(Settings(workspace=workspace, host=host, port=port, auth=auth)), host=host,
-                    port=port, log_level="warning")
+        uvicorn.run(create_app(Settings(workspace=workspace, host=host, port=port, auth=auth, log_level=log_level)),
+                    host=host, port=port, log_level="warning")  # uvicorn's own access log: ours has request ids
         return
     # each process builds its own app from the same settings, passed the way Settings reads them
     where = str(workspace) if "://" in str(workspace) else str(Path(workspace).resolve())
     os.environ.update({"PINGAN_WORKSPACE": where, "PINGAN_HOST": host, "PINGAN_PORT": str(port),
-                       "PINGAN_AUTH": "true" if auth else "false"})
+                       "PINGAN_AUTH": "true" if auth else "false", "PINGAN_LOG_LEVEL": log_level})
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
 
 
