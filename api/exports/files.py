@@ -22,7 +22,7 @@ import pandas as pd
 from api.exports import cells, privacy
 from api.exports.source import Source
 from api.i18n import MESSAGES
-from layers import exchange, schemas
+from layers import exchange, exporting, schemas
 from layers.errors import ImportFormatError
 
 GIS_FORMATS = ("gpkg", "geojson", "shapefile", "kml")
@@ -120,7 +120,7 @@ def as_table(frame: pd.DataFrame, layer: str, lang: str, coords: str | None) -> 
     """Geometry as 经度/纬度 (points, in ``coords``) or WKT; schema labels as headers in Chinese."""
     out = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
     if isinstance(frame, gpd.GeoDataFrame) and len(frame):
-        moved = exchange.reproject_out(frame, coords)
+        moved = exporting.reproject_out(frame, coords)
         geoms = moved.geometry
         if (geoms.geom_type == "Point").all():
             lon, lat = ("经度", "纬度") if lang == "zh" else ("lon", "lat")
@@ -182,6 +182,6 @@ def export_layer(source: Source, layer: str, path: str | Path, *, fmt: str | Non
     else:
         if not isinstance(frame, gpd.GeoDataFrame) and kind != "gpkg":
             raise ImportFormatError(f"'{layer}' is a table without geometry: export it as csv, xlsx or gpkg")
-        out = exchange.export_frame(frame, path, layer=layer, fmt=kind, coords=coords)
+        out = exporting.export_frame(frame, path, layer=layer, fmt=kind, coords=coords)
     source.audit(layer, {"format": kind, "coords": coords or "wgs84", "file": out.name, **detail_info})
     return out

@@ -7,7 +7,7 @@ import pyogrio
 import pytest
 
 from gis import coords
-from layers import exchange, store
+from layers import exchange, exporting, store
 from layers.errors import ImportFormatError, LayerValidationError
 from tests.conftest import file_digest, tiny_layers
 from tests.gis.test_coords import GCJ_VECTORS, metres
@@ -133,7 +133,7 @@ def test_truncated_geopackage_import(tiny_path, tmp_path):
 def test_round_trip_through_formats_keeps_chinese_text(tiny_path, tmp_path, fmt, layer):
     ws = store.open_workspace(tiny_path)
     original = ws.read(layer)
-    path = exchange.export_layer(ws, layer, tmp_path / f"out.{ {'shapefile': 'zip'}.get(fmt, fmt)}")
+    path = exporting.export_layer(ws, layer, tmp_path / f"out.{ {'shapefile': 'zip'}.get(fmt, fmt)}")
     if fmt == "shapefile":
         with zipfile.ZipFile(path) as zf:
             cpgs = [n for n in zf.namelist() if n.endswith(".cpg")]
@@ -153,7 +153,7 @@ def test_round_trip_through_formats_keeps_chinese_text(tiny_path, tmp_path, fmt,
 
 def test_export_in_gcj02_and_back(tiny_path, tmp_path):
     ws = store.open_workspace(tiny_path)
-    path = exchange.export_layer(ws, "cameras", tmp_path / "gcj.geojson", coords="gcj02")
+    path = exporting.export_layer(ws, "cameras", tmp_path / "gcj.geojson", coords="gcj02")
     shifted = pyogrio.read_dataframe(path).geometry.iloc[0]
     original = ws.read("cameras").geometry.iloc[0]
     assert 300 < metres(shifted.x, shifted.y, original.x, original.y) < 700  # GCJ-02 shifts by hundreds of m
@@ -165,7 +165,7 @@ def test_export_in_gcj02_and_back(tiny_path, tmp_path):
 def test_households_never_leave_through_the_raw_layer_export(tiny_path, tmp_path):
     ws = store.open_workspace(tiny_path)
     with pytest.raises(PermissionError, match="PIPL"):
-        exchange.export_layer(ws, "households", tmp_path / "hh.gpkg")
+        exporting.export_layer(ws, "households", tmp_path / "hh.gpkg")
     assert not (tmp_path / "hh.gpkg").exists()  # the privacy-aware path is api.exports (tests/api/test_exports.py)
 
 
