@@ -176,36 +176,66 @@ def lagrangian_greedy(A_csr: sp.csr_matrix, A_csc: sp.csc_matrix, costs: np.ndar
     return _prune(A_csc, np.asarray(costs, dtype=float), x)
 
 
+@dataclass
+class _Bound:
+    """The best Lagrangian bound seen, its multipliers, and the step factor (halved after ``patience``
+    steps without a better bound)."""
+
+    f: float
+    patience: int
+    best_u: np.ndarray
+    lb: float = -math.inf
+    stall: int = 0
+
+    def see(self, value: float, u: np.ndarray) -> None:
+        if value > self.lb + 1e-9:
+            self.lb, self.stall, self.best_u = value, 0, u.copy()
+        else:
+            self.stall += 1
+            if self.stall >= self.patience:
+                self.f, self.stall = self.f / 2, 0
+
+
+def _lagrangian(A_csc: sp.csc_matrix, c: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Reduced costs at multipliers ``u``, the columns whose reduced cost is negative, and L(u)."""
+    reduced = c - A_csc.T @ u
+    neg = reduced < 0
+    return reduced, neg, float(reduced[neg].sum() + u.sum())
+
+
+def _moved(A_csc: sp.csc_matrix, u: np.ndarray, neg: np.ndarray, value: float, ub: float, f: float
+           ) -> np.ndarray | None:
+    """The subgradient step from ``u`` (Held-Karp step size towards 1.05 × the upper bound); None
+    when the subgradient is zero (the Lagrangian solution covers every row exactly once)."""
+    g = 1.0 - np.asarray(A_csc[:, neg].sum(axis=1)).ravel()
+    norm = float(g @ g)
+    if norm == 0:
+        return None
+    return np.maximum(0.0, u + f * (1.05 * ub - value) / norm * g)
+
+
 def _subgradient(A: sp.csr_matrix, A_csc: sp.csc_matrix, c: np.ndarray, u: np.ndarray, best: np.ndarray,
                  *, seconds: float, step: float, iterations: int) -> tuple[np.ndarray, float, float, np.ndarray]:
     """Subgradient steps from ``u``; the Lagrangian greedy at every step. (best cover, its cost, LB, best u)."""
     t0 = time.perf_counter()
     ub = float(c[best].sum())
-    lb, f, stall, best_u = -math.inf, step, 0, u.copy()
+    bound = _Bound(step, 20, u.copy())
     for _ in range(iterations):
         if time.perf_counter() - t0 > seconds:
             break
-        reduced = c - A_csc.T @ u
-        neg = reduced < 0
-        value = float(reduced[neg].sum() + u.sum())
-        if value > lb + 1e-9:
-            lb, stall, best_u = value, 0, u.copy()
-        else:
-            stall += 1
-            if stall >= 20:
-                f, stall = f / 2, 0
+        _, neg, value = _lagrangian(A_csc, c, u)
+        bound.see(value, u)
         y = lagrangian_greedy(A, A_csc, c, u)
         cost = float(c[y].sum())
         if cost < ub - 1e-9:
             best, ub = y, cost
-        g = 1.0 - np.asarray(A_csc[:, neg].sum(axis=1)).ravel()
-        norm = float(g @ g)
-        if norm == 0:
+        if bound.f < 0.001:
+            bound.f = step  # keep sampling multipliers near the optimum: each gives the greedy new scores
+        moved = _moved(A_csc, u, neg, value, ub, bound.f)
+        if moved is None:
             break
-        if f < 0.001:
-            f = step  # keep sampling multipliers near the optimum: each gives the greedy new scores
-        u = np.maximum(0.0, u + f * (1.05 * ub - value) / norm * g)
-    return best, ub, lb, best_u
+        u = moved
+    return best, ub, bound.lb, bound.best_u
 
 
 def refine_cover(A: sp.csr_matrix, costs: np.ndarray, best: np.ndarray, u: np.ndarray, *, seconds: float,
@@ -303,17 +333,11 @@ def lagrangian_cover(A: sp.csr_matrix, costs: np.ndarray, *, seconds: float = 10
     # initial multipliers: the cheapest cost per row of any column covering it
     per_col = c / np.maximum(np.asarray(A_csc.sum(axis=0)).ravel(), 1)
     u = np.array([per_col[A.indices[A.indptr[i]:A.indptr[i + 1]]].min() for i in range(m)])
-    lb, f, stall, best_u = -math.inf, 2.0, 0, u.copy()
+    bound = _Bound(2.0, 30, u.copy())
     for step in range(iterations):
-        reduced = c - A_csc.T @ u
-        x = reduced < 0
-        value = float(reduced[x].sum() + u.sum())
-        if value > lb + 1e-9:
-            lb, stall, best_u = value, 0, u.copy()
-        else:
-            stall += 1
-            if stall >= 30:
-                f, stall = f / 2, 0
+        reduced, neg, value = _lagrangian(A_csc, c, u)
+        bound.see(value, u)
+        x = neg
         # primal: repair the Lagrangian solution greedily on reduced costs, then prune
         cover_count = np.asarray(A_csc[:, x].sum(axis=1)).ravel()
         if (cover_count == 0).any():
@@ -327,14 +351,13 @@ def lagrangian_cover(A: sp.csr_matrix, costs: np.ndarray, *, seconds: float = 10
             cost = float(c[y].sum())
             if cost < ub - 1e-9:
                 best, ub = y, cost
-        if ub - lb < 1 - 1e-9 and np.allclose(c, np.round(c)):
+        if ub - bound.lb < 1 - 1e-9 and np.allclose(c, np.round(c)):
             break  # integer costs: the cover is optimal
-        g = 1.0 - np.asarray(A_csc[:, reduced < 0].sum(axis=1)).ravel()
-        norm = float(g @ g)
-        if norm == 0 or f < 0.005 or time.perf_counter() - start > seconds:
+        moved = _moved(A_csc, u, neg, value, ub, bound.f)
+        if moved is None or bound.f < 0.005 or time.perf_counter() - start > seconds:
             break
-        u = np.maximum(0.0, u + f * (1.05 * ub - value) / norm * g)
-    return best, ub, lb, best_u
+        u = moved
+    return best, ub, bound.lb, bound.best_u
 
 
 def _highs(n_cols: int, costs: np.ndarray, lower: np.ndarray, upper: np.ndarray, integer: np.ndarray,
