@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from gis import solvers
+from gis import lagrangian, solvers
 
 
 def matrix(rows: list[list[int]], n: int) -> sp.csr_matrix:
@@ -95,7 +95,7 @@ def test_lagrangian_bound_is_a_lower_bound():
     A = sp.csr_matrix((rng.random((40, 30)) < 0.15).astype(float))
     A = A[np.diff(A.indptr) > 0]
     costs = rng.integers(1, 30, 30).astype(float)
-    x, ub, lb, _ = solvers.lagrangian_cover(A, costs, seconds=2)
+    x, ub, lb, _ = lagrangian.lagrangian_cover(A, costs, seconds=2)
     exact = solvers.solve_lscp(A, costs, seconds=10).objective
     assert lb <= exact + 1e-6 <= ub + 1e-6
     assert np.asarray(A[:, x].sum(axis=1)).ravel().min() >= 1
@@ -108,12 +108,12 @@ def test_lagrangian_greedy_and_refinement_give_covers_never_worse(seed):
     A = A[np.diff(A.indptr) > 0]
     costs = rng.integers(1, 50, 40).astype(float)
     A_csc = A.tocsc()
-    _, _, _, u = solvers.lagrangian_cover(A, costs, seconds=2)
+    _, _, _, u = lagrangian.lagrangian_cover(A, costs, seconds=2)
     for multipliers in (u, np.zeros(A.shape[0]), rng.random(A.shape[0]) * 10):
-        y = solvers.lagrangian_greedy(A, A_csc, costs, multipliers)
+        y = lagrangian.lagrangian_greedy(A, A_csc, costs, multipliers)
         assert np.asarray(A[:, y].sum(axis=1)).ravel().min() >= 1  # a cover, whatever the multipliers
-    start = solvers.greedy_cover(A, costs)
-    refined = solvers.refine_cover(A, costs, start, u, seconds=0.5, seed=seed)
+    start = lagrangian.greedy_cover(A, costs)
+    refined = lagrangian.refine_cover(A, costs, start, u, seconds=0.5, seed=seed)
     assert np.asarray(A[:, refined].sum(axis=1)).ravel().min() >= 1
     exact = brute_lscp(A, costs) if A.shape[1] <= 20 else solvers.solve_lscp(A, costs, seconds=10).objective
     assert exact - 1e-9 <= costs[refined].sum() <= costs[start].sum() + 1e-9
