@@ -329,7 +329,7 @@ class CoverageModel:
         return twice
 
     def grid_figures(self, rows: Iterable[int] | None = None) -> pd.DataFrame:
-        """Figures of the given grid rows (all when None), one row per grid."""
+        """Figures of the given grid rows (all when None), one row per grid, always with the same columns."""
         rows = range(len(self.grids)) if rows is None else list(rows)
         cams = self.cameras
         homes = np.array([self._home.get(c, -1) for c in cams["id"]], dtype=int)
@@ -358,9 +358,12 @@ class CoverageModel:
             for cls in ("1", "2", "3"):
                 rec[f"cameras_class{cls}"] = int((cam_classes[here] == cls).sum())
             records.append(rec)
-        out = pd.DataFrame.from_records(records)
-        if out.empty:
-            return out
+        columns = ["code", "community_code", "public_m2", *(f"seen_{lv}_m2" for lv in DORI_LEVELS), "redundant_m2",
+                   "road_m", *(f"road_seen_{lv}_m" for lv in DORI_LEVELS),
+                   *(f"cameras_{st}" for st in ("active", "faulty", "planned")),
+                   *(f"cameras_class{cls}" for cls in "123")]
+        # the same columns for no grid as for many (an empty selection is still a table of figures)
+        out = pd.DataFrame.from_records(records, columns=columns)
         for level in DORI_LEVELS:
             out[f"share_{level}"] = np.where(out["public_m2"] > 0, out[f"seen_{level}_m2"] / out["public_m2"], 0.0)
         out["share_redundant"] = np.where(out["public_m2"] > 0, out["redundant_m2"] / out["public_m2"], 0.0)
@@ -486,6 +489,9 @@ def indicators(targets: pd.DataFrame, target_shares: pd.Series | None = None) ->
       their required level, area-weighted when ``target_shares`` carries the areas;
     - 重点目标覆盖率 and whether every class-1 target is covered (the 100% target);
     - 路口覆盖率: share of intersections covered.
+
+    The keys are the same whatever is given: a share with nothing to count (no class-1 target,
+    no intersection, no target areas) is NaN.
     """
     out: dict[str, float | bool | int] = {}
     needed = ["id", "class", "category", "covered", "share_required"]
@@ -498,6 +504,7 @@ def indicators(targets: pd.DataFrame, target_shares: pd.Series | None = None) ->
     inter = targets[targets["category"] == "intersection"]
     out["intersections"] = len(inter)
     out["intersection_share"] = float(inter["covered"].mean()) if len(inter) else math.nan
+    out["key_public_area_share"] = math.nan
     if target_shares is not None and len(target_shares):
         areas = target_shares
         key = targets.set_index("id").loc[areas.index]

@@ -146,3 +146,20 @@ def test_an_overlay_geos_cannot_decide_is_retried_pair_by_pair_and_snapped():
     lines = np.array([shapely.LineString([(0, 0), (2, 0)]), shapely.LineString([(0, 1), (3, 1)])], dtype=object)
     got = coverage._robust(flaky)(lines, shapely.box(0.5, -1, 1.5, 2))
     assert [g.wkt for g in got] == ["LINESTRING (0.5 0, 1.5 0)", "LINESTRING (0.5 1, 1.5 1)"]
+
+
+def test_indicators_have_the_same_keys_whatever_is_given():
+    targets = pd.DataFrame({"id": ["T1", "T2"], "class": ["1", "2"], "category": ["school", "intersection"],
+                            "covered": [True, False], "share_required": [1.0, 0.25]})
+    plain = coverage.indicators(targets)
+    weighted = coverage.indicators(targets, pd.Series([100.0, 300.0], index=["T1", "T2"]))
+    empty = coverage.indicators(targets.iloc[:0])
+    assert set(plain) == set(weighted) == set(empty)
+    assert math.isnan(plain["key_public_area_share"]) and math.isnan(empty["class1_share"])
+    assert weighted["key_public_area_share"] == pytest.approx((100 * 1.0 + 300 * 0.25) / 400)
+
+
+def test_grid_figures_of_no_grid_have_every_column():
+    m = model(cams_frame([("C1", Point(0, 0), 0.0)]), [box(-5, 20, 5, 30)])
+    assert list(m.grid_figures([]).columns) == list(m.grid_figures().columns)
+    assert m.grid_figures([]).empty
