@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 import time
@@ -12,6 +11,7 @@ import httpx
 import pytest
 
 from benchmarks import pages
+from tests.conftest import BACKENDS, copied_workspace
 
 ROOT = Path(__file__).parents[2]
 
@@ -31,17 +31,9 @@ def wait(http: httpx.Client, path: str, until: tuple[str, ...], seconds: float =
     raise AssertionError(f"{path} stayed {job['status']}: {job}")
 
 
-@pytest.fixture(params=["gpkg", "postgis"])
-def workspace(request, analysed_path, tmp_path) -> str:
-    path = tmp_path / "demo.gpkg"
-    shutil.copyfile(analysed_path, path)
-    if request.param == "gpkg":
-        return str(path)
-    from layers import store
-
-    uri = f"{request.getfixturevalue('postgis_uri')}?workspace=jobs_restart"
-    store.copy_workspace(store.open_workspace(path), store.open_workspace(uri, create=True, overwrite=True))
-    return uri
+@pytest.fixture(params=BACKENDS)
+def workspace(request, analysed_path, tmp_path_factory) -> str:
+    return copied_workspace(request, analysed_path, "jobs_restart", tmp_path_factory)[0]
 
 
 EXPORT = {"what": "layer", "layer": "grids", "format": "csv"}

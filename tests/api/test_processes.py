@@ -3,8 +3,6 @@ shared, so a proxy may send each request to any of them."""
 
 from __future__ import annotations
 
-import shutil
-
 import httpx
 import pytest
 import shapely
@@ -12,20 +10,15 @@ import shapely
 from api import access
 from benchmarks import pages
 from layers import store
+from tests.conftest import BACKENDS, copied_workspace
 
 PASSWORD = "correct horse battery"
 GRID = "370285001201001"
 
 
-@pytest.fixture(params=["gpkg", "postgis"])
-def workspace(request, analysed_path, tmp_path) -> str:
-    path = tmp_path / "demo.gpkg"
-    shutil.copyfile(analysed_path, path)
-    if request.param == "gpkg":
-        return str(path)
-    uri = f"{request.getfixturevalue('postgis_uri')}?workspace=processes"
-    store.copy_workspace(store.open_workspace(path), store.open_workspace(uri, create=True, overwrite=True))
-    return uri
+@pytest.fixture(params=BACKENDS)
+def workspace(request, analysed_path, tmp_path_factory) -> str:
+    return copied_workspace(request, analysed_path, "processes", tmp_path_factory)[0]
 
 
 def _open_spot(ws: store.Store) -> tuple[float, float]:
