@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gis import camera, coverage, visibility
+from gis import camera, coverage, mounting, visibility
 from gis import footprint as fp
 from layers.errors import WorkspaceError
 from layers.store import Store, now_iso
@@ -88,7 +88,7 @@ def compute_views(store: Store, *, mode: str | None = None, target_height: float
     occlusion = mode or str(settings["occlusion"])
     ppm = camera.profile(str(settings["dori_profile"]), settings.get("dori_profiles"))
     assume = assumptions(settings)
-    params = visibility.mount(fp.resolve(cams, assume), blds.geometry.to_numpy())  # on their walls, or indoors
+    params = mounting.mount(fp.resolve(cams, assume), blds.geometry.to_numpy())  # on their walls, or indoors
     ranges = fp.level_ranges(params, ppm, target, form=str(settings["dori_form"]))
     heights = visibility.building_heights(blds["height_m"], blds["floors"], float(settings["storey_height_m"]))
     if parallel or scheduler:  # tiles with a halo on a dask cluster (a LocalCluster unless one is named)
@@ -306,7 +306,7 @@ class WhatIf:
         else:
             point = shapely.Point(data.pop("x"), data.pop("y"))
         frame = gpd.GeoDataFrame({k: [v] for k, v in data.items()}, geometry=[point], crs=self.metric)
-        placed = visibility.mount(fp.resolve(frame, self.assume), self.obstacles.geoms, self.obstacles.tree)
+        placed = mounting.mount(fp.resolve(frame, self.assume), self.obstacles.geoms, self.obstacles.tree)
         if bool(placed["indoor"].iat[0]):
             raise ValueError(f"camera {cam_id} would stand inside a building ({placed['assumed'].iat[0]}): "
                              "place it on a street, or on a wall (within 0.5 m of it)")

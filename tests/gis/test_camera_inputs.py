@@ -10,7 +10,7 @@ import pytest
 import shapely
 from shapely.geometry import Point, Polygon, box
 
-from gis import camera
+from gis import camera, mounting
 from gis import footprint as fp
 from gis import visibility as vis
 
@@ -67,15 +67,15 @@ def test_no_jump_at_half_a_metre_from_the_wall():
 
 def test_a_camera_inside_its_building_by_less_than_the_tolerance_is_mounted_on_the_wall():
     inside = _detect_area(0.3)  # 0.3 m inside the south wall: moved out through it
-    assert inside == pytest.approx(_detect_area(-vis.MOUNT_OFFSET_M), rel=1e-6)
-    params = vis.mount(fp.resolve(cams(geometry=[Point(10, 0.3)])), np.array([box(0, 0, 20, 10)], dtype=object))
-    assert params["y"].iat[0] == pytest.approx(-vis.MOUNT_OFFSET_M) and not params["indoor"].iat[0]
+    assert inside == pytest.approx(_detect_area(-mounting.MOUNT_OFFSET_M), rel=1e-6)
+    params = mounting.mount(fp.resolve(cams(geometry=[Point(10, 0.3)])), np.array([box(0, 0, 20, 10)], dtype=object))
+    assert params["y"].iat[0] == pytest.approx(-mounting.MOUNT_OFFSET_M) and not params["indoor"].iat[0]
     assert "mounted on the wall" in params["assumed"].iat[0]
 
 
 def test_a_camera_deep_inside_a_building_is_indoors():
     assert _detect_area(5.0) == 0.0  # never computed through walls
-    params = vis.mount(fp.resolve(cams(geometry=[Point(10, 5.0)])), np.array([box(0, 0, 20, 10)], dtype=object))
+    params = mounting.mount(fp.resolve(cams(geometry=[Point(10, 5.0)])), np.array([box(0, 0, 20, 10)], dtype=object))
     assert params["indoor"].iat[0] and "indoor" in params["assumed"].iat[0]
 
 
