@@ -23,7 +23,7 @@ from pyproj import CRS
 
 from gis import coords as offsets
 from gis import crs as crs_policy
-from layers import schemas, sheets, validate
+from layers import schemas, sheets, validate, values
 from layers.errors import ImportFormatError, LayerValidationError, Problem
 from layers.store import DEFAULT_SETTINGS, Store
 
@@ -173,7 +173,7 @@ def _points_from_table(table: sheets.Sheet, source: str, layer: str) -> RawTable
     for pos, (x, y) in enumerate(zip(df[lon_col].tolist(), df[lat_col].tolist(), strict=True)):
         for name, value, arr in ((lon_col, x, xs), (lat_col, y, ys)):
             try:
-                arr[pos] = validate.to_number(value)
+                arr[pos] = values.to_number(value)
             except ValueError:
                 raw.problems.append(Problem(rows[pos], name, value, f"'{value}' is not a number",
                                             "write coordinates as decimal degrees, e.g. 120.5123"))

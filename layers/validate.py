@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from collections.abc import Sequence
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 
@@ -23,6 +21,15 @@ from gis import crs as crs_policy
 from layers import schemas
 from layers.errors import LayerValidationError, Problem
 from layers.schemas import Field, LayerSchema
+from layers.values import (
+    CONTROL,
+    RESOLUTION,
+    TAG_SPLIT,
+    is_missing,
+    lossy_number,
+    to_code,
+    to_number,
+)
 
 PROVINCE_CODES = frozenset(
     "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split()  # noqa: SIM905
@@ -30,16 +37,6 @@ PROVINCE_CODES = frozenset(
 GB28181_CAMERA_TYPES = {"131": "camera", "132": "IP camera"}
 GB28181_OTHER_TYPES = {"111": "DVR", "112": "video server", "113": "encoder", "114": "decoder",
                        "118": "NVR", "200": "centre server", "215": "business group", "216": "virtual group"}
-_NUM = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*(?:m|米|度|°|mm|毫米|元|层|px)?\s*$", re.IGNORECASE)
-_RES = re.compile(r"^\s*(\d{3,5})\s*[x×*]\s*(\d{3,5})\s*$", re.IGNORECASE)
-_TAG_SPLIT = re.compile(r"[;,，；、|/\s]+")
-#: control characters (a line break inside a cell excepted) and bidirectional overrides: they cut,
-#: hide or reorder text (a NUL ends a name in SQLite tools; a tab before '=' makes a formula)
-_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
-#: a spreadsheet number with this many digits has lost some (float64 holds 15–17)
-LOSSY_DIGITS = 16
-
-
 class _Context:
     """What a validation run knows about where its rows came from."""
 
@@ -57,54 +54,17 @@ class _Context:
         self.problems.append(Problem(row, self.name(field) if field else None, value, message, fix))
 
 
-def _is_missing(v: Any) -> bool:
-    if v is None or v is pd.NA or v is pd.NaT:
-        return True
-    if isinstance(v, float) and math.isnan(v):
-        return True
-    return isinstance(v, str) and v.strip() in {"", "-", "—", "/", "无", "null", "none", "nan"}
-
-
-def to_number(v: Any) -> float:
-    if isinstance(v, bool):
-        raise ValueError
-    if isinstance(v, int | float | np.integer | np.floating):
-        return float(v)
-    m = _NUM.match(str(v))
-    if not m:
-        raise ValueError
-    return float(m.group(1))
-
-
-def _lossy_number(v: Any) -> bool:
-    """Whether ``v`` is a spreadsheet number too long to hold its digits exactly."""
-    if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
-        return False
-    if isinstance(v, float | np.floating) and not math.isfinite(float(v)):
-        return False
-    return len(str(abs(int(v)))) >= LOSSY_DIGITS
-
-
-def _to_code(v: Any) -> str:
-    """Digit codes arrive as text, int, or (from Excel) float; keep them as digit strings."""
-    if isinstance(v, float | np.floating) and float(v).is_integer():
-        return str(int(v))
-    if isinstance(v, int | np.integer):
-        return str(int(v))
-    return str(v).strip()
-
-
 def _coerce(ctx: _Context, f: Field, pos: int, v: Any) -> Any:
     """Return the stored value for one cell, or None after recording a problem."""
     label = ctx.name(f.name)
-    if isinstance(v, str) and (control := _CONTROL.search(v)):
+    if isinstance(v, str) and (control := CONTROL.search(v)):
         ctx.add(pos, f.name, v.encode("unicode_escape").decode("ascii"),
                 f"{label} holds a control character (U+{ord(control.group()):04X})",
                 "remove it (it cuts or hides text, and a tab or return before '=' makes a formula)")
         return None
-    if (f.kind == "code" or f.name == ctx.schema.id_field) and _lossy_number(v):
+    if (f.kind == "code" or f.name == ctx.schema.id_field) and lossy_number(v):
         ctx.add(pos, f.name, v, f"{label} is a number in the spreadsheet, and its digits are already lost "
-                f"({_to_code(v)} has {len(_to_code(v))} digits; a number keeps only 15)",
+                f"({to_code(v)} has {len(to_code(v))} digits; a number keeps only 15)",
                 "the column is a number in Excel: format it as text and type the codes again, "
                 "or export from the platform as CSV")
         return None
@@ -125,7 +85,7 @@ def _coerce(ctx: _Context, f: Field, pos: int, v: Any) -> Any:
             return None
         return int(num) if f.kind == "int" else num
     if f.kind == "enum":
-        key = f.canonical_choice(str(_to_code(v)))
+        key = f.canonical_choice(str(to_code(v)))
         if key is None:
             keys = sorted(set(f.choices.values())) if f.choices else []
             ctx.add(pos, f.name, v, f"'{v}' is not a known {label}", f"use one of: {', '.join(keys)}")
@@ -133,7 +93,7 @@ def _coerce(ctx: _Context, f: Field, pos: int, v: Any) -> Any:
     if f.kind == "tags":
         out: list[str] = []
         bad: list[str] = []
-        for part in _TAG_SPLIT.split(str(v).strip()):
+        for part in TAG_SPLIT.split(str(v).strip()):
             if part:
                 key = f.canonical_choice(part)
                 (out if key else bad).append(key or part)
@@ -152,12 +112,12 @@ def _coerce(ctx: _Context, f: Field, pos: int, v: Any) -> Any:
             return None
         return ts
     if f.kind == "code":
-        code = _to_code(v)
+        code = to_code(v)
         if not code.isdigit():
             ctx.add(pos, f.name, v, f"'{v}' is not a digit code", f.hint or "codes contain digits only")
             return None
         return code
-    return str(_to_code(v)).strip()
+    return str(to_code(v)).strip()
 
 
 def _map_headers(ctx: _Context, df: pd.DataFrame, extra: str) -> dict[str, str]:
@@ -243,7 +203,7 @@ def _check_ids(ctx: _Context, out: pd.DataFrame) -> None:
         return
     first: dict[str, int] = {}
     for pos, v in enumerate(out[id_field]):
-        if _is_missing(v):
+        if is_missing(v):
             continue
         if v in first:
             ctx.add(pos, id_field, v, f"{v} is used again (first at row {ctx.rows[first[v]]})",
@@ -366,12 +326,12 @@ def validate(data: pd.DataFrame, layer: str, *, extra: str = "error", repair: bo
         f = schema.by_name[canon]
         values: list[Any] = []
         for pos, v in enumerate(data[user].tolist()):
-            if _is_missing(v):
+            if is_missing(v):
                 if f.required:
                     ctx.add(pos, canon, None, f"{ctx.name(canon)} is empty", f"fill in {f.label or canon}")
                 values.append(None)
-            elif canon == "resolution_px" and isinstance(v, str) and _RES.match(v):
-                w, h = _RES.match(v).groups()  # type: ignore[union-attr]
+            elif canon == "resolution_px" and isinstance(v, str) and RESOLUTION.match(v):
+                w, h = RESOLUTION.match(v).groups()  # type: ignore[union-attr]
                 values.append(_coerce(ctx, f, pos, w))
                 out.loc[out.index[pos], "resolution_v_px"] = float(h)
             else:
