@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gis import coverage, partition, streets, visibility
+from gis import coverage, indicators, partition, streets, visibility
 
 
 def _tile_views(params: pd.DataFrame, ranges: pd.DataFrame, geoms: np.ndarray, heights: np.ndarray,
@@ -248,7 +248,7 @@ def coverage_partitioned(inputs: dict[str, Any], *, tile_m: float = 2000.0, sche
     else:
         spots = gpd.GeoDataFrame({"grid_code": [], "kind": [], "name": [], "area_m2": [], "ranked": [],
                                   "near_targets": [], "priority": []}, geometry=[], crs=inputs["grids"].crs)
-    spots = coverage.rank_spots(spots)
+    spots = indicators.rank_spots(spots)
     on_grid = shapely.STRtree(inputs["grids"].geometry.to_numpy()).query(
         inputs["cameras"].geometry.to_numpy(), predicate="intersects")[0]
     outside = int(len(inputs["cameras"]) - len(np.unique(on_grid)))

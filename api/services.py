@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gis import camera, coverage, mounting, visibility
+from gis import camera, coverage, indicators, mounting, visibility
 from gis import footprint as fp
 from layers.errors import WorkspaceError
 from layers.store import Store, now_iso
@@ -237,13 +237,13 @@ def compute_coverage(store: Store, *, include_planned: bool = False, write: bool
         step("blind spots")
         spots = model.blind_spots()
         outside = model.cameras_outside()
-    communities = coverage.community_figures(grids)
+    communities = indicators.community_figures(grids)
     names = dict(zip(*(store.read("communities")[c] for c in ("code", "name")), strict=True)) if store.has(
         "communities") else {}
     communities.insert(1, "name", communities["community_code"].map(names))
     areas = pd.Series(targets["public_m2"].to_numpy(dtype=float) if len(targets) else [],
                       index=targets["id"].to_numpy() if len(targets) else [], dtype=float)
-    ind = coverage.indicators(targets, areas[areas > 0])
+    ind = indicators.indicators(targets, areas[areas > 0])
     ind["cameras_outside_grids"] = outside
     metric = store.metric_crs()
     grid_layer = gpd.GeoDataFrame(grids, geometry=inputs["grids"].geometry.to_numpy(), crs=metric).to_crs(4326)

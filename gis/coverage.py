@@ -19,10 +19,9 @@ adding, moving or deleting one camera recomputes only the grids and targets it t
 from __future__ import annotations
 
 import itertools
-import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -31,48 +30,15 @@ import shapely
 import shapely.ops
 from rtree import index as rtree_index
 
+from gis import shapes
 from gis.camera import DORI_LEVELS
 from gis.crs import require_metric
+from gis.indicators import rank_spots
 from gis.streets import street_units
 
 CLASS_WEIGHTS = {"1": 3.0, "2": 2.0, "3": 1.0}
 KIND_WEIGHTS = {"intersection": 2.0, "street": 1.5, "off-street": 1.0}
 EDGE_TOLERANCE_M = 0.01
-
-
-#: the precision (metres) an overlay falls back to when GEOS's floating overlay fails on a pair
-SNAP_M = 1e-6
-
-
-def _robust(op: Callable[..., Any]) -> Callable[[Any, Any], Any]:
-    """``op`` (a shapely overlay), retried pair by pair on a GEOS robustness failure, and a failing
-    pair snap-rounded to ``SNAP_M`` (GEOS 3.14 can raise "Unable to determine overlay result
-    geometry dimension" on a line grazing a polygon vertex; seen once in the 100,000-camera city).
-    The same inputs fail the same way, so a partition gets the same answer as the whole city."""
-
-    def run(a: Any, b: Any) -> Any:
-        try:
-            return op(a, b)
-        except shapely.errors.GEOSException:
-            if np.ndim(a) == 0 and np.ndim(b) == 0:
-                return op(a, b, grid_size=SNAP_M)
-            pairs = np.broadcast_arrays(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
-            return np.array([run(x, y) for x, y in zip(pairs[0].ravel(), pairs[1].ravel(), strict=True)],
-                            dtype=object).reshape(pairs[0].shape)
-
-    return run
-
-
-_intersection = _robust(shapely.intersection)
-_difference = _robust(shapely.difference)
-_union2 = _robust(shapely.union)
-
-
-def _union_all(geoms: Any) -> shapely.Geometry:
-    try:
-        return shapely.union_all(geoms)
-    except shapely.errors.GEOSException:
-        return shapely.union_all(geoms, grid_size=SNAP_M)
 
 
 @dataclass(frozen=True)
@@ -84,21 +50,6 @@ class Options:
     polygon_share: float = 0.8
     near_m: float = 30.0
     default_required_level: str = "recognise"
-
-
-def _union(geoms: Iterable[shapely.Geometry]) -> shapely.Geometry:
-    arr = np.array([g for g in geoms if g is not None and not shapely.is_empty(g)], dtype=object)
-    return _union_all(arr) if len(arr) else shapely.Polygon()
-
-
-def _lines(geom: shapely.Geometry) -> shapely.Geometry:
-    """Keep only the linear parts (intersections of lines can add stray points)."""
-    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("LineString", "MultiLineString")]
-    return _union_all(parts) if parts else shapely.LineString()
-
-
-def _lines_each(geoms: np.ndarray) -> np.ndarray:
-    return np.array([_lines(g) for g in geoms], dtype=object)
 
 
 @dataclass
@@ -142,7 +93,7 @@ class CoverageModel:
         blds = self._bld_geoms
         t_idx, tb_idx = self._bld_tree.query(self.targets.geometry.to_numpy(), predicate="intersects")
         self.target_areas = [  # each target's public part (buildings removed)
-            g if g.geom_type == "Point" else _difference(g, _union(blds[np.sort(tb_idx[t_idx == i])]))
+            g if g.geom_type == "Point" else shapes.difference(g, shapes.union(blds[np.sort(tb_idx[t_idx == i])]))
             for i, g in enumerate(self.targets.geometry.to_numpy())]
         self.cameras = self.cameras.reset_index(drop=True)
         self._status = dict(zip(self.cameras["id"], self.cameras["status"].fillna("active"), strict=True))
@@ -163,7 +114,7 @@ class CoverageModel:
         if i not in self._public:
             grid = self.grids.geometry.iat[i]
             blds = self._bld_geoms[np.sort(self._bld_tree.query(grid, predicate="intersects"))]
-            self._public[i] = _difference(grid, _union_all(blds)) if len(blds) else grid
+            self._public[i] = shapes.difference(grid, shapes.union_all(blds)) if len(blds) else grid
         return self._public[i]
 
     @property
@@ -186,8 +137,8 @@ class CoverageModel:
         if k not in self._own:
             near = self._unit_tree.query(self._unit_geoms[k], predicate="intersects")
             earlier = np.sort(near[near < k])
-            self._own[k] = (_difference(self._unit_geoms[k], _union_all(self._unit_geoms[earlier])) if len(earlier)
-                            else self._unit_geoms[k])
+            self._own[k] = (shapes.difference(self._unit_geoms[k], shapes.union_all(self._unit_geoms[earlier]))
+                            if len(earlier) else self._unit_geoms[k])
         return self._own[k]
 
     def _road_pieces(self, i: int, roads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -204,11 +155,11 @@ class CoverageModel:
         pieces: list[shapely.Geometry] = []
         weights: list[float] = []
         for road in roads:
-            inside = _lines(_intersection(road, near_grid))
-            for part in shapely.get_parts(_lines(_difference(inside, edge_zone))):
+            inside = shapes.lines(shapes.intersection(road, near_grid))
+            for part in shapely.get_parts(shapes.lines(shapes.difference(inside, edge_zone))):
                 pieces.append(part)
                 weights.append(1.0)
-            for part in shapely.get_parts(_lines(_intersection(inside, edge_zone))):
+            for part in shapely.get_parts(shapes.lines(shapes.intersection(inside, edge_zone))):
                 for sub_part in self._split_at_grid_vertices(part):
                     mid = cast(shapely.LineString, sub_part).interpolate(0.5, normalized=True)
                     sharing = self._grid_tree.query(mid, predicate="dwithin", distance=EDGE_TOLERANCE_M)
@@ -300,7 +251,7 @@ class CoverageModel:
             self._home[cam] = self._grid_of(location) if location is not None else -1
             self._insert(cam)
             touched.append(self._outer(cam))
-        area = _union(touched)
+        area = shapes.union(touched)
         homes = {h for h in (old_home, self._home.get(cam, -1)) if h >= 0}  # camera counts change there
         if shapely.is_empty(area) and not homes:
             return self.grid_figures([]), self.target_coverage([])
@@ -313,7 +264,7 @@ class CoverageModel:
     def _level_unions(self, region: shapely.Geometry, levels: Iterable[str]) -> dict[str, shapely.Geometry]:
         cams = self.cameras_near(region)
         sub = self.views.loc[cams] if cams else self.views.iloc[:0]
-        return {level: _union(_intersection(sub[level].to_numpy(), region)) if len(sub)
+        return {level: shapes.union(shapes.intersection(sub[level].to_numpy(), region)) if len(sub)
                 else shapely.Polygon() for level in levels}
 
     def redundant(self, region: shapely.Geometry) -> shapely.Geometry:
@@ -321,11 +272,11 @@ class CoverageModel:
         seen: shapely.Geometry = shapely.Polygon()
         twice: shapely.Geometry = shapely.Polygon()
         for cam in self.cameras_near(region):
-            v = _intersection(self.view(cam, self.options.redundancy_level), region)
+            v = shapes.intersection(self.view(cam, self.options.redundancy_level), region)
             if shapely.is_empty(v):
                 continue
-            twice = _union2(twice, _intersection(v, seen))
-            seen = _union2(seen, v)
+            twice = shapes.union2(twice, shapes.intersection(v, seen))
+            seen = shapes.union2(seen, v)
         return twice
 
     def grid_figures(self, rows: Iterable[int] | None = None) -> pd.DataFrame:
@@ -344,13 +295,13 @@ class CoverageModel:
                                       "community_code": self.grids["community_code"].iat[i],
                                       "public_m2": float(shapely.area(public))}
             for level in DORI_LEVELS:
-                seen = _intersection(public, unions[level])
+                seen = shapes.intersection(public, unions[level])
                 rec[f"seen_{level}_m2"] = float(shapely.area(seen))
-            rec["redundant_m2"] = float(shapely.area(_intersection(public, self.redundant(grid))))
+            rec["redundant_m2"] = float(shapely.area(shapes.intersection(public, self.redundant(grid))))
             roads, weights = self.roads_of(i)
             rec["road_m"] = float((shapely.length(roads) * weights).sum()) if len(roads) else 0.0
             for level in DORI_LEVELS:
-                rec[f"road_seen_{level}_m"] = (float((shapely.length(_lines_each(_intersection(
+                rec[f"road_seen_{level}_m"] = (float((shapely.length(shapes.lines_each(shapes.intersection(
                     roads, unions[level]))) * weights).sum()) if len(roads) else 0.0)
             here = homes == i  # cameras standing in this grid, whatever their status
             for status in ("active", "faulty", "planned"):
@@ -387,7 +338,7 @@ class CoverageModel:
                     share = 1.0 if ok else 0.0
                 else:
                     area = float(shapely.area(geom))
-                    share = float(shapely.area(_intersection(unions[level], geom))) / area if area else 0.0
+                    share = float(shapely.area(shapes.intersection(unions[level], geom))) / area if area else 0.0
                     ok = share >= self.options.polygon_share
                 if ok:
                     best = level
@@ -421,13 +372,13 @@ class CoverageModel:
         unit_names = units["name"].to_numpy()
         for i in rows:
             grid = self.grids.geometry.iat[i]
-            remaining = _difference(self.public_of(i), self._level_unions(grid, [level])[level])
+            remaining = shapes.difference(self.public_of(i), self._level_unions(grid, [level])[level])
             near = np.sort(self._unit_tree.query(remaining, predicate="intersects"))  # intersections first
             pieces: list[tuple[shapely.Geometry, str, object]] = []
             if len(near):
-                own = _intersection(remaining, np.array([self.own_part(int(u)) for u in near], dtype=object))
+                own = shapes.intersection(remaining, np.array([self.own_part(int(u)) for u in near], dtype=object))
                 pieces.extend((g, unit_kinds[u], unit_names[u]) for g, u in zip(own, near, strict=True))
-                remaining = _difference(remaining, _union_all(unit_geoms[near]))
+                remaining = shapes.difference(remaining, shapes.union_all(unit_geoms[near]))
             pieces.append((remaining, "off-street", None))
             for geom, kind, name in pieces:
                 for piece in shapely.get_parts(geom):
@@ -461,55 +412,3 @@ class CoverageModel:
         kind_weight = spots["kind"].map(KIND_WEIGHTS).astype(float)
         spots["priority"] = np.log1p(spots["area_m2"] / 100.0) * (1.0 + target_weight) * kind_weight * risk
         return spots
-
-
-def rank_spots(pieces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Rank blind-spot pieces (in grid order) by priority: rank 1 first; pieces under the minimum
-    area keep no rank and come last."""
-    spots = pieces.reset_index(drop=True)
-    spots["rank"] = spots["priority"].where(spots["ranked"]).rank(ascending=False, method="first")
-    return spots.sort_values(["ranked", "priority"], ascending=[False, False], kind="stable").reset_index(drop=True)
-
-
-def community_figures(grid_figures: pd.DataFrame) -> pd.DataFrame:
-    """Community totals: sums of the grid figures, shares recomputed from the sums."""
-    sums = grid_figures.drop(columns=[c for c in grid_figures if str(c).startswith("share_")] + ["code"]).groupby(
-        "community_code").sum(numeric_only=True)
-    for level in DORI_LEVELS:
-        sums[f"share_{level}"] = np.where(sums["public_m2"] > 0, sums[f"seen_{level}_m2"] / sums["public_m2"], 0.0)
-    sums["share_redundant"] = np.where(sums["public_m2"] > 0, sums["redundant_m2"] / sums["public_m2"], 0.0)
-    sums["grids"] = grid_figures.groupby("community_code").size()
-    return sums.reset_index()
-
-
-def indicators(targets: pd.DataFrame, target_shares: pd.Series | None = None) -> dict[str, float | bool | int]:
-    """雪亮工程-style indicators from the target coverage table.
-
-    - 重点公共区域覆盖率: seen share of the key public areas (polygon targets of class 1–2) at
-      their required level, area-weighted when ``target_shares`` carries the areas;
-    - 重点目标覆盖率 and whether every class-1 target is covered (the 100% target);
-    - 路口覆盖率: share of intersections covered.
-
-    The keys are the same whatever is given: a share with nothing to count (no class-1 target,
-    no intersection, no target areas) is NaN.
-    """
-    out: dict[str, float | bool | int] = {}
-    needed = ["id", "class", "category", "covered", "share_required"]
-    targets = targets.reindex(columns=list(dict.fromkeys([*targets.columns, *needed])))  # none at all: zeros
-    cls1 = targets[targets["class"].astype(str) == "1"]
-    out["class1_targets"] = len(cls1)
-    out["class1_covered"] = int(cls1["covered"].sum())
-    out["class1_share"] = float(cls1["covered"].mean()) if len(cls1) else math.nan
-    out["class1_all_covered"] = bool(len(cls1) and cls1["covered"].all())
-    inter = targets[targets["category"] == "intersection"]
-    out["intersections"] = len(inter)
-    out["intersection_share"] = float(inter["covered"].mean()) if len(inter) else math.nan
-    out["key_public_area_share"] = math.nan
-    if target_shares is not None and len(target_shares):
-        areas = target_shares
-        key = targets.set_index("id").loc[areas.index]
-        mask = key["class"].astype(str).isin(["1", "2"]).to_numpy()
-        total = float(areas[mask].sum())
-        seen = float((areas[mask] * key.loc[mask, "share_required"].to_numpy()).sum())
-        out["key_public_area_share"] = seen / total if total else math.nan
-    return out

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point, box
 
-from gis import camera, coverage, visibility
+from gis import camera, coverage, indicators, shapes, visibility
 from gis import footprint as fp
 
 PPM = camera.profile("iec62676-4:2014")
@@ -79,7 +79,7 @@ def test_targets_just_inside_and_outside_the_identify_ring():
     assert bool(t.loc["in", "covered"]) and t.loc["in", "best_level"] == "identify"
     assert not t.loc["out", "covered"] and t.loc["out", "best_level"] == "recognise"
     assert t.loc["sq", "covered"] and t.loc["sq", "share_required"] == pytest.approx(1.0)
-    ind = coverage.indicators(t.reset_index())
+    ind = indicators.indicators(t.reset_index())
     assert ind["class1_targets"] == 2 and ind["class1_covered"] == 1 and not ind["class1_all_covered"]
 
 
@@ -119,16 +119,12 @@ def test_community_totals_are_grid_sums():
     figures = pd.DataFrame({"code": ["a", "b"], "community_code": ["c", "c"], "public_m2": [100.0, 300.0],
                             **{f"seen_{lv}_m2": [50.0, 30.0] for lv in camera.DORI_LEVELS},
                             "redundant_m2": [10.0, 0.0], "road_m": [1.0, 2.0], "uncovered_m2": [50.0, 270.0]})
-    c = coverage.community_figures(figures).iloc[0]
+    c = indicators.community_figures(figures).iloc[0]
     assert c["public_m2"] == 400 and c["share_detect"] == pytest.approx(80 / 400) and c["grids"] == 2
 
 
 def test_indicators_of_a_workspace_without_key_targets():
-    import pandas as pd
-
-    from gis import coverage as cov
-
-    out = cov.indicators(pd.DataFrame(), pd.Series(dtype=float))
+    out = indicators.indicators(pd.DataFrame(), pd.Series(dtype=float))
     assert out["class1_targets"] == 0 and out["intersections"] == 0 and not out["class1_all_covered"]
 
 
@@ -144,16 +140,16 @@ def test_an_overlay_geos_cannot_decide_is_retried_pair_by_pair_and_snapped():
         return shapely.intersection(a, b, **kw)
 
     lines = np.array([shapely.LineString([(0, 0), (2, 0)]), shapely.LineString([(0, 1), (3, 1)])], dtype=object)
-    got = coverage._robust(flaky)(lines, shapely.box(0.5, -1, 1.5, 2))
+    got = shapes.robust(flaky)(lines, shapely.box(0.5, -1, 1.5, 2))
     assert [g.wkt for g in got] == ["LINESTRING (0.5 0, 1.5 0)", "LINESTRING (0.5 1, 1.5 1)"]
 
 
 def test_indicators_have_the_same_keys_whatever_is_given():
     targets = pd.DataFrame({"id": ["T1", "T2"], "class": ["1", "2"], "category": ["school", "intersection"],
                             "covered": [True, False], "share_required": [1.0, 0.25]})
-    plain = coverage.indicators(targets)
-    weighted = coverage.indicators(targets, pd.Series([100.0, 300.0], index=["T1", "T2"]))
-    empty = coverage.indicators(targets.iloc[:0])
+    plain = indicators.indicators(targets)
+    weighted = indicators.indicators(targets, pd.Series([100.0, 300.0], index=["T1", "T2"]))
+    empty = indicators.indicators(targets.iloc[:0])
     assert set(plain) == set(weighted) == set(empty)
     assert math.isnan(plain["key_public_area_share"]) and math.isnan(empty["class1_share"])
     assert weighted["key_public_area_share"] == pytest.approx((100 * 1.0 + 300 * 0.25) / 400)
