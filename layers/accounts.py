@@ -119,13 +119,16 @@ class Accounts:
             return None if row is None else dict(zip(fields, row, strict=True))
 
     def put(self, name: str, key: str, record: Mapping[str, Any], *,
-            expect: Mapping[str, Any] | None = None) -> bool:
+            expect: Mapping[str, Any] | None = None, absent: bool = False) -> bool:
         tkey, fields = table(name)
         if key != tkey:
             raise ValueError(f"table '{name}' is keyed by '{tkey}', not '{key}'")
         values = {f: (None if record.get(f) is None else str(record[f])) for f in fields}
         with self._con(write=True) as con:
             assert con is not None
+            if absent and con.execute(f"SELECT 1 FROM {_q(name)} WHERE {_q(tkey)} = ?",
+                                      (values[tkey],)).fetchone() is not None:
+                return False
             if expect is not None:
                 row = con.execute(f"SELECT * FROM {_q(name)} WHERE {_q(tkey)} = ?", (values[tkey],)).fetchone()
                 current = dict(zip(fields, row, strict=True)) if row else None

@@ -523,8 +523,8 @@ class GeoPackageStore(Store):
         return self.accounts.record(table, value)
 
     def put_record(self, table: str, key: str, record: Mapping[str, Any], *,
-                   expect: Mapping[str, Any] | None = None) -> bool:
-        return self.accounts.put(table, key, record, expect=expect)
+                   expect: Mapping[str, Any] | None = None, absent: bool = False) -> bool:
+        return self.accounts.put(table, key, record, expect=expect, absent=absent)
 
     def delete_records(self, table: str, key: str, values: Sequence[Any]) -> int:
         return self.accounts.delete(table, key, values)

@@ -483,12 +483,17 @@ class PostGISStore(Store):
         return None if row is None else dict(row[0])
 
     def put_record(self, table: str, key: str, record: Mapping[str, Any], *,
-                   expect: Mapping[str, Any] | None = None) -> bool:
+                   expect: Mapping[str, Any] | None = None, absent: bool = False) -> bool:
         tkey = self._key(table)
         if key != tkey:
             raise ValueError(f"table '{table}' is keyed by '{tkey}', not '{key}'")
         values = {k: (None if v is None else str(v)) for k, v in record.items()}
         with self._writing() as con:
+            if absent:
+                cur = con.execute(f"INSERT INTO {self._access} (tbl, key, record) VALUES (%s, %s, %s) "
+                                  "ON CONFLICT (tbl, key) DO NOTHING",
+                                  (table, values[tkey], json.dumps(values, ensure_ascii=False)))
+                return bool(cur.rowcount)
             if expect is not None:
                 row = con.execute(f"SELECT record FROM {self._access} WHERE tbl = %s AND key = %s FOR UPDATE",
                                   (table, values[tkey])).fetchone()

@@ -173,11 +173,12 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def put_record(self, table: str, key: str, record: Mapping[str, Any], *,
-                   expect: Mapping[str, Any] | None = None) -> bool:
+                   expect: Mapping[str, Any] | None = None, absent: bool = False) -> bool:
         """Insert or replace the record whose ``key`` field equals ``record[key]`` (atomic).
 
         With ``expect``, the write happens only if the stored record still has those values
-        (compare-and-set: a counter can be bumped without losing a concurrent bump); returns
+        (compare-and-set: a counter can be bumped without losing a concurrent bump); with
+        ``absent``, only if there is no such record yet (the first of two writers wins). Returns
         whether it was written.
         """
 

@@ -142,8 +142,8 @@ def _change(request: Request, store: Any, scope: Scope, baseline: str,
                      "placed": sorted(session.placed)}
             record = {"key": session.key, "username": scope.user.username, "revision": revision,
                       "state": json.dumps(state, ensure_ascii=False, default=_plain), "updated_at": now_iso()}
-            if session.revision is None and store.record("whatif", session.key) is None:
-                stored = store.put_record("whatif", "key", record)
+            if session.revision is None:  # a new session: the first of two processes to store it wins
+                stored = store.put_record("whatif", "key", record, absent=True)
             else:
                 stored = store.put_record("whatif", "key", record, expect={"revision": session.revision})
             if stored:

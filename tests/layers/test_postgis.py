@@ -105,7 +105,12 @@ def test_meta_audit_and_records(backend):
     assert backend.put_record("users", "username", {"username": "a", "role": "viewer", "failed_logins": 1},
                               expect={"failed_logins": 0})
     assert backend.records("users")[0]["failed_logins"] == "1"
-    assert backend.delete_records("users", "username", ["a", "b"]) == 1 and backend.records("users") == []
+    assert backend.record("users", "a")["failed_logins"] == "1" and backend.record("users", "zz") is None
+    # only if absent: the first of two writers wins, the second is told so and changes nothing
+    assert not backend.put_record("users", "username", {"username": "a", "role": "admin"}, absent=True)
+    assert backend.put_record("users", "username", {"username": "b", "role": "viewer"}, absent=True)
+    assert backend.record("users", "a")["role"] == "viewer"
+    assert backend.delete_records("users", "username", ["a", "b"]) == 2 and backend.records("users") == []
 
 
 def test_copy_gpkg_to_postgis_and_back_keeps_everything(analysed_path, postgis_uri, tmp_path):
