@@ -291,6 +291,17 @@ def conform_record(layer: str, record: dict[str, Any]) -> pd.Series:
 BACKENDS = {"postgis": "layers.postgis:PostGISStore", "geopackage": "layers.geopackage:GeoPackageStore"}
 
 
+def json_value(v: Any) -> Any:
+    """A stored value as JSON has it: nulls as null, numbers as numbers, times as ISO text."""
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):  # noqa: PLR0124
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    if hasattr(v, "item"):  # numpy scalars
+        return v.item()
+    return v
+
+
 def open_workspace(uri: str | Path, *, create: bool = False, **create_options: Any) -> Store:
     """Open (or create) a workspace: a path to a ``.gpkg`` file, or a PostGIS database
     ``postgresql://user:password@host:port/database?workspace=name``."""

@@ -20,6 +20,7 @@ from api.errors import ERRORS, ConflictError, PreconditionFailedError, Precondit
 from api.exports import files
 from api.exports.source import Source
 from layers.errors import UnknownLayerError
+from layers.store import json_value
 
 router = APIRouter(tags=["layers"], responses=ERRORS)
 PERSONAL = {"households"}  # personal information: detail only for roles that need it, in their area, audited
@@ -109,20 +110,9 @@ def read_feature(store: StoreDep, scope: ScopeDep, name: str, fid: str) -> Respo
     geom = row.get("geometry")
     body = {"type": "Feature",
             "geometry": None if geom is None or geom.is_empty else json.loads(shapely.to_geojson(geom)),
-            "properties": {str(k): _plain(v) for k, v in row.items() if k != "geometry"}}
+            "properties": {str(k): json_value(v) for k, v in row.items() if k != "geometry"}}
     return Response(json.dumps(body, ensure_ascii=False), media_type="application/geo+json",
                     headers={"ETag": scope.etag(store, name, row)})
-
-
-def _plain(v: Any) -> Any:
-    """A stored value as JSON has it: nulls as null, numbers as numbers, times as ISO text."""
-    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):  # noqa: PLR0124
-        return None
-    if isinstance(v, pd.Timestamp):
-        return v.isoformat()
-    if hasattr(v, "item"):  # numpy scalars
-        return v.item()
-    return v
 
 
 def _sent_row(name: str, key: str, fid: str | None, feature: Any) -> tuple[str, dict[str, Any]]:

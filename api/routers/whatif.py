@@ -25,7 +25,7 @@ from api.maps.base import Basemap
 from gis.camera import DORI_LEVELS
 from gis.placement import CATALOGUE
 from layers.errors import UnknownLayerError
-from layers.store import now_iso
+from layers.store import json_value, now_iso
 
 router = APIRouter(tags=["what-if"], responses=ERRORS)
 _lock = threading.Lock()
@@ -78,10 +78,6 @@ class _Session:
     placed: set[str] = dataclasses.field(default_factory=set)
     revision: str | None = None  # the stored revision this was read at (None: not stored yet)
     model: _Model | None = None
-
-
-def _plain(v: Any) -> Any:
-    return v.item() if hasattr(v, "item") else v
 
 
 def _load(request: Request, store: Any, scope: Scope, baseline: str) -> _Session:
@@ -141,7 +137,7 @@ def _change(request: Request, store: Any, scope: Scope, baseline: str,
             state = {"versions": session.versions, "ops": session.ops, "count": session.count,
                      "placed": sorted(session.placed)}
             record = {"key": session.key, "username": scope.user.username, "revision": revision,
-                      "state": json.dumps(state, ensure_ascii=False, default=_plain), "updated_at": now_iso()}
+                      "state": json.dumps(state, ensure_ascii=False, default=json_value), "updated_at": now_iso()}
             if session.revision is None:  # a new session: the first of two processes to store it wins
                 stored = store.put_record("whatif", "key", record, absent=True)
             else:
