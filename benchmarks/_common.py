@@ -51,12 +51,14 @@ def write_section(name: str, body: str) -> None:
 
 def analysed_demo(path: Path, name: str = "莱西市水集街道示范区") -> Path:
     """The demo workspace at ``path`` with views, coverage and risk computed (as `pingan demo` leaves it)."""
-    from api import grading, services
+    from api.workflows.coverage import compute_coverage
+    from api.workflows.risk import compute_risk
+    from api.workflows.views import compute_views
     from layers import demo, store
 
     ws = store.open_workspace(path, create=True, name=name)
     demo.build(ws)
-    services.compute_views(ws)
-    services.compute_coverage(ws)
-    grading.compute_risk(ws)
+    compute_views(ws)
+    compute_coverage(ws)
+    compute_risk(ws)
     return path

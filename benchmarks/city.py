@@ -33,7 +33,8 @@ from typing import Any
 import pandas as pd
 import shapely
 
-from api import services
+from api.workflows.coverage import compute_coverage
+from api.workflows.views import compute_views
 from benchmarks import synthetic_city
 from benchmarks._common import peak_rss_mib, write_section
 from layers import store
@@ -87,8 +88,8 @@ def main() -> None:
     counts = {i.name: i.rows for i in ws.layers()}
     cams = counts["cameras"]
 
-    v_single, single = timed("views, single process", services.compute_views, ws, write=False)
-    v_tiled, tiled = timed(f"views, LocalCluster of {args.workers}", services.compute_views, ws, write=False,
+    v_single, single = timed("views, single process", compute_views, ws, write=False)
+    v_tiled, tiled = timed(f"views, LocalCluster of {args.workers}", compute_views, ws, write=False,
                            parallel=True, workers=args.workers, tile_m=args.tile_m)
     views_same = bool(len(single) == len(tiled) and shapely.equals_exact(
         single.geometry.to_numpy(), tiled.geometry.to_numpy(), tolerance=0).all())
@@ -97,10 +98,10 @@ def main() -> None:
     def step(name: str) -> None:
         print(f"  · {name}", flush=True)
 
-    c_single, cov_single = timed("coverage, single process", services.compute_coverage, ws, write=False,
+    c_single, cov_single = timed("coverage, single process", compute_coverage, ws, write=False,
                                  progress=step)
     single_peak = peak_rss_mib()
-    c_tiled, cov_tiled = timed(f"coverage, LocalCluster of {args.workers}", services.compute_coverage, ws,
+    c_tiled, cov_tiled = timed(f"coverage, LocalCluster of {args.workers}", compute_coverage, ws,
                                write=False, parallel=True, workers=args.workers, tile_m=args.tile_m, progress=step)
     cov_same = same_coverage(cov_single, cov_tiled)
 

@@ -29,7 +29,7 @@ TAGS = ("", "", "", "出租", "出租|流动人口", "空置", "独居老人", "
 def build(path: Path, *, n_cameras: int = 20_000, n_buildings: int = 50_000, size_m: float = 10_000.0,
           cell_m: float = 222.3, seed: int = 7, n_targets: int = 0, n_incidents: int = 0,
           views: bool = True, name: str = "合成城市 (benchmark)") -> dict[str, int]:
-    from api import services
+    from api.workflows.views import compute_views
     from layers import validate
     from layers.geopackage import GeoPackageStore
 
@@ -94,7 +94,7 @@ def build(path: Path, *, n_cameras: int = 20_000, n_buildings: int = 50_000, siz
     t_layers = time.perf_counter() - t0
     counts = {layer: len(f) for layer, f in checked.items()}
     if views:
-        services.compute_views(store, workers=2)
+        compute_views(store, workers=2)
         counts["views"] = len(store.read("views"))
     t_views = time.perf_counter() - t0 - t_layers
     print(f"city workspace {path}: {counts}; layers {t_layers:.1f} s, views {t_views:.1f} s")

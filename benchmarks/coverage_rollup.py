@@ -51,7 +51,9 @@ def incremental(set_camera, place, rng, n: int) -> dict[str, float]:  # type: ig
 
 
 def demo(n: int) -> tuple[float, float, dict[str, float]]:
-    from api import services
+    from api.workflows.coverage import compute_coverage
+    from api.workflows.views import compute_views
+    from api.workflows.whatif import WhatIf
     from layers import demo as demo_town
     from layers import store
 
@@ -59,9 +61,9 @@ def demo(n: int) -> tuple[float, float, dict[str, float]]:
         path = Path(tmp) / "demo.gpkg"
         ws = store.open_workspace(path, create=True)
         demo_town.build(ws)
-        t_views, _ = timed(services.compute_views, ws)
-        t_full, _ = timed(services.compute_coverage, ws)
-        session = services.WhatIf(ws)
+        t_views, _ = timed(compute_views, ws)
+        t_full, _ = timed(compute_coverage, ws)
+        session = WhatIf(ws)
         w, s, e, nn = ws.extent()
 
         def place(rng: np.random.Generator) -> dict[str, object]:

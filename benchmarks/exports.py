@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pyogrio
 
-from api import access, grading, services
+from api import access
 from api.exports import ExportSpec, Source, make
+from api.workflows.coverage import compute_coverage
+from api.workflows.risk import compute_risk
 from benchmarks._common import analysed_demo, peak_rss_mib, write_section
 from layers import store
 
@@ -99,9 +101,9 @@ def main() -> None:
             shutil.copyfile(args.city, city)
             cws = store.open_workspace(city)
             if not cws.has("coverage_grids"):
-                services.compute_coverage(cws)
+                compute_coverage(cws)
             if not cws.has("risk"):
-                grading.compute_risk(cws)
+                compute_risk(cws)
             body += ["", *run(city, "city", tmpdir)]
         body += ["", f"Peak memory of the run: {peak_rss_mib():,.0f} MiB."]
     write_section("exports", "## Exports (issue 9)\n\n" + "\n".join(body))

@@ -147,11 +147,13 @@ def main() -> None:
     demo_path = tmp / "demo.gpkg"
     store = GeoPackageStore.create(demo_path, name="莱西市水集街道 (demo)")
     demo.build(store)
-    from api import grading, services
+    from api.workflows.coverage import compute_coverage
+    from api.workflows.risk import compute_risk
+    from api.workflows.views import compute_views
 
-    services.compute_views(store)
-    services.compute_coverage(store)
-    grading.compute_risk(store)
+    compute_views(store)
+    compute_coverage(store)
+    compute_risk(store)
     city = args.city or tmp / "city.gpkg"
     if not city.exists():
         from benchmarks import city_workspace

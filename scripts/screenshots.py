@@ -27,15 +27,17 @@ MAP = "Object.values(window).find(v => v && v._container && v.eachLayer)"
 
 
 def _analysed_demo(path: Path) -> None:
-    from api import grading, services
+    from api.workflows.coverage import compute_coverage
+    from api.workflows.risk import compute_risk
+    from api.workflows.views import compute_views
     from layers import demo, store
 
     ws = store.open_workspace(path, create=True, name="莱西市水集街道示范区")
     print("building the demo …", flush=True)
     demo.build(ws)
-    services.compute_views(ws)
-    services.compute_coverage(ws)
-    grading.compute_risk(ws)
+    compute_views(ws)
+    compute_coverage(ws)
+    compute_risk(ws)
 
 
 def _serve(path: Path):  # type: ignore[no-untyped-def]

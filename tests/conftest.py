@@ -60,14 +60,16 @@ def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def analysed_path(tmp_path_factory: pytest.TempPathFactory, demo_path: Path) -> Path:
     """The demo workspace with views, coverage and risk computed (as `pingan demo` leaves it)."""
-    from api import grading, services
+    from api.workflows.coverage import compute_coverage
+    from api.workflows.risk import compute_risk
+    from api.workflows.views import compute_views
 
     path = tmp_path_factory.mktemp("analysed") / "demo.gpkg"
     shutil.copyfile(demo_path, path)
     ws = store.open_workspace(path)
-    services.compute_views(ws)
-    services.compute_coverage(ws)
-    grading.compute_risk(ws)
+    compute_views(ws)
+    compute_coverage(ws)
+    compute_risk(ws)
     return path
 
 

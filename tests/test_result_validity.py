@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 import shapely
 
-from api import grading, services
+from api.workflows.coverage import compute_coverage
+from api.workflows.risk import compute_risk
+from api.workflows.views import compute_views
 from benchmarks import synthetic_city
 from layers import store
 
@@ -36,8 +38,8 @@ def test_a_synthetic_citys_result_layers_are_valid(tmp_path):
     path = tmp_path / "city.gpkg"
     synthetic_city.build(path, scale=0.05, seed=7)
     ws = store.open_workspace(path)
-    services.compute_views(ws)
-    services.compute_coverage(ws)
-    grading.compute_risk(ws)
+    compute_views(ws)
+    compute_coverage(ws)
+    compute_risk(ws)
     assert set(RESULTS) <= set(ws.versions())
     assert _invalid(ws) == dict.fromkeys(_invalid(ws), 0)

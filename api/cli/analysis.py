@@ -35,7 +35,7 @@ def settings_cmd(workspace: Workspace,
 
     import pydantic
 
-    from api import services
+    from api.workflows.settings import TABLE_SETTINGS, change_settings
 
     with cli_errors():
         store = open_store(workspace)
@@ -49,7 +49,7 @@ def settings_cmd(workspace: Workspace,
                     values[key.strip()] = json.loads(text)
                 except json.JSONDecodeError:
                     values[key.strip()] = text
-            allowed = {*SETTABLE, *services.TABLE_SETTINGS}
+            allowed = {*SETTABLE, *TABLE_SETTINGS}
             unknown = sorted(set(values) - allowed)
             if unknown:
                 raise ValueError(f"unknown setting(s) {unknown}: known are {', '.join(sorted(allowed))}")
@@ -60,7 +60,7 @@ def settings_cmd(workspace: Workspace,
             except pydantic.ValidationError as exc:
                 raise ValueError("; ".join(f"{'.'.join(map(str, e['loc']))} = {e['input']!r}: {e['msg']}"
                                            for e in exc.errors())) from None
-            services.change_settings(store, values, user=f"local:{getpass.getuser()}")
+            change_settings(store, values, user=f"local:{getpass.getuser()}")
         for key, value in sorted(store.settings().items()):
             if key in ("risk_model",):
                 continue  # long; shown by pingan risk --show-model
@@ -87,15 +87,15 @@ def views_cmd(workspace: Workspace,
     """Compute what every camera sees (DORI levels, occlusion) and store it as the views layer."""
     from rich.progress import Progress
 
-    from api import services
+    from api.workflows.views import compute_views, summarise_views
 
     with cli_errors(), Progress(console=err, transient=True) as bar:
         task = bar.add_task("views", total=None)
-        result = services.compute_views(open_store(workspace), mode=mode, target_height=target_height,
-                                        workers=workers, parallel=parallel, scheduler=scheduler, tile_m=tile_m,
-                                        progress=lambda done, total: bar.update(task, completed=done, total=total))
+        result = compute_views(open_store(workspace), mode=mode, target_height=target_height,
+                               workers=workers, parallel=parallel, scheduler=scheduler, tile_m=tile_m,
+                               progress=lambda done, total: bar.update(task, completed=done, total=total))
     table = Table("level", "cameras", "area seen (m², summed over cameras)")
-    for level, row in services.summarise_views(result).iterrows():
+    for level, row in summarise_views(result).iterrows():
         table.add_row(str(level), str(int(row["cameras"])), f"{row['area_m2']:,.0f}")
     out.print(table)
     stamp = result.attrs["stamp"]
@@ -122,11 +122,11 @@ def coverage_cmd(workspace: Workspace,
                  tile_m: Annotated[float, typer.Option(help="Tile size in metres for --parallel/--scheduler")] = 2000.0,
                  ) -> None:
     """Coverage per community (or one grid), key targets, blind spots; writes the coverage layers."""
-    from api import services
+    from api.workflows.coverage import compute_coverage
 
     with cli_errors(), progress_steps("coverage") as step:
-        result = services.compute_coverage(open_store(workspace), include_planned=include_planned, progress=step,
-                                           parallel=parallel, scheduler=scheduler, workers=workers, tile_m=tile_m)
+        result = compute_coverage(open_store(workspace), include_planned=include_planned, progress=step,
+                                  parallel=parallel, scheduler=scheduler, workers=workers, tile_m=tile_m)
     grids, spots = result["grids"], result["blind_spots"]
     if grid is not None:
         if grid not in set(grids["code"]):
@@ -192,17 +192,18 @@ def place_cmd(workspace: Workspace,
               scheduler: Annotated[str | None, typer.Option(help="A dask cluster to use (tcp://host:8786)")] = None,
               ) -> None:
     """Propose where the next cameras do the most good (MCLP for --k/--budget, LSCP for --cover-class)."""
-    from api import planning
+    from api.workflows.placement import place
+    from gis.placement import DEFAULT_MODELS
 
     for cls in cover_class or []:
         if cls not in ("1", "2", "3"):
             raise typer.BadParameter(f"'{cls}' is not a point class: use 1, 2 or 3", param_hint="--cover-class")
 
     with cli_errors(), progress_steps("placement") as step:
-        result = planning.place(open_store(workspace), k=k, budget=budget, cover_classes=cover_class, seconds=seconds,
-                                method="greedy" if greedy else "milp", heading_step_deg=heading_step,
-                                models=tuple(model) if model else planning.placement.DEFAULT_MODELS,
-                                workers=workers, progress=step, parallel=parallel, scheduler=scheduler)
+        result = place(open_store(workspace), k=k, budget=budget, cover_classes=cover_class, seconds=seconds,
+                       method="greedy" if greedy else "milp", heading_step_deg=heading_step,
+                       models=tuple(model) if model else DEFAULT_MODELS,
+                       workers=workers, progress=step, parallel=parallel, scheduler=scheduler)
     props = result["proposals"]
     table = Table("#", "site", "model", "heading", "gain", "covers", "grids", "blind spots", "cost ¥")
     for _, p in props.iterrows():
@@ -223,10 +224,10 @@ def place_cmd(workspace: Workspace,
 def accept_cmd(workspace: Workspace, ranks: Annotated[list[int], typer.Argument(help="Proposal ranks to accept")],
                user: Annotated[str, typer.Option(help="Who accepts (recorded in the audit log)")] = "cli") -> None:
     """Turn proposals into planned cameras."""
-    from api import planning
+    from api.workflows.placement import accept
 
     with cli_errors():
-        ids = planning.accept(open_store(workspace), ranks, user=user)
+        ids = accept(open_store(workspace), ranks, user=user)
     out.print(f"{len(ids)} planned camera(s) added: {', '.join(ids)}")
 
 
@@ -250,19 +251,19 @@ def risk_cmd(workspace: Workspace,
              show_model: Annotated[bool, typer.Option(help="Print the risk model in use and stop")] = False,
              top: Annotated[int, typer.Option(help="Grids to list")] = 15) -> None:
     """Grade every grid red/yellow/green with the reasons; writes the risk and risk_history layers."""
-    from api import grading
     from api.i18n import t
+    from api.workflows.risk import compute_risk, model_of, set_model
 
     with cli_errors():
         store = open_store(workspace)
         if model is not None:
-            version = grading.set_model(store, model.read_text(encoding="utf-8"))
+            version = set_model(store, model.read_text(encoding="utf-8"))
             out.print(f"risk model version {version} installed from {model}")
         if show_model:
-            out.print(grading.model_of(store).text, markup=False, highlight=False)
+            out.print(model_of(store).text, markup=False, highlight=False)
             return
         with progress_steps("risk") as step:
-            result = grading.compute_risk(store, period=period, method=method, progress=step)
+            result = compute_risk(store, period=period, method=method, progress=step)
     grids, stamp = result["grids"], result["stamp"]
     names = dict(zip(*(store.read("communities")[c] for c in ("code", "name")), strict=True)) if store.has(
         "communities") else {}
@@ -299,11 +300,11 @@ def grids_plan_cmd(workspace: Workspace,
                    replace: Annotated[bool, typer.Option(help="Also replace the grids layer with them")] = False
                    ) -> None:
     """Partition communities into contiguous grids of a household range along streets."""
-    from api import grading
+    from api.workflows.grids import plan_grids
 
     with cli_errors():
-        result = grading.plan_grids(open_store(workspace), community=community, min_households=min_households,
-                                    max_households=max_households, write=write or replace, replace=replace)
+        result = plan_grids(open_store(workspace), community=community, min_households=min_households,
+                            max_households=max_households, write=write or replace, replace=replace)
     grids = result["grids"]
     table = Table("code", "name", "kind", "households", "note")
     for _, g in grids.iterrows():

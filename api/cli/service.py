@@ -34,7 +34,9 @@ def demo_cmd(workspace: Annotated[Path, typer.Argument(help="Where to build it")
              analysis: Annotated[bool, typer.Option(help="Compute views, coverage and risk")] = True,
              port: Annotated[int, typer.Option(help="Port for --serve")] = 8000) -> None:
     """Build the demo workspace (a town in 莱西市, Qingdao), compute coverage and risk, optionally serve it."""
-    from api import grading, services
+    from api.workflows.coverage import compute_coverage, coverage_is_current
+    from api.workflows.risk import compute_risk
+    from api.workflows.views import compute_views
 
     with cli_errors():
         if workspace.exists() and not force:
@@ -55,12 +57,12 @@ def demo_cmd(workspace: Annotated[Path, typer.Argument(help="Where to build it")
             for row in made:
                 table.add_row(*row)
             out.print(table)
-        if analysis and not (services.coverage_is_current(store) and store.has("risk")):
+        if analysis and not (coverage_is_current(store) and store.has("risk")):
             with progress_steps("analysing") as step:
                 step("camera views")
-                services.compute_views(store)
-                services.compute_coverage(store, progress=step)
-                result = grading.compute_risk(store, progress=step)
+                compute_views(store)
+                compute_coverage(store, progress=step)
+                result = compute_risk(store, progress=step)
             levels = result["grids"]["level"].value_counts()
             out.print(f"coverage and risk computed: {levels.get('red', 0)} red, {levels.get('yellow', 0)} yellow, "
                       f"{levels.get('green', 0)} green grids")

@@ -17,8 +17,8 @@ import pandas as pd
 
 from api.access import ForbiddenError
 from api.exports.source import Source
-from api.grading import CARE_TAGS, building_grids
 from api.i18n import t
+from api.workflows.risk import CARE_TAGS, building_grids
 from layers.schemas import HOUSEHOLD_TAGS
 
 SMALL_COUNT = 5

@@ -19,9 +19,9 @@ import pandas as pd
 
 from api.exports import cells, privacy
 from api.exports.source import Source
-from api.grading import grid_index
 from api.i18n import t, texts
 from api.maps.households import LEVEL_COLOURS
+from gis import partition
 
 #: column key → format; the format drives XLSX styles and CSV values (headers: ``column.<key>`` in
 #: the message catalogue)
@@ -89,7 +89,7 @@ def _targets_by_grid(source: Source, grids: pd.DataFrame) -> pd.DataFrame:
         return out
     metric = source.store.metric_crs()
     points = cast(gpd.GeoDataFrame, t).to_crs(metric).geometry.representative_point().to_numpy()
-    idx = grid_index(cast(gpd.GeoDataFrame, grids).to_crs(metric), points)
+    idx = partition.grid_index(cast(gpd.GeoDataFrame, grids).to_crs(metric), points)
     t = t.assign(grid=pd.Series(np.where(idx >= 0, grids["code"].astype(str).to_numpy()[np.maximum(idx, 0)], None),
                                 index=t.index))
     t = t[t["grid"].notna()]

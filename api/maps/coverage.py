@@ -99,9 +99,9 @@ def coverage_map(page: Page, *, redundancy: bool = False, exports: bool = True) 
         for level in DORI_LEVELS:
             add_layer(m, page, f"views:{level}", name=f"{t(lang, 'views')} · {t(lang, level)}", interactive=False)
         if redundancy and "grids" in present:
-            from api import services
+            from api.workflows.coverage import coverage_model
 
-            model = services.coverage_model(store)
+            model = coverage_model(store)
             mine = model.grids if page.scope is None or page.scope.everywhere else model.grids[
                 model.grids["code"].astype(str).isin(page.scope.grids)]
             twice = shapely.union_all([model.redundant(g) for g in mine.geometry])

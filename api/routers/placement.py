@@ -8,12 +8,14 @@ import shapely
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from api import jobs, planning
+from api import jobs
 from api.access import ForbiddenError, Scope
 from api.deps import ScopeDep, SettingsDep, StoreDep
 from api.errors import ERRORS
 from api.jobs import Job
 from api.maps.base import Basemap
+from api.workflows.placement import accept as accept_picks
+from api.workflows.placement import place
 from gis.placement import DEFAULT_MODELS
 
 router = APIRouter(tags=["placement"], responses=ERRORS)
@@ -72,9 +74,9 @@ def _trimmed(store: Any, scope: Scope, result: dict[str, Any] | None) -> dict[st
 
 
 def _run(store: Any, settings: Any, body: PlacementRun, progress: Any) -> dict[str, Any]:
-    result = planning.place(store, k=body.k, budget=body.budget, cover_classes=body.cover_class,
-                            seconds=body.seconds, method="greedy" if body.greedy else "milp",
-                            heading_step_deg=body.heading_step_deg, models=tuple(body.models), progress=progress)
+    result = place(store, k=body.k, budget=body.budget, cover_classes=body.cover_class,
+                   seconds=body.seconds, method="greedy" if body.greedy else "milp",
+                   heading_step_deg=body.heading_step_deg, models=tuple(body.models), progress=progress)
     props = result["proposals"].to_crs(4326)
     stored = props.geometry  # lon/lat as stored: where the area policy looks
     basemap = Basemap.from_settings(settings)  # proposals are drawn on the page's basemap
@@ -92,7 +94,7 @@ def _run(store: Any, settings: Any, body: PlacementRun, progress: Any) -> dict[s
 def accept(store: StoreDep, scope: ScopeDep, body: Accept) -> dict[str, list[str]]:
     _may_place(scope)
     scope.allow_write("cameras")
-    return {"cameras": planning.accept(store, body.ranks, user=scope.user.username)}
+    return {"cameras": accept_picks(store, body.ranks, user=scope.user.username)}
 
 
 def _may_place(scope: Scope) -> None:

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 from fastapi.responses import PlainTextResponse
 
-from api import grading
 from api.deps import ScopeDep, StoreDep
 from api.errors import ERRORS
+from api.workflows.risk import model_of, set_model
 
 router = APIRouter(tags=["risk"], responses=ERRORS)
 
@@ -20,7 +20,7 @@ router = APIRouter(tags=["risk"], responses=ERRORS)
 def get_model(store: StoreDep, scope: ScopeDep) -> PlainTextResponse:
     scope.allow_read("risk")
     version = int(store.settings().get("risk_model_version", 0))
-    return PlainTextResponse(grading.model_of(store).text, headers={"ETag": f'W/"risk-model-{version}"'},
+    return PlainTextResponse(model_of(store).text, headers={"ETag": f'W/"risk-model-{version}"'},
                              media_type="application/toml")
 
 
@@ -30,4 +30,4 @@ def put_model(store: StoreDep, scope: ScopeDep,
     scope.allow_write("grids")  # the model grades every grid: planners and admins
     if not scope.everywhere:
         raise PermissionError("the risk model grades the whole workspace: it needs a user whose area is 'all'")
-    return {"version": grading.set_model(store, text, user=scope.user.username)}
+    return {"version": set_model(store, text, user=scope.user.username)}

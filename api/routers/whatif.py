@@ -16,12 +16,12 @@ import shapely
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from api import services
 from api.access import ForbiddenError, Scope
 from api.deps import LangDep, ScopeDep, SettingsDep, StoreDep
 from api.errors import ERRORS, ConflictError
 from api.i18n import t
 from api.maps.base import Basemap
+from api.workflows.whatif import WhatIf
 from gis.camera import DORI_LEVELS
 from gis.placement import CATALOGUE
 from layers.errors import UnknownLayerError
@@ -60,7 +60,7 @@ class _Model:
     """One process's model of a session: the stored session's operations applied to a fresh model."""
 
     versions: dict[str, int]
-    whatif: services.WhatIf
+    whatif: WhatIf
     ops: list[list[Any]] = dataclasses.field(default_factory=list)
 
 
@@ -94,7 +94,7 @@ def _load(request: Request, store: Any, scope: Scope, baseline: str) -> _Session
         "whatif_models", collections.OrderedDict())
     model = models.get(key)
     if model is None or model.versions != versions or model.ops != session.ops[:len(model.ops)]:
-        whatif = services.WhatIf(store, include_planned=baseline == "planned")
+        whatif = WhatIf(store, include_planned=baseline == "planned")
         model = models[key] = _Model(versions, whatif)
     if len(model.ops) < len(session.ops):  # operations another process made: applied here too
         models.pop(key)  # until they all apply
@@ -249,7 +249,7 @@ def remove_camera(request: Request, store: StoreDep, settings: SettingsDep, scop
     return dict(_change(request, store, scope, baseline, act))
 
 
-def _answer(store: Any, scope: Scope, session: services.WhatIf, cam_id: str, grids: Any, targets: Any,
+def _answer(store: Any, scope: Scope, session: WhatIf, cam_id: str, grids: Any, targets: Any,
             basemap: Basemap, baseline: str, lang: str) -> dict[str, Any]:
     """The changed figures, trimmed to the user's area (a view reaching over the border counts only inside)."""
     rows = []

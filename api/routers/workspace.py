@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api import services
 from api.access import ForbiddenError
 from api.deps import ScopeDep, StoreDep
 from api.errors import ERRORS
+from api.workflows.settings import change_settings
 
 router = APIRouter(tags=["workspace"], responses=ERRORS)
 
@@ -38,4 +38,4 @@ def get_settings(store: StoreDep, scope: ScopeDep) -> dict[str, Any]:
 def put_settings(store: StoreDep, scope: ScopeDep, change: SettingsChange) -> dict[str, Any]:
     if scope.user.role.name not in ("admin", "planner") or not scope.everywhere:
         raise ForbiddenError("workspace settings are changed by planners and administrators whose area is 'all'")
-    return services.change_settings(store, change.model_dump(exclude_none=True), user=scope.user.username)
+    return change_settings(store, change.model_dump(exclude_none=True), user=scope.user.username)

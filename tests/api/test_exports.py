@@ -356,12 +356,14 @@ def test_cli_exports(demo_copy, tmp_path):
     def run(*args):
         return CliRunner().invoke(app, [str(a) for a in args])
 
-    from api import grading, services
+    from api.workflows.coverage import compute_coverage
+    from api.workflows.risk import compute_risk
+    from api.workflows.views import compute_views
 
     ws = store.open_workspace(demo_copy)
-    services.compute_views(ws)
-    services.compute_coverage(ws)
-    grading.compute_risk(ws)
+    compute_views(ws)
+    compute_coverage(ws)
+    compute_risk(ws)
     for args, name in [(("map", demo_copy, tmp_path / "r.pdf", "--paper", "A3"), "r.pdf"),
                        (("tables", demo_copy, tmp_path / "t.xlsx"), "t.xlsx"),
                        (("html", demo_copy, tmp_path / "m.html", "--kind", "coverage"), "m.html"),
@@ -418,12 +420,14 @@ def test_offline_html_opens_with_no_network(ws, tmp_path):
 
 
 def test_shares_that_would_give_a_small_count_back_are_emptied_too(tiny_path, tmp_path):
-    from api import grading, services
+    from api.workflows.coverage import compute_coverage
+    from api.workflows.risk import compute_risk
+    from api.workflows.views import compute_views
 
     tiny = store.open_workspace(tiny_path)  # grid 001: 2 households, 1 needing care
-    services.compute_views(tiny)
-    services.compute_coverage(tiny)
-    grading.compute_risk(tiny)
+    compute_views(tiny)
+    compute_coverage(tiny)
+    compute_risk(tiny)
     src = source_as(tiny, lang="en")
     for layer in ("risk", "risk_history"):  # risk_history carries the shares without the counts
         out = make(src, ExportSpec(what="layer", layer=layer, format="gpkg"), tmp_path / f"{layer}.gpkg")
@@ -455,17 +459,19 @@ def test_an_export_can_be_narrowed_to_part_of_the_users_area(secured):
 def test_a_workspace_without_key_targets_still_maps_and_exports(tmp_path):
     from fastapi.testclient import TestClient
 
-    from api import grading, services
     from api.app import create_app
     from api.settings import Settings
+    from api.workflows.coverage import compute_coverage
+    from api.workflows.risk import compute_risk
+    from api.workflows.views import compute_views
     from layers import validate
     from tests.conftest import tiny_layers
 
     ws = store.open_workspace(tmp_path / "t.gpkg", create=True, name="无目标")
     ws.write_many({n: validate.validate(f, n) for n, f in tiny_layers().items() if n != "targets"})
-    services.compute_views(ws)
-    services.compute_coverage(ws)
-    grading.compute_risk(ws)
+    compute_views(ws)
+    compute_coverage(ws)
+    compute_risk(ws)
     src = source_as(ws)
     for spec, suffix in ((ExportSpec(what="offline", kind="coverage"), "html"),
                          (ExportSpec(what="map", kind="coverage", format="pdf"), "pdf"), (ExportSpec(what="tables"),

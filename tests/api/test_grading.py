@@ -1,6 +1,7 @@
 import pytest
 
-from api import grading
+from api.workflows.grids import plan_grids
+from api.workflows.risk import compute_risk, model_of, set_model
 from gis import risk
 from layers import store
 from tests.api.test_cli import run
@@ -8,7 +9,7 @@ from tests.api.test_cli import run
 
 @pytest.fixture(scope="module")
 def graded(module_demo):
-    return module_demo, grading.compute_risk(module_demo)
+    return module_demo, compute_risk(module_demo)
 
 
 def test_demo_grading_is_planner_ready(graded):
@@ -37,13 +38,13 @@ def test_results_and_history_are_stored(graded):
 def test_model_edits_are_validated_versioned_and_audited(demo_copy):
     ws = store.open_workspace(demo_copy)
     with pytest.raises(risk.RiskModelError, match="unknown indicator"):
-        grading.set_model(ws, "[indicators]\nwealth = 1")
+        set_model(ws, "[indicators]\nwealth = 1")
     text = risk.DEFAULT_MODEL.replace('method = "quantile"', 'method = "fixed"')
-    assert grading.set_model(ws, text, user="综治办") == 1
-    result = grading.compute_risk(ws, write=False)
+    assert set_model(ws, text, user="综治办") == 1
+    result = compute_risk(ws, write=False)
     assert result["stamp"]["model"]["method"] == "fixed" and result["stamp"]["model_version"] == 1
     assert ws.audit_log()[["user", "object"]].values.tolist() == [["综治办", "risk_model"]]
-    baseline = grading.compute_risk(ws, method="baseline", write=False)
+    baseline = compute_risk(ws, method="baseline", write=False)
     assert set(baseline["grids"]["level"]) <= {"red", "yellow", "green"}
 
 
@@ -60,7 +61,7 @@ def test_risk_command(demo_copy, tmp_path):
 
 def test_grid_planning_on_the_demo(demo_copy):
     ws = store.open_workspace(demo_copy)
-    result = grading.plan_grids(ws, write=True)
+    result = plan_grids(ws, write=True)
     grids = result["grids"]
     assert all(problems == [] for problems in result["problems"].values())  # gap- and overlap-free to 0.01%
     assert (grids.geom_type == "Polygon").all()  # contiguous
@@ -87,8 +88,8 @@ def test_grids_plan_command(demo_copy):
 
 def test_incidents_by_category_can_be_weighted(demo_copy):
     ws = store.open_workspace(demo_copy)
-    grading.set_model(ws, risk.DEFAULT_MODEL.replace("incident_rate = 0.30", "rate_theft = 0.30"))
-    grids = grading.compute_risk(ws, write=False)["grids"]
+    set_model(ws, risk.DEFAULT_MODEL.replace("incident_rate = 0.30", "rate_theft = 0.30"))
+    grids = compute_risk(ws, write=False)["grids"]
     assert "contrib_rate_theft" in grids and "contrib_incident_rate" not in grids
     top = grids.sort_values("contrib_rate_theft", ascending=False).iloc[0]
     assert top["reasons"].startswith("盗窃警情率") or "盗窃警情率" in top["reasons"]
@@ -100,7 +101,7 @@ def test_the_demos_hints_move_their_grids_when_followed(graded):
 
     ws, result = graded
     grids = result["grids"]
-    model = grading.model_of(ws)
+    model = model_of(ws)
     ind = grids[[c for c in risk.INDICATOR_LABELS if c in grids]].astype(float)
     labels = {v: k for k, v in risk.INDICATOR_LABELS.items()}
     followed = 0

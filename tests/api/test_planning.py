@@ -4,7 +4,7 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, box
 
-from api import planning
+from api.workflows.placement import _VIEWS, accept, place
 from layers import store, validate
 from tests.conftest import BACKENDS
 
@@ -47,8 +47,8 @@ def layout(request, tmp_path):
 
 
 def test_lscp_covers_class_1_at_least_cost_and_reports_what_cannot_be(layout):
-    result = planning.place(layout, cover_classes=["1"], seconds=20, heading_step_deg=45.0,
-                            models=("bullet-4mm",))
+    result = place(layout, cover_classes=["1"], seconds=20, heading_step_deg=45.0,
+                   models=("bullet-4mm",))
     props = result["proposals"]
     assert result["problem"] == "LSCP" and result["gap"] == pytest.approx(0.0)
     assert result["uncoverable"] == ["楼内目标"]  # inside a 20 m building: no candidate sees it
@@ -60,42 +60,42 @@ def test_lscp_covers_class_1_at_least_cost_and_reports_what_cannot_be(layout):
 
 
 def test_mclp_and_accepting_proposals(layout):
-    result = planning.place(layout, k=2, seconds=20, heading_step_deg=90.0, models=("bullet-4mm",))
+    result = place(layout, k=2, seconds=20, heading_step_deg=90.0, models=("bullet-4mm",))
     props = result["proposals"]
     assert 1 <= len(props) <= 2 and result["status"] == "Optimal"
     assert props["gain"].is_monotonic_decreasing and (props["gain"] > 0).all()
     before = len(layout.read("cameras"))
-    ids = planning.accept(layout, [1])
+    ids = accept(layout, [1])
     cams = layout.read("cameras").set_index("id")
     assert len(cams) == before + 1 and cams.loc[ids[0], "status"] == "planned"
     assert layout.audit_log()["action"].tolist() == ["accept"]
     with pytest.raises(ValueError, match="no proposal ranked"):
-        planning.accept(layout, [99])
+        accept(layout, [99])
 
 
 def test_candidate_views_are_reused_only_while_their_inputs_stay_the_same(layout):
-    planning._VIEWS.clear()  # views are kept by content: the other backend's run left the same ones
+    _VIEWS.clear()  # views are kept by content: the other backend's run left the same ones
     said: list[str] = []
     kw = {"k": 1, "method": "greedy", "heading_step_deg": 90.0, "models": ("bullet-4mm",), "write": False}
-    first = planning.place(layout, **kw, progress=said.append)
+    first = place(layout, **kw, progress=said.append)
     assert not any("reused" in s for s in said)
     said.clear()
-    again = planning.place(layout, **kw, progress=said.append)
+    again = place(layout, **kw, progress=said.append)
     assert any("reused" in s for s in said)
     assert list(again["views"].index) == list(first["views"].index)
     # a building grows: the views are computed anew
     taller = layout.read("buildings").assign(height_m=30.0)
     layout.write("buildings", validate.validate(taller, "buildings"))
     said.clear()
-    planning.place(layout, **kw, progress=said.append)
+    place(layout, **kw, progress=said.append)
     assert not any("reused" in s for s in said)
 
 
 def test_bad_requests(layout):
     with pytest.raises(ValueError, match="say how many cameras"):
-        planning.place(layout)
+        place(layout)
     with pytest.raises(ValueError, match="unknown camera model"):
-        planning.place(layout, k=1, models=("bullet-99mm",))
+        place(layout, k=1, models=("bullet-99mm",))
 
 
 def test_spopt_peer_check():

@@ -2,7 +2,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from api import services
+from api.workflows.coverage import compute_coverage, coverage_is_current
+from api.workflows.views import compute_views, views_are_current
+from api.workflows.whatif import WhatIf
 from layers import store
 from layers.errors import WorkspaceError
 from tests.conftest import tiny_layers
@@ -10,8 +12,8 @@ from tests.conftest import tiny_layers
 
 def test_views_on_the_demo_are_stored_stamped_and_nested(demo_copy):
     ws = store.open_workspace(demo_copy)
-    views = services.compute_views(ws)
-    assert ws.has("views") and services.views_are_current(ws)
+    views = compute_views(ws)
+    assert ws.has("views") and views_are_current(ws)
     stored = ws.read("views")
     assert len(stored) == len(views) and set(stored["level"]) == {"detect", "observe", "recognise", "identify"}
     assert stored["camera"].nunique() == len(ws.read("cameras"))  # every camera sees something
@@ -23,13 +25,13 @@ def test_views_on_the_demo_are_stored_stamped_and_nested(demo_copy):
     buildings = shapely.union_all(ws.read("buildings").to_crs(ws.metric_crs()).geometry.to_numpy())
     assert shapely.intersection(shapely.union_all(metric.geometry.to_numpy()), buildings).area < 1.0
     ws.write("cameras", ws.read("cameras"))  # any new version of an input makes the views stale
-    assert not services.views_are_current(ws)
+    assert not views_are_current(ws)
 
 
 def test_two_and_a_half_d_sees_at_least_as_much_as_2d(demo_copy):
     ws = store.open_workspace(demo_copy)
-    flat = services.compute_views(ws, mode="2d", write=False)
-    tall = services.compute_views(ws, mode="2.5d", write=False)
+    flat = compute_views(ws, mode="2d", write=False)
+    tall = compute_views(ws, mode="2.5d", write=False)
     a = flat[flat["level"] == "detect"].set_index("camera").to_crs(ws.metric_crs()).area
     b = tall[tall["level"] == "detect"].set_index("camera").to_crs(ws.metric_crs()).area
     assert (b.reindex(a.index) >= a - 1e-6).all() and b.sum() > a.sum()
@@ -37,26 +39,26 @@ def test_two_and_a_half_d_sees_at_least_as_much_as_2d(demo_copy):
 
 def test_settings_drive_the_model(tiny_path):
     ws = store.open_workspace(tiny_path)
-    base = services.compute_views(ws, write=False)
+    base = compute_views(ws, write=False)
     ws.update_settings(dori_profile="iec62676-4:2014-rounded", camera_defaults={"tilt_deg": 5.0})
-    rounded = services.compute_views(ws, write=False)
+    rounded = compute_views(ws, write=False)
     observe = lambda v: v.loc[v["level"] == "observe", "range_m"].iloc[0]  # noqa: E731
     assert observe(rounded) == pytest.approx(observe(base) * 62.5 / 63, rel=0.02)
     ws.update_settings(camera_defaults={"tilt": 5})
     with pytest.raises(WorkspaceError, match="unknown camera_defaults"):
-        services.compute_views(ws)
+        compute_views(ws)
 
 
 def test_views_need_cameras_and_buildings(tmp_path):
     ws = store.open_workspace(tmp_path / "x.gpkg", create=True)
     ws.write("cameras", tiny_layers()["cameras"])
     with pytest.raises(WorkspaceError, match="no buildings layer"):
-        services.compute_views(ws)
+        compute_views(ws)
 
 
 @pytest.fixture(scope="module")
 def demo_coverage(module_demo):
-    return module_demo, services.compute_coverage(module_demo)
+    return module_demo, compute_coverage(module_demo)
 
 
 def test_demo_coverage_is_consistent(demo_coverage):
@@ -86,21 +88,21 @@ def test_coverage_layers_are_stamped(demo_coverage):
     ws, _ = demo_coverage
     for layer in ("coverage_grids", "coverage_communities", "coverage_targets", "blind_spots"):
         assert ws.has(layer)
-    assert services.coverage_is_current(ws)
+    assert coverage_is_current(ws)
     assert len(ws.read("coverage_grids")) == len(ws.read("grids"))
 
 
 def test_stale_coverage_is_detected(demo_copy):
     ws = store.open_workspace(demo_copy)
-    services.compute_coverage(ws)
-    assert services.coverage_is_current(ws)
+    compute_coverage(ws)
+    assert coverage_is_current(ws)
     ws.write("targets", ws.read("targets"))
-    assert not services.coverage_is_current(ws)
+    assert not coverage_is_current(ws)
 
 
 def test_what_if_matches_a_full_recomputation(demo_copy):
     ws = store.open_workspace(demo_copy)
-    session = services.WhatIf(ws, include_planned=False)
+    session = WhatIf(ws, include_planned=False)
     before = session.model.grid_figures().set_index("code")
     lon, lat = ws.read("grids").set_index("code").geometry.loc["370285001201001"].representative_point().coords[0]
     grids, _ = session.set_camera("NEW-1", {"lon": lon, "lat": lat, "kind": "bullet", "heading_deg": 90.0,

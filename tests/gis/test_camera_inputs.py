@@ -82,7 +82,7 @@ def test_a_camera_deep_inside_a_building_is_indoors():
 def test_compute_views_lists_indoor_cameras(demo_path, tmp_path):
     import shutil
 
-    from api import services
+    from api.workflows.views import compute_views
     from layers import store
 
     path = tmp_path / "ws.gpkg"
@@ -94,7 +94,7 @@ def test_compute_views_lists_indoor_cameras(demo_path, tmp_path):
     cams_frame = ws.read("cameras")
     cams_frame.loc[0, "geometry"] = centre  # a camera placed in the middle of a building
     ws.write("cameras", cams_frame)
-    out = services.compute_views(ws, write=False)
+    out = compute_views(ws, write=False)
     assert out.attrs["stamp"]["indoor_cameras"] == [str(cams_frame["id"].iat[0])]
     assert str(cams_frame["id"].iat[0]) not in set(out["camera"])
 

@@ -44,7 +44,7 @@ def _city(n_buildings: int, n_cameras: int, size_m: float, seed: int = 3):
 
 def test_straddling_buildings_hide_the_same_across_tile_borders():
     """Small tiles (60 m) in a dense city: most views cross a border, many buildings straddle one."""
-    from api.parallel import visible_partitioned
+    from api.workflows.parallel import visible_partitioned
 
     buildings, heights, params, ranges = _city(2_000, 400, 1_500.0)
     single = visibility.visible(params, ranges, visibility.Obstacles.build(buildings, heights), mode="2.5d")
@@ -57,7 +57,7 @@ def test_straddling_buildings_hide_the_same_across_tile_borders():
 
 @pytest.mark.slow
 def test_a_10000_camera_city_is_the_same_partitioned():
-    from api.parallel import visible_partitioned
+    from api.workflows.parallel import visible_partitioned
 
     buildings, heights, params, ranges = _city(20_000, 10_000, 6_000.0, seed=11)
     single = visibility.visible(params, ranges, visibility.Obstacles.build(buildings, heights), mode="2.5d")
@@ -78,11 +78,11 @@ def demo_ws(analysed_path, tmp_path):
 
 
 def test_the_demo_views_are_the_same_through_dask(demo_ws):
-    from api import services
+    from api.workflows.views import compute_views
 
     ws = demo_ws
-    single = services.compute_views(ws, write=False)
-    tiled = services.compute_views(ws, write=False, parallel=True, workers=2, tile_m=300.0)
+    single = compute_views(ws, write=False)
+    tiled = compute_views(ws, write=False, parallel=True, workers=2, tile_m=300.0)
     assert list(single["camera"]) == list(tiled["camera"]) and list(single["level"]) == list(tiled["level"])
     assert shapely.equals_exact(single.geometry.to_numpy(), tiled.geometry.to_numpy(), tolerance=0).all()
 
@@ -101,11 +101,11 @@ def assert_same_coverage(single: dict, tiled: dict) -> None:
 
 def test_the_demo_coverage_is_the_same_through_dask(demo_ws):
     """Tiles of 300 m: views, roads and street stretches cross tile borders everywhere in the demo."""
-    from api import services
+    from api.workflows.coverage import compute_coverage
 
     ws = demo_ws
-    single = services.compute_coverage(ws, write=False)
-    tiled = services.compute_coverage(ws, write=False, parallel=True, workers=2, tile_m=300.0)
+    single = compute_coverage(ws, write=False)
+    tiled = compute_coverage(ws, write=False, parallel=True, workers=2, tile_m=300.0)
     assert len(tiled["tiles"]) > 4 and sum(t["grids"] for t in tiled["tiles"]) == len(single["grids"])
     assert len(single["blind_spots"]) > 100 and single["targets"]["covered"].any()
     assert_same_coverage(single, tiled)
@@ -113,7 +113,8 @@ def test_the_demo_coverage_is_the_same_through_dask(demo_ws):
 
 @pytest.mark.slow
 def test_a_10000_camera_city_has_the_same_coverage_partitioned(tmp_path):
-    from api import services
+    from api.workflows.coverage import compute_coverage
+    from api.workflows.views import compute_views
     from benchmarks import synthetic_city
     from layers import store
 
@@ -121,21 +122,21 @@ def test_a_10000_camera_city_has_the_same_coverage_partitioned(tmp_path):
     counts = synthetic_city.build(path, scale=0.1, seed=7)
     assert counts["cameras"] >= 10_000
     ws = store.open_workspace(path)
-    services.compute_views(ws)
-    single = services.compute_coverage(ws, write=False)
-    tiled = services.compute_coverage(ws, write=False, parallel=True, workers=2, tile_m=1_000.0)
+    compute_views(ws)
+    single = compute_coverage(ws, write=False)
+    tiled = compute_coverage(ws, write=False, parallel=True, workers=2, tile_m=1_000.0)
     assert len(tiled["tiles"]) > 50
     assert_same_coverage(single, tiled)
 
 
 def test_the_demo_candidates_are_the_same_through_dask(demo_ws):
     """Placement's candidate views in 300 m tiles: the same views, so the same proposals."""
-    from api import planning
+    from api.workflows.placement import place
 
     ws = demo_ws
     kw = {"k": 8, "method": "greedy", "heading_step_deg": 90.0, "models": ("bullet-4mm",), "write": False}
-    single = planning.place(ws, **kw)
-    tiled = planning.place(ws, **kw, parallel=True, workers=2, tile_m=300.0, reuse_views=False)
+    single = place(ws, **kw)
+    tiled = place(ws, **kw, parallel=True, workers=2, tile_m=300.0, reuse_views=False)
     assert single["candidates"] > 1000
     assert list(single["views"].index) == list(tiled["views"].index)
     assert identical(single["views"], tiled["views"])

@@ -316,16 +316,16 @@ def test_a_layer_rebuilt_by_another_tool_is_adopted_with_a_new_version(tiny_path
 
 
 def test_coverage_goes_stale_when_cameras_change_outside(analysed_path, tmp_path):
-    from api import services
+    from api.workflows.coverage import coverage_is_current
 
     demo_copy = tmp_path / "demo.gpkg"
     shutil.copyfile(analysed_path, demo_copy)
     ws = store.open_workspace(demo_copy)
-    assert services.coverage_is_current(ws)
+    assert coverage_is_current(ws)
     with contextlib.closing(sql_client(demo_copy)) as con:
         n = con.execute("UPDATE cameras SET status = 'inactive' WHERE status = 'active'").rowcount
     assert n > 0
-    assert not services.coverage_is_current(ws)
+    assert not coverage_is_current(ws)
 
 
 # ---- accounts apart from the data ---------------------------------------------------------------------------

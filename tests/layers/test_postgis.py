@@ -131,9 +131,9 @@ def test_copy_gpkg_to_postgis_and_back_keeps_everything(analysed_path, postgis_u
     for info in src.layers():
         a, b = src.read(info.name), back.read(info.name)
         assert len(a) == len(b) and list(a.columns) == list(b.columns), info.name
-    from api import services
+    from api.workflows.coverage import coverage_is_current
 
-    assert services.coverage_is_current(pg)  # versions kept: computed results stay current
+    assert coverage_is_current(pg)  # versions kept: computed results stay current
     with pytest.raises(WorkspaceError, match="already has layers"):
         store.copy_workspace(src, pg)
 

@@ -1,4 +1,5 @@
-"""Risk grading as a user runs it: indicators from the workspace, grades, history, `pingan risk`."""
+"""Risk grading as a user runs it (`pingan risk`): indicators from the workspace, grades from
+:mod:`gis.risk`, the history of past periods."""
 
 from __future__ import annotations
 
@@ -10,14 +11,15 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
-from api import services
-from gis import risk
+from api.workflows.coverage import compute_coverage, coverage_is_current
+from gis import partition, risk
 from layers.errors import WorkspaceError
 from layers.store import Store, now_iso
 
 CARE_TAGS = ("独居老人", "留守儿童", "残疾", "低保")
+
+
 RESIDENT_FLOOR = 100  # incidents per 1,000 residents, with at least 100 residents per grid
 
 
@@ -32,18 +34,6 @@ def set_model(store: Store, text: str, *, user: str = "cli") -> int:
     store.update_settings(risk_model=text, risk_model_version=version)
     store.audit("edit", "risk_model", {"version": version}, user=user)
     return version
-
-
-def grid_index(grids: gpd.GeoDataFrame, points: np.ndarray) -> np.ndarray:
-    """The one grid each point falls in (first on a shared boundary), −1 outside every grid."""
-    tree = shapely.STRtree(grids.geometry.to_numpy())
-    p_idx, g_idx = tree.query(points, predicate="intersects")
-    out = np.full(len(points), -1)
-    order = np.lexsort((g_idx, p_idx))
-    p_idx, g_idx = p_idx[order], g_idx[order]
-    first = np.r_[True, p_idx[1:] != p_idx[:-1]] if len(p_idx) else np.empty(0, dtype=bool)
-    out[p_idx[first]] = g_idx[first]
-    return out
 
 
 def _month_start(moment: dt.datetime) -> dt.datetime:
@@ -68,7 +58,7 @@ def building_grids(store: Store, grids: gpd.GeoDataFrame) -> pd.Series:
     aggregates of the exports use this one rule, so their totals agree.
     """
     b = store.features("buildings").to_crs(grids.crs)
-    return pd.Series(grid_index(grids, b.geometry.centroid.to_numpy()), index=b["id"].to_numpy())
+    return pd.Series(partition.grid_index(grids, b.geometry.centroid.to_numpy()), index=b["id"].to_numpy())
 
 
 def static_indicators(store: Store, grids: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -99,12 +89,12 @@ def static_indicators(store: Store, grids: gpd.GeoDataFrame) -> pd.DataFrame:
     if store.has("targets"):
         t = store.features("targets").to_crs(grids.crs)
         t = t[t["class"].astype(str) == "1"]
-        idx = grid_index(grids, t.geometry.representative_point().to_numpy())
+        idx = partition.grid_index(grids, t.geometry.representative_point().to_numpy())
         out["key_targets"] = pd.Series(codes[idx[idx >= 0]]).value_counts().reindex(codes, fill_value=0).to_numpy()
     out["coverage_gap"] = 0.0
     if store.has("cameras") and store.has("buildings"):
-        if not services.coverage_is_current(store):
-            services.compute_coverage(store)
+        if not coverage_is_current(store):
+            compute_coverage(store)
         cov = store.read("coverage_grids").set_index("code")
         out["coverage_gap"] = (1.0 - cov["share_detect"]).reindex(codes).fillna(1.0).to_numpy()
     return out
@@ -118,7 +108,7 @@ def incident_counts(store: Store, grids: gpd.GeoDataFrame, start: dt.datetime, e
         return out
     inc = store.features("incidents").to_crs(grids.crs)
     inc = inc[(inc["time"] > pd.Timestamp(start)) & (inc["time"] <= pd.Timestamp(end))]
-    idx = grid_index(grids, inc.geometry.to_numpy())
+    idx = partition.grid_index(grids, inc.geometry.to_numpy())
     inc = inc.assign(grid=idx)[idx >= 0]
     inc["code"] = codes[inc["grid"].to_numpy()]
     out["incidents"] = inc.groupby("code").size().reindex(codes, fill_value=0).to_numpy(dtype=float)
@@ -193,44 +183,3 @@ def compute_risk(store: Store, *, period: str | None = None, method: str | None 
         store.write_many({"risk": layer, "risk_history": hist}, message=f"pingan risk {end:%Y-%m}")
         store.set_meta({"risk": stamp})
     return {"grids": current, "history": hist, "changes": changes, "summary": summary, "stamp": stamp}
-
-
-def plan_grids(store: Store, *, community: str | None = None, min_households: int = 300,
-               max_households: int = 500, write: bool = False, replace: bool = False) -> dict[str, Any]:
-    """Plan basic and dedicated grids for each community (or one); optionally store them."""
-    from gis import gridding
-
-    for layer in ("communities", "roads", "buildings"):
-        if not store.has(layer):
-            raise WorkspaceError(f"grid planning needs a {layer} layer")
-    if not 0 < min_households <= max_households:
-        raise ValueError(f"the household range {min_households}–{max_households} is not a range")
-    metric = store.metric_crs()
-    comms = store.features("communities").to_crs(metric)
-    if community is not None:
-        comms = comms[comms["code"] == community]
-        if comms.empty:
-            raise WorkspaceError(f"no community {community} in the workspace")
-    roads = store.features("roads").to_crs(metric).geometry.to_numpy()
-    b = store.features("buildings").to_crs(metric)
-    per_building = store.read("households").groupby("building_id").size() if store.has("households") else (
-        pd.Series(dtype=float))
-    hh = pd.Series(b["id"].map(per_building).fillna(0).to_numpy(dtype=float), index=b.index)
-    targets = store.features("targets").to_crs(metric) if store.has("targets") else gpd.GeoDataFrame(
-        {"name": [], "category": []}, geometry=[], crs=metric)
-    rules = gridding.Rules(min_households, max_households)
-    planned, problems = [], {}
-    for c in comms.itertuples():
-        grids = gridding.plan(str(c.code), c.geometry, roads, b, hh, targets, rules)
-        problems[str(c.code)] = gridding.check(c.geometry, gpd.GeoSeries(grids.geometry.to_numpy()))
-        planned.append(grids)
-    out = gpd.GeoDataFrame(pd.concat(planned, ignore_index=True), geometry="geometry", crs=metric)
-    if write:
-        layer = out.assign(worker_id=None).to_crs(4326)
-        if replace:
-            from layers import validate
-
-            store.write("grids", validate.validate(layer[["code", "name", "community_code", "kind", "worker_id",
-                                                          "geometry"]], "grids"), message="pingan grids plan")
-        store.write("planned_grids", layer, message="pingan grids plan")
-    return {"grids": out, "problems": problems, "rules": rules}

@@ -1,4 +1,5 @@
-"""Camera placement as a user runs it: `pingan place`, and the API behind the placement page."""
+"""Camera placement as a user runs it (`pingan place`, the placement page): candidates and their
+views, the solve in :mod:`gis.placement`, each pick explained, accepted picks written as planned cameras."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 
-from api import services
+from api.workflows.coverage import COVERAGE_INPUTS
+from api.workflows.whatif import WhatIf
 from gis import camera, placement, solvers, visibility
 from gis import footprint as fp
 from layers.errors import WorkspaceError
@@ -42,7 +44,11 @@ def _sites(store: Store, model: Any, metric: Any) -> gpd.GeoDataFrame:
 #: target height, occlusion mode, presets): a second run on unchanged inputs skips the views,
 #: which are most of a run's time; any change to any input makes a new digest
 _VIEWS: collections.OrderedDict[str, Any] = collections.OrderedDict()
+
+
 _KEEP_VIEWS = 2
+
+
 _CACHE_CANDIDATES = 100_000  # a city's run keeps no views in memory
 
 
@@ -87,7 +93,7 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
     if unknown:
         raise ValueError(f"unknown camera model(s) {unknown}: the catalogue has {', '.join(placement.CATALOGUE)}")
     step("existing coverage")
-    session = services.WhatIf(store, include_planned=True)
+    session = WhatIf(store, include_planned=True)
     model, metric = session.model, session.metric
     step("candidate sites")
     sites = _sites(store, model, metric)
@@ -103,7 +109,7 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
         _VIEWS.move_to_end(key)
         step(f"views of {len(cand):,} candidates: unchanged since the last run, reused")
     elif parallel or scheduler:  # candidates in tiles with a halo on a dask cluster: the same views
-        from api import parallel as dask_run
+        from api.workflows import parallel as dask_run
 
         views = dask_run.visible_partitioned(
             params, ranges, session.obstacles.geoms, session.obstacles.heights, target_height=session.target,
@@ -206,7 +212,7 @@ def _write(store: Store, result: dict[str, Any], *, k: int | None, budget: float
         "scenario": scenario, "computed_at": now_iso(), "problem": result["problem"], "k": k, "budget": budget,
         "cover_classes": list(cover_classes) if cover_classes else None, "models": list(models),
         "objective": result["objective"], "bound": result["bound"], "gap": result["gap"], "status": result["status"],
-        "inputs": {name: store.version(name) for name in services.COVERAGE_INPUTS if store.has(name)}}})
+        "inputs": {name: store.version(name) for name in COVERAGE_INPUTS if store.has(name)}}})
 
 
 def accept(store: Store, ranks: Sequence[int], *, user: str = "cli") -> list[str]:

@@ -1,0 +1,146 @@
+"""The coverage roll-up as a user runs it (`pingan coverage`): views, grids, roads and targets
+read from the workspace, figures from :class:`gis.coverage.CoverageModel`, results written back."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from api.workflows.settings import coverage_options
+from api.workflows.views import compute_views, views_are_current
+from gis import camera, coverage, indicators
+from layers.errors import WorkspaceError
+from layers.store import Store, now_iso
+
+log = logging.getLogger(__name__)
+
+
+# ---- coverage ------------------------------------------------------------------------------------------
+COVERAGE_INPUTS = ("cameras", "buildings", "grids", "roads", "targets", "views")
+
+
+RISK_WEIGHTS = {"red": 3.0, "yellow": 2.0, "green": 1.0}
+
+
+def _wide_views(views: gpd.GeoDataFrame, cameras: pd.Series) -> pd.DataFrame:
+    wide = views.pivot_table(index="camera", columns="level", values="geometry", aggfunc="first")
+    wide = wide.reindex(index=cameras, columns=list(camera.DORI_LEVELS))
+    return wide.map(lambda g: shapely.Polygon() if g is None or (isinstance(g, float) and np.isnan(g)) else g)
+
+
+def coverage_inputs(store: Store, *, include_planned: bool = False) -> dict[str, Any]:
+    """The inputs of :class:`gis.coverage.CoverageModel` read from a workspace (metric CRS; views
+    recomputed first when they are stale)."""
+    for layer in ("grids", "cameras", "buildings"):
+        if not store.has(layer):
+            raise WorkspaceError(f"the workspace has no {layer} layer: import one first (pingan import)")
+    if not views_are_current(store):
+        compute_views(store)
+    metric = store.metric_crs()
+    settings = store.settings()
+    cams = store.features("cameras").to_crs(metric)
+    views = store.features("views").to_crs(metric)
+    roads = store.features("roads").to_crs(metric) if store.has("roads") else gpd.GeoDataFrame(
+        {"class": []}, geometry=[], crs=metric)
+    targets = store.features("targets").to_crs(metric) if store.has("targets") else gpd.GeoDataFrame(
+        {"id": [], "name": [], "category": [], "class": [], "required_level": []}, geometry=[], crs=metric)
+    weights = None
+    if store.has("risk"):
+        risk = store.read("risk")
+        weights = {str(c): RISK_WEIGHTS.get(str(level), 1.0) for c, level in zip(risk["code"], risk["level"],
+                                                                                  strict=True)}
+    grids = store.features("grids").to_crs(metric)[["code", "community_code", "geometry"]]
+    return {"grids": grids.reset_index(drop=True),
+            "buildings": store.features("buildings").to_crs(metric).geometry.reset_index(drop=True),
+            "roads": roads.reset_index(drop=True), "targets": targets.reset_index(drop=True),
+            "cameras": cams[["id", "status", "point_class", "geometry"]].reset_index(drop=True),
+            "views": _wide_views(views, cams["id"]),
+            "options": coverage_options(settings, include_planned=include_planned), "grid_weight": weights}
+
+
+def coverage_model(store: Store, *, include_planned: bool = False) -> coverage.CoverageModel:
+    """The coverage model of a workspace (views recomputed first when they are stale)."""
+    return coverage.CoverageModel(**coverage_inputs(store, include_planned=include_planned))
+
+
+def compute_coverage(store: Store, *, include_planned: bool = False, write: bool = True,
+                     progress: Callable[[str], None] | None = None, parallel: bool = False,
+                     scheduler: str | None = None, workers: int | None = None,
+                     tile_m: float = 2000.0) -> dict[str, Any]:
+    """Coverage per grid and community, target coverage, blind spots and the 雪亮 indicators.
+
+    Writes ``coverage_grids``, ``coverage_communities``, ``coverage_targets`` and ``blind_spots``
+    in one atomic step, stamped (``coverage`` metadata) with the versions of their inputs.
+    ``parallel``/``scheduler``: grids in tiles on a dask cluster (:func:`api.workflows.parallel.coverage_partitioned`),
+    the same figures as the single process.
+    """
+    step = progress or (lambda _name: None)
+    step("views")
+    if (parallel or scheduler) and not views_are_current(store):
+        compute_views(store, parallel=True, scheduler=scheduler, workers=workers or 1, tile_m=tile_m)
+    inputs = coverage_inputs(store, include_planned=include_planned)
+    options = inputs["options"]
+    tiles: list[dict[str, Any]] = []
+    prepare_s = 0.0
+    if parallel or scheduler:
+        from api.workflows import parallel as dask_run
+
+        step("grids, targets and blind spots in tiles")
+        shown = [0]
+
+        def tick(done: int, total: int) -> None:  # every tenth of the grids, not every tile
+            if total and done * 10 // total > shown[0]:
+                shown[0] = done * 10 // total
+                step(f"{done:,}/{total:,} grids")
+
+        result = dask_run.coverage_partitioned(inputs, tile_m=tile_m, scheduler=scheduler, workers=workers,
+                                               progress=tick)
+        grids, targets, spots, outside = result["grids"], result["targets"], result["blind_spots"], result["outside"]
+        tiles, prepare_s = result["tiles"], result["prepare_s"]
+    else:
+        model = coverage.CoverageModel(**inputs)
+        step("grids")
+        grids = model.grid_figures()
+        step("targets")
+        targets = model.target_coverage()
+        targets["public_m2"] = [shapely.area(g) for g in model.target_areas]
+        step("blind spots")
+        spots = model.blind_spots()
+        outside = model.cameras_outside()
+    communities = indicators.community_figures(grids)
+    names = dict(zip(*(store.read("communities")[c] for c in ("code", "name")), strict=True)) if store.has(
+        "communities") else {}
+    communities.insert(1, "name", communities["community_code"].map(names))
+    areas = pd.Series(targets["public_m2"].to_numpy(dtype=float) if len(targets) else [],
+                      index=targets["id"].to_numpy() if len(targets) else [], dtype=float)
+    ind = indicators.indicators(targets, areas[areas > 0])
+    ind["cameras_outside_grids"] = outside
+    metric = store.metric_crs()
+    grid_layer = gpd.GeoDataFrame(grids, geometry=inputs["grids"].geometry.to_numpy(), crs=metric).to_crs(4326)
+    target_layer = gpd.GeoDataFrame(targets, geometry=inputs["targets"].geometry.to_numpy(), crs=metric).to_crs(4326)
+    spot_layer = spots.to_crs(4326)
+    stamp: dict[str, Any] = {"inputs": {name: store.version(name) for name in COVERAGE_INPUTS if store.has(name)},
+             "computed_at": now_iso(), "options": dataclasses.asdict(options), "indicators": ind}
+    log.info("coverage of %d grids: %d blind spots", len(grids), len(spots))
+    if write:
+        step("writing")
+        store.write_many({"coverage_grids": grid_layer, "coverage_communities": communities,
+                          "coverage_targets": target_layer, "blind_spots": spot_layer}, message="pingan coverage")
+        stamp["inputs"]["views"] = store.version("views")
+        store.set_meta({"coverage": stamp})
+    return {"grids": grids, "communities": communities, "targets": targets, "blind_spots": spots,
+            "indicators": ind, "stamp": stamp, "tiles": tiles, "prepare_s": prepare_s}
+
+
+def coverage_is_current(store: Store) -> bool:
+    """True when the stored coverage results were computed from the current inputs."""
+    stamp = store.get_meta("coverage") or {}
+    inputs = {name: store.version(name) for name in COVERAGE_INPUTS if store.has(name)}
+    return bool(stamp) and stamp.get("inputs") == inputs and views_are_current(store)

@@ -1,0 +1,67 @@
+"""Workspace settings as a user changes them: checked, stored with the edit's audit record, and
+turned into the options the analyses use (footprint assumptions, coverage options)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from gis import camera, coverage
+from gis import footprint as fp
+from layers.errors import WorkspaceError
+from layers.store import Store
+
+
+def assumptions(settings: dict[str, Any]) -> fp.Assumptions:
+    """Camera defaults from the workspace settings (``camera_defaults``), else the built-in ones."""
+    given = dict(settings.get("camera_defaults") or {})
+    allowed = set(fp.Assumptions.__dataclass_fields__)
+    unknown = set(given) - allowed
+    if unknown:
+        raise WorkspaceError(f"unknown camera_defaults setting(s) {sorted(unknown)}: known are {sorted(allowed)}")
+    return fp.Assumptions(**given)
+
+
+def coverage_options(settings: dict[str, Any], *, include_planned: bool = False) -> coverage.Options:
+    """Coverage options from the workspace settings (``coverage``); planned cameras cover when asked."""
+    given = dict(settings.get("coverage") or {})
+    allowed = set(coverage.Options.__dataclass_fields__)
+    unknown = set(given) - allowed
+    if unknown:
+        raise WorkspaceError(f"unknown coverage setting(s) {sorted(unknown)}: known are {sorted(allowed)}")
+    if "covering_statuses" in given:
+        given["covering_statuses"] = tuple(given["covering_statuses"])
+    opts = coverage.Options(**given)
+    if include_planned and "planned" not in opts.covering_statuses:
+        opts = dataclasses.replace(opts, covering_statuses=(*opts.covering_statuses, "planned"))
+    return opts
+
+
+#: settings that take a table (JSON object) rather than one value
+TABLE_SETTINGS = ("camera_defaults", "coverage", "dori_profiles")
+
+
+def change_settings(store: Store, values: dict[str, Any], *, user: str) -> dict[str, Any]:
+    """Check and store analysis settings (results computed before become stale); audited.
+
+    Checks what a value means in this workspace: a DORI profile must exist (built in or under
+    ``dori_profiles``), ``camera_defaults`` and ``coverage`` must name known fields.
+    """
+    merged = {**store.settings(), **values}
+    profiles = set(camera.DORI_PROFILES) | set(merged.get("dori_profiles") or {})
+    if "dori_profile" in values and values["dori_profile"] not in profiles:
+        raise ValueError(f"unknown DORI profile '{values['dori_profile']}': "
+                         f"choose one of {', '.join(sorted(profiles))}")
+    for key in TABLE_SETTINGS:
+        if key in values and not isinstance(values[key], dict):
+            raise ValueError(f"{key} takes a table, e.g. {key}='{{\"…\": …}}' (JSON)")
+    try:
+        assumptions(merged)
+        coverage_options(merged)
+    except WorkspaceError as exc:  # a bad value given now, not a damaged workspace
+        raise ValueError(str(exc)) from exc
+    camera.profile(str(merged["dori_profile"]), merged.get("dori_profiles"))
+    before = store.settings()
+    out = store.update_settings(**values)
+    store.audit("settings", "workspace", {k: {"from": before.get(k), "to": v} for k, v in values.items()}, user=user)
+    return out

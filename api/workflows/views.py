@@ -1,0 +1,90 @@
+"""Camera views as a user computes them (`pingan views`): read cameras and buildings, compute
+what each camera sees with :mod:`gis.visibility`, write the ``views`` layer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from api.workflows.settings import assumptions
+from gis import camera, mounting, visibility
+from gis import footprint as fp
+from layers.errors import WorkspaceError
+from layers.store import Store, now_iso
+
+log = logging.getLogger(__name__)
+
+
+VIEW_INPUTS = ("cameras", "buildings")
+
+
+def compute_views(store: Store, *, mode: str | None = None, target_height: float | None = None,
+                  statuses: tuple[str, ...] = ("active", "faulty", "planned"), workers: int = 1,
+                  progress: Callable[[int, int], None] | None = None, write: bool = True,
+                  parallel: bool = False, scheduler: str | None = None, tile_m: float = 1000.0) -> gpd.GeoDataFrame:
+    """What every camera sees at each DORI level; stored as the ``views`` layer (lon/lat).
+
+    Settings used: ``dori_profile`` (+ ``dori_profiles``), ``dori_form`` (arc/flat),
+    ``storey_height_m``, ``target_height_m`` (1.6, a face), ``occlusion`` (2.5d/2d) and
+    ``camera_defaults``. The layer records the versions of its inputs, so a stale result
+    can be told from a current one (:func:`views_are_current`).
+    """
+    settings = store.settings()
+    for layer in VIEW_INPUTS:
+        if not store.has(layer):
+            raise WorkspaceError(f"the workspace has no {layer} layer: import one first (pingan import)")
+    metric = store.metric_crs()
+    cams = store.features("cameras")
+    cams = cams[cams["status"].fillna("active").isin(statuses)].to_crs(metric)
+    blds = store.features("buildings").to_crs(metric)
+    target = float(target_height if target_height is not None else settings["target_height_m"])
+    occlusion = mode or str(settings["occlusion"])
+    ppm = camera.profile(str(settings["dori_profile"]), settings.get("dori_profiles"))
+    assume = assumptions(settings)
+    params = mounting.mount(fp.resolve(cams, assume), blds.geometry.to_numpy())  # on their walls, or indoors
+    ranges = fp.level_ranges(params, ppm, target, form=str(settings["dori_form"]))
+    heights = visibility.building_heights(blds["height_m"], blds["floors"], float(settings["storey_height_m"]))
+    if parallel or scheduler:  # tiles with a halo on a dask cluster (a LocalCluster unless one is named)
+        from api.workflows import parallel as dask_run
+
+        seen = dask_run.visible_partitioned(params, ranges, blds.geometry.to_numpy(), heights, target_height=target,
+                                            mode=occlusion, presets=tuple(assume.ptz_presets_deg), tile_m=tile_m,
+                                            scheduler=scheduler, workers=workers if workers > 1 else None,
+                                            progress=progress)
+    else:
+        obstacles = visibility.Obstacles.build(blds.geometry.to_numpy(), heights)
+        seen = visibility.visible(params, ranges, obstacles, target_height=target, mode=occlusion,
+                                  presets=tuple(assume.ptz_presets_deg), workers=workers, progress=progress)
+    seen.index = cams["id"].to_numpy()
+    out = visibility.long_form(seen, crs=metric)
+    out["range_m"] = np.concatenate([ranges[level].to_numpy() for level in seen.columns])
+    out["assumed"] = np.tile(params["assumed"].to_numpy(), len(seen.columns))
+    out = out[~out.geometry.is_empty].to_crs(4326)
+    stamp = {"inputs": {name: store.version(name) for name in VIEW_INPUTS}, "computed_at": now_iso(),
+             "target_height_m": target, "occlusion": occlusion, "dori": ppm,
+             "indoor_cameras": [str(c) for c in cams["id"].to_numpy()[params["indoor"].to_numpy(dtype=bool)]],
+             "mounted_cameras": int(params["assumed"].str.contains("mounted on the wall", regex=False).sum())}
+    log.info("views of %d cameras: %d polygons over %d levels", len(cams), len(out), len(seen.columns))
+    if write:
+        store.write("views", out, message="pingan views")
+        store.set_meta({"views": stamp})
+    out.attrs["stamp"] = stamp
+    if "tiles" in seen.attrs:
+        out.attrs["tiles"] = seen.attrs["tiles"]  # per-tile times and worker memory of a partitioned run
+    return out
+
+
+def views_are_current(store: Store) -> bool:
+    """True when the stored views were computed from the current cameras and buildings."""
+    stamp = store.get_meta("views") or {}
+    return bool(stamp) and store.has("views") and stamp.get("inputs") == {
+        name: store.version(name) for name in VIEW_INPUTS}
+
+
+def summarise_views(views: pd.DataFrame) -> pd.DataFrame:
+    """Cameras and seen area (m², union not counted twice is for the coverage analysis) per level."""
+    return views.groupby("level", sort=False).agg(cameras=("camera", "nunique"), area_m2=("area_m2", "sum"))
