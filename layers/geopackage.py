@@ -27,57 +27,24 @@ import contextlib
 import json
 import logging
 import os
-import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import pandas as pd
-import pyogrio
 
-from layers import accounts, gpkgsql, schemas
-from layers.errors import UnknownLayerError, WorkspaceError, WorkspaceExistsError
+from layers import accounts, gpkgfile, gpkgsql
+from layers.errors import UnknownLayerError, WorkspaceError
 from layers.gpkgsql import q
-from layers.store import SCHEMA_VERSION, LayerInfo, Store, audit_row, conform, conform_record, now_iso, storable
+from layers.store import LayerInfo, Store, audit_row, conform, conform_record
 
 log = logging.getLogger(__name__)
 
-_AUDIT_COLUMNS = ("at", "user", "action", "object", "detail")
 _RESERVED = ("gpkg_", "rtree_", "pingan_", "sqlite_")
-_STAMP = "strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')"
 #: how many times a read-modify-write of a whole layer is tried when other writers keep changing it
 _RETRIES = 5
-
-#: one lock per workspace file for this process's writers: threads queue here in turn, instead of in
-#: SQLite's busy handler, which sleeps in steps of up to 100 ms (other processes still meet that one)
-_WRITERS: dict[str, threading.RLock] = {}
-_WRITERS_LOCK = threading.Lock()
-
-
-def _writer_lock(path: Path) -> threading.RLock:
-    key = os.path.realpath(path)
-    with _WRITERS_LOCK:
-        return _WRITERS.setdefault(key, threading.RLock())
-
-
-def _tracking(name: str) -> list[str]:
-    """Triggers that bump the layer's version on any change, by any SQLite client."""
-    lit = name.replace("'", "''")
-    out = []
-    for op, rows in (("insert", "rows + 1"), ("update", "rows"), ("delete", "rows - 1")):
-        out.append(f"CREATE TRIGGER IF NOT EXISTS {q(f'pingan_changed_{name}_{op}')} AFTER {op.upper()} ON {q(name)} "
-                   f"BEGIN UPDATE pingan_layers SET version = version + 1, rows = {rows}, updated_at = {_STAMP} "
-                   f"WHERE name = '{lit}'; END")
-    return out
-
-
-def _key_field(name: str) -> str | None:
-    schema = schemas.SCHEMAS.get(name)
-    return schema.id_field if schema is not None else None
-
 
 class GeoPackageStore(Store):
     """A workspace stored in one GeoPackage file."""
@@ -87,104 +54,19 @@ class GeoPackageStore(Store):
         self.uri = str(self.path)
         if not self.path.exists():
             raise WorkspaceError(f"workspace {self.path} does not exist: create it with `pingan init {self.path}`")
-        self._check_file(self.path)
+        gpkgfile.check_file(self.path)
         self._local = threading.local()
-        self._writer = _writer_lock(self.path)
+        self._writer = gpkgfile.writer_lock(self.path)
         self.accounts = accounts.Accounts(accounts.sibling(self.path))
-        self._upgrade()
+        gpkgfile.upgrade(self._con, self._write, self.accounts)
 
     # ---- creation and integrity ----------------------------------------------------
     @classmethod
     def create(cls, path: Path, *, name: str = "", expect_china: bool = True,
                overwrite: bool = False, **settings: Any) -> GeoPackageStore:
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise WorkspaceExistsError(f"{path} already exists: choose another name, or replace it "
-                                       "(pingan init --force; overwrite=True from Python)")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.new-{os.getpid()}.gpkg")
-        try:
-            # GDAL creates the metadata tables so that they (and every later attribute
-            # table) are registered in gpkg_contents like any GeoPackage table.
-            pyogrio.write_dataframe(pd.DataFrame({"key": pd.Series([], dtype=str),
-                                                  "value": pd.Series([], dtype=str)}),
-                                    tmp, layer="pingan_meta", driver="GPKG")
-            pyogrio.write_dataframe(pd.DataFrame({
-                "name": pd.Series([], dtype=str), "version": pd.Series([], dtype="int64"),
-                "updated_at": pd.Series([], dtype=str), "rows": pd.Series([], dtype="int64"),
-                "message": pd.Series([], dtype=str)}), tmp, layer="pingan_layers", driver="GPKG")
-            pyogrio.write_dataframe(pd.DataFrame({c: pd.Series([], dtype=str) for c in _AUDIT_COLUMNS}),
-                                    tmp, layer="pingan_audit", driver="GPKG")
-            with contextlib.closing(sqlite3.connect(tmp)) as con, con:
-                con.execute("CREATE UNIQUE INDEX IF NOT EXISTS pingan_meta_key ON pingan_meta (key)")
-                con.execute("CREATE UNIQUE INDEX IF NOT EXISTS pingan_layers_name ON pingan_layers (name)")
-                meta = {"schema_version": SCHEMA_VERSION, "name": name or path.stem, "created_at": now_iso(),
-                        "settings": {"expect_china": expect_china, **settings}}
-                con.executemany("INSERT OR REPLACE INTO pingan_meta (key, value) VALUES (?, ?)",
-                                [(k, json.dumps(v, ensure_ascii=False)) for k, v in meta.items()])
-            with contextlib.closing(sqlite3.connect(tmp)) as con:
-                con.execute("PRAGMA journal_mode = WAL")
-            _fsync(tmp)
-            for stale in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
-                          accounts.sibling(path)):
-                stale.unlink(missing_ok=True)  # an overwritten workspace takes neither its log nor its users
-            os.replace(tmp, path)
-            _fsync_dir(path.parent)
-        finally:
-            tmp.unlink(missing_ok=True)
+        gpkgfile.create_file(Path(path), name=name, overwrite=overwrite,
+                             settings={"expect_china": expect_china, **settings})
         return cls(path)
-
-    @staticmethod
-    def _check_file(path: Path) -> None:
-        # only through SQLite, never open() and close(): closing any other descriptor of the file would
-        # drop the POSIX locks this process's SQLite connections hold on it (fcntl locks are per process)
-        try:
-            con = sqlite3.connect(path, timeout=30)
-            try:
-                try:
-                    con.execute("PRAGMA schema_version").fetchone()
-                except sqlite3.DatabaseError as exc:
-                    if "not a database" in str(exc):
-                        raise WorkspaceError(f"{path} is not a GeoPackage (no SQLite header): is it the right "
-                                             "file?") from None
-                    raise
-                ok = con.execute("PRAGMA quick_check").fetchone()
-                tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            finally:
-                con.close()
-        except sqlite3.DatabaseError as exc:
-            raise WorkspaceError(f"{path} is damaged ({exc}); it may be truncated — restore it from a copy") from exc
-        if not ok or ok[0] != "ok":
-            raise WorkspaceError(f"{path} is damaged (integrity check: {ok[0] if ok else '?'}); restore it from a copy")
-        if "gpkg_contents" not in tables:
-            raise WorkspaceError(f"{path} is an SQLite file but not a GeoPackage")
-
-    def _upgrade(self) -> None:
-        """Bring an older workspace file up to date: WAL mode, and accounts moved out of the file."""
-        con = self._con
-        if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            with contextlib.suppress(sqlite3.OperationalError):  # busy: the next opener switches it
-                con.execute("PRAGMA journal_mode = WAL")
-        present = gpkgsql.tables(con)
-        if "pingan_audit" not in present:  # a shared copy (no audit log) opened as a workspace
-            with self._write() as con:
-                con.execute('CREATE TABLE IF NOT EXISTS pingan_audit (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, '
-                            '"at" TEXT, "user" TEXT, "action" TEXT, "object" TEXT, "detail" TEXT)')
-                con.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, last_change) "
-                            "VALUES ('pingan_audit', 'attributes', 'pingan_audit', "
-                            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))")
-        inside = [t for t in accounts.TABLES if f"pingan_{t}" in present]
-        if not inside:
-            return
-        for name in inside:  # copy first (idempotent), then drop: a crash between the two loses nothing
-            _, fields = accounts.table(name)
-            have = gpkgsql.columns(con, f"pingan_{name}")
-            rows = con.execute(f"SELECT {', '.join(q(f) if f in have else 'NULL' for f in fields)} "
-                               f"FROM {q('pingan_' + name)}").fetchall()
-            self.accounts.put_many(name, [dict(zip(fields, r, strict=True)) for r in rows])
-        with self._write() as con:
-            for name in inside:
-                con.execute(f"DROP TABLE IF EXISTS {q('pingan_' + name)}")
 
     # ---- connections and transactions -------------------------------------------------------
     @property
@@ -277,33 +159,9 @@ class GeoPackageStore(Store):
             present = gpkgsql.tables(con)
             for name in names:
                 if name in present:
-                    version = self._track(con, name, "changed outside pingan")
+                    version = gpkgfile.track(con, name, "changed outside pingan")
                     log.info("%s: layer %s was made or changed outside pingan: now version %d", self.path.name,
                              name, version)
-
-    def _track(self, con: sqlite3.Connection, name: str, message: str, *, before: int | None = None) -> int:
-        """After a whole-layer write: the layer's next version, its row count, triggers and key index."""
-        if before is None:
-            row = con.execute("SELECT version FROM pingan_layers WHERE name = ?", (name,)).fetchone()
-            before = row[0] if row else 0
-        version = int(before) + 1
-        rows = con.execute(f"SELECT COUNT(*) FROM {q(name)}").fetchone()[0]
-        con.execute("INSERT OR REPLACE INTO pingan_layers (name, version, updated_at, rows, message) "
-                    "VALUES (?, ?, ?, ?, ?)", (name, version, now_iso(), rows, message))
-        for sql in _tracking(name):
-            con.execute(sql)
-        key = _key_field(name)
-        if key and key in gpkgsql.columns(con, name):
-            index = q(f"pingan_key_{name}")
-            try:  # ids are unique by validation; the index keeps them so against every writer
-                con.execute("SAVEPOINT pingan_key")
-                con.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {index} ON {q(name)} ({q(key)})")
-                con.execute("RELEASE pingan_key")
-            except sqlite3.IntegrityError:
-                con.execute("ROLLBACK TO pingan_key")
-                con.execute("RELEASE pingan_key")
-                con.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {q(name)} ({q(key)})")
-        return version
 
     def _missing(self, con: sqlite3.Connection, layer: str) -> UnknownLayerError:
         have = ", ".join(i.name for i in self._listing(con)[0]) or "no layers yet"
@@ -353,30 +211,6 @@ class GeoPackageStore(Store):
         return json.loads(row[0]) if row else default
 
     # ---- writing whole layers (GDAL into a scratch file, copied in one transaction) ---------
-    def _scratch(self) -> Path:
-        prefix = f".{self.path.stem}.scratch-"
-        for stale in self.path.parent.glob(prefix + "*"):  # the file and GDAL's journal and temporary R-tree
-            pid = stale.name[len(prefix):].split("-")[0]
-            if pid.isdigit() and not _alive(int(pid)):
-                stale.unlink(missing_ok=True)  # left by a writer that died
-        return self.path.with_name(f".{self.path.stem}.scratch-{os.getpid()}-{secrets.token_hex(4)}.gpkg")
-
-    @staticmethod
-    def _to_scratch(scratch: Path, frames: Mapping[str, pd.DataFrame]) -> None:
-        for name, frame in frames.items():
-            is_geo = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame
-            out = _prepare(storable(frame))
-            kwargs: dict[str, Any] = {"layer": name, "driver": "GPKG"}
-            if is_geo:
-                crs = getattr(out, "crs", None)
-                if crs is not None and crs.to_epsg() != 4326:
-                    out = gpd.GeoDataFrame(out).to_crs(4326)
-                kwargs["promote_to_multi"] = False
-                allowed = schemas.SCHEMAS[name].geometry if name in schemas.SCHEMAS else None
-                if allowed and len(allowed) > 1:
-                    kwargs["geometry_type"] = "Unknown"  # Polygon and MultiPolygon may mix
-            pyogrio.write_dataframe(out, scratch, **kwargs)
-
     @contextlib.contextmanager
     def _attached(self, scratch: Path) -> Iterator[sqlite3.Connection]:
         con = self._con
@@ -399,9 +233,9 @@ class GeoPackageStore(Store):
                  expect: Mapping[str, int] | None = None) -> dict[str, int]:
         """Write ``frames`` in one transaction; with ``expect``, only if those layers still have those
         versions (else None is returned for a retry)."""
-        scratch = self._scratch()
+        scratch = gpkgfile.scratch_path(self.path)
         try:
-            self._to_scratch(scratch, frames)
+            gpkgfile.to_scratch(scratch, frames)
             with self._attached(scratch) as con, self._write():
                 listed = {r[0]: r[1] for r in con.execute("SELECT name, version FROM pingan_layers")}
                 if expect is not None and any(listed.get(k, 0) != v for k, v in expect.items()):
@@ -415,7 +249,7 @@ class GeoPackageStore(Store):
                     else:
                         gpkgsql.drop_layer(con, name)
                         gpkgsql.copy_layer(con, name)
-                    versions[name] = self._track(con, name, message, before=before)
+                    versions[name] = gpkgfile.track(con, name, message, before=before)
             self._checkpoint()
             return versions
         finally:
@@ -543,40 +377,3 @@ class GeoPackageStore(Store):
 
 class _MovedError(Exception):
     """The layer changed between reading it and writing its replacement."""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
-    """Make a frame writable: nullable ints and object columns GDAL understands."""
-    out = frame.copy()
-    for col in out.columns:
-        s = out[col]
-        if isinstance(out, gpd.GeoDataFrame) and col == out.geometry.name:
-            continue
-        if isinstance(s.dtype, pd.Int64Dtype) and s.isna().any():
-            out[col] = s.astype("float64")  # GDAL has no nullable int from pandas NA
-        elif s.dtype == object:
-            out[col] = s.map(lambda v: None if pd.isna(v) else v)
-    return out
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        _fsync(path)
