@@ -38,11 +38,10 @@ import pandas as pd
 from layers import accounts, gpkgfile, gpkgsql
 from layers.errors import UnknownLayerError, WorkspaceError
 from layers.gpkgsql import q
-from layers.store import LayerInfo, Store, audit_row, conform, conform_record
+from layers.store import LayerInfo, Store, audit_row, check_write, conform, conform_record
 
 log = logging.getLogger(__name__)
 
-_RESERVED = ("gpkg_", "rtree_", "pingan_", "sqlite_")
 #: how many times a read-modify-write of a whole layer is tried when other writers keep changing it
 _RETRIES = 5
 
@@ -222,11 +221,7 @@ class GeoPackageStore(Store):
 
     def write_many(self, frames: Mapping[str, pd.DataFrame], *, mode: str = "replace",
                    message: str = "") -> dict[str, int]:
-        if mode not in {"replace", "append"}:
-            raise ValueError(f"mode must be 'replace' or 'append', not {mode!r}")
-        for name in frames:
-            if not name.isidentifier() or name.startswith(_RESERVED):
-                raise ValueError(f"'{name}' cannot be a layer name: use letters, digits and _")
+        check_write(frames, mode)
         return self._replace(frames, mode, message)
 
     def _replace(self, frames: Mapping[str, pd.DataFrame], mode: str, message: str,

@@ -13,6 +13,7 @@ import abc
 import datetime as dt
 import importlib
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -241,6 +242,22 @@ class Store(abc.ABC):
     @contextmanager
     def session(self) -> Iterator[Store]:
         yield self
+
+
+#: a layer name both backends can store: a plain lower-case identifier short enough for PostgreSQL
+#: once prefixed (``t_``/``n_``), and none of the prefixes the GeoPackage and this program keep
+LAYER_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,60}$")
+RESERVED_PREFIXES = ("gpkg_", "rtree_", "pingan_", "sqlite_")
+
+
+def check_write(frames: Mapping[str, pd.DataFrame], mode: str) -> None:
+    """Refuse a write mode or a layer name that either backend could not store (one rule for both)."""
+    if mode not in {"replace", "append"}:
+        raise ValueError(f"mode must be 'replace' or 'append', not {mode!r}")
+    for name in frames:
+        if not LAYER_NAME.match(name) or name.startswith(RESERVED_PREFIXES):
+            raise ValueError(f"'{name}' cannot be a layer name: use lower-case letters, digits and _ "
+                             f"(at most 61, not starting with {', '.join(RESERVED_PREFIXES)})")
 
 
 def storable(frame: pd.DataFrame) -> pd.DataFrame:
