@@ -18,7 +18,6 @@ adding, moving or deleting one camera recomputes only the grids and targets it t
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import cast
@@ -34,11 +33,10 @@ from gis import shapes
 from gis.camera import DORI_LEVELS
 from gis.crs import require_metric
 from gis.indicators import rank_spots
-from gis.streets import street_units
+from gis.public import PublicSpace
 
 CLASS_WEIGHTS = {"1": 3.0, "2": 2.0, "3": 1.0}
 KIND_WEIGHTS = {"intersection": 2.0, "street": 1.5, "off-street": 1.0}
-EDGE_TOLERANCE_M = 0.01
 
 
 @dataclass(frozen=True)
@@ -76,19 +74,10 @@ class CoverageModel:
         require_metric("coverage", grids=self.grids, buildings=self.buildings, roads=self.roads,
                        targets=self.targets, units=self.units)
         self.grids = self.grids.reset_index(drop=True)
-        self._grid_tree = shapely.STRtree(self.grids.geometry.to_numpy())
-        self._bld_geoms = np.asarray(self.buildings.to_numpy(), dtype=object)
-        self._bld_tree = shapely.STRtree(self._bld_geoms)
-        self._road_geoms = self.roads.geometry.to_numpy() if len(self.roads) else np.empty(0, dtype=object)
-        self._road_tree = shapely.STRtree(self._road_geoms)
-        self.units = street_units(self.roads) if self.units is None else self.units.reset_index(drop=True)
-        self._unit_geoms = self.units.geometry.to_numpy()
-        self._unit_tree = shapely.STRtree(self._unit_geoms)
-        # a grid's public space and road pieces, and a street unit's own part, are worked out when
-        # first needed: a partition's model answers for its own grids only
-        self._public: dict[int, shapely.Geometry] = {}
-        self._roads: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._own: dict[int, shapely.Geometry] = {}
+        self.space = PublicSpace(self.grids, self.buildings, self.roads, self.units)
+        self.units = self.space.units
+        self._grid_tree, self._unit_geoms = self.space.grid_tree, self.space.unit_geoms
+        self._bld_geoms, self._bld_tree = self.space.building_geoms, self.space.building_tree
         self.targets = self.targets.reset_index(drop=True)
         blds = self._bld_geoms
         t_idx, tb_idx = self._bld_tree.query(self.targets.geometry.to_numpy(), predicate="intersects")
@@ -110,73 +99,21 @@ class CoverageModel:
             self._insert(str(cam))
 
     def public_of(self, i: int) -> shapely.Geometry:
-        """Grid row ``i`` minus the building footprints in it."""
-        if i not in self._public:
-            grid = self.grids.geometry.iat[i]
-            blds = self._bld_geoms[np.sort(self._bld_tree.query(grid, predicate="intersects"))]
-            self._public[i] = shapes.difference(grid, shapes.union_all(blds)) if len(blds) else grid
-        return self._public[i]
+        """Grid row ``i`` minus the building footprints in it (:meth:`gis.public.PublicSpace.public_of`)."""
+        return self.space.public_of(i)
 
     @property
     def public(self) -> gpd.GeoSeries:
         """Every grid's public space (aligned to ``grids``)."""
-        return gpd.GeoSeries([self.public_of(i) for i in range(len(self.grids))], index=self.grids.index,
-                             crs=self.grids.crs)
+        return self.space.public
 
     def roads_of(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        """The road pieces of grid row ``i`` and their weights (see :meth:`_road_pieces`)."""
-        if i not in self._roads:
-            near = np.sort(self._road_tree.query(self.grids.geometry.iat[i], predicate="dwithin",
-                                                 distance=EDGE_TOLERANCE_M))
-            self._roads[i] = self._road_pieces(i, self._road_geoms[near])
-        return self._roads[i]
+        """The road pieces of grid row ``i`` and their weights (:meth:`gis.public.PublicSpace.roads_of`)."""
+        return self.space.roads_of(i)
 
     def own_part(self, k: int) -> shapely.Geometry:
-        """Street unit ``k`` minus every earlier unit meeting it (intersections come first), so the
-        parts tile the street space: where two corridors overlap, the earlier one owns it."""
-        if k not in self._own:
-            near = self._unit_tree.query(self._unit_geoms[k], predicate="intersects")
-            earlier = np.sort(near[near < k])
-            self._own[k] = (shapes.difference(self._unit_geoms[k], shapes.union_all(self._unit_geoms[earlier]))
-                            if len(earlier) else self._unit_geoms[k])
-        return self._own[k]
-
-    def _road_pieces(self, i: int, roads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Road lines in grid ``i`` with weights: 1 inside, 1/n along a boundary shared by n grids.
-
-        Grid boundaries often follow road centre lines; the weights keep such a road from being
-        counted twice, so community totals stay the sums of their grids. Lines within
-        ``EDGE_TOLERANCE_M`` of a grid edge count as on it (data that went through lon/lat
-        and back is off by ~1e-10 m, which exact overlay would turn into a wobble).
-        """
-        grid = self.grids.geometry.iat[i]
-        near_grid = shapely.buffer(grid, EDGE_TOLERANCE_M)
-        edge_zone = shapely.buffer(shapely.boundary(grid), EDGE_TOLERANCE_M)
-        pieces: list[shapely.Geometry] = []
-        weights: list[float] = []
-        for road in roads:
-            inside = shapes.lines(shapes.intersection(road, near_grid))
-            for part in shapely.get_parts(shapes.lines(shapes.difference(inside, edge_zone))):
-                pieces.append(part)
-                weights.append(1.0)
-            for part in shapely.get_parts(shapes.lines(shapes.intersection(inside, edge_zone))):
-                for sub_part in self._split_at_grid_vertices(part):
-                    mid = cast(shapely.LineString, sub_part).interpolate(0.5, normalized=True)
-                    sharing = self._grid_tree.query(mid, predicate="dwithin", distance=EDGE_TOLERANCE_M)
-                    pieces.append(sub_part)
-                    weights.append(1.0 / max(len(sharing), 1))
-        return np.array(pieces, dtype=object), np.array(weights, dtype=float)
-
-    def _split_at_grid_vertices(self, line: shapely.Geometry) -> list[shapely.Geometry]:
-        """Cut a boundary line where any grid corner lies on it, so each piece has one set of neighbours."""
-        near = np.sort(self._grid_tree.query(line, predicate="dwithin", distance=EDGE_TOLERANCE_M))
-        corners = np.asarray(shapely.points(shapely.get_coordinates(
-            shapely.boundary(self.grids.geometry.to_numpy()[near]))), dtype=object)
-        on = corners[shapely.dwithin(line, corners, EDGE_TOLERANCE_M)]
-        ring = cast(shapely.LineString, line)
-        along = np.array(shapely.line_locate_point(ring, list(on)), dtype=float)
-        cuts = np.unique(np.concatenate([[0.0, float(shapely.length(line))], along]))
-        return [shapely.ops.substring(ring, a, b) for a, b in itertools.pairwise(cuts) if b - a > 1e-9]
+        """Street unit ``k``'s own part (:meth:`gis.public.PublicSpace.own_part`)."""
+        return self.space.own_part(k)
 
     # ---- the dynamic index ---------------------------------------------------------------------
     def view(self, cam: str, level: str) -> shapely.Geometry:
@@ -373,7 +310,7 @@ class CoverageModel:
         for i in rows:
             grid = self.grids.geometry.iat[i]
             remaining = shapes.difference(self.public_of(i), self._level_unions(grid, [level])[level])
-            near = np.sort(self._unit_tree.query(remaining, predicate="intersects"))  # intersections first
+            near = np.sort(self.space.unit_tree.query(remaining, predicate="intersects"))  # intersections first
             pieces: list[tuple[shapely.Geometry, str, object]] = []
             if len(near):
                 own = shapes.intersection(remaining, np.array([self.own_part(int(u)) for u in near], dtype=object))

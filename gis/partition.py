@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from gis import coverage, streets
+from gis import coverage, public, streets
 
 #: metres added to a tile's halo beyond the longest reach, against rounding at the edge
 HALO_MARGIN_M = 1.0
@@ -111,13 +111,13 @@ def coverage_tiles(inputs: dict[str, Any], tile_m: float) -> tuple[list[dict[str
         own_g = np.flatnonzero((g_cells == key).all(axis=1)) if len(g_cells) else np.empty(0, int)
         own_t = np.flatnonzero((t_cells == key).all(axis=1)) if len(t_cells) else np.empty(0, int)
         gg, tt = g_geoms[own_g], t_geoms[own_t]
-        sub_g = _rows(own_g, grid_tree.query(gg, predicate="dwithin", distance=coverage.EDGE_TOLERANCE_M)[1])
+        sub_g = _rows(own_g, grid_tree.query(gg, predicate="dwithin", distance=public.EDGE_TOLERANCE_M)[1])
         sub_t = _rows(own_t, target_tree.query(gg, predicate="dwithin", distance=options.near_m)[1])
         region = np.concatenate([gg, _boxes(tt, 0.01)])  # a point target is looked at through a 0.01 m disc
         cams = _rows(view_idx[view_tree.query(_boxes(region), predicate="intersects")[1]],
                      cam_tree.query(gg, predicate="intersects")[1])
         blds = _rows(bld_tree.query(region, predicate="intersects")[1])
-        roads = _rows(road_tree.query(gg, predicate="dwithin", distance=coverage.EDGE_TOLERANCE_M)[1])
+        roads = _rows(road_tree.query(gg, predicate="dwithin", distance=public.EDGE_TOLERANCE_M)[1])
         first = _rows(unit_tree.query(gg, predicate="intersects")[1])
         sub_u = _rows(first, unit_tree.query(u_geoms[first], predicate="intersects")[1])
         sub = {"grids": grids.iloc[sub_g].reset_index(drop=True),
