@@ -72,3 +72,36 @@ def test_no_private_name_is_imported_from_another_module():
                 used |= {f"{name} imports {node.module}.{a.name}" for a in node.names
                          if a.name.startswith("_") and not a.name.startswith("__")}
     assert not used, sorted(used)
+
+
+def test_no_module_is_over_400_lines():
+    long = {name: n for name, path in _modules().items()
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400}
+    assert not long, f"split these modules (lines): {long}"
+
+
+#: private members of other libraries that are used on purpose, with why
+FOREIGN_PRIVATE = {"_load_fontmanager": "matplotlib: rebuild its font list after a font file is added"}
+
+
+def test_no_private_member_is_used_outside_its_module():
+    """``x._name`` (x not self or cls) only where the module itself defines or assigns ``_name``."""
+    used = []
+    for name, path in _modules().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        own = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                own.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                own.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                own.add(node.id)
+            elif isinstance(node, ast.arg):
+                own.add(node.arg)
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+                    and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+                    and node.attr not in own and node.attr not in FOREIGN_PRIVATE):
+                used.append(f"{name}:{node.lineno} .{node.attr}")
+    assert not used, used
