@@ -198,6 +198,11 @@ def explain(indicators: pd.DataFrame, contributions: pd.DataFrame, scores: pd.Se
             **baseline: Any) -> pd.DataFrame:
     """Per grid: the indicators that drove the score, and what would move it down a level.
 
+    As data: ``drivers`` (the indicator keys, largest contribution first, ``;``-separated),
+    ``lower_indicator`` and ``lower_to`` (the one indicator and the value, in its own units, that
+    lowers the level; empty and NaN when none does). As text for people (in Chinese):
+    ``reasons`` and ``to_lower_level``, written from the same figures.
+
     A hint names one of the grid's two largest drivers and a value for it, rounded down so it
     is enough as printed ("降至X或以下"), and is verified by grading the workspace again with that
     one value changed, under the model's own method (min–max normalisation and quantile ranks
@@ -211,9 +216,10 @@ def explain(indicators: pd.DataFrame, contributions: pd.DataFrame, scores: pd.Se
     rows = []
     for i, code in enumerate(scores.index):
         order = np.argsort(-contrib[i])
+        top_j = [int(j) for j in order[:top] if contrib[i, j] > 0]
         drivers = [f"{INDICATOR_LABELS[names[j]]} {_fmt(values[i, j], names[j])}（{contrib[i, j]:.1f}分）"
-                   for j in order[:top] if contrib[i, j] > 0]
-        down = ""
+                   for j in top_j]
+        down, lower_indicator, lower_to = "", "", math.nan
         lvl, limit, forced = str(level.iloc[i]), float(threshold.iloc[i]), str(override.iloc[i])
         if forced:
             down = f"先解决：{forced}"
@@ -224,11 +230,14 @@ def explain(indicators: pd.DataFrame, contributions: pd.DataFrame, scores: pd.Se
                 for j in [int(k) for k in order[:2] if contrib[i, k] > 0]:
                     found = search.value_that_lowers(i, j, lows[j])
                     if found is not None:
-                        down = f"{INDICATOR_LABELS[names[j]]}降至{found}或以下可降一级"
+                        lower_indicator, lower_to = names[j], found[0]
+                        down = f"{INDICATOR_LABELS[names[j]]}降至{found[1]}或以下可降一级"
                         break
             if found is None:
                 down = f"需同时改善多项指标（差{max(need, 0.1):.1f}分以上）"
-        rows.append({"code": code, "reasons": "；".join(drivers), "to_lower_level": down})
+        rows.append({"code": code, "reasons": "；".join(drivers), "to_lower_level": down,
+                     "drivers": ";".join(names[j] for j in top_j), "lower_indicator": lower_indicator,
+                     "lower_to": lower_to})
     return pd.DataFrame(rows).set_index("code")
 
 
@@ -284,8 +293,9 @@ class _LevelSearch:
                     rank = LEVELS.index(forced)
         return rank
 
-    def value_that_lowers(self, i: int, j: int, low: float) -> str | None:
-        """The printed value (rounded down) of indicator ``j`` that moves grid ``i`` down a level, or None."""
+    def value_that_lowers(self, i: int, j: int, low: float) -> tuple[float, str] | None:
+        """The value (rounded down as printed) of indicator ``j`` that moves grid ``i`` down a level, and
+        its printed form; None when no value of that indicator alone does it."""
         current = float(self.X[i, j])
         rank = LEVELS.index(str(self.level.iloc[i]))
         lowers = lambda v: self._fast_level(i, j, v) < rank  # noqa: E731
@@ -300,7 +310,7 @@ class _LevelSearch:
             scale = 10 ** (digits + (2 if name in SHARES else 0))
             shown = math.floor(lo * scale) / scale
             if shown >= low and lowers(shown):  # the printed value itself, regraded
-                return _fmt(shown, name, digits)
+                return shown, _fmt(shown, name, digits)
         return None
 
 

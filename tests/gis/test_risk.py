@@ -33,6 +33,7 @@ def test_scores_and_explanation_add_up():
     w = risk.weights_table(risk.RiskModel.parse(MODEL))
     assert out.loc["g9", "score"] == pytest.approx(100 * w["incident_rate"])
     assert out.loc["g3", "reasons"].startswith("出租户比例 50%")
+    assert out.loc["g3", "drivers"].split(";")[0] == "rented_share"
 
 
 def test_quantile_fixed_and_natural_breaks():
@@ -57,6 +58,8 @@ def test_what_moves_a_grid_down_a_level():
     assert out.loc["g9", "to_lower_level"] == "警情率(起/千人)降至6.6或以下可降一级"
     assert out.loc["g8", "to_lower_level"] == "警情率(起/千人)降至7.4或以下可降一级"
     assert out.loc["g0", "to_lower_level"] == ""
+    assert out.loc["g9", "lower_indicator"] == "incident_rate" and out.loc["g9", "lower_to"] == pytest.approx(6.6)
+    assert out.loc["g0", "lower_indicator"] == "" and np.isnan(out.loc["g0", "lower_to"])
 
 
 @pytest.mark.parametrize("method", ["quantile", "fixed", "natural_breaks"])
@@ -70,17 +73,19 @@ def test_every_hint_is_enough_as_printed(method):
         ind[col] = rng.random(40) * (30 if col == "incident_rate" else 1)
     model = with_method(MODEL, method, cutoffs="[30.0, 50.0]")
     out = risk.grade_all(ind, model)
-    labels = {v: k for k, v in risk.INDICATOR_LABELS.items()}
     followed = 0
     for code in out.index[out["level"] != "green"]:
-        m = re.match(r"(.+?)降至([\d.]+)(%?)或以下可降一级$", out.at[code, "to_lower_level"])
-        if not m:
-            assert out.at[code, "to_lower_level"].startswith(("需同时改善", "先解决"))
+        key, value, text = out.at[code, "lower_indicator"], out.at[code, "lower_to"], out.at[code, "to_lower_level"]
+        if not key:
+            assert np.isnan(value) and text.startswith(("需同时改善", "先解决"))
             continue
+        m = re.match(r"(.+?)降至([\d.]+)(%?)或以下可降一级$", text)  # the text says what the data says
+        assert m and m.group(1) == risk.INDICATOR_LABELS[key], text
+        assert float(m.group(2)) / (100 if m.group(3) else 1) == pytest.approx(value)
         changed = ind.copy()
-        changed.loc[code, labels[m.group(1)]] = float(m.group(2)) / (100 if m.group(3) else 1)
+        changed.loc[code, key] = value
         after = risk.grade_all(changed, model).at[code, "level"]
-        assert risk.LEVELS.index(after) < risk.LEVELS.index(out.at[code, "level"]), (code, m.group(0), after)
+        assert risk.LEVELS.index(after) < risk.LEVELS.index(out.at[code, "level"]), (code, text, after)
         followed += 1
     assert followed >= 5
 
