@@ -33,7 +33,7 @@ from typing import Any
 import pandas as pd
 import shapely
 
-from api.workflows.coverage import compute_coverage
+from api.workflows.coverage import CoverageResult, compute_coverage
 from api.workflows.views import compute_views
 from benchmarks import synthetic_city
 from benchmarks._common import peak_rss_mib, write_section
@@ -48,13 +48,13 @@ def makespan(seconds: list[float], workers: int) -> float:
     return max(loads)
 
 
-def same_coverage(a: dict[str, Any], b: dict[str, Any]) -> bool:
+def same_coverage(a: CoverageResult, b: CoverageResult) -> bool:
     for name in ("grids", "communities", "targets", "blind_spots"):
-        left = pd.DataFrame(a[name]).drop(columns="geometry", errors="ignore").reset_index(drop=True)
-        right = pd.DataFrame(b[name]).drop(columns="geometry", errors="ignore").reset_index(drop=True)
+        left = pd.DataFrame(getattr(a, name)).drop(columns="geometry", errors="ignore").reset_index(drop=True)
+        right = pd.DataFrame(getattr(b, name)).drop(columns="geometry", errors="ignore").reset_index(drop=True)
         if not left.equals(right):
             return False
-    return bool(shapely.equals_exact(a["blind_spots"].geometry.to_numpy(), b["blind_spots"].geometry.to_numpy(),
+    return bool(shapely.equals_exact(a.blind_spots.geometry.to_numpy(), b.blind_spots.geometry.to_numpy(),
                                      tolerance=0).all())
 
 
@@ -105,7 +105,7 @@ def main() -> None:
                                write=False, parallel=True, workers=args.workers, tile_m=args.tile_m, progress=step)
     cov_same = same_coverage(cov_single, cov_tiled)
 
-    v_tiles, c_tiles = tiled.attrs["tiles"], cov_tiled["tiles"]
+    v_tiles, c_tiles = tiled.attrs["tiles"], cov_tiled.tiles
     v_secs, c_secs = [t["seconds"] for t in v_tiles], [t["seconds"] for t in c_tiles]
     v_serial = max(0.0, v_tiled - makespan(v_secs, args.workers))
     c_serial = max(0.0, c_tiled - makespan(c_secs, args.workers))
@@ -118,7 +118,7 @@ def main() -> None:
     def mib(values: list[float]) -> str:
         return ", ".join(f"{v:,.0f} MiB" for v in values)
 
-    spots = cov_single["blind_spots"]
+    spots = cov_single.blind_spots
     body = (
         f"## City scale (issue 10)\n\n`python -m benchmarks.city --tile-m {args.tile_m:g} --workers {args.workers}` "
         f"on the synthetic city of `benchmarks/synthetic_city.py`: {cams:,} cameras, {counts['buildings']:,} "
@@ -139,7 +139,7 @@ def main() -> None:
         f"Tiles: views {min(v_secs):.2f}–{max(v_secs):.2f} s (sum {sum(v_secs):.0f} s), serial part {v_serial:.1f} s; "
         f"coverage {min(c_secs):.2f}–{max(c_secs):.2f} s (sum {sum(c_secs):.0f} s), serial part {c_serial:.1f} s "
         f"(of which preparing the tiles, street units included, "
-        f"{cov_tiled.get('prepare_s', float('nan')):.1f} s).\n\n"
+        f"{cov_tiled.prepare_s:.1f} s).\n\n"
         "Projection from the measured tile times (longest first onto N workers, plus the serial parts; "
         "network transfer to remote workers not included):\n\n" + "\n".join(rows))
     print(body)

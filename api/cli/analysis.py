@@ -127,7 +127,7 @@ def coverage_cmd(workspace: Workspace,
     with cli_errors(), progress_steps("coverage") as step:
         result = compute_coverage(open_store(workspace), include_planned=include_planned, progress=step,
                                   parallel=parallel, scheduler=scheduler, workers=workers, tile_m=tile_m)
-    grids, spots = result["grids"], result["blind_spots"]
+    grids, spots = result.grids, result.blind_spots
     if grid is not None:
         if grid not in set(grids["code"]):
             err.print(Text.assemble(("error: ", "bold red"), f"no grid {grid} in {workspace}"), highlight=False)
@@ -136,8 +136,8 @@ def coverage_cmd(workspace: Workspace,
         spots = spots[spots["grid_code"] == grid]
         rows = grids.assign(name=grid)
     else:
-        rows = result["communities"].assign(name=result["communities"]["name"].fillna(
-            result["communities"]["community_code"]))
+        rows = result.communities.assign(name=result.communities["name"].fillna(
+            result.communities["community_code"]))
     table = Table("社区/网格" if grid is None else "网格", "public km²", "detect", "observe", "recognise", "identify",
                   "≥2 cameras", "roads seen", "cameras (active/faulty/planned)", "blind spot km²")
     for _, r in rows.iterrows():
@@ -148,7 +148,7 @@ def coverage_cmd(workspace: Workspace,
                       f"{int(r['cameras_active'])}/{int(r['cameras_faulty'])}/{int(r['cameras_planned'])}",
                       f"{r['uncovered_m2'] / 1e6:.3f}")
     out.print(table)
-    ind = result["indicators"]
+    ind = result.indicators
     if grid is None:
         def share(value: float, fmt: str) -> str:
             return "— (none in the workspace)" if math.isnan(value) else format(value, fmt)  # nothing to count
@@ -204,19 +204,19 @@ def place_cmd(workspace: Workspace,
                        method="greedy" if greedy else "milp", heading_step_deg=heading_step,
                        models=tuple(model) if model else DEFAULT_MODELS,
                        workers=workers, progress=step, parallel=parallel, scheduler=scheduler)
-    props = result["proposals"]
+    props = result.proposals
     table = Table("#", "site", "model", "heading", "gain", "covers", "grids", "blind spots", "cost ¥")
     for _, p in props.iterrows():
         table.add_row(str(p["rank"]), str(p["site"]), str(p["model"]), f"{p['heading_deg']:.0f}°", f"{p['gain']:.1f}",
                       str(p["targets"])[:40], str(len(str(p["grids"]).split(","))),
                       str(p["blind_spots_closed"]), f"{p['cost']:,.0f}")
     out.print(table)
-    out.print(f"{result['problem']}: objective {result['objective']:,.1f}, proven bound {result['bound']:,.1f} "
-              f"(gap {result['gap']:.2%}, {result['status']}); {len(props)} cameras, ¥{result['cost']:,.0f}; "
-              f"{result['candidates']:,} candidates, {result['demand']:,} demand points "
-              f"({result['already_covered']:,} already covered by existing cameras)")
-    if result["uncoverable"]:
-        out.print(f"no candidate can cover: {'、'.join(result['uncoverable'])}")
+    out.print(f"{result.problem}: objective {result.objective:,.1f}, proven bound {result.bound:,.1f} "
+              f"(gap {result.gap:.2%}, {result.status}); {len(props)} cameras, ¥{result.cost:,.0f}; "
+              f"{result.candidates:,} candidates, {result.demand:,} demand points "
+              f"({result.already_covered:,} already covered by existing cameras)")
+    if result.uncoverable:
+        out.print(f"no candidate can cover: {'、'.join(result.uncoverable)}")
     out.print("stored as the layers proposals and proposal_views; accept with: pingan accept WORKSPACE RANK…")
 
 
@@ -265,11 +265,11 @@ def risk_cmd(workspace: Workspace,
             return
         with progress_steps("risk") as step:
             result = compute_risk(store, period=period, method=method, progress=step)
-    grids, stamp = result["grids"], result["stamp"]
+    grids, stamp = result.grids, result.stamp
     names = dict(zip(*(store.read("communities")[c] for c in ("code", "name")), strict=True)) if store.has(
         "communities") else {}
     table = Table("社区/村", "红", "黄", "绿", "top reasons (红/黄 grids)")
-    for code, row in result["summary"].iterrows():
+    for code, row in result.summary.iterrows():
         mine = grids[(grids["community_code"] == code) & (grids["level"] != "green")]
         words = [INDICATOR_LABELS[k] for keys in mine["drivers"] for k in str(keys).split(";")[:1] if k]
         common = pd.Series(words).value_counts().head(2).index.tolist() if words else []
@@ -283,8 +283,8 @@ def risk_cmd(workspace: Workspace,
     out.print(gt)
     m = stamp["model"]
     out.print(f"period {stamp['period']}, method {m['method']}, model v{stamp['model_version']}; "
-              f"{len(result['changes'])} grid(s) changed level since the month before")
-    for _, c in result["changes"].iterrows():
+              f"{len(result.changes)} grid(s) changed level since the month before")
+    for _, c in result.changes.iterrows():
         out.print(f"  {c['code']}: {c['before']} → {c['after']} ({c['why']})")
 
 
@@ -306,7 +306,7 @@ def grids_plan_cmd(workspace: Workspace,
     with cli_errors():
         result = plan_grids(open_store(workspace), community=community, min_households=min_households,
                             max_households=max_households, write=write or replace, replace=replace)
-    grids = result["grids"]
+    grids = result.grids
     table = Table("code", "name", "kind", "households", "note")
     for _, g in grids.iterrows():
         table.add_row(str(g["code"]), str(g["name"]), str(g["kind"]), f"{g['households']:.0f}", str(g["note"]))
@@ -315,5 +315,5 @@ def grids_plan_cmd(workspace: Workspace,
     inside = basic["households"].between(min_households, max_households).sum()
     out.print(f"{len(grids)} grids ({len(basic)} basic, {len(grids) - len(basic)} dedicated); {inside} basic grids "
               f"within {min_households}–{max_households} households, the others explained in the note")
-    for code, problems in result["problems"].items():
+    for code, problems in result.problems.items():
         out.print(f"community {code}: " + ("tiles without gaps or overlaps" if not problems else "; ".join(problems)))

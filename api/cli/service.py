@@ -63,7 +63,7 @@ def demo_cmd(workspace: Annotated[Path, typer.Argument(help="Where to build it")
                 compute_views(store)
                 compute_coverage(store, progress=step)
                 result = compute_risk(store, progress=step)
-            levels = result["grids"]["level"].value_counts()
+            levels = result.grids["level"].value_counts()
             out.print(f"coverage and risk computed: {levels.get('red', 0)} red, {levels.get('yellow', 0)} yellow, "
                       f"{levels.get('green', 0)} green grids")
     if serve:

@@ -77,7 +77,7 @@ def _run(store: Any, settings: Any, body: PlacementRun, progress: Any) -> dict[s
     result = place(store, k=body.k, budget=body.budget, cover_classes=body.cover_class,
                    seconds=body.seconds, method="greedy" if body.greedy else "milp",
                    heading_step_deg=body.heading_step_deg, models=tuple(body.models), progress=progress)
-    props = result["proposals"].to_crs(4326)
+    props = result.proposals.to_crs(4326)
     stored = props.geometry  # lon/lat as stored: where the area policy looks
     basemap = Basemap.from_settings(settings)  # proposals are drawn on the page's basemap
     props = props.set_geometry(basemap.display(props.geometry.to_numpy()))
@@ -86,8 +86,8 @@ def _run(store: Any, settings: Any, body: PlacementRun, progress: Any) -> dict[s
              "grids": str(p["grids"]), "blind_spots_closed": int(p["blind_spots_closed"]), "cost": float(p["cost"]),
              "lon": float(p.geometry.x), "lat": float(p.geometry.y), "_lon": float(stored.iat[i].x),
              "_lat": float(stored.iat[i].y)} for i, (_, p) in enumerate(props.iterrows())]
-    return {k: result[k] for k in ("problem", "objective", "bound", "gap", "status", "cost", "uncoverable")} | {
-        "proposals": rows}
+    fields = ("problem", "objective", "bound", "gap", "status", "cost", "uncoverable")
+    return {k: getattr(result, k) for k in fields} | {"proposals": rows}
 
 
 @router.post("/placement/accept", summary="Turn proposals of the last run into planned cameras")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -27,6 +28,28 @@ COVERAGE_INPUTS = ("cameras", "buildings", "grids", "roads", "targets", "views")
 
 
 RISK_WEIGHTS = {"red": 3.0, "yellow": 2.0, "green": 1.0}
+
+
+@dataclass(frozen=True)
+class CoverageResult:
+    """What :func:`compute_coverage` works out (frames in the metric CRS, rows in the workspace's order)."""
+
+    #: per grid: public area, seen area per DORI level, k-coverage, road lengths, blind-spot area
+    grids: pd.DataFrame
+    #: the same figures summed per community
+    communities: pd.DataFrame
+    #: per key target: covered or not at its required level, and its public area (``public_m2``)
+    targets: pd.DataFrame
+    #: every uncovered piece of public space, ranked by priority
+    blind_spots: gpd.GeoDataFrame
+    #: the 雪亮 indicators (:func:`gis.indicators.indicators`), plus ``cameras_outside_grids``
+    indicators: dict[str, Any]
+    #: the inputs' versions and the options the figures were computed from
+    stamp: dict[str, Any]
+    #: per tile (a run on a dask cluster only): size, seconds, worker peak memory
+    tiles: list[dict[str, Any]] = field(default_factory=list)
+    #: seconds spent cutting the tiles (a run on a dask cluster only)
+    prepare_s: float = 0.0
 
 
 def _wide_views(views: gpd.GeoDataFrame, cameras: pd.Series) -> pd.DataFrame:
@@ -73,7 +96,7 @@ def coverage_model(store: Store, *, include_planned: bool = False) -> coverage.C
 def compute_coverage(store: Store, *, include_planned: bool = False, write: bool = True,
                      progress: Callable[[str], None] | None = None, parallel: bool = False,
                      scheduler: str | None = None, workers: int | None = None,
-                     tile_m: float = 2000.0) -> dict[str, Any]:
+                     tile_m: float = 2000.0) -> CoverageResult:
     """Coverage per grid and community, target coverage, blind spots and the 雪亮 indicators.
 
     Writes ``coverage_grids``, ``coverage_communities``, ``coverage_targets`` and ``blind_spots``
@@ -135,8 +158,8 @@ def compute_coverage(store: Store, *, include_planned: bool = False, write: bool
                           "coverage_targets": target_layer, "blind_spots": spot_layer}, message="pingan coverage")
         stamp["inputs"]["views"] = store.version("views")
         store.set_meta({"coverage": stamp})
-    return {"grids": grids, "communities": communities, "targets": targets, "blind_spots": spots,
-            "indicators": ind, "stamp": stamp, "tiles": tiles, "prepare_s": prepare_s}
+    return CoverageResult(grids=grids, communities=communities, targets=targets, blind_spots=spots,
+                          indicators=ind, stamp=stamp, tiles=tiles, prepare_s=prepare_s)
 
 
 def coverage_is_current(store: Store) -> bool:

@@ -3,20 +3,32 @@ household count, grown from buildings by :mod:`gis.gridding`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
+from gis import gridding
 from layers.errors import WorkspaceError
 from layers.store import Store
 
 
-def plan_grids(store: Store, *, community: str | None = None, min_households: int = 300,
-               max_households: int = 500, write: bool = False, replace: bool = False) -> dict[str, Any]:
-    """Plan basic and dedicated grids for each community (or one); optionally store them."""
-    from gis import gridding
+@dataclass(frozen=True)
+class GridPlan:
+    """What :func:`plan_grids` proposes."""
 
+    #: the planned grids (metric CRS): code, name, community_code, kind, households, geometry
+    grids: gpd.GeoDataFrame
+    #: per community: what :func:`gis.gridding.check` found wrong with its plan (gaps, overlaps)
+    problems: dict[str, Any]
+    #: the household bounds the plan was made with
+    rules: gridding.Rules
+
+
+def plan_grids(store: Store, *, community: str | None = None, min_households: int = 300,
+               max_households: int = 500, write: bool = False, replace: bool = False) -> GridPlan:
+    """Plan basic and dedicated grids for each community (or one); optionally store them."""
     for layer in ("communities", "roads", "buildings"):
         if not store.has(layer):
             raise WorkspaceError(f"grid planning needs a {layer} layer")
@@ -50,4 +62,4 @@ def plan_grids(store: Store, *, community: str | None = None, min_households: in
             store.write("grids", validate.validate(layer[["code", "name", "community_code", "kind", "worker_id",
                                                           "geometry"]], "grids"), message="pingan grids plan")
         store.write("planned_grids", layer, message="pingan grids plan")
-    return {"grids": out, "problems": problems, "rules": rules}
+    return GridPlan(grids=out, problems=problems, rules=rules)

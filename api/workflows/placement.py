@@ -7,6 +7,7 @@ import collections
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -23,6 +24,33 @@ from layers.errors import WorkspaceError
 from layers.store import Store, now_iso
 
 PER_SITE_LIMIT = 2
+
+
+@dataclass(frozen=True)
+class PlacementResult:
+    """What :func:`place` proposes, and how sure the solver is of it."""
+
+    #: "MCLP" (the most demand for k cameras or a budget) or "LSCP" (every target of the classes)
+    problem: str
+    #: the demand weight covered (MCLP) or the cameras used (LSCP)
+    objective: float
+    #: the solver's proven bound on the optimum, and the gap between the two
+    bound: float
+    gap: float
+    status: str
+    seconds: float
+    candidates: int
+    demand: int
+    #: demand points the existing cameras already cover
+    already_covered: int
+    #: the proposed cameras ranked by marginal gain (metric CRS), with what each covers
+    proposals: gpd.GeoDataFrame
+    #: their total unit cost (yuan)
+    cost: float
+    #: targets no candidate can cover, by name
+    uncoverable: list[str]
+    #: the proposals' views, one column per DORI level, in rank order
+    views: pd.DataFrame
 
 
 def _sites(store: Store, model: Any, metric: Any) -> gpd.GeoDataFrame:
@@ -78,7 +106,7 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
           models: Sequence[str] = placement.DEFAULT_MODELS, spacing_m: float = 20.0, method: str = "milp",
           workers: int = 1, write: bool = True, progress: Callable[[str], None] | None = None,
           parallel: bool = False, scheduler: str | None = None, tile_m: float = 1000.0,
-          reuse_views: bool = True) -> dict[str, Any]:
+          reuse_views: bool = True) -> PlacementResult:
     """Propose new cameras: MCLP for ``k`` cameras or a ``budget``, or LSCP for target classes.
 
     Existing active and planned cameras are kept and count as covering. The proposals are
@@ -157,12 +185,11 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
     proposals = _explain(order, gains, cand, sites, views, points, A, model)
     uncoverable = sorted(set(points.loc[sol.uncoverable, "target_id"].dropna())) if len(sol.uncoverable) else []
     names = dict(zip(model.targets["id"], model.targets["name"], strict=True))
-    result = {
-        "problem": problem, "objective": sol.objective, "bound": sol.bound, "gap": sol.gap, "status": sol.status,
-        "seconds": (dt.datetime.now() - t0).total_seconds(), "candidates": len(cand), "demand": len(points),
-        "already_covered": int(covered.sum()), "proposals": proposals, "cost": float(proposals["cost"].sum()),
-        "uncoverable": [names.get(t, t) for t in uncoverable], "views": views.iloc[order],
-    }
+    result = PlacementResult(
+        problem=problem, objective=sol.objective, bound=sol.bound, gap=sol.gap, status=sol.status,
+        seconds=(dt.datetime.now() - t0).total_seconds(), candidates=len(cand), demand=len(points),
+        already_covered=int(covered.sum()), proposals=proposals, cost=float(proposals["cost"].sum()),
+        uncoverable=[names.get(t, t) for t in uncoverable], views=views.iloc[order])
     if write:
         step("writing the scenario")
         _write(store, result, k=k, budget=budget, cover_classes=cover_classes, models=models, metric=metric)
@@ -201,17 +228,17 @@ def _explain(order: np.ndarray, gains: np.ndarray, cand: gpd.GeoDataFrame, sites
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=cand.crs)
 
 
-def _write(store: Store, result: dict[str, Any], *, k: int | None, budget: float | None,
+def _write(store: Store, result: PlacementResult, *, k: int | None, budget: float | None,
            cover_classes: Sequence[str] | None, models: Sequence[str], metric: Any) -> None:
     scenario = dt.datetime.now(dt.UTC).strftime("S%Y%m%d%H%M%S")
-    props = result["proposals"].assign(scenario=scenario).to_crs(4326)
+    props = result.proposals.assign(scenario=scenario).to_crs(4326)
     views = gpd.GeoDataFrame({"scenario": scenario, "rank": props["rank"].to_numpy()},
-                             geometry=result["views"][camera.DORI_LEVELS[0]].to_numpy(), crs=metric).to_crs(4326)
+                             geometry=result.views[camera.DORI_LEVELS[0]].to_numpy(), crs=metric).to_crs(4326)
     store.write_many({"proposals": props, "proposal_views": views}, message=f"pingan place {scenario}")
     store.set_meta({"placement": {
-        "scenario": scenario, "computed_at": now_iso(), "problem": result["problem"], "k": k, "budget": budget,
+        "scenario": scenario, "computed_at": now_iso(), "problem": result.problem, "k": k, "budget": budget,
         "cover_classes": list(cover_classes) if cover_classes else None, "models": list(models),
-        "objective": result["objective"], "bound": result["bound"], "gap": result["gap"], "status": result["status"],
+        "objective": result.objective, "bound": result.bound, "gap": result.gap, "status": result.status,
         "inputs": {name: store.version(name) for name in COVERAGE_INPUTS if store.has(name)}}})
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -21,6 +22,22 @@ CARE_TAGS = ("独居老人", "留守儿童", "残疾", "低保")
 
 
 RESIDENT_FLOOR = 100  # incidents per 1,000 residents, with at least 100 residents per grid
+
+
+@dataclass(frozen=True)
+class RiskResult:
+    """What :func:`compute_risk` works out for one period."""
+
+    #: per grid (indexed by code): indicators, score, level, contributions and their explanation
+    grids: pd.DataFrame
+    #: every graded period of every grid (the ``risk_history`` layer)
+    history: pd.DataFrame
+    #: grids whose level changed since the period before, with the indicator that moved most
+    changes: pd.DataFrame
+    #: red / yellow / green counts per community
+    summary: pd.DataFrame
+    #: the period, the model (version, digest) and the inputs' versions
+    stamp: dict[str, Any]
 
 
 def model_of(store: Store) -> risk.RiskModel:
@@ -130,7 +147,7 @@ def indicators_for(static: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
 
 
 def compute_risk(store: Store, *, period: str | None = None, method: str | None = None, history: int = 6,
-                 write: bool = True, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                 write: bool = True, progress: Callable[[str], None] | None = None) -> RiskResult:
     """Grade every grid for a period (default: the latest month with incidents) and the months before."""
     step = progress or (lambda _name: None)
     if not store.has("grids"):
@@ -182,4 +199,4 @@ def compute_risk(store: Store, *, period: str | None = None, method: str | None 
                                  crs=metric).to_crs(4326)
         store.write_many({"risk": layer, "risk_history": hist}, message=f"pingan risk {end:%Y-%m}")
         store.set_meta({"risk": stamp})
-    return {"grids": current, "history": hist, "changes": changes, "summary": summary, "stamp": stamp}
+    return RiskResult(grids=current, history=hist, changes=changes, summary=summary, stamp=stamp)

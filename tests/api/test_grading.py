@@ -14,9 +14,9 @@ def graded(module_demo):
 
 def test_demo_grading_is_planner_ready(graded):
     ws, result = graded
-    grids = result["grids"]
+    grids = result.grids
     assert len(grids) == len(ws.read("grids")) and set(grids["level"]) == {"red", "yellow", "green"}
-    summary = result["summary"]
+    summary = result.summary
     assert summary.to_numpy().sum() == len(grids) and list(summary.columns) == ["red", "yellow", "green"]
     # the urban village is where renting, floating population and blind spots pile up
     village = grids[grids["community_code"] == "370285001201"]
@@ -31,7 +31,7 @@ def test_results_and_history_are_stored(graded):
     ws, result = graded
     assert ws.has("risk") and ws.has("risk_history")
     hist = ws.read("risk_history")
-    assert hist["period"].nunique() == 7 and hist["period"].max() == result["stamp"]["period"] == "2026-10"
+    assert hist["period"].nunique() == 7 and hist["period"].max() == result.stamp["period"] == "2026-10"
     assert ws.get_meta("risk")["model"]["method"] == "quantile"
 
 
@@ -42,10 +42,10 @@ def test_model_edits_are_validated_versioned_and_audited(demo_copy):
     text = risk.DEFAULT_MODEL.replace('method = "quantile"', 'method = "fixed"')
     assert set_model(ws, text, user="综治办") == 1
     result = compute_risk(ws, write=False)
-    assert result["stamp"]["model"]["method"] == "fixed" and result["stamp"]["model_version"] == 1
+    assert result.stamp["model"]["method"] == "fixed" and result.stamp["model_version"] == 1
     assert ws.audit_log()[["user", "object"]].values.tolist() == [["综治办", "risk_model"]]
     baseline = compute_risk(ws, method="baseline", write=False)
-    assert set(baseline["grids"]["level"]) <= {"red", "yellow", "green"}
+    assert set(baseline.grids["level"]) <= {"red", "yellow", "green"}
 
 
 def test_risk_command(demo_copy, tmp_path):
@@ -62,8 +62,8 @@ def test_risk_command(demo_copy, tmp_path):
 def test_grid_planning_on_the_demo(demo_copy):
     ws = store.open_workspace(demo_copy)
     result = plan_grids(ws, write=True)
-    grids = result["grids"]
-    assert all(problems == [] for problems in result["problems"].values())  # gap- and overlap-free to 0.01%
+    grids = result.grids
+    assert all(problems == [] for problems in result.problems.values())  # gap- and overlap-free to 0.01%
     assert (grids.geom_type == "Polygon").all()  # contiguous
     assert grids["code"].is_unique
     for code, mine in grids.groupby("community_code"):
@@ -89,7 +89,7 @@ def test_grids_plan_command(demo_copy):
 def test_incidents_by_category_can_be_weighted(demo_copy):
     ws = store.open_workspace(demo_copy)
     set_model(ws, risk.DEFAULT_MODEL.replace("incident_rate = 0.30", "rate_theft = 0.30"))
-    grids = compute_risk(ws, write=False)["grids"]
+    grids = compute_risk(ws, write=False).grids
     assert "contrib_rate_theft" in grids and "contrib_incident_rate" not in grids
     top = grids.sort_values("contrib_rate_theft", ascending=False).iloc[0]
     assert top["reasons"].startswith("盗窃警情率") or "盗窃警情率" in top["reasons"]
@@ -98,7 +98,7 @@ def test_incidents_by_category_can_be_weighted(demo_copy):
 def test_the_demos_hints_move_their_grids_when_followed(graded):
     """Followed by hand (the issue's 370285001001002 among them), each printed hint lowers the level."""
     ws, result = graded
-    grids = result["grids"]
+    grids = result.grids
     model = model_of(ws)
     ind = grids[[c for c in risk.INDICATOR_LABELS if c in grids]].astype(float)
     followed = 0

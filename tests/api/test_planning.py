@@ -49,20 +49,20 @@ def layout(request, tmp_path):
 def test_lscp_covers_class_1_at_least_cost_and_reports_what_cannot_be(layout):
     result = place(layout, cover_classes=["1"], seconds=20, heading_step_deg=45.0,
                    models=("bullet-4mm",))
-    props = result["proposals"]
-    assert result["problem"] == "LSCP" and result["gap"] == pytest.approx(0.0)
-    assert result["uncoverable"] == ["楼内目标"]  # inside a 20 m building: no candidate sees it
-    assert result["already_covered"] == 1  # 银行门口 is seen by the existing camera
+    props = result.proposals
+    assert result.problem == "LSCP" and result.gap == pytest.approx(0.0)
+    assert result.uncoverable == ["楼内目标"]  # inside a 20 m building: no candidate sees it
+    assert result.already_covered == 1  # 银行门口 is seen by the existing camera
     assert len(props) == 1 and props["site_id"].iat[0] == "S1"  # the cheap wall beats the new poles
-    assert result["objective"] == pytest.approx(1000.0 + 600.0)
+    assert result.objective == pytest.approx(1000.0 + 600.0)
     assert props["targets"].iat[0] == "小学南门"
     assert layout.has("proposals") and layout.get_meta("placement")["problem"] == "LSCP"
 
 
 def test_mclp_and_accepting_proposals(layout):
     result = place(layout, k=2, seconds=20, heading_step_deg=90.0, models=("bullet-4mm",))
-    props = result["proposals"]
-    assert 1 <= len(props) <= 2 and result["status"] == "Optimal"
+    props = result.proposals
+    assert 1 <= len(props) <= 2 and result.status == "Optimal"
     assert props["gain"].is_monotonic_decreasing and (props["gain"] > 0).all()
     before = len(layout.read("cameras"))
     ids = accept(layout, [1])
@@ -82,7 +82,7 @@ def test_candidate_views_are_reused_only_while_their_inputs_stay_the_same(layout
     said.clear()
     again = place(layout, **kw, progress=said.append)
     assert any("reused" in s for s in said)
-    assert list(again["views"].index) == list(first["views"].index)
+    assert list(again.views.index) == list(first.views.index)
     # a building grows: the views are computed anew
     taller = layout.read("buildings").assign(height_m=30.0)
     layout.write("buildings", validate.validate(taller, "buildings"))

@@ -63,7 +63,7 @@ def demo_coverage(module_demo):
 
 def test_demo_coverage_is_consistent(demo_coverage):
     ws, result = demo_coverage
-    grids, comms = result["grids"], result["communities"]
+    grids, comms = result.grids, result.communities
     shares = grids[[c for c in grids if c.startswith("share_")]]
     assert ((shares >= 0) & (shares <= 1)).all().all()
     assert (grids["seen_identify_m2"] <= grids["seen_recognise_m2"] + 1e-6).all()
@@ -72,15 +72,15 @@ def test_demo_coverage_is_consistent(demo_coverage):
         assert comms[col].sum() == pytest.approx(grids[col].sum())
         by_comm = grids.groupby("community_code")[col].sum()
         assert comms.set_index("community_code")[col].to_numpy() == pytest.approx(by_comm.to_numpy())
-    spots = result["blind_spots"]
+    spots = result.blind_spots
     total = spots["area_m2"].sum() + grids["seen_detect_m2"].sum()
     assert total == pytest.approx(grids["public_m2"].sum(), rel=1e-3)
     roads = ws.read("roads").to_crs(ws.metric_crs())
     assert grids["road_m"].sum() == pytest.approx(roads.length.sum(), rel=1e-4)  # boundary roads counted once
     counted = grids["cameras_active"].sum() + grids["cameras_faulty"].sum() + grids["cameras_planned"].sum()
-    assert counted + result["indicators"]["cameras_outside_grids"] == len(ws.read("cameras"))  # each camera once
+    assert counted + result.indicators["cameras_outside_grids"] == len(ws.read("cameras"))  # each camera once
     assert {"intersection", "street", "off-street"} <= set(spots["kind"])
-    ind = result["indicators"]
+    ind = result.indicators
     assert 0 <= ind["class1_share"] <= 1 and ind["intersections"] > 0
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from api.workflows.coverage import CoverageResult
 from gis import footprint as fp
 from gis import partition, visibility
 
@@ -88,15 +89,15 @@ def test_the_demo_views_are_the_same_through_dask(demo_ws):
 
 
 # ---- coverage ----------------------------------------------------------------------------------------
-def assert_same_coverage(single: dict, tiled: dict) -> None:
+def assert_same_coverage(single: CoverageResult, tiled: CoverageResult) -> None:
     """Every table equal to the last bit, rows in the same order; blind-spot polygons identical."""
     for name in ("grids", "communities", "targets", "blind_spots"):
-        a = pd.DataFrame(single[name]).drop(columns="geometry", errors="ignore").reset_index(drop=True)
-        b = pd.DataFrame(tiled[name]).drop(columns="geometry", errors="ignore").reset_index(drop=True)
+        a = pd.DataFrame(getattr(single, name)).drop(columns="geometry", errors="ignore").reset_index(drop=True)
+        b = pd.DataFrame(getattr(tiled, name)).drop(columns="geometry", errors="ignore").reset_index(drop=True)
         pd.testing.assert_frame_equal(a, b, check_exact=True, obj=name)
-    assert shapely.equals_exact(single["blind_spots"].geometry.to_numpy(), tiled["blind_spots"].geometry.to_numpy(),
+    assert shapely.equals_exact(single.blind_spots.geometry.to_numpy(), tiled.blind_spots.geometry.to_numpy(),
                                 tolerance=0).all()
-    assert pd.Series(single["indicators"]).equals(pd.Series(tiled["indicators"]))  # NaN equals NaN here
+    assert pd.Series(single.indicators).equals(pd.Series(tiled.indicators))  # NaN equals NaN here
 
 
 def test_the_demo_coverage_is_the_same_through_dask(demo_ws):
@@ -106,8 +107,8 @@ def test_the_demo_coverage_is_the_same_through_dask(demo_ws):
     ws = demo_ws
     single = compute_coverage(ws, write=False)
     tiled = compute_coverage(ws, write=False, parallel=True, workers=2, tile_m=300.0)
-    assert len(tiled["tiles"]) > 4 and sum(t["grids"] for t in tiled["tiles"]) == len(single["grids"])
-    assert len(single["blind_spots"]) > 100 and single["targets"]["covered"].any()
+    assert len(tiled.tiles) > 4 and sum(t["grids"] for t in tiled.tiles) == len(single.grids)
+    assert len(single.blind_spots) > 100 and single.targets["covered"].any()
     assert_same_coverage(single, tiled)
 
 
@@ -125,7 +126,7 @@ def test_a_10000_camera_city_has_the_same_coverage_partitioned(tmp_path):
     compute_views(ws)
     single = compute_coverage(ws, write=False)
     tiled = compute_coverage(ws, write=False, parallel=True, workers=2, tile_m=1_000.0)
-    assert len(tiled["tiles"]) > 50
+    assert len(tiled.tiles) > 50
     assert_same_coverage(single, tiled)
 
 
@@ -137,8 +138,8 @@ def test_the_demo_candidates_are_the_same_through_dask(demo_ws):
     kw = {"k": 8, "method": "greedy", "heading_step_deg": 90.0, "models": ("bullet-4mm",), "write": False}
     single = place(ws, **kw)
     tiled = place(ws, **kw, parallel=True, workers=2, tile_m=300.0, reuse_views=False)
-    assert single["candidates"] > 1000
-    assert list(single["views"].index) == list(tiled["views"].index)
-    assert identical(single["views"], tiled["views"])
-    pd.testing.assert_frame_equal(single["proposals"].drop(columns="geometry", errors="ignore"),
-                                  tiled["proposals"].drop(columns="geometry", errors="ignore"), check_exact=True)
+    assert single.candidates > 1000
+    assert list(single.views.index) == list(tiled.views.index)
+    assert identical(single.views, tiled.views)
+    pd.testing.assert_frame_equal(single.proposals.drop(columns="geometry", errors="ignore"),
+                                  tiled.proposals.drop(columns="geometry", errors="ignore"), check_exact=True)
