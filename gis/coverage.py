@@ -54,6 +54,9 @@ class Options:
 class CoverageModel:
     """Grids, targets and camera views held in memory for repeated, incremental coverage queries.
 
+    Methods take grid and target *rows* (positions); the figures they return are labelled with the
+    caller's own index of ``grids`` and ``targets``.
+
     ``views`` is indexed by camera id with one polygon column per DORI level (metric CRS);
     ``cameras`` has ``id``, ``status`` and ``point_class``.
     """
@@ -73,6 +76,8 @@ class CoverageModel:
     def __post_init__(self) -> None:
         require_metric("coverage", grids=self.grids, buildings=self.buildings, roads=self.roads,
                        targets=self.targets, units=self.units)
+        #: the caller's labels of the grids and targets: the figures come back under them
+        self.grid_index, self.target_index = self.grids.index, self.targets.index
         self.grids = self.grids.reset_index(drop=True)
         self.space = PublicSpace(self.grids, self.buildings, self.roads, self.units)
         self.units = self.space.units
@@ -251,7 +256,7 @@ class CoverageModel:
                    *(f"cameras_{st}" for st in ("active", "faulty", "planned")),
                    *(f"cameras_class{cls}" for cls in "123")]
         # the same columns for no grid as for many (an empty selection is still a table of figures)
-        out = pd.DataFrame.from_records(records, columns=columns)
+        out = pd.DataFrame.from_records(records, columns=columns, index=self.grid_index[list(rows)])
         for level in DORI_LEVELS:
             out[f"share_{level}"] = np.where(out["public_m2"] > 0, out[f"seen_{level}_m2"] / out["public_m2"], 0.0)
         out["share_redundant"] = np.where(out["public_m2"] > 0, out["redundant_m2"] / out["public_m2"], 0.0)
@@ -287,7 +292,7 @@ class CoverageModel:
             records.append({"id": t["id"], "name": t["name"], "category": t["category"], "class": t["class"],
                             "required_level": required, "best_level": best, "share_required": share_req,
                             "cameras": cams, "covered": covered})
-        return pd.DataFrame.from_records(records)
+        return pd.DataFrame.from_records(records, index=self.target_index[list(rows)])
 
     def blind_spots(self, rows: Iterable[int] | None = None) -> gpd.GeoDataFrame:
         """Uncovered public space, one polygon per piece, ranked by priority where ≥ min_area."""

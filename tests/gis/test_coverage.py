@@ -159,3 +159,20 @@ def test_grid_figures_of_no_grid_have_every_column():
     m = model(cams_frame([("C1", Point(0, 0), 0.0)]), [box(-5, 20, 5, 30)])
     assert list(m.grid_figures([]).columns) == list(m.grid_figures().columns)
     assert m.grid_figures([]).empty
+
+
+def test_figures_keep_the_callers_index():
+    """Grids and targets labelled by the caller come back under the same labels, whatever rows are asked."""
+    cams = cams_frame([("C1", Point(0, 0), 0.0)])
+    grids = gpd.GeoDataFrame({"code": ["g-west", "g-east"], "community_code": ["c", "c"]},
+                             geometry=[box(-50, -50, 0, 50), box(0, -50, 50, 50)], index=["west", "east"])
+    targets = gpd.GeoDataFrame({"id": ["T1", "T2"], "name": ["a", "b"], "category": ["school", "school"],
+                                "class": ["1", "1"], "required_level": ["detect", "detect"]},
+                               geometry=[Point(0, 10), Point(45, -45)], index=[70, 80])
+    m = coverage.CoverageModel(grids=grids, buildings=gpd.GeoSeries([]), roads=gpd.GeoDataFrame(
+        {"class": []}, geometry=[]), targets=targets, cameras=cams[["id", "status", "point_class", "geometry"]],
+        views=views_for(cams, []))
+    assert list(m.grid_figures().index) == ["west", "east"]
+    assert list(m.grid_figures([1]).index) == ["east"] and m.grid_figures([1])["code"].iat[0] == "g-east"
+    assert list(m.target_coverage().index) == [70, 80]
+    assert m.target_coverage([0]).at[70, "covered"] and not m.target_coverage().at[80, "covered"]
