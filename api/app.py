@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 import xstatic.pkg.leaflet as xleaflet
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
@@ -17,6 +20,7 @@ from api.maps.base import Basemap
 from api.routers import auth, exports, features, layers, pages, placement, risk, whatif, workspace
 from api.security import SecurityMiddleware
 from api.settings import Settings
+from layers.postgis import redact
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -49,8 +53,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/api/health", tags=["service"])
     def health() -> dict[str, str]:
-        from layers.postgis import redact
-
         return {"status": "ok", "workspace": redact(str(settings.workspace))}  # never a database password
 
     return app
@@ -59,10 +61,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def serve_in_background(app: FastAPI, host: str = "127.0.0.1") -> tuple[str, Any, threading.Thread]:
     """Serve ``app`` from a thread on a free port (for tests, scripts and notebooks); returns its URL,
     the uvicorn server (``server.should_exit = True`` stops it) and the thread."""
-    import socket
-    import time
-
-    import uvicorn
 
     with socket.socket() as s:
         s.bind((host, 0))

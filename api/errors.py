@@ -6,8 +6,10 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.access import AuthError, UserError
 from gis.risk import RiskModelError
@@ -64,8 +66,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody, "descripti
 
 
 def add_exception_handlers(app: FastAPI) -> None:
-    from fastapi.exceptions import RequestValidationError
-
     def invalid_request(request: Request, exc: Exception) -> JSONResponse:
         # the same body as every other error: each problem with where it is and what is wrong
         errors = exc.errors() if isinstance(exc, RequestValidationError) else []
@@ -77,7 +77,6 @@ def add_exception_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(RequestValidationError, invalid_request)
 
-    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     def http_error(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 500)

@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
@@ -91,7 +92,6 @@ def _huey_for(store: Store) -> Any:
 
         return SqliteHuey(name="pingan", filename=str(Path(path).with_name(f"{Path(path).stem}.jobs.sqlite")),
                           utc=True)
-    from urllib.parse import urlsplit
 
     import psycopg
     from huey.contrib.sql_huey import SqlHuey

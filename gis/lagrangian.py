@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import heapq
 import math
+import multiprocessing as mp
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+
+from gis.localsearch import local_search
 
 
 def _prune(A: sp.csc_matrix, costs: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -202,8 +206,6 @@ def refine_cover(A: sp.csr_matrix, costs: np.ndarray, best: np.ndarray, u: np.nd
 def _refine_one(args: tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray, float, int]) -> np.ndarray:
     """Odd seeds run the row-weighting local search, even ones CFT's fix-and-refine: two different
     neighbourhoods (measured on the OR-Library NR sets, each finds covers the other misses)."""
-    from gis.localsearch import local_search
-
     A, c, x, u, seconds, seed = args
     if seed % 2:
         return local_search(A, c, x, seconds=seconds, seed=seed)
@@ -217,8 +219,6 @@ def refine_parallel(A: sp.csr_matrix, c: np.ndarray, x: np.ndarray, u: np.ndarra
     if workers <= 1:
         half = refine_cover(A, c, x, u, seconds=seconds / 2)
         return _refine_one((A, c, half, u, seconds / 2, 1))
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
 
     jobs = [(A, c, x, u, seconds, seed) for seed in range(workers)]
     try:

@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
 import scipy.sparse as sp
 
@@ -113,8 +114,6 @@ def celf(A: sp.csr_matrix, weights: np.ndarray, *, k: int | None = None, costs: 
 def _highs(n_cols: int, costs: np.ndarray, lower: np.ndarray, upper: np.ndarray, integer: np.ndarray,
            A: sp.csc_matrix, row_lower: np.ndarray, row_upper: np.ndarray, sense_max: bool, seconds: float,
            start: np.ndarray | None, threads: int) -> tuple[np.ndarray, float, float, str]:
-    import highspy
-
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(seconds))

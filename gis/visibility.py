@@ -27,6 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -326,8 +327,6 @@ def naive_visible(params: pd.DataFrame, ranges: pd.DataFrame, obstacles: Obstacl
 
 def long_form(views: pd.DataFrame, crs: object = None) -> pd.DataFrame:
     """One row per camera and level (camera, level, area_m2, geometry) for storage and maps."""
-    import geopandas as gpd
-
     frames = []
     for level in views.columns:
         geoms = views[level].to_numpy()

@@ -23,7 +23,7 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import LineString, box
 
-from layers import demo_places
+from layers import demo_places, validate
 from layers.demo_town import (
     COMPOUNDS,
     EW_ROADS,
@@ -195,8 +195,6 @@ def _to_lonlat(town: Town) -> dict[str, pd.DataFrame]:
 
 def build(store: Any, seed: int = 2013, progress: Callable[[str], None] | None = None) -> dict[str, int]:
     """Generate, validate and write the demo town into ``store`` in one atomic step."""
-    from layers import validate
-
     frames = generate(seed, progress)
     checked = {name: validate.validate(frame, name, source="demo") for name, frame in frames.items()}
     if progress:

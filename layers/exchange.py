@@ -23,7 +23,7 @@ from pyproj import CRS
 
 from gis import coords as offsets
 from gis import crs as crs_policy
-from layers import schemas, sheets, validate, values
+from layers import osm, schemas, sheets, validate, values
 from layers.errors import ImportFormatError, LayerValidationError, Problem
 from layers.store import DEFAULT_SETTINGS, Store
 
@@ -196,8 +196,6 @@ def read_file(path: str | Path, layer: str, *, coords: str | None = None, fmt: s
     kind = detect_format(path, fmt)
     offset, declared = parse_coords(coords)
     if kind == "osm":
-        from layers import osm
-
         frames = osm.read_pbf(path)
         if layer not in frames:
             raise ImportFormatError(f"an OSM extract gives {', '.join(frames)}, not {layer}")
@@ -343,8 +341,6 @@ def import_osm(store: Store, path: str | Path, *, only: list[str] | None = None,
 
     Returns a report per layer: rows stored, OSM features repaired and dropped.
     """
-    from layers import osm
-
     frames = osm.read_pbf(path, only=only, progress=progress)
     if not frames:
         raise ImportFormatError(f"{Path(path).name} holds none of: buildings, roads, targets, cameras")

@@ -5,8 +5,10 @@ are offset, not a datum) and KML carries the layer's styles.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
@@ -94,8 +96,6 @@ def _kml_colour(rgb: str, alpha: str) -> str:
 
 def style_kml(path: Path, frame: pd.DataFrame) -> None:
     """Give each placemark the style of its risk level (or camera status): filled polygons, coloured icons."""
-    import xml.etree.ElementTree as ET
-
     column = next((c for c in KML_STYLES if c in frame), None)
     if column is None:
         return
@@ -178,8 +178,6 @@ def export_frame(frame: pd.DataFrame, path: str | Path, *, layer: str, fmt: str 
 
 def _label_geojson(path: Path, offset: str) -> None:
     """Say in a GeoJSON file that its coordinates are shifted (GDAL names no CRS it has no code for)."""
-    import json
-
     doc = json.loads(path.read_text(encoding="utf-8"))
     name, remark = OFFSET_NOTES[offset]
     doc = {"type": doc.pop("type"), "name": doc.pop("name", None),

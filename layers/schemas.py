@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from layers.errors import UnknownLayerError
+
 
 @dataclass(frozen=True)
 class Field:
@@ -277,8 +279,6 @@ LAT_HEADERS = ("纬度", "lat", "latitude", "y", "北纬", "y坐标")
 
 def get(layer: str) -> LayerSchema:
     """Return the schema of ``layer``; raise with the list of layers if unknown."""
-    from layers.errors import UnknownLayerError
-
     try:
         return SCHEMAS[layer]
     except KeyError:

@@ -23,6 +23,7 @@ import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from api.access.policy import grid_codes
 from api.access.roles import ROLES, Area, AuthError, ForbiddenError, User, UserError
 from layers.store import Store, now_iso
 
@@ -57,8 +58,6 @@ def check_password(password: str) -> None:
 def add_user(store: Store, username: str, role: str, area: Area, password: str | None = None, *,
              display_name: str = "", by: str = "system") -> str:
     """Create a user; returns the password (generated when not given: shown once, never stored)."""
-    from api.access.policy import grid_codes
-
     if not USERNAME.fullmatch(username):
         raise UserError(f"user name '{username}' is not allowed: 2–32 letters, digits, Chinese, '_', '.', '-'")
     if role not in ROLES:

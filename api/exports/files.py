@@ -22,6 +22,7 @@ import pandas as pd
 from api.exports import cells, privacy
 from api.exports.source import Source
 from api.i18n import MESSAGES
+from gis import crs as crs_policy
 from layers import exchange, exporting, schemas
 from layers.errors import ImportFormatError
 
@@ -57,8 +58,6 @@ def export_coords(source: Source, coords: str | None) -> str | None:
         return None
     key = coords.strip().lower()
     if key == "cgcs2000":
-        from gis import crs as crs_policy
-
         metric = source.store.metric_crs()
         if not crs_policy.is_cgcs2000_gk(metric):
             raise ValueError(f"this workspace lies outside China (its metric CRS is {metric.name}): ask for "

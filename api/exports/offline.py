@@ -21,6 +21,7 @@ import xstatic.pkg.leaflet as xleaflet
 from api.exports import cells
 from api.exports.source import Source
 from api.i18n import t
+from api.maps import coverage, households
 from api.maps.base import NO_BASEMAP, STATIC_PREFIX, page_html
 from api.maps.displays import FrameCache
 from api.maps.layers import Page
@@ -77,8 +78,6 @@ def inline_assets(page: str) -> str:
 def offline_html(source: Source, path: str | Path, *, kind: str = "risk",
                  progress: Callable[[str], None] | None = None) -> Path:
     """Write the ``kind`` map of the user's area as one self-contained HTML file."""
-    from api.maps import coverage, households
-
     step = progress or (lambda _name: None)
     source.require_export()
     if kind not in KINDS:

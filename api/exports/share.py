@@ -17,6 +17,8 @@ from pathlib import Path
 
 from api.exports import privacy
 from api.exports.source import Source
+from layers import accounts
+from layers.errors import WorkspaceExistsError
 from layers.geopackage import GeoPackageStore
 from layers.store import Store
 
@@ -32,8 +34,6 @@ def share_workspace(store: Store, out: Path, *, force: bool = False,
     out = Path(out)
     tmp = out.with_name(f".{out.stem}.share-{os.getpid()}.gpkg")
     if out.exists() and not force:
-        from layers.errors import WorkspaceExistsError
-
         raise WorkspaceExistsError(f"{out} already exists: choose another name, or replace it (--force)")
     written: dict[str, int] = {}
     try:
@@ -66,7 +66,6 @@ def share_workspace(store: Store, out: Path, *, force: bool = False,
     finally:
         for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
             leftover.unlink(missing_ok=True)
-        from layers import accounts
 
         accounts.sibling(tmp).unlink(missing_ok=True)
     store.audit("workspace_share", str(out.name), {"layers": written})

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import getpass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from api import access
 from api.access import Area, ForbiddenError, Scope, User
 from layers.store import Store
 
@@ -31,9 +33,6 @@ class Source:
     def local(cls, store: Store, user: str | None = None, lang: str = "zh") -> Source:
         """Exports made on this machine: as the workspace user ``user`` (their role and area apply),
         else as the local administrator (the CLI's and a notebook's default)."""
-        import getpass
-
-        from api import access
 
         if lang not in ("zh", "en"):
             raise ValueError(f"unknown language '{lang}': use zh or en")

@@ -14,12 +14,18 @@ and clicks on the map are shifted back before they reach the analysis.
 from __future__ import annotations
 
 import dataclasses
+import html
 from typing import Any, cast
+from urllib.parse import urlencode
 
 import folium
 import numpy as np
 import shapely
 from branca.element import Element, Figure
+
+from api.i18n import t
+from api.security import tile_origins
+from gis.coords import gcj02_to_wgs84, wgs84_to_gcj02
 
 STATIC_PREFIX = "/static"
 
@@ -101,8 +107,6 @@ class Basemap:
 
     def tile_origins(self) -> list[str]:
         """Where this basemap's tiles come from, as CSP sources (a page may load images from them only)."""
-        from api.security import tile_origins
-
         if self.kind == "none":
             return []
         if self.kind == "xyz":
@@ -113,7 +117,6 @@ class Basemap:
         """WGS84 lon/lat geometries (array) as drawn on this basemap."""
         if not self.shifted:
             return geoms
-        from gis.coords import wgs84_to_gcj02
 
         def shift(xy: np.ndarray) -> np.ndarray:
             x, y = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
@@ -125,7 +128,6 @@ class Basemap:
         """A WGS84 position as drawn on this basemap."""
         if not self.shifted:
             return lon, lat
-        from gis.coords import wgs84_to_gcj02
 
         x, y = wgs84_to_gcj02(lon, lat)
         return float(x), float(y)
@@ -134,7 +136,6 @@ class Basemap:
         """A position clicked on this basemap, in WGS84."""
         if not self.shifted:
             return lon, lat
-        from gis.coords import gcj02_to_wgs84
 
         x, y = gcj02_to_wgs84(lon, lat)
         return float(x), float(y)
@@ -177,8 +178,6 @@ def page_html(m: folium.Map) -> Element:
 
 def add_title(m: folium.Map, text: str) -> None:
     """The page's title box (escaped), top left beside the zoom buttons."""
-    import html
-
     page_html(m).add_child(folium.Element(
         f'<div class="pingan-title" id="pingan-title" style="position:fixed;top:10px;left:60px;z-index:1000">'
         f"{html.escape(text)}</div>"))
@@ -186,10 +185,6 @@ def add_title(m: folium.Map, text: str) -> None:
 
 def add_export_menu(m: folium.Map, lang: str, kind: str) -> None:
     """The page's downloads (printed map, tables, offline map, grid layer), served by the export API."""
-    import html
-    from urllib.parse import urlencode
-
-    from api.i18n import t
 
     layer = "risk" if kind == "risk" else "coverage_grids"
     extra = {"lang": "en"} if lang == "en" else {}

@@ -5,12 +5,14 @@ from __future__ import annotations
 import html
 
 import folium
+import geopandas as gpd
 import shapely
 
 from api.i18n import t
 from api.maps.base import add_export_menu, page_html
 from api.maps.displays import LEVEL_FILL
 from api.maps.layers import Page, add_layer
+from api.workflows.coverage import coverage_model
 from gis.camera import DORI_LEVELS
 
 SPOT_COLOURS = ("#b2182b", "#ef8a62", "#fddbc7")  # top 10, top 50, the rest
@@ -99,13 +101,10 @@ def coverage_map(page: Page, *, redundancy: bool = False, exports: bool = True) 
         for level in DORI_LEVELS:
             add_layer(m, page, f"views:{level}", name=f"{t(lang, 'views')} · {t(lang, level)}", interactive=False)
         if redundancy and "grids" in present:
-            from api.workflows.coverage import coverage_model
-
             model = coverage_model(store)
             mine = model.grids if page.scope is None or page.scope.everywhere else model.grids[
                 model.grids["code"].astype(str).isin(page.scope.grids)]
             twice = shapely.union_all([model.redundant(g) for g in mine.geometry])
-            import geopandas as gpd
 
             folium.GeoJson(page.escaped(gpd.GeoDataFrame(geometry=[twice], crs=store.metric_crs()), []),
                            name=t(lang, "redundant"),

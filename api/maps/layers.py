@@ -19,8 +19,9 @@ import pandas as pd
 from jinja2 import Template
 
 from api.access import Scope
+from api.exports import privacy
 from api.i18n import t
-from api.maps.base import NO_BASEMAP, Basemap
+from api.maps.base import NO_BASEMAP, Basemap, add_title, offline_map
 from api.maps.displays import DISPLAYS, Display, FrameCache, area_mask, escaped
 from layers.store import Store
 
@@ -47,8 +48,6 @@ class Page:
 
     def read(self, layer: str) -> pd.DataFrame:
         """A layer's rows inside the user's area, household counts from 1 to 4 suppressed (as in every answer)."""
-        from api.exports import privacy
-
         frame = self.store.read(layer)
         frame = frame if self.scope is None else self.scope.filter(self.store, layer, frame)
         if any(c in frame for c in privacy.DERIVED):
@@ -57,8 +56,6 @@ class Page:
 
     def start(self, title_key: str) -> tuple[folium.Map, set[str]]:
         """The page's empty offline map with its title, and the layers this user may read."""
-        from api.maps.base import add_title, offline_map
-
         m = offline_map(self.store.extent(), basemap=self.basemap)
         add_title(m, f"{t(self.lang, title_key)} · {self.store.get_meta('name', '')}")
         return m, self.present()

@@ -8,6 +8,8 @@ import html
 
 import folium
 
+from api.exports.offline import inline_assets
+
 
 class InlineMap:
     """A rendered page that Jupyter displays (``_repr_html_``) and that can be saved as one file."""
@@ -30,6 +32,4 @@ class InlineMap:
 
 def show(m: folium.Map, height: int = 520) -> InlineMap:
     """Display a page builder's map (``api.maps.*_map``) inline; nothing is fetched from the internet."""
-    from api.exports.offline import inline_assets
-
     return InlineMap(inline_assets(m.get_root().render()), height)

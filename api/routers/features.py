@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import numpy as np
+import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
@@ -62,8 +63,6 @@ SEARCHABLE = {"grids": ("code", "name"), "cameras": ("id", "name"), "targets": (
 def search(request: Request, store: StoreDep, settings: SettingsDep, scope: ScopeDep,
            q: Annotated[str, Query(min_length=1, max_length=100, description="a code or part of a name")],
            limit: Annotated[int, Query(ge=1, le=50)] = 10) -> list[dict[str, Any]]:
-    import pandas as pd
-
     needle = q.strip().lower()
     basemap = Basemap.from_settings(settings)
     hits: list[tuple[int, dict[str, Any]]] = []

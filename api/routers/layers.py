@@ -19,6 +19,7 @@ from api.deps import LangDep, ScopeDep, StoreDep
 from api.errors import ERRORS, ConflictError, PreconditionFailedError, PreconditionRequiredError
 from api.exports import files
 from api.exports.source import Source
+from layers import validate
 from layers.errors import UnknownLayerError
 from layers.store import json_value
 
@@ -136,8 +137,6 @@ def _sent_row(name: str, key: str, fid: str | None, feature: Any) -> tuple[str, 
 
 def _edit(store: Any, scope: Any, name: str, fid: str | None, feature: Any, if_match: str | None,
           action: str) -> Response:
-    from layers import validate
-
     if name not in EDITABLE:
         raise PermissionError(f"'{name}' is computed, not edited: recompute it instead")
     scope.allow_write(name)

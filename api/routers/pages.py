@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from api.access import ForbiddenError, Scope
 from api.deps import LangDep, ScopeDep, SettingsDep, StoreDep
 from api.errors import ERRORS
-from api.maps import households, overview
+from api.maps import coverage, households, overview, placement
 from api.maps.base import Basemap
 from api.maps.layers import Page
 from api.routers.features import frame_cache
@@ -42,8 +42,6 @@ def household_page(request: Request, store: StoreDep, settings: SettingsDep, lan
 @router.get("/coverage", response_class=HTMLResponse, summary="Coverage map: views, targets, blind spots")
 def coverage_page(request: Request, store: StoreDep, settings: SettingsDep, lang: LangDep,
                   scope: ScopeDep, k: int = 1) -> HTMLResponse:
-    from api.maps import coverage
-
     page = _context(request, store, settings, lang, scope)
     return _page(coverage.coverage_map(page, redundancy=k >= 2), lang, settings)
 
@@ -53,7 +51,6 @@ def placement_page(request: Request, store: StoreDep, settings: SettingsDep, lan
                   scope: ScopeDep) -> HTMLResponse:
     if not scope.user.role.can_place:
         raise ForbiddenError(f"role '{scope.user.role.name}' does not place cameras")
-    from api.maps import placement
 
     return _page(placement.placement_map(_context(request, store, settings, lang, scope)), lang, settings)
 

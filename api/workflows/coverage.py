@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from api.workflows import parallel as dask_run
 from api.workflows.settings import coverage_options
 from api.workflows.views import compute_views, views_are_current
 from gis import camera, coverage, indicators
@@ -113,8 +114,6 @@ def compute_coverage(store: Store, *, include_planned: bool = False, write: bool
     tiles: list[dict[str, Any]] = []
     prepare_s = 0.0
     if parallel or scheduler:
-        from api.workflows import parallel as dask_run
-
         step("grids, targets and blind spots in tiles")
         shown = [0]
 

@@ -10,6 +10,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gis import gridding
+from layers import validate
 from layers.errors import WorkspaceError
 from layers.store import Store
 
@@ -57,8 +58,6 @@ def plan_grids(store: Store, *, community: str | None = None, min_households: in
     if write:
         layer = out.assign(worker_id=None).to_crs(4326)
         if replace:
-            from layers import validate
-
             store.write("grids", validate.validate(layer[["code", "name", "community_code", "kind", "worker_id",
                                                           "geometry"]], "grids"), message="pingan grids plan")
         store.write("planned_grids", layer, message="pingan grids plan")

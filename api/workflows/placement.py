@@ -16,10 +16,12 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 
+from api.workflows import parallel as dask_run
 from api.workflows.coverage import COVERAGE_INPUTS
 from api.workflows.whatif import WhatIf
 from gis import camera, placement, solvers, visibility
 from gis import footprint as fp
+from layers import validate
 from layers.errors import WorkspaceError
 from layers.store import Store, now_iso
 
@@ -137,7 +139,6 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
         _VIEWS.move_to_end(key)
         step(f"views of {len(cand):,} candidates: unchanged since the last run, reused")
     elif parallel or scheduler:  # candidates in tiles with a halo on a dask cluster: the same views
-        from api.workflows import parallel as dask_run
 
         views = dask_run.visible_partitioned(
             params, ranges, session.obstacles.geoms, session.obstacles.heights, target_height=session.target,
@@ -264,7 +265,6 @@ def accept(store: Store, ranks: Sequence[int], *, user: str = "cli") -> list[str
         "resolution_px": [placement.CATALOGUE[m].resolution_px for m in chosen["model"]],
         "height_m": chosen["height_m"].to_numpy(), "tilt_deg": chosen["tilt_deg"].to_numpy(),
         "status": "planned", "point_class": "1"}, geometry=chosen.geometry.to_numpy(), crs=4326)
-    from layers import validate
 
     merged = pd.concat([cams, validate.validate(new, "cameras")], ignore_index=True)
     store.write("cameras", gpd.GeoDataFrame(merged, geometry="geometry", crs=4326),

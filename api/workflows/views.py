@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from api.workflows import parallel as dask_run
 from api.workflows.settings import assumptions
 from gis import camera, mounting, visibility
 from gis import footprint as fp
@@ -49,7 +50,6 @@ def compute_views(store: Store, *, mode: str | None = None, target_height: float
     ranges = fp.level_ranges(params, ppm, target, form=str(settings["dori_form"]))
     heights = visibility.building_heights(blds["height_m"], blds["floors"], float(settings["storey_height_m"]))
     if parallel or scheduler:  # tiles with a halo on a dask cluster (a LocalCluster unless one is named)
-        from api.workflows import parallel as dask_run
 
         seen = dask_run.visible_partitioned(params, ranges, blds.geometry.to_numpy(), heights, target_height=target,
                                             mode=occlusion, presets=tuple(assume.ptz_presets_deg), tile_m=tile_m,
