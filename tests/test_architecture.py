@@ -105,3 +105,15 @@ def test_no_private_member_is_used_outside_its_module():
                     and node.attr not in own and node.attr not in FOREIGN_PRIVATE):
                 used.append(f"{name}:{node.lineno} .{node.attr}")
     assert not used, used
+
+
+#: what each package may import of ours
+LAYERS = {"gis": {"gis"}, "layers": {"gis", "layers"}, "api": {"gis", "layers", "api"}}
+
+
+def test_packages_import_downwards_only():
+    modules = _modules()
+    wrong = sorted({f"{name} imports {target}" for name, path in modules.items()
+                    for target, _ in _imports(name, path, modules)
+                    if target.split(".")[0] not in LAYERS[name.split(".")[0]]})
+    assert not wrong, wrong

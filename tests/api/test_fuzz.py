@@ -3,8 +3,8 @@
 Every operation is called with generated valid and invalid input, as an administrator, on a
 copy of the analysed demo, through hypothesis directly (schemathesis' pytest plugin does not
 follow every pytest release). The optimiser run is left out: a generated request may ask for a
-300-second MILP, and its input checks are tested in test_planning; the HTML pages are tested
-in Chromium.
+300-second MILP, and its input checks are tested in tests/api/workflows/test_placement.py; the HTML
+pages are tested in Chromium.
 """
 
 import re
