@@ -63,7 +63,26 @@ def _as_arrays(lon: ArrayLike, lat: ArrayLike) -> tuple[Array, Array]:
 
 
 def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Array, Array]:
-    """Forward GCJ-02 offset: WGS84 lon/lat to GCJ-02 lon/lat."""
+    """Forward GCJ-02 offset: WGS84 lon/lat to GCJ-02 lon/lat (the shift of China's web maps).
+
+    Points outside China are returned unchanged.
+
+    Parameters
+    ----------
+    lon, lat
+        WGS84 longitude and latitude (degrees), scalars or arrays of one shape.
+
+    Returns
+    -------
+    lon, lat : numpy.ndarray
+        GCJ-02 longitude and latitude (degrees).
+
+    Examples
+    --------
+    >>> lon, lat = wgs84_to_gcj02(120.5, 36.9)
+    >>> round(float(lon - 120.5) * 1e5), round(float(lat - 36.9) * 1e5)  # about 440 m east, 55 m north
+    (494, 49)
+    """
     x, y = _as_arrays(lon, lat)
     dx, dy = _offset(x, y)
     return x + dx, y + dy
@@ -101,10 +120,12 @@ def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Array, Array]:
 
 
 def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Array, Array]:
+    """WGS84 lon/lat (degrees) to Baidu's BD-09, through GCJ-02."""
     return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
 
 
 def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Array, Array]:
+    """Baidu's BD-09 lon/lat (degrees) back to WGS84, through GCJ-02 (iterated inverse)."""
     return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
 
 

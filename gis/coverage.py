@@ -41,6 +41,11 @@ KIND_WEIGHTS = {"intersection": 2.0, "street": 1.5, "off-street": 1.0}
 
 @dataclass(frozen=True)
 class Options:
+    """How coverage is counted: which camera statuses cover, the DORI levels for blind spots and
+    redundancy, the smallest ranked blind spot (m²), the share of a polygon target that must be seen,
+    the distance (m) within which a target raises a blind spot's priority, and the level a target
+    needs when it names none."""
+
     covering_statuses: tuple[str, ...] = ("active",)
     blind_spot_level: str = "detect"
     redundancy_level: str = "detect"
@@ -164,10 +169,27 @@ class CoverageModel:
     def set_camera(self, cam: str, views: Mapping[str, shapely.Geometry] | None, *, status: str | None = None,
                    point_class: str | None = None,
                    location: shapely.Geometry | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Add, move (same id, new views) or delete (``views=None``) one camera.
+        """Add, move (same id, new views) or delete one camera, and recompute only what it touches.
 
-        A moved camera keeps its status and point class unless new ones are given. Returns the
-        new figures of the grids and the coverage of the targets it touches.
+        Parameters
+        ----------
+        cam
+            The camera's id.
+        views
+            Its view polygon per DORI level (metric CRS); None deletes the camera.
+        status
+            Its status (a moved camera keeps its own when None).
+        point_class
+            Its point class (kept when None).
+        location
+            Where it stands, for the grid it counts in (kept when None).
+
+        Returns
+        -------
+        grids : pandas.DataFrame
+            The new figures of the grids the old and new views meet (see :meth:`grid_figures`).
+        targets : pandas.DataFrame
+            The new coverage of the targets they meet (see :meth:`target_coverage`).
         """
         before = self.cameras[self.cameras["id"] == cam]
         if len(before):
@@ -222,7 +244,20 @@ class CoverageModel:
         return twice
 
     def grid_figures(self, rows: Iterable[int] | None = None) -> pd.DataFrame:
-        """Figures of the given grid rows (all when None), one row per grid, always with the same columns."""
+        """Coverage figures of grids: areas, roads and cameras, per DORI level.
+
+        Parameters
+        ----------
+        rows
+            Grid rows (positions); all when None.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per grid, under the caller's index of ``grids``, always with the same columns:
+            public_m2, seen_<level>_m2, share_<level>, redundant_m2, road_m, road_seen_<level>_m,
+            cameras_<status>, cameras_class<n>, uncovered_m2 (areas in m², lengths in m).
+        """
         rows = range(len(self.grids)) if rows is None else list(rows)
         cams = self.cameras
         homes = np.array([self._home.get(c, -1) for c in cams["id"]], dtype=int)
@@ -264,7 +299,20 @@ class CoverageModel:
         return out
 
     def target_coverage(self, rows: Iterable[int] | None = None) -> pd.DataFrame:
-        """Per target: the best level seen, the seen share (polygons) and whether it is covered."""
+        """Coverage of key targets at their required level.
+
+        Parameters
+        ----------
+        rows
+            Target rows (positions); all when None.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per target, under the caller's index of ``targets``: id, name, category, class,
+            required_level, best_level (the highest level seen), share_required (the share of a
+            polygon's public part seen at the required level), cameras, covered.
+        """
         rows = range(len(self.targets)) if rows is None else list(rows)
         rank = {level: i for i, level in enumerate(DORI_LEVELS)}
         records = []
@@ -295,7 +343,19 @@ class CoverageModel:
         return pd.DataFrame.from_records(records, index=self.target_index[list(rows)])
 
     def blind_spots(self, rows: Iterable[int] | None = None) -> gpd.GeoDataFrame:
-        """Uncovered public space, one polygon per piece, ranked by priority where ≥ min_area."""
+        """Uncovered public space, one polygon per piece, ranked by priority.
+
+        Parameters
+        ----------
+        rows
+            Grid rows (positions); all when None.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            One row per piece (metric CRS): grid_code, kind (intersection, street, off-street), name,
+            area_m2, ranked (at least ``min_area_m2``), near_targets, priority, rank.
+        """
         return rank_spots(self.spot_pieces(rows))
 
     def spot_pieces(self, rows: Iterable[int] | None = None) -> gpd.GeoDataFrame:

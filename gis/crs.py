@@ -28,6 +28,7 @@ GK_ZONE_EPSG_FIRST, GK_ZONE_EPSG_LAST = 4513, 4533  # zones 25 … 45, easting p
 
 
 def in_china(lon: ArrayLike, lat: ArrayLike) -> np.ndarray:
+    """Whether each lon/lat (degrees, WGS84) lies in the box around China where the GCJ-02 shift applies."""
     x, y = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     w, s, e, n = CHINA_BBOX
     return (x >= w) & (x <= e) & (y >= s) & (y <= n)
@@ -40,6 +41,7 @@ def gk_epsg(lon: float) -> int:
 
 
 def utm_epsg(lon: float, lat: float) -> int:
+    """The EPSG code of the WGS84 UTM zone holding lon/lat (degrees): 326xx north, 327xx south."""
     zone = math.floor((lon + 180.0) / 6.0) % 60 + 1
     return (32600 if lat >= 0 else 32700) + zone
 
@@ -99,10 +101,24 @@ def describe(crs: CRS | None) -> str:
 def require_metric(what: str, **frames: object) -> None:
     """Refuse inputs that are not in one metric CRS: every computation in :mod:`gis` is in metres.
 
-    ``frames`` maps each input's name to a GeoDataFrame or GeoSeries (anything else, and a frame
-    without a CRS, is taken as it is: its units cannot be told). A geographic CRS (lon/lat in
-    degrees) or two different CRSs raise a ValueError naming them and the fix, as spopt does.
+    A frame without a CRS is taken as it is: its units cannot be told.
 
+    Parameters
+    ----------
+    what
+        The computation, named in the message.
+    **frames
+        Each input's name and value; GeoDataFrames and GeoSeries are checked, anything else is
+        passed over.
+
+    Raises
+    ------
+    ValueError
+        For a geographic CRS (lon/lat in degrees) or two different CRSs, naming them and the fix,
+        as spopt does.
+
+    Examples
+    --------
     >>> import geopandas as gpd, shapely
     >>> pts = gpd.GeoSeries([shapely.Point(120.5, 36.9)], crs=4326)
     >>> require_metric("coverage", grids=pts)  # doctest: +ELLIPSIS

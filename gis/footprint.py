@@ -86,11 +86,24 @@ def _check_inputs(names: np.ndarray, cameras: pd.DataFrame, hfov: np.ndarray, fo
 def resolve(cameras: pd.DataFrame, assume: Assumptions | None = None) -> pd.DataFrame:
     """Every camera's parameters, with defaults filled in and listed in ``assumed``.
 
-    ``cameras`` has the camera layer's fields and a metric geometry; the result is
-    aligned to its index with columns x, y, kind, mode, heading_deg, hfov_deg, vfov_deg,
-    res_h, res_v, height_m, tilt_deg, range_factor, assumed, name (the id, for messages).
-    Raises :class:`CameraParameterError` naming every camera whose given parameters cannot
-    work (no position, a field of view outside (0, 360], a lens or resolution ≤ 0, height ≤ 0).
+    Parameters
+    ----------
+    cameras
+        The camera layer's fields and a metric geometry.
+    assume
+        The defaults for missing fields (``camera_defaults`` of the settings); built-in ones if None.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned to ``cameras``: x, y, kind, mode, heading_deg, hfov_deg, vfov_deg, res_h, res_v,
+        height_m, tilt_deg, range_factor, assumed, name (the id, for messages).
+
+    Raises
+    ------
+    CameraParameterError
+        Naming every camera whose given parameters cannot work: no position, a field of view
+        outside (0, 360], a lens or resolution ≤ 0, a height ≤ 0.
     """
     require_metric("camera parameters", cameras=cameras)
     a = assume or Assumptions()
@@ -158,7 +171,25 @@ def resolve(cameras: pd.DataFrame, assume: Assumptions | None = None) -> pd.Data
 
 def level_ranges(params: pd.DataFrame, ppm: Mapping[str, float], target_height: float,
                  form: str = "arc") -> pd.DataFrame:
-    """Ground range (m) of each DORI level for each camera (0 where a level is out of reach)."""
+    """Ground range (m) of each DORI level for each camera.
+
+    Parameters
+    ----------
+    params
+        Camera parameters from :func:`resolve`.
+    ppm
+        Pixels per metre each level needs (a DORI profile, :func:`gis.camera.profile`).
+    target_height
+        Height (m) of what is looked at.
+    form
+        ``"arc"`` (range measured along the ground from the camera) or ``"flat"`` (to the plane at
+        the target's height).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned to ``params``, one column per level: the range (m), 0 where a level is out of reach.
+    """
     drop = params["height_m"].to_numpy() - target_height
     low = np.flatnonzero(drop < 0)
     if len(low):

@@ -31,6 +31,9 @@ DEDICATED_CATEGORIES = ("school", "kindergarten", "hospital", "enterprise", "mar
 
 @dataclass(frozen=True)
 class Rules:
+    """The household range a planned grid must hold, and the band width (m) of the rows grids are
+    numbered in (west → east, north → south)."""
+
     min_households: int = 300
     max_households: int = 500
     band_m: float = 250.0  # rows of the west→east, north→south numbering

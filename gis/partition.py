@@ -25,6 +25,9 @@ HALO_MARGIN_M = 1.0
 
 @dataclass(frozen=True)
 class Tile:
+    """One tile of a partitioned run: its key on the fixed grid of tiles, its cameras and the buildings
+    within its halo (positions in the whole tables), and the halo width (m)."""
+
     key: tuple[int, int]
     cameras: np.ndarray  # positions in the camera table
     buildings: np.ndarray  # positions in the building table, ascending
@@ -133,7 +136,21 @@ def coverage_tiles(inputs: dict[str, Any], tile_m: float) -> tuple[list[dict[str
 
 
 def grid_index(grids: gpd.GeoDataFrame, points: np.ndarray) -> np.ndarray:
-    """The one grid each point falls in (first on a shared boundary), −1 outside every grid."""
+    """The one grid each point falls in.
+
+    Parameters
+    ----------
+    grids
+        The grids (any CRS the points share).
+    points
+        Point geometries.
+
+    Returns
+    -------
+    numpy.ndarray
+        Per point, the position of its grid in ``grids`` (the first on a shared boundary), −1 outside
+        every grid.
+    """
     tree = shapely.STRtree(grids.geometry.to_numpy())
     p_idx, g_idx = tree.query(points, predicate="intersects")
     out = np.full(len(points), -1)

@@ -30,6 +30,8 @@ from gis.streets import ROAD_WIDTHS_M, road_nodes
 
 @dataclass(frozen=True)
 class Model:
+    """A camera model a candidate site can take: optics, mounting and unit price (yuan)."""
+
     name: str
     kind: str
     resolution_px: int

@@ -84,6 +84,9 @@ class RiskModelError(ValueError):
 
 @dataclass(frozen=True)
 class RiskModel:
+    """A parsed, validated risk model (:meth:`parse` of its TOML text): window, weights, method and
+    its parameters, and the override rules."""
+
     text: str
     window_days: int
     weights: dict[str, float]
@@ -96,6 +99,8 @@ class RiskModel:
 
     @classmethod
     def parse(cls, text: str = DEFAULT_MODEL) -> RiskModel:
+        """Parse and check a risk model's TOML; a bad one raises :class:`RiskModelError` naming the key
+        and the fix."""
         try:
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -355,7 +360,24 @@ def compare(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
 
 
 def grade_all(indicators: pd.DataFrame, model: RiskModel, **baseline: Any) -> pd.DataFrame:
-    """Score, level (after overrides), contributions and explanation for every grid."""
+    """Score, level (after overrides), contributions and explanation for every grid.
+
+    Parameters
+    ----------
+    indicators
+        One row per grid (indexed by code), one column per indicator the model weighs.
+    model
+        The risk model.
+    **baseline
+        For the ``baseline`` method: ``baseline_ratio`` (each grid's incidents over its own past
+        mean) and ``baseline_incidents``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The indicators, plus score, level, override, contrib_<indicator>, and from :func:`explain`
+        reasons, to_lower_level, drivers, lower_indicator and lower_to.
+    """
     scores, contrib = score(indicators, model)
     level, threshold = grade(scores, model, **baseline)
     level, override = apply_overrides(level, indicators, model)
@@ -376,5 +398,6 @@ def counts_by(frame: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 def weights_table(model: RiskModel) -> Mapping[str, float]:
+    """The model's indicator weights scaled to sum to 1."""
     total = sum(model.weights.values())
     return {k: v / total for k, v in model.weights.items()}

@@ -68,6 +68,9 @@ def robust(op: Callable[..., Any]) -> Callable[[Any, Any], Any]:
             return np.array([run(x, y) for x, y in zip(pairs[0].ravel(), pairs[1].ravel(), strict=True)],
                             dtype=object).reshape(pairs[0].shape)
 
+    run.__name__ = getattr(op, "__name__", "overlay")
+    run.__doc__ = (f"``shapely.{run.__name__}(a, b)``, element-wise, that does not fail on a GEOS robustness "
+                   "error (see :func:`robust`).")
     return run
 
 

@@ -32,6 +32,9 @@ GREEDY_FACTOR = 1.0 - 1.0 / math.e
 
 @dataclass
 class Solution:
+    """A solver's answer: the chosen columns, the objective, the proven bound and the gap between them,
+    the status, and the rows no column can cover."""
+
     chosen: np.ndarray  # column indices, in the order picked (greedy) or by marginal gain (MILP)
     objective: float
     bound: float  # the proven bound on the optimum (upper for MCLP, lower for LSCP)
@@ -51,12 +54,31 @@ Groups = Sequence[tuple[np.ndarray, int]]
 
 def celf(A: sp.csr_matrix, weights: np.ndarray, *, k: int | None = None, costs: np.ndarray | None = None,
          budget: float | None = None, groups: Groups = ()) -> Solution:
-    """Lazy greedy for MCLP: pick columns of ``A`` maximising the covered weight of rows.
+    """Lazy greedy (CELF) for MCLP: pick columns of ``A`` maximising the covered weight of rows.
 
-    ``groups`` is a list of (group id per column, −1 for none; limit): at most ``limit`` picks per
-    group, e.g. one camera per site and heading, and two per site.
     With a budget the gain is taken per yuan (cost-benefit greedy), and the best affordable
     single column is kept if it beats the greedy answer.
+
+    Parameters
+    ----------
+    A
+        Coverage matrix: rows are demand, columns candidates.
+    weights
+        The weight of each row.
+    k
+        How many columns to choose.
+    costs
+        The cost of each column (with ``budget``).
+    budget
+        The most the chosen columns may cost.
+    groups
+        (group id per column, −1 for none; limit) pairs: at most ``limit`` picks per group, e.g.
+        one camera per site and heading, and two per site.
+
+    Returns
+    -------
+    Solution
+        The chosen columns in the order picked, the objective, and the (1 − 1/e) bound.
     """
     start = time.perf_counter()
     A = A.tocsc()
@@ -205,7 +227,35 @@ def solve_lscp(A: sp.csr_matrix, costs: np.ndarray, *, seconds: float = 60.0, he
 def solve_mclp(A: sp.csr_matrix, weights: np.ndarray, *, k: int | None = None, costs: np.ndarray | None = None,
                budget: float | None = None, groups: Groups = (), seconds: float = 60.0,
                threads: int = 1) -> Solution:
-    """MCLP as a MILP (x binary per column, y ≤ Σx per row), seeded with CELF; proven gap reported."""
+    """The maximal covering location problem as a MILP, solved by HiGHS with a proven gap.
+
+    x is binary per column, y ≤ Σx per row; the MILP is seeded with the CELF answer
+    (:func:`celf`), so it is never worse than the greedy one.
+
+    Parameters
+    ----------
+    A
+        Coverage matrix: rows are demand, columns candidates, 1 where a candidate covers a row.
+    weights
+        The weight of each row.
+    k
+        How many columns to choose.
+    costs
+        The cost of each column (with ``budget``).
+    budget
+        The most the chosen columns may cost.
+    groups
+        (group id per column, −1 for none; limit) pairs: at most ``limit`` columns per group.
+    seconds
+        HiGHS's time limit (s).
+    threads
+        HiGHS's threads.
+
+    Returns
+    -------
+    Solution
+        The chosen columns, the objective, HiGHS's proven bound, the gap and the status.
+    """
     t0 = time.perf_counter()
     A = sp.csr_matrix(A)
     m, n = A.shape

@@ -30,7 +30,20 @@ def street_units(roads: gpd.GeoDataFrame, widths: Mapping[str, float] = ROAD_WID
 
     Roads are noded where they cross; a node where three or more stretches meet is an
     intersection (a disc of the widest road's half width + 2 m); each stretch is a flat-capped
-    corridor of its road's width (``width_m``, else by class) minus the intersections.
+    corridor of its road's width minus the intersections.
+
+    Parameters
+    ----------
+    roads
+        Road centre lines (metric CRS) with ``class`` and optionally ``width_m`` and ``name``.
+    widths
+        Road width (m) by class, where a road gives none.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One polygon per unit (metric CRS): kind (intersection or street) and name; intersections
+        first.
     """
     if len(roads) == 0:
         return gpd.GeoDataFrame({"kind": [], "name": []}, geometry=[], crs=roads.crs)

@@ -89,6 +89,7 @@ class Obstacles:
         return cls(geoms, h, seg, offsets, tree, overlapping, shapely.bounds(geoms))
 
     def segments(self, buildings: np.ndarray) -> np.ndarray:
+        """The wall segments (x0, y0, x1, y1 per row, metres) of the buildings at these positions."""
         starts, ends = self.offsets[buildings], self.offsets[buildings + 1]
         counts = ends - starts
         if counts.sum() == 0:
@@ -255,9 +256,32 @@ def visible(params: pd.DataFrame, ranges: pd.DataFrame, obstacles: Obstacles, *,
             chunk: int = 256, progress: Progress | None = None) -> pd.DataFrame:
     """What every camera sees at each DORI level, occlusion included.
 
-    ``params`` comes from :func:`gis.footprint.resolve` and ``ranges`` from
-    :func:`gis.footprint.level_ranges` (same index, metric CRS). Returns a frame aligned
-    to ``params`` with one polygon column per level, nested from the first to the last.
+    Parameters
+    ----------
+    params
+        Camera parameters from :func:`gis.footprint.resolve` (metric CRS).
+    ranges
+        Ground range (m) per level from :func:`gis.footprint.level_ranges`, same index.
+    obstacles
+        The buildings that can hide what a camera would see.
+    target_height
+        Height (m) of what is looked at: a wall hides it where the sight line passes below the
+        wall's top (2.5d).
+    mode
+        ``"2.5d"`` (by building height) or ``"2d"`` (every building hides).
+    presets
+        Headings (degrees) a PTZ camera without a heading is taken to look along.
+    workers
+        Processes (the cameras are cut into chunks).
+    chunk
+        Cameras per chunk.
+    progress
+        Called with (cameras done, cameras in all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned to ``params``: one polygon column per DORI level, nested from the first to the last.
     """
     if mode not in {"2d", "2.5d"}:
         raise ValueError(f"mode must be '2d' or '2.5d', not {mode!r}")

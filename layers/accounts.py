@@ -31,6 +31,7 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
 
 
 def table(name: str) -> tuple[str, tuple[str, ...]]:
+    """The key field and the fields of the internal table ``name`` (users, sessions, keys, what-if)."""
     if name not in TABLES:
         raise ValueError(f"no internal table '{name}': there are {', '.join(TABLES)}")
     return TABLES[name]
@@ -69,6 +70,7 @@ class Accounts:
         return con
 
     def close(self) -> None:
+        """Close this thread's connection to the accounts file."""
         con = getattr(self._local, "con", None)
         if con is not None:
             con.close()
@@ -101,6 +103,7 @@ class Accounts:
             raise
 
     def records(self, name: str) -> list[dict[str, Any]]:
+        """Every record of table ``name``, as dicts of text values (none when the file or table is new)."""
         _, fields = table(name)
         with self._con(write=False) as con:
             if con is None or con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is None:
@@ -120,6 +123,10 @@ class Accounts:
 
     def put(self, name: str, key: str, record: Mapping[str, Any], *,
             expect: Mapping[str, Any] | None = None, absent: bool = False) -> bool:
+        """Insert or replace one record (keyed by the table's key field).
+
+        With ``expect``, only if the stored record still has those values; with ``absent``, only if
+        there is none. Returns whether it was written."""
         tkey, fields = table(name)
         if key != tkey:
             raise ValueError(f"table '{name}' is keyed by '{tkey}', not '{key}'")
@@ -140,11 +147,13 @@ class Accounts:
         return True
 
     def put_many(self, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert or replace several records of table ``name``."""
         tkey, _ = table(name)
         for row in rows:
             self.put(name, tkey, row)
 
     def delete(self, name: str, key: str, values: Sequence[Any]) -> int:
+        """Delete the records whose ``key`` field has one of ``values``; returns how many went."""
         _, fields = table(name)
         if key not in fields:
             raise ValueError(f"table '{name}' has no field '{key}'")

@@ -49,6 +49,7 @@ def _households_by_strip(town: Town) -> dict[tuple[int, int], list[int]]:
 
 
 def communities_and_grids(town: Town) -> None:
+    """The demo's communities and their grids, with households counted per grid."""
     nx, ny = len(town.xs) - 1, len(town.ys) - 1
     hh = _households_by_strip(town)
     for c, (suffix, name) in enumerate(COMMUNITIES):
@@ -122,6 +123,7 @@ def _code_grids(town: Town, community_code: str, community: str, runs: list[tupl
 
 
 def targets(town: Town) -> None:
+    """The demo's key targets: schools, hospitals, markets, stations, junctions, with their classes."""
     def add(name: str, category: str, cls: str, level: str, geom: Any, address: str | None = None) -> None:
         town.add("targets", id=f"T{len(town.rows.get('targets', [])) + 1:04d}", name=name, category=category,
                  **{"class": cls}, required_level=level, address=address, geometry=geom)
@@ -176,6 +178,7 @@ def _road_class(town: Town, axis: str, k: int) -> str:
 
 
 def incidents(town: Town) -> None:
+    """Two years of demo incidents, clustered around markets, stations and streets by category."""
     rng = town.rng
     spots: list[tuple[float, float, float, list[str], int]] = []  # x, y, sigma, categories, count
     for t in town.rows["targets"]:
@@ -212,6 +215,7 @@ _INDUSTRY = {"1": "00", "2": "02", "3": "01"}  # GB/T 28181 industry: road / int
 
 
 def cameras(town: Town) -> None:
+    """The demo's cameras, with GB/T 28181-style codes, on streets, junctions and key targets."""
     rng = town.rng
     serial = [0]
 
@@ -254,6 +258,7 @@ def cameras(town: Town) -> None:
 
 
 def sites(town: Town) -> None:
+    """Candidate sites for new cameras: poles at junctions and along streets, wall mounts."""
     def add(x: float, y: float, kind: str, name: str) -> None:
         height, cost = (6.0, 12000.0) if kind == "pole" else (4.0, 4000.0)
         town.add("sites", id=f"S{len(town.rows.get('sites', [])) + 1:04d}", kind=kind, height_m=height,

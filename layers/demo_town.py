@@ -39,11 +39,14 @@ class Town:
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def add(self, layer: str, **row: Any) -> dict[str, Any]:
+        """Append a row to ``layer`` and return it."""
         self.rows.setdefault(layer, []).append(row)
         return row
 
     def cell(self, i: int, j: int) -> shapely.Polygon:
+        """The block between street lines ``i``, ``i + 1`` and ``j``, ``j + 1``."""
         return box(self.xs[i], self.ys[j], self.xs[i + 1], self.ys[j + 1])
 
     def interior(self, i: int, j: int, setback: float = 10.0) -> shapely.Polygon:
+        """The block at ``i``, ``j`` set back ``setback`` metres from its streets."""
         return self.cell(i, j).buffer(-setback, join_style="mitre")

@@ -49,6 +49,7 @@ class RawTable:
 
 
 def detect_format(path: Path, fmt: str | None = None) -> str:
+    """The import format of ``path``: the one given (aliases allowed), else the one its suffix names."""
     if fmt:
         fmt = fmt.lower().lstrip(".")
         aliases = {"shp": "shapefile", "json": "geojson", "pbf": "osm", "xls": "xlsx"}

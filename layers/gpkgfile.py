@@ -210,6 +210,7 @@ def to_scratch(scratch: Path, frames: Mapping[str, pd.DataFrame]) -> None:
 
 
 def alive(pid: int) -> bool:
+    """Whether process ``pid`` is still running (a scratch file of a dead one can go)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -234,6 +235,7 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def fsync(path: Path) -> None:
+    """Flush the file at ``path`` to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -242,5 +244,6 @@ def fsync(path: Path) -> None:
 
 
 def fsync_dir(path: Path) -> None:
+    """Flush the directory entry of ``path`` to disk, where the platform allows it."""
     with contextlib.suppress(OSError):
         fsync(path)

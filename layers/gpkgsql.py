@@ -117,6 +117,7 @@ def q(name: str) -> str:
 
 
 def geometry_column(con: sqlite3.Connection, table: str, schema: str = "main") -> tuple[str, int] | None:
+    """The geometry column and srs_id of ``table``, or None for an attribute table."""
     row = con.execute(f"SELECT column_name, srs_id FROM {schema}.gpkg_geometry_columns WHERE table_name = ?",
                       (table,)).fetchone()
     return None if row is None else (str(row[0]), int(row[1]))
@@ -128,6 +129,7 @@ def columns(con: sqlite3.Connection, table: str, schema: str = "main") -> dict[s
 
 
 def srs(con: sqlite3.Connection, srs_id: int) -> CRS | None:
+    """The CRS of GeoPackage srs_id ``srs_id`` (EPSG when registered so, else its WKT), or None."""
     row = con.execute("SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys "
                       "WHERE srs_id = ?", (srs_id,)).fetchone()
     if row is None or srs_id <= 0:
@@ -273,6 +275,7 @@ def grow_extent(con: sqlite3.Connection, table: str, geoms: Iterable[Any]) -> No
 
 # ---- whole layers: drop, and copy from an attached scratch file -------------------------------------------
 def tables(con: sqlite3.Connection, schema: str = "main") -> set[str]:
+    """The names of every table in the database ``schema``."""
     return {r[0] for r in con.execute(f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table'")}
 
 

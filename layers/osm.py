@@ -102,6 +102,7 @@ def _fold(values: pd.Series, choices: dict[str, str], fallback: str) -> pd.Serie
 
 
 def buildings(osm: Any) -> gpd.GeoDataFrame:
+    """Buildings from an OSM file as a buildings layer (footprints, levels, height, address)."""
     b = osm.get_buildings()
     if b is None or b.empty:
         return gpd.GeoDataFrame({"id": []}, geometry=[], crs=4326)
@@ -141,6 +142,7 @@ def _polygonal(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 def roads(osm: Any) -> gpd.GeoDataFrame:
+    """Roads from an OSM file as a roads layer (class, name, width, lanes)."""
     r = osm.get_network(network_type="all")
     if r is None or r.empty:
         return gpd.GeoDataFrame({"id": []}, geometry=[], crs=4326)
@@ -154,6 +156,7 @@ def roads(osm: Any) -> gpd.GeoDataFrame:
 
 
 def targets(osm: Any) -> gpd.GeoDataFrame:
+    """Key targets from an OSM file (schools, hospitals, markets, stations …) with their categories."""
     p = osm.get_pois(custom_filter={"amenity": True, "shop": ["supermarket", "mall"]})
     if p is None or p.empty:
         return gpd.GeoDataFrame({"id": []}, geometry=[], crs=4326)
@@ -179,6 +182,7 @@ def targets(osm: Any) -> gpd.GeoDataFrame:
 
 
 def cameras(osm: Any) -> gpd.GeoDataFrame:
+    """Surveillance cameras mapped in an OSM file, with direction and type where tagged."""
     c = osm.get_data_by_custom_criteria(
         custom_filter={"man_made": ["surveillance"]}, filter_type="keep", keep_nodes=True,
         keep_ways=False, keep_relations=False,

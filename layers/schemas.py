@@ -41,6 +41,7 @@ class Field:
     hint: str = ""
 
     def canonical_choice(self, value: str) -> str | None:
+        """The stored form of ``value`` for a field with choices (Chinese or English, any case), or None."""
         if self.choices is None:
             return value
         return self.choices.get(_norm_choice(value))
@@ -48,6 +49,8 @@ class Field:
 
 @dataclass(frozen=True)
 class LayerSchema:
+    """A layer's schema: its name and label, the geometry types it allows, its fields, and its id field."""
+
     name: str
     label: str
     geometry: tuple[str, ...] | None
@@ -61,10 +64,12 @@ class LayerSchema:
 
     @property
     def required(self) -> list[str]:
+        """The names of the fields every row must have."""
         return [f.name for f in self.fields if f.required]
 
     @property
     def columns(self) -> list[str]:
+        """The names of every field, in the schema's order."""
         return [f.name for f in self.fields]
 
 

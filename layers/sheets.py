@@ -35,6 +35,7 @@ class Sheet:
 
 
 def read_csv(path: Path) -> Sheet:
+    """A CSV as a sheet of text cells: UTF-8 (with or without BOM), else GB18030."""
     for enc in ("utf-8-sig", "gb18030"):
         try:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc)
@@ -47,6 +48,8 @@ def read_csv(path: Path) -> Sheet:
 
 
 def read_xlsx(path: Path, sheet: str | int | None = None) -> Sheet:
+    """One sheet of an XLSX workbook (the first, or ``sheet`` by name or number) as text cells,
+    with cached formula values, never formulas."""
     import openpyxl
 
     try:

@@ -48,6 +48,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class LayerInfo:
+    """One layer as the workspace lists it: name, rows, version, when it last changed, geometry type."""
+
     name: str
     rows: int
     version: int
@@ -62,6 +64,7 @@ def audit_row(action: str, obj: str, detail: Mapping[str, Any] | None, user: str
 
 
 def now_iso() -> str:
+    """The current UTC time as ISO 8601 with an offset, to the second."""
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
@@ -132,9 +135,13 @@ class Store(abc.ABC):
     def delete(self, layer: str) -> None:
         """Remove a layer (atomic)."""
 
+    def close(self) -> None:  # noqa: B027 (a backend without connections has nothing to close)
+        """Close this thread's connections (the store opens them again when it is next used)."""
+
     # ---- settings and metadata -------------------------------------------------------
     @abc.abstractmethod
-    def get_meta(self, key: str, default: Any = None) -> Any: ...
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        """The workspace metadata value under ``key`` (JSON), or ``default``."""
 
     @abc.abstractmethod
     def set_meta(self, values: Mapping[str, Any]) -> None:
@@ -189,26 +196,32 @@ class Store(abc.ABC):
 
     # ---- derived conveniences ---------------------------------------------------------
     def write(self, layer: str, frame: pd.DataFrame, *, mode: str = "replace", message: str = "") -> int:
+        """Write one layer (see :meth:`write_many`); returns its new version."""
         return self.write_many({layer: frame}, mode=mode, message=message)[layer]
 
     def has(self, layer: str) -> bool:
+        """Whether the workspace has the layer."""
         return any(info.name == layer for info in self.layers())
 
     def version(self, layer: str) -> int:
+        """The layer's version (0 when absent); every change by any writer raises it."""
         for info in self.layers():
             if info.name == layer:
                 return info.version
         return 0
 
     def versions(self) -> dict[str, int]:
+        """Every layer's version."""
         return {info.name: info.version for info in self.layers()}
 
     def settings(self) -> dict[str, Any]:
+        """The workspace settings over the defaults (:data:`DEFAULT_SETTINGS`)."""
         merged = dict(DEFAULT_SETTINGS)
         merged.update(self.get_meta("settings", {}) or {})
         return merged
 
     def update_settings(self, **changes: Any) -> dict[str, Any]:
+        """Change settings (stored as given) and return them all."""
         current = self.get_meta("settings", {}) or {}
         current.update(changes)
         self.set_meta({"settings": current})
@@ -223,6 +236,7 @@ class Store(abc.ABC):
         return (float(arr[:, 0].min()), float(arr[:, 1].min()), float(arr[:, 2].max()), float(arr[:, 3].max()))
 
     def layer_bounds(self, layer: str) -> tuple[float, float, float, float] | None:
+        """The layer's extent (west, south, east, north; degrees), or None when it has no geometry."""
         frame = self.read(layer)
         if not isinstance(frame, gpd.GeoDataFrame) or frame.empty:
             return None
@@ -241,6 +255,7 @@ class Store(abc.ABC):
 
     @contextmanager
     def session(self) -> Iterator[Store]:
+        """A context in which to make several calls; a backend may hold a connection for it."""
         yield self
 
 
@@ -320,8 +335,24 @@ def json_value(v: Any) -> Any:
 
 
 def open_workspace(uri: str | Path, *, create: bool = False, **create_options: Any) -> Store:
-    """Open (or create) a workspace: a path to a ``.gpkg`` file, or a PostGIS database
-    ``postgresql://user:password@host:port/database?workspace=name``."""
+    """Open (or create) a workspace.
+
+    Parameters
+    ----------
+    uri
+        A path to a ``.gpkg`` file, or a PostGIS database
+        ``postgresql://user:password@host:port/database?workspace=name``.
+    create
+        Create the workspace when it does not exist.
+    **create_options
+        For a new workspace: ``name``, ``expect_china``, ``overwrite`` and initial settings.
+
+    Returns
+    -------
+    Store
+        The workspace's store (:class:`layers.geopackage.GeoPackageStore` or
+        :class:`layers.postgis.PostGISStore`).
+    """
     text = str(uri)
     postgis = text.startswith(("postgresql://", "postgres://"))
     module, name = BACKENDS["postgis" if postgis else "geopackage"].split(":")
@@ -333,9 +364,27 @@ def open_workspace(uri: str | Path, *, create: bool = False, **create_options: A
 
 def copy_workspace(src: Store, dst: Store, *, users: bool = False,
                    progress: Callable[[str], None] | None = None) -> dict[str, int]:
-    """Copy every layer (with its version and time), the metadata and the audit log from ``src``
-    into the empty workspace ``dst`` (GeoPackage ⇄ PostGIS); the user accounts only with ``users``.
-    Sessions and keys are never copied: users log in again. Returns the rows copied per layer."""
+    """Copy a whole workspace into an empty one (GeoPackage ⇄ PostGIS).
+
+    Every layer (with its version and time), the metadata and the audit log are copied. Sessions
+    and keys are never copied: users log in again.
+
+    Parameters
+    ----------
+    src
+        The workspace copied.
+    dst
+        The empty workspace it is copied into.
+    users
+        Copy the user accounts too.
+    progress
+        Called with a short description of each layer copied.
+
+    Returns
+    -------
+    dict
+        Rows copied per layer.
+    """
     step = progress or (lambda _name: None)
     if dst.layers():
         raise WorkspaceError(f"{dst.uri} already has layers: copy into a new, empty workspace")

@@ -296,6 +296,8 @@ def validate(data: pd.DataFrame, layer: str, *, extra: str = "error", repair: bo
     ----------
     data
         A GeoDataFrame (a DataFrame for the households table) with user or canonical headers.
+    layer
+        The layer it is validated as (a name in :data:`layers.schemas.SCHEMAS`).
     extra
         What to do with columns the schema does not know: ``"error"``, ``"drop"`` or ``"keep"``.
     repair
@@ -304,10 +306,24 @@ def validate(data: pd.DataFrame, layer: str, *, extra: str = "error", repair: bo
         Flag coordinates outside China (off for workspaces made for use elsewhere).
     extent
         The workspace's lon/lat bounds; features farther than ``max_outside_km`` km are flagged.
+    max_outside_km
+        How far (km) outside ``extent`` a feature may lie.
     rows
         The row number the user sees for each row (CSV/XLSX: spreadsheet rows, header = 1).
+    source
+        The file the rows come from, named in messages.
     shown
         Canonical name → header as the user wrote it (for ``lon``/``lat`` too), used in messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows with canonical names, types and choices, geometry in EPSG:4326.
+
+    Raises
+    ------
+    layers.errors.LayerValidationError
+        With every problem: row, field, message and the likely fix.
     """
     if extra not in {"error", "drop", "keep"}:
         raise ValueError(f"extra must be 'error', 'drop' or 'keep', not {extra!r}")

@@ -90,7 +90,20 @@ def coverage_inputs(store: Store, *, include_planned: bool = False) -> dict[str,
 
 
 def coverage_model(store: Store, *, include_planned: bool = False) -> coverage.CoverageModel:
-    """The coverage model of a workspace (views recomputed first when they are stale)."""
+    """The coverage model of a workspace, for repeated and incremental queries.
+
+    Parameters
+    ----------
+    store
+        The workspace (views are recomputed first when they are stale).
+    include_planned
+        Count planned cameras as covering.
+
+    Returns
+    -------
+    gis.coverage.CoverageModel
+        Grids, targets and views in memory, in the workspace's metric CRS.
+    """
     return coverage.CoverageModel(**coverage_inputs(store, include_planned=include_planned))
 
 
@@ -101,9 +114,34 @@ def compute_coverage(store: Store, *, include_planned: bool = False, write: bool
     """Coverage per grid and community, target coverage, blind spots and the 雪亮 indicators.
 
     Writes ``coverage_grids``, ``coverage_communities``, ``coverage_targets`` and ``blind_spots``
-    in one atomic step, stamped (``coverage`` metadata) with the versions of their inputs.
-    ``parallel``/``scheduler``: grids in tiles on a dask cluster (:func:`api.workflows.parallel.coverage_partitioned`),
-    the same figures as the single process.
+    in one atomic step, stamped (``coverage`` metadata) with the versions of their inputs. Views
+    are recomputed first when they are stale.
+
+    Parameters
+    ----------
+    store
+        The workspace; it needs ``grids``, ``cameras`` and ``buildings`` (``roads`` and ``targets``
+        when there are any).
+    include_planned
+        Count planned cameras as covering (a what-if of the plan).
+    write
+        Store the four result layers and the stamp.
+    progress
+        Called with a short description of each step.
+    parallel
+        Compute in tiles on a dask LocalCluster (:func:`api.workflows.parallel.coverage_partitioned`):
+        the same figures as the single process.
+    scheduler
+        The address of a running dask scheduler, instead of a LocalCluster.
+    workers
+        Worker processes of the LocalCluster (default: one per core).
+    tile_m
+        Tile size (m) of a partitioned run.
+
+    Returns
+    -------
+    CoverageResult
+        The figures, in the metric CRS; see :class:`CoverageResult`.
     """
     step = progress or (lambda _name: None)
     step("views")

@@ -29,7 +29,26 @@ class GridPlan:
 
 def plan_grids(store: Store, *, community: str | None = None, min_households: int = 300,
                max_households: int = 500, write: bool = False, replace: bool = False) -> GridPlan:
-    """Plan basic and dedicated grids for each community (or one); optionally store them."""
+    """Plan contiguous grids of about the same household count for each community.
+
+    Parameters
+    ----------
+    store
+        The workspace; it needs ``communities``, ``roads`` and ``buildings``.
+    community
+        Plan only this community (its code); default every one.
+    min_households, max_households
+        The household range each planned grid must hold.
+    write
+        Store the plan as the ``planned_grids`` layer.
+    replace
+        Also replace the ``grids`` layer by the plan (validated first).
+
+    Returns
+    -------
+    GridPlan
+        The planned grids and what the checks found; see :class:`GridPlan`.
+    """
     for layer in ("communities", "roads", "buildings"):
         if not store.has(layer):
             raise WorkspaceError(f"grid planning needs a {layer} layer")

@@ -115,6 +115,47 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
     stored as the layers ``proposals`` and ``proposal_views`` (one scenario), and returned
     ranked by marginal gain with what each covers. The candidates' views are kept for the next
     run (``reuse_views``): on unchanged inputs it skips them, most of a run's time.
+
+    Parameters
+    ----------
+    store
+        The workspace; it needs ``sites`` (candidate positions), ``cameras``, ``buildings`` and
+        ``grids``.
+    k
+        How many cameras to add (MCLP).
+    budget
+        How much to spend (yuan) on cameras (MCLP by cost).
+    cover_classes
+        Cover every target of these point classes with as few cameras as possible (LSCP).
+    seconds
+        The solver's time limit (s).
+    heading_step_deg
+        The step (degrees) between candidate headings at a site.
+    models
+        The camera models a site may take (names in :data:`gis.placement.MODELS`).
+    spacing_m
+        Spacing (m) of the demand points sampled over public space.
+    method
+        ``"milp"`` (HiGHS, with a proven gap) or ``"greedy"`` (CELF).
+    workers
+        Processes for the candidates' views.
+    write
+        Store the proposals and their views as the scenario.
+    progress
+        Called with a short description of each step.
+    parallel
+        Compute the candidates' views in tiles on a dask LocalCluster.
+    scheduler
+        The address of a running dask scheduler, instead of a LocalCluster.
+    tile_m
+        Tile size (m) of a partitioned run.
+    reuse_views
+        Reuse the candidates' views of the previous run when its inputs are unchanged.
+
+    Returns
+    -------
+    PlacementResult
+        The proposals, ranked, and the solver's objective, bound and gap; see :class:`PlacementResult`.
     """
     step = progress or (lambda _name: None)
     if cover_classes is None and k is None and budget is None:
@@ -244,7 +285,22 @@ def _write(store: Store, result: PlacementResult, *, k: int | None, budget: floa
 
 
 def accept(store: Store, ranks: Sequence[int], *, user: str = "cli") -> list[str]:
-    """Turn proposals of the stored scenario into planned cameras; returns their new ids."""
+    """Turn proposals of the stored scenario into planned cameras (validated, audited).
+
+    Parameters
+    ----------
+    store
+        The workspace holding the ``proposals`` of a :func:`place` run.
+    ranks
+        The ranks (1 = the largest gain) of the proposals to accept.
+    user
+        Who accepts them, for the audit log.
+
+    Returns
+    -------
+    list of str
+        The new cameras' ids, in the order of ``ranks``.
+    """
     if not store.has("proposals"):
         raise WorkspaceError("there are no proposals: run pingan place first")
     props = store.read("proposals")

@@ -41,6 +41,7 @@ class RiskResult:
 
 
 def model_of(store: Store) -> risk.RiskModel:
+    """The workspace's risk model (its own, or the default)."""
     return risk.RiskModel.parse(store.settings().get("risk_model") or risk.DEFAULT_MODEL)
 
 
@@ -118,6 +119,7 @@ def static_indicators(store: Store, grids: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def incident_counts(store: Store, grids: gpd.GeoDataFrame, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+    """Incidents per grid between ``start`` and ``end``: all, serious, and per category."""
     codes = grids["code"].to_numpy()
     out = pd.DataFrame({"incidents": 0.0, "serious_incidents": 0.0, **{f"n_{c}": 0.0 for c in risk.CATEGORY_LABELS}},
                        index=pd.Index(codes, name="code"))
@@ -138,6 +140,8 @@ def incident_counts(store: Store, grids: gpd.GeoDataFrame, start: dt.datetime, e
 
 
 def indicators_for(static: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
+    """The period's indicators: the static ones joined with the counts, and rates per 1,000 residents
+    (at least :data:`RESIDENT_FLOOR` residents per grid)."""
     out = static.join(counts)
     per_1000 = 1000.0 / np.maximum(out["residents"], RESIDENT_FLOOR)
     out["incident_rate"] = out["incidents"] * per_1000
@@ -148,7 +152,29 @@ def indicators_for(static: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
 
 def compute_risk(store: Store, *, period: str | None = None, method: str | None = None, history: int = 6,
                  write: bool = True, progress: Callable[[str], None] | None = None) -> RiskResult:
-    """Grade every grid for a period (default: the latest month with incidents) and the months before."""
+    """Grade every grid red/yellow/green for a period and the periods before it.
+
+    Parameters
+    ----------
+    store
+        The workspace; it needs ``grids`` (and uses households, incidents, targets and coverage).
+    period
+        The month graded, ``YYYY-MM``; default the month of the latest incident.
+    method
+        Grade by this method instead of the model's (``quantile``, ``fixed``, ``natural_breaks``,
+        ``baseline``); the stored model is left as it is.
+    history
+        How many months before ``period`` are graded too (for the changes and the history layer).
+    write
+        Store the ``risk`` and ``risk_history`` layers and the stamp.
+    progress
+        Called with a short description of each step.
+
+    Returns
+    -------
+    RiskResult
+        Grades, reasons (as data and as text), history, changes and counts; see :class:`RiskResult`.
+    """
     step = progress or (lambda _name: None)
     if not store.has("grids"):
         raise WorkspaceError("the workspace has no grids layer: import or plan grids first")

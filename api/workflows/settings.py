@@ -46,6 +46,20 @@ def change_settings(store: Store, values: dict[str, Any], *, user: str) -> dict[
 
     Checks what a value means in this workspace: a DORI profile must exist (built in or under
     ``dori_profiles``), ``camera_defaults`` and ``coverage`` must name known fields.
+
+    Parameters
+    ----------
+    store
+        The workspace.
+    values
+        The settings to change, by name (tables as dicts).
+    user
+        Who changes them, for the audit log.
+
+    Returns
+    -------
+    dict
+        Every setting after the change, defaults included.
     """
     merged = {**store.settings(), **values}
     profiles = set(camera.DORI_PROFILES) | set(merged.get("dori_profiles") or {})

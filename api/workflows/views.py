@@ -27,12 +27,43 @@ def compute_views(store: Store, *, mode: str | None = None, target_height: float
                   statuses: tuple[str, ...] = ("active", "faulty", "planned"), workers: int = 1,
                   progress: Callable[[int, int], None] | None = None, write: bool = True,
                   parallel: bool = False, scheduler: str | None = None, tile_m: float = 1000.0) -> gpd.GeoDataFrame:
-    """What every camera sees at each DORI level; stored as the ``views`` layer (lon/lat).
+    """What every camera sees at each DORI level, stored as the ``views`` layer (lon/lat).
 
     Settings used: ``dori_profile`` (+ ``dori_profiles``), ``dori_form`` (arc/flat),
     ``storey_height_m``, ``target_height_m`` (1.6, a face), ``occlusion`` (2.5d/2d) and
     ``camera_defaults``. The layer records the versions of its inputs, so a stale result
     can be told from a current one (:func:`views_are_current`).
+
+    Parameters
+    ----------
+    store
+        The workspace; it needs ``cameras`` and ``buildings``.
+    mode
+        Occlusion: ``"2.5d"`` (buildings by height) or ``"2d"`` (every building hides); default the
+        ``occlusion`` setting.
+    target_height
+        Height (m) of what is looked at; default the ``target_height_m`` setting.
+    statuses
+        The camera statuses whose views are computed.
+    workers
+        Processes for the single-machine run.
+    progress
+        Called with (cameras done, cameras in all).
+    write
+        Store the result as the ``views`` layer.
+    parallel
+        Run in tiles on a dask LocalCluster (``scheduler`` names a running cluster instead).
+    scheduler
+        The address of a dask scheduler, e.g. ``tcp://host:8786``.
+    tile_m
+        Tile size (m) of a partitioned run.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per camera and level: camera, level, area_m2, range_m, assumed and the view polygon
+        (lon/lat; empty views left out); ``attrs["stamp"]`` holds the inputs' versions and the
+        cameras put indoors.
     """
     settings = store.settings()
     for layer in VIEW_INPUTS:

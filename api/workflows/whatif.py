@@ -43,7 +43,24 @@ class WhatIf:
         return dict(seen.iloc[0])
 
     def set_camera(self, cam_id: str, fields: dict[str, Any] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Place or move ``cam_id`` (``fields`` with lon/lat or x/y and camera fields), or delete it (None)."""
+        """Place, move or delete one camera and get the figures it changes.
+
+        Parameters
+        ----------
+        cam_id
+            The camera's id (an existing one is moved).
+        fields
+            Its position as ``lon``/``lat`` (degrees, WGS84) or ``x``/``y`` (metres, the workspace's metric
+            CRS) and any camera fields (heading_deg, hfov_deg, height_m, status, point_class …); None
+            deletes the camera.
+
+        Returns
+        -------
+        grids : pandas.DataFrame
+            The new figures of the grids the change touches.
+        targets : pandas.DataFrame
+            The new coverage of the targets it touches.
+        """
         if fields is None:
             return self.model.set_camera(cam_id, None)
         data = dict(fields)
