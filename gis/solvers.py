@@ -62,7 +62,7 @@ def celf(A: sp.csr_matrix, weights: np.ndarray, *, k: int | None = None, costs: 
     Parameters
     ----------
     A
-        Coverage matrix: rows are demand, columns candidates.
+        Coverage matrix: rows are demand, columns candidates, 1 where a candidate covers a row.
     weights
         The weight of each row.
     k
@@ -234,18 +234,8 @@ def solve_mclp(A: sp.csr_matrix, weights: np.ndarray, *, k: int | None = None, c
 
     Parameters
     ----------
-    A
-        Coverage matrix: rows are demand, columns candidates, 1 where a candidate covers a row.
-    weights
-        The weight of each row.
-    k
-        How many columns to choose.
-    costs
-        The cost of each column (with ``budget``).
-    budget
-        The most the chosen columns may cost.
-    groups
-        (group id per column, −1 for none; limit) pairs: at most ``limit`` columns per group.
+    A, weights, k, costs, budget, groups
+        As in :func:`celf`.
     seconds
         HiGHS's time limit (s).
     threads
