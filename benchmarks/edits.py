@@ -118,11 +118,12 @@ def _pct(values: list[float], q: float) -> float:
 
 def _copy_into(src: Path, uri: str, *, postgis: bool) -> str:
     from layers import store
+    from layers.workspace import copy_workspace
 
     source = store.open_workspace(src)
     if postgis:
         dst = store.open_workspace(uri, create=True, overwrite=True)
-        store.copy_workspace(source, dst)
+        copy_workspace(source, dst)
     else:
         source.snapshot(Path(uri))  # type: ignore[attr-defined]
     return uri

@@ -29,6 +29,7 @@ import httpx
 
 from benchmarks._common import analysed_demo, write_section
 from benchmarks.pages import serve
+from layers.workspace import copy_workspace
 
 PASSWORD = "load test password"
 
@@ -122,7 +123,7 @@ def main() -> None:
     if args.postgis:
         sep = "&" if "?" in args.postgis else "?"
         uri = f"{args.postgis}{sep}workspace=bench_load"
-        store.copy_workspace(store.open_workspace(path), store.open_workspace(uri, create=True, overwrite=True))
+        copy_workspace(store.open_workspace(path), store.open_workspace(uri, create=True, overwrite=True))
         path = uri
     ws = store.open_workspace(path)
     for k in range(args.clients):

@@ -32,11 +32,8 @@ from rtree import index as rtree_index
 from gis import shapes
 from gis.camera import DORI_LEVELS
 from gis.crs import require_metric
-from gis.indicators import rank_spots
+from gis.indicators import prioritise, rank_spots
 from gis.public import PublicSpace
-
-CLASS_WEIGHTS = {"1": 3.0, "2": 2.0, "3": 1.0}
-KIND_WEIGHTS = {"intersection": 2.0, "street": 1.5, "off-street": 1.0}
 
 
 @dataclass(frozen=True)
@@ -392,25 +389,5 @@ class CoverageModel:
         codes = self.grids["code"].to_numpy()[np.asarray(grid_rows, dtype=int)]
         spots = gpd.GeoDataFrame({"grid_code": codes, "kind": kinds, "name": names}, geometry=parts,
                                  crs=self.grids.crs)
-        spots["area_m2"] = spots.area
-        spots["ranked"] = spots["area_m2"] >= self.options.min_area_m2
-        t_geoms = self.targets.geometry.to_numpy()
-        t_tree = shapely.STRtree(t_geoms)
-        near_names: list[str] = []
-        target_weight = np.zeros(len(spots))
-        if len(spots):
-            s_idx, t_idx = t_tree.query(spots.geometry.to_numpy(), predicate="dwithin", distance=self.options.near_m)
-            order = np.lexsort((t_idx, s_idx))  # targets in table order for each piece
-            s_idx, t_idx = s_idx[order], t_idx[order]
-            classes = self.targets["class"].astype(str).to_numpy()
-            t_names = self.targets["name"].to_numpy()
-            np.add.at(target_weight, s_idx, [CLASS_WEIGHTS.get(c, 1.0) for c in classes[t_idx]])
-            cuts = np.searchsorted(s_idx, np.arange(len(spots) + 1))
-            for k in range(len(spots)):
-                near_names.append("、".join(dict.fromkeys(t_names[t_idx[cuts[k]:cuts[k + 1]]])))
-        spots["near_targets"] = near_names
-        weights = self.grid_weight or {}
-        risk = spots["grid_code"].map(lambda c: weights.get(c, 1.0)).astype(float)
-        kind_weight = spots["kind"].map(KIND_WEIGHTS).astype(float)
-        spots["priority"] = np.log1p(spots["area_m2"] / 100.0) * (1.0 + target_weight) * kind_weight * risk
-        return spots
+        return prioritise(spots, self.targets, min_area_m2=self.options.min_area_m2, near_m=self.options.near_m,
+                          grid_weight=self.grid_weight)

@@ -4,12 +4,47 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from gis.camera import DORI_LEVELS
+
+#: a blind spot's priority rises with the class weights of the targets near it, and with its kind
+CLASS_WEIGHTS = {"1": 3.0, "2": 2.0, "3": 1.0}
+KIND_WEIGHTS = {"intersection": 2.0, "street": 1.5, "off-street": 1.0}
+
+
+def prioritise(spots: gpd.GeoDataFrame, targets: gpd.GeoDataFrame, *, min_area_m2: float, near_m: float,
+               grid_weight: Mapping[str, float] | None = None) -> gpd.GeoDataFrame:
+    """Blind-spot pieces (grid_code, kind, geometry; metric CRS) with their area, whether they are
+    ranked (at least ``min_area_m2``), the targets within ``near_m`` metres, and their priority:
+    log(1 + area/100 m²) × (1 + class weights of those targets) × kind weight × the grid's weight."""
+    spots["area_m2"] = spots.area
+    spots["ranked"] = spots["area_m2"] >= min_area_m2
+    t_geoms = targets.geometry.to_numpy()
+    t_tree = shapely.STRtree(t_geoms)
+    near_names: list[str] = []
+    target_weight = np.zeros(len(spots))
+    if len(spots):
+        s_idx, t_idx = t_tree.query(spots.geometry.to_numpy(), predicate="dwithin", distance=near_m)
+        order = np.lexsort((t_idx, s_idx))  # targets in table order for each piece
+        s_idx, t_idx = s_idx[order], t_idx[order]
+        classes = targets["class"].astype(str).to_numpy()
+        t_names = targets["name"].to_numpy()
+        np.add.at(target_weight, s_idx, [CLASS_WEIGHTS.get(c, 1.0) for c in classes[t_idx]])
+        cuts = np.searchsorted(s_idx, np.arange(len(spots) + 1))
+        for k in range(len(spots)):
+            near_names.append("、".join(dict.fromkeys(t_names[t_idx[cuts[k]:cuts[k + 1]]])))
+    spots["near_targets"] = near_names
+    weights = grid_weight or {}
+    risk = spots["grid_code"].map(lambda c: weights.get(c, 1.0)).astype(float)
+    kind_weight = spots["kind"].map(KIND_WEIGHTS).astype(float)
+    spots["priority"] = np.log1p(spots["area_m2"] / 100.0) * (1.0 + target_weight) * kind_weight * risk
+    return spots
 
 
 def rank_spots(pieces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

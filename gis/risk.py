@@ -65,15 +65,14 @@ level = "red"
 reason = "窗口期内发生严重案件"
 """
 
-INDICATOR_LABELS = {
-    "incident_rate": "警情率(起/千人)", "serious_incidents": "严重案件(起)", "rented_share": "出租户比例",
-    "floating_share": "流动人口户比例", "care_households": "关爱户(户/百户)", "key_targets": "一类重点目标(个)",
-    "coverage_gap": "视频盲区比例",
-}
-#: Incidents of one category per 1,000 residents (weight them in [indicators] as rate_theft = 0.1, …).
-CATEGORY_LABELS = {"theft": "盗窃", "fraud": "诈骗", "dispute": "纠纷", "public_order": "治安", "traffic": "交通",
-                   "robbery": "抢劫", "assault": "伤害", "drugs": "涉毒", "fire": "火灾", "other": "其他"}
-INDICATOR_LABELS.update({f"rate_{k}": f"{v}警情率(起/千人)" for k, v in CATEGORY_LABELS.items()})
+#: incident categories (their names for people are ``category.<key>`` in :mod:`api.i18n`)
+CATEGORIES = ("theft", "fraud", "dispute", "public_order", "traffic", "robbery", "assault", "drugs", "fire", "other")
+#: the indicators a risk model can weigh (names for people: ``indicator.<key>`` in :mod:`api.i18n`);
+#: ``rate_<category>`` is incidents of one category per 1,000 residents (e.g. rate_theft = 0.1)
+INDICATORS = ("incident_rate", "serious_incidents", "rented_share", "floating_share", "care_households",
+              "key_targets", "coverage_gap", *(f"rate_{c}" for c in CATEGORIES))
+#: indicators that are shares (0–1), written as percentages for people
+SHARES = frozenset({"rented_share", "floating_share", "coverage_gap"})
 _RULE = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|>|<|==)\s*(-?\d+(?:\.\d+)?)\s*$")
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
 
@@ -106,9 +105,9 @@ class RiskModel:
         except tomllib.TOMLDecodeError as exc:
             raise RiskModelError(f"risk model is not valid TOML: {exc}") from exc
         weights = {str(k): float(v) for k, v in (doc.get("indicators") or {}).items()}
-        unknown = sorted(set(weights) - set(INDICATOR_LABELS))
+        unknown = sorted(set(weights) - set(INDICATORS))
         if unknown:
-            raise RiskModelError(f"unknown indicator(s) {unknown} in [indicators]: known are {list(INDICATOR_LABELS)}")
+            raise RiskModelError(f"unknown indicator(s) {unknown} in [indicators]: known are {list(INDICATORS)}")
         if not weights or any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
             raise RiskModelError("[indicators] needs at least one positive weight (and none negative)")
         g = doc.get("grading") or {}
@@ -124,7 +123,7 @@ class RiskModel:
         rules = []
         for k, o in enumerate(doc.get("overrides") or []):
             m = _RULE.match(str(o.get("rule", "")))
-            if m is None or m.group(1) not in INDICATOR_LABELS or o.get("level") not in LEVELS:
+            if m is None or m.group(1) not in INDICATORS or o.get("level") not in LEVELS:
                 raise RiskModelError(f"[[overrides]] #{k + 1}: write rule = \"indicator >= number\" with a known "
                                      f"indicator and level = red, yellow or green")
             rules.append((m.group(1), m.group(2), float(m.group(3)), str(o["level"]), str(o.get("reason", ""))))
@@ -185,33 +184,40 @@ def grade(scores: pd.Series, model: RiskModel, *, baseline_ratio: pd.Series | No
     return level, threshold
 
 
-def apply_overrides(level: pd.Series, indicators: pd.DataFrame, model: RiskModel) -> tuple[pd.Series, pd.Series]:
-    """Levels after the override rules, and the rule's reason where one applied."""
+def apply_overrides(level: pd.Series, indicators: pd.DataFrame, model: RiskModel
+                    ) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Levels after the override rules; where one applied (the last wins), its rule
+    (``"serious_incidents >= 1"``) and the reason the model gives for it (may be empty)."""
     level = level.copy()
+    rule = pd.Series("", index=level.index)
     reason = pd.Series("", index=level.index)
     for name, op, value, forced, why in model.overrides:
         if name not in indicators:
             continue
         hit = _OPS[op](indicators[name], value)
         level[hit] = forced
-        reason[hit] = why or f"{INDICATOR_LABELS[name]} {op} {value:g}"
-    return level, reason
+        rule[hit] = f"{name} {op} {value:g}"
+        reason[hit] = why
+    return level, rule, reason
 
 
 def explain(indicators: pd.DataFrame, contributions: pd.DataFrame, scores: pd.Series, level: pd.Series,
-            threshold: pd.Series, override: pd.Series, *, top: int = 3, model: RiskModel | None = None,
+            threshold: pd.Series, rule: pd.Series, *, top: int = 3, model: RiskModel | None = None,
             **baseline: Any) -> pd.DataFrame:
     """Per grid: the indicators that drove the score, and what would move it down a level.
 
-    As data: ``drivers`` (the indicator keys, largest contribution first, ``;``-separated),
-    ``lower_indicator`` and ``lower_to`` (the one indicator and the value, in its own units, that
-    lowers the level; empty and NaN when none does). As text for people (in Chinese):
-    ``reasons`` and ``to_lower_level``, written from the same figures.
+    All of it is data, for :mod:`api.workflows.risk` to write in the reader's language:
 
-    A hint names one of the grid's two largest drivers and a value for it, rounded down so it
-    is enough as printed ("降至X或以下"), and is verified by grading the workspace again with that
-    one value changed, under the model's own method (min–max normalisation and quantile ranks
-    move with it). Where no single indicator can do it, the hint says so.
+    - ``drivers``: the indicator keys with the largest contributions, largest first, ``;``-separated
+      (their values and points are the grid's indicator and ``contrib_`` columns);
+    - ``hint``: how the grid can move down a level: ``"lower"`` (one indicator: ``lower_indicator``
+      down to ``lower_to``, in its own units), ``"several"`` (no one indicator can do it; at least
+      ``lower_need`` score points to shed), ``"override"`` (an override rule holds it up), or
+      ``""`` (green).
+
+    ``lower_to`` names one of the grid's two largest drivers and is rounded down so that it is
+    enough as printed; it is verified by grading the workspace again with that one value changed,
+    under the model's own method (min–max normalisation and quantile ranks move with it).
     """
     names = list(contributions.columns)
     values = indicators[names].to_numpy(dtype=float)
@@ -222,27 +228,22 @@ def explain(indicators: pd.DataFrame, contributions: pd.DataFrame, scores: pd.Se
     for i, code in enumerate(scores.index):
         order = np.argsort(-contrib[i])
         top_j = [int(j) for j in order[:top] if contrib[i, j] > 0]
-        drivers = [f"{INDICATOR_LABELS[names[j]]} {_fmt(values[i, j], names[j])}（{contrib[i, j]:.1f}分）"
-                   for j in top_j]
-        down, lower_indicator, lower_to = "", "", math.nan
-        lvl, limit, forced = str(level.iloc[i]), float(threshold.iloc[i]), str(override.iloc[i])
-        if forced:
-            down = f"先解决：{forced}"
+        hint, lower_indicator, lower_to, lower_need = "", "", math.nan, math.nan
+        lvl, limit = str(level.iloc[i]), float(threshold.iloc[i])
+        if str(rule.iloc[i]):
+            hint = "override"
         elif lvl != "green" and math.isfinite(limit):
-            need = float(scores.iloc[i]) - limit  # score points to shed, at least
             found = None
             if search is not None:
                 for j in [int(k) for k in order[:2] if contrib[i, k] > 0]:
                     found = search.value_that_lowers(i, j, lows[j])
                     if found is not None:
-                        lower_indicator, lower_to = names[j], found[0]
-                        down = f"{INDICATOR_LABELS[names[j]]}降至{found[1]}或以下可降一级"
+                        hint, lower_indicator, lower_to = "lower", names[j], found
                         break
             if found is None:
-                down = f"需同时改善多项指标（差{max(need, 0.1):.1f}分以上）"
-        rows.append({"code": code, "reasons": "；".join(drivers), "to_lower_level": down,
-                     "drivers": ";".join(names[j] for j in top_j), "lower_indicator": lower_indicator,
-                     "lower_to": lower_to})
+                hint, lower_need = "several", max(float(scores.iloc[i]) - limit, 0.1)  # points to shed, at least
+        rows.append({"code": code, "drivers": ";".join(names[j] for j in top_j), "hint": hint,
+                     "lower_indicator": lower_indicator, "lower_to": lower_to, "lower_need": lower_need})
     return pd.DataFrame(rows).set_index("code")
 
 
@@ -298,9 +299,10 @@ class _LevelSearch:
                     rank = LEVELS.index(forced)
         return rank
 
-    def value_that_lowers(self, i: int, j: int, low: float) -> tuple[float, str] | None:
-        """The value (rounded down as printed) of indicator ``j`` that moves grid ``i`` down a level, and
-        its printed form; None when no value of that indicator alone does it."""
+    def value_that_lowers(self, i: int, j: int, low: float) -> float | None:
+        """The value of indicator ``j``, rounded down to the fewest decimals that suffice (of a
+        percentage, for a share), that moves grid ``i`` down a level; None when no value of that
+        indicator alone does it."""
         current = float(self.X[i, j])
         rank = LEVELS.index(str(self.level.iloc[i]))
         lowers = lambda v: self._fast_level(i, j, v) < rank  # noqa: E731
@@ -315,7 +317,7 @@ class _LevelSearch:
             scale = 10 ** (digits + (2 if name in SHARES else 0))
             shown = math.floor(lo * scale) / scale
             if shown >= low and lowers(shown):  # the printed value itself, regraded
-                return shown, _fmt(shown, name, digits)
+                return shown
         return None
 
 
@@ -333,30 +335,21 @@ def _natural_breaks(scores: np.ndarray) -> tuple[float, float]:
     return float(lower[lower > bins[0]].min()), float(lower[lower > bins[1]].min())
 
 
-#: indicators that are shares (0–1), written as percentages in explanations
-SHARES = frozenset({"rented_share", "floating_share", "coverage_gap"})
-
-
-def _fmt(v: float, name: str, digits: int | None = None) -> str:
-    """An indicator as people read it: shares in percent; ``digits`` decimals (default: a short form)."""
-    if name in SHARES:
-        return f"{v:.0%}" if digits is None else f"{100 * v:.{digits}f}".rstrip("0").rstrip(".") + "%"
-    return f"{v:.{1 if digits is None else digits}f}".rstrip("0").rstrip(".")
-
-
 def compare(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
-    """Grids whose level changed between two graded periods, with the indicators that moved most."""
+    """Grids whose level changed between two graded periods, with the indicator that moved most
+    (``why_indicator``) and its values before and after."""
     both = previous.merge(current, left_index=True, right_index=True, suffixes=("_before", "_after"))
     changed = both[both["level_before"] != both["level_after"]]
     rows = []
     for code, r in changed.iterrows():
-        moves = {k: r[f"{k}_after"] - r[f"{k}_before"] for k in INDICATOR_LABELS if f"{k}_after" in r}
+        moves = {k: r[f"{k}_after"] - r[f"{k}_before"] for k in INDICATORS if f"{k}_after" in r}
         key = max(moves, key=lambda k: abs(moves[k]) / (abs(r[f"{k}_before"]) + 1e-9)) if moves else None
-        why = f"{INDICATOR_LABELS[key]} {_fmt(r[f'{key}_before'], key)}→{_fmt(r[f'{key}_after'], key)}" if key else ""
         rows.append({"code": code, "before": r["level_before"], "after": r["level_after"],
                      "direction": "up" if LEVELS.index(r["level_after"]) > LEVELS.index(r["level_before"]) else "down",
-                     "why": why})
-    return pd.DataFrame(rows, columns=["code", "before", "after", "direction", "why"])
+                     "why_indicator": key or "", "why_before": float(r[f"{key}_before"]) if key else math.nan,
+                     "why_after": float(r[f"{key}_after"]) if key else math.nan})
+    return pd.DataFrame(rows, columns=["code", "before", "after", "direction", "why_indicator", "why_before",
+                                       "why_after"])
 
 
 def grade_all(indicators: pd.DataFrame, model: RiskModel, **baseline: Any) -> pd.DataFrame:
@@ -375,17 +368,19 @@ def grade_all(indicators: pd.DataFrame, model: RiskModel, **baseline: Any) -> pd
     Returns
     -------
     pandas.DataFrame
-        The indicators, plus score, level, override, contrib_<indicator>, and from :func:`explain`
-        reasons, to_lower_level, drivers, lower_indicator and lower_to.
+        The indicators, plus score, level, override_rule and override (the rule that set the level,
+        and the model's reason for it), contrib_<indicator> (score points), and from
+        :func:`explain` drivers, hint, lower_indicator, lower_to and lower_need.
     """
     scores, contrib = score(indicators, model)
     level, threshold = grade(scores, model, **baseline)
-    level, override = apply_overrides(level, indicators, model)
-    why = explain(indicators, contrib, scores, level, threshold, override, model=model, **baseline)
+    level, rule, reason = apply_overrides(level, indicators, model)
+    why = explain(indicators, contrib, scores, level, threshold, rule, model=model, **baseline)
     out = indicators.copy()
     out["score"] = scores
     out["level"] = level
-    out["override"] = override
+    out["override_rule"] = rule
+    out["override"] = reason
     for k in contrib:
         out[f"contrib_{k}"] = contrib[k]
     return out.join(why)

@@ -22,6 +22,7 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon, box
 
 from layers import demo, store, validate
+from layers.workspace import copy_workspace
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -87,7 +88,7 @@ def copied_workspace(request: pytest.FixtureRequest, source: Path, name: str,
         return str(path), store.open_workspace(path)
     uri = f"{request.getfixturevalue('postgis_uri')}?workspace={name}"
     ws = store.open_workspace(uri, create=True, overwrite=True)
-    store.copy_workspace(store.open_workspace(source), ws)
+    copy_workspace(store.open_workspace(source), ws)
     return uri, ws
 
 

@@ -40,7 +40,7 @@ ENTRY_POINTS = [
     "gis.streets.street_units",
     "gis.coords.wgs84_to_gcj02",
     "layers.store.open_workspace",
-    "layers.store.copy_workspace",
+    "layers.workspace.copy_workspace",
     "layers.validate.validate",
 ]
 #: numpydoc's checks that apply here: a summary, every parameter documented and described, no

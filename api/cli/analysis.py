@@ -252,8 +252,8 @@ def risk_cmd(workspace: Workspace,
              top: Annotated[int, typer.Option(help="Grids to list")] = 15) -> None:
     """Grade every grid red/yellow/green with the reasons; writes the risk and risk_history layers."""
     from api.i18n import t
+    from api.workflows.reasons import indicator_name
     from api.workflows.risk import compute_risk, model_of, set_model
-    from gis.risk import INDICATOR_LABELS
 
     with cli_errors():
         store = open_store(workspace)
@@ -271,7 +271,7 @@ def risk_cmd(workspace: Workspace,
     table = Table("社区/村", "红", "黄", "绿", "top reasons (红/黄 grids)")
     for code, row in result.summary.iterrows():
         mine = grids[(grids["community_code"] == code) & (grids["level"] != "green")]
-        words = [INDICATOR_LABELS[k] for keys in mine["drivers"] for k in str(keys).split(";")[:1] if k]
+        words = [indicator_name(k) for keys in mine["drivers"] for k in str(keys).split(";")[:1] if k]
         common = pd.Series(words).value_counts().head(2).index.tolist() if words else []
         table.add_row(names.get(code, str(code)), str(row["red"]), str(row["yellow"]), str(row["green"]),
                       "、".join(common))

@@ -116,7 +116,7 @@ def workspace_copy_cmd(
                               ] = False) -> None:
     """Copy a workspace — layers with their versions, settings, audit log, and with --with-users
     the accounts — into a new one (GeoPackage into PostGIS and back). Sessions are not copied."""
-    from layers.store import copy_workspace
+    from layers.workspace import copy_workspace
 
     with cli_errors():
         src = open_store(source)

@@ -21,6 +21,7 @@ from api.exports import cells, privacy
 from api.exports.source import Source
 from api.i18n import t, texts
 from api.maps.households import LEVEL_COLOURS
+from api.workflows import reasons
 from gis import partition
 
 #: column key → format; the format drives XLSX styles and CSV values (headers: ``column.<key>`` in
@@ -113,7 +114,7 @@ def grid_figures(source: Source) -> pd.DataFrame:
         if "township" in comms:
             out["township"] = out["community_code"].map(comms["township"])
     if source.may_read("risk"):
-        risk = source.read("risk").set_index("code")
+        risk = reasons.in_language(source.read("risk"), source.lang).set_index("code")
         for col in ("level", "score", "reasons", "to_lower_level", "incidents", "serious_incidents", "period"):
             if col in risk:
                 out[col] = out["code"].map(risk[col])

@@ -17,6 +17,7 @@ from api.i18n import t
 from api.maps.base import add_export_menu, page_html
 from api.maps.displays import RENTED_BINS, VACANT_COLOUR
 from api.maps.layers import GridLabels, Page, add_layer
+from api.workflows import reasons
 
 LEVEL_COLOURS = {"red": "#e03a3e", "yellow": "#f5c242", "green": "#3aa655"}
 def household_map(page: Page, *, households: bool = True, title_key: str = "household_title",
@@ -29,7 +30,7 @@ def household_map(page: Page, *, households: bool = True, title_key: str = "hous
         add_layer(m, page, "roads", name=t(lang, "roads"), interactive=False)
     counts = {"red": 0, "yellow": 0, "green": 0}
     if "grids" in present:
-        grids = page.read("risk") if "risk" in present else page.read("grids")
+        grids = reasons.in_language(page.read("risk"), lang) if "risk" in present else page.read("grids")
         comms = page.read("communities") if "communities" in present else pd.DataFrame({"code": [], "name": []})
         grids["community"] = grids["community_code"].map(dict(zip(comms["code"], comms["name"], strict=True)))
         if "coverage_grids" in present:

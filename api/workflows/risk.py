@@ -13,6 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from api.workflows import reasons
 from api.workflows.coverage import compute_coverage, coverage_is_current
 from gis import partition, risk
 from layers.errors import WorkspaceError
@@ -121,7 +122,7 @@ def static_indicators(store: Store, grids: gpd.GeoDataFrame) -> pd.DataFrame:
 def incident_counts(store: Store, grids: gpd.GeoDataFrame, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
     """Incidents per grid between ``start`` and ``end``: all, serious, and per category."""
     codes = grids["code"].to_numpy()
-    out = pd.DataFrame({"incidents": 0.0, "serious_incidents": 0.0, **{f"n_{c}": 0.0 for c in risk.CATEGORY_LABELS}},
+    out = pd.DataFrame({"incidents": 0.0, "serious_incidents": 0.0, **{f"n_{c}": 0.0 for c in risk.CATEGORIES}},
                        index=pd.Index(codes, name="code"))
     if not store.has("incidents"):
         return out
@@ -133,7 +134,7 @@ def incident_counts(store: Store, grids: gpd.GeoDataFrame, start: dt.datetime, e
     out["incidents"] = inc.groupby("code").size().reindex(codes, fill_value=0).to_numpy(dtype=float)
     serious = inc[inc["severity"] == "serious"].groupby("code").size()
     out["serious_incidents"] = serious.reindex(codes, fill_value=0).to_numpy(dtype=float)
-    for cat in risk.CATEGORY_LABELS:
+    for cat in risk.CATEGORIES:
         out[f"n_{cat}"] = inc[inc["category"] == cat].groupby("code").size().reindex(
             codes, fill_value=0).to_numpy(dtype=float)
     return out
@@ -145,7 +146,7 @@ def indicators_for(static: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
     out = static.join(counts)
     per_1000 = 1000.0 / np.maximum(out["residents"], RESIDENT_FLOOR)
     out["incident_rate"] = out["incidents"] * per_1000
-    for cat in risk.CATEGORY_LABELS:
+    for cat in risk.CATEGORIES:
         out[f"rate_{cat}"] = out.pop(f"n_{cat}") * per_1000
     return out
 
@@ -205,13 +206,13 @@ def compute_risk(store: Store, *, period: str | None = None, method: str | None 
             kw = {"baseline_ratio": monthly[e] / mean.replace(0, np.nan).fillna(0.5),
                   "baseline_counts": monthly[e]}
         graded[e] = risk.grade_all(ind, model, **kw)
-    current = graded[end]
+    current = reasons.with_texts(graded[end])
     current.insert(0, "community_code", grids.set_index("code").loc[current.index, "community_code"].to_numpy())
     current.insert(1, "name", grids.set_index("code").loc[current.index, "name"].to_numpy())
-    hist = pd.concat([g.assign(period=f"{e:%Y-%m}")[["period", "score", "level", *risk.INDICATOR_LABELS]]
+    hist = pd.concat([g.assign(period=f"{e:%Y-%m}")[["period", "score", "level", *risk.INDICATORS]]
                       for e, g in graded.items()]).reset_index()
-    changes = risk.compare(graded[ends[1]], current) if len(graded) > 1 and ends[1] in graded else risk.compare(
-        current.iloc[:0], current.iloc[:0])
+    changes = reasons.changes_with_texts(risk.compare(graded[ends[1]], current) if len(graded) > 1 and ends[1] in graded
+                                         else risk.compare(current.iloc[:0], current.iloc[:0]))
     summary = risk.counts_by(current, "community_code")
     stamp = {"period": f"{end:%Y-%m}", "computed_at": now_iso(), "model": model.describe(),
              "model_version": int(store.settings().get("risk_model_version", 0)),

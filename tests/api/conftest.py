@@ -10,6 +10,7 @@ from api import access
 from api.app import create_app
 from api.settings import Settings
 from layers import store
+from layers.workspace import copy_workspace
 
 PASSWORD = "correct horse battery"
 
@@ -26,7 +27,7 @@ def secured(request, analysed_path, tmp_path_factory):
         module = request.module.__name__.rsplit(".", 1)[-1]
         path = f"{request.getfixturevalue('postgis_uri')}?workspace=secured_{module}"
         ws = store.open_workspace(path, create=True, overwrite=True)
-        store.copy_workspace(store.open_workspace(analysed_path), ws)
+        copy_workspace(store.open_workspace(analysed_path), ws)
     grids = ws.read("grids").sort_values("code")
     mine, other = grids.iloc[0], grids[grids["community_code"] != grids.iloc[0]["community_code"]].iloc[0]
     for name, role, area in [("admin", "admin", "all"), ("planner", "planner", "all"), ("police", "police", "all"),

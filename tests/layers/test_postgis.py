@@ -18,6 +18,7 @@ from shapely.geometry import Point
 
 from layers import store, validate
 from layers.errors import UnknownLayerError, WorkspaceError
+from layers.workspace import copy_workspace
 from tests.conftest import tiny_layers
 
 
@@ -121,13 +122,13 @@ def test_copy_gpkg_to_postgis_and_back_keeps_everything(analysed_path, postgis_u
     src = store.open_workspace(src_path)
     access.add_user(src, "planner", "planner", access.Area(), "correct horse battery")
     pg = store.open_workspace(f"{postgis_uri}?workspace=copied", create=True, overwrite=True)
-    copied = store.copy_workspace(src, pg, users=True)
+    copied = copy_workspace(src, pg, users=True)
     assert copied == {i.name: i.rows for i in src.layers()}
     assert pg.versions() == src.versions() and pg.meta() == src.meta()
     assert [r["username"] for r in pg.records("users")] == ["planner"]
     assert len(pg.audit_log()) == len(src.audit_log())
     back = store.open_workspace(tmp_path / "back.gpkg", create=True)
-    store.copy_workspace(pg, back)
+    copy_workspace(pg, back)
     for info in src.layers():
         a, b = src.read(info.name), back.read(info.name)
         assert len(a) == len(b) and list(a.columns) == list(b.columns), info.name
@@ -135,7 +136,7 @@ def test_copy_gpkg_to_postgis_and_back_keeps_everything(analysed_path, postgis_u
 
     assert coverage_is_current(pg)  # versions kept: computed results stay current
     with pytest.raises(WorkspaceError, match="already has layers"):
-        store.copy_workspace(src, pg)
+        copy_workspace(src, pg)
 
 
 def _heading(value: float):

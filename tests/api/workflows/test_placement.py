@@ -107,7 +107,7 @@ def test_spopt_peer_check():
 
     from gis import solvers
 
-    data = Path(__file__).resolve().parents[3] / "shared" / "data" / "spopt"
+    data = Path(__file__).resolve().parents[4] / "shared" / "data" / "spopt"  # ../shared beside the checkout
     if not data.exists():
         pytest.skip("../shared/data/spopt is not beside this checkout")
     spopt = pytest.importorskip("spopt.locate")

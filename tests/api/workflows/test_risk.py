@@ -100,7 +100,7 @@ def test_the_demos_hints_move_their_grids_when_followed(graded):
     ws, result = graded
     grids = result.grids
     model = model_of(ws)
-    ind = grids[[c for c in risk.INDICATOR_LABELS if c in grids]].astype(float)
+    ind = grids[[c for c in risk.INDICATORS if c in grids]].astype(float)
     followed = 0
     for code in grids.index[grids["level"] != "green"]:
         key = grids.at[code, "lower_indicator"]
