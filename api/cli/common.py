@@ -35,9 +35,22 @@ Workspace = Annotated[str, typer.Argument(
     help="The workspace: a GeoPackage file, or postgresql://user:password@host:port/database?workspace=name")]
 
 
+def _version(shown: bool) -> None:
+    if shown:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"pingan {version('pingan-planner')}")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            print("pingan (not installed: run `pip install -e .`)")
+        raise typer.Exit()
+
+
 @app.callback()
 def options(verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
                                                  help="Say more on stderr: -v what is done, -vv every detail")] = 0,
+            show_version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                       help="Print the version and stop")] = False,
             ) -> None:
     """Pingan Planner: grids, risk and video coverage for community safety planning."""
     configure_logging(logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG)

@@ -239,3 +239,10 @@ def test_workspace_copy_carries_accounts_only_when_asked(demo_copy, tmp_path):
     assert store.open_workspace(tmp_path / "a.gpkg").records("users") == []
     assert run("workspace", "copy", demo_copy, tmp_path / "b.gpkg", "--with-users").exit_code == 0
     assert [r["username"] for r in store.open_workspace(tmp_path / "b.gpkg").records("users")] == ["planner"]
+
+
+def test_version():
+    from importlib.metadata import version
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"pingan {version('pingan-planner')}"
