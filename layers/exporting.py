@@ -10,6 +10,7 @@ import os
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,6 +25,9 @@ from layers import schemas
 from layers.errors import ImportFormatError
 from layers.exchange import EXPORT_FORMATS, OFFSET_NOTES, detect_format, parse_coords
 from layers.store import Store, storable
+
+#: adds to an export before it is moved into place: (kind, file or folder, name, columns)
+Dress = Callable[[str, Path, str, list[str]], None]
 
 
 def offset_crs(offset: str) -> CRS:
@@ -129,8 +133,13 @@ def style_kml(path: Path, frame: pd.DataFrame) -> None:
 
 
 def export_frame(frame: pd.DataFrame, path: str | Path, *, layer: str, fmt: str | None = None,
-                 coords: str | None = None) -> Path:
-    """Write a frame to a file atomically (a temporary file renamed into place)."""
+                 coords: str | None = None, dress: Dress | None = None) -> Path:
+    """Write a frame to a file atomically (a temporary file renamed into place).
+
+    ``dress(kind, where, name, columns)`` may add to the file before it is moved into place: called
+    with the GeoPackage being written (``kind="gpkg"``), or with the folder of each Shapefile before
+    it is zipped (``kind="shapefile"``, ``name`` the Shapefile's, ``columns`` its fields).
+    """
     path = Path(path)
     kind = detect_format(path, fmt) if fmt or path.suffix else "gpkg"
     if kind not in EXPORT_FORMATS:
@@ -152,6 +161,8 @@ def export_frame(frame: pd.DataFrame, path: str | Path, *, layer: str, fmt: str 
         if kind == "gpkg":
             note = {"layer_options": {"DESCRIPTION": OFFSET_NOTES[offset][1]}} if offset else {}
             pyogrio.write_dataframe(out, tmp, layer=layer, driver="GPKG", **note)
+            if dress is not None:
+                dress("gpkg", tmp, layer, [str(c) for c in out.columns if c != "geometry"])
         elif kind == "geojson":
             pyogrio.write_dataframe(_flatten(out, short=False, layer=layer), tmp, driver="GeoJSON",
                                     layer_options={"RFC7946": "YES" if coords in (None, "wgs84") else "NO"})
@@ -169,6 +180,8 @@ def export_frame(frame: pd.DataFrame, path: str | Path, *, layer: str, fmt: str 
             for family, part in families.items():  # a Shapefile holds one geometry family
                 name = layer if len(families) == 1 else f"{layer}_{family}"
                 pyogrio.write_dataframe(part, shp_dir / f"{name}.shp", driver="ESRI Shapefile", encoding="UTF-8")
+                if dress is not None:
+                    dress("shapefile", shp_dir, name, [str(c) for c in part.columns if c != "geometry"])
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
                 for member in sorted(shp_dir.iterdir()):
                     zf.write(member, member.name)

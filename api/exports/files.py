@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from api.exports import cells, privacy
+from api.exports import cells, privacy, qgis
 from api.exports.source import Source
 from api.i18n import MESSAGES
 from gis import crs as crs_policy
@@ -181,6 +181,8 @@ def export_layer(source: Source, layer: str, path: str | Path, *, fmt: str | Non
     else:
         if not isinstance(frame, gpd.GeoDataFrame) and kind != "gpkg":
             raise ImportFormatError(f"'{layer}' is a table without geometry: export it as csv, xlsx or gpkg")
-        out = exporting.export_frame(frame, path, layer=layer, fmt=kind, coords=coords)
+        out = exporting.export_frame(frame, path, layer=layer, fmt=kind, coords=coords,
+                                     dress=lambda k, where, name, cols: qgis.dress(k, where, name, cols, layer=layer,
+                                                                                  lang=source.lang))
     source.audit(layer, {"format": kind, "coords": coords or "wgs84", "file": out.name, **detail_info})
     return out

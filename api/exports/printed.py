@@ -27,14 +27,11 @@ from api.exports import cells
 from api.exports.fonts import cjk_family, glyph_guard
 from api.exports.source import Source
 from api.i18n import t, texts
-from api.maps.displays import STATUS_COLOURS
+from api.maps.displays import COVERAGE_BREAKS, COVERAGE_COLOURS, STATUS_COLOURS
 from api.maps.households import LEVEL_COLOURS
 
 PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 KINDS = ("risk", "coverage")
-#: coverage classes: share of a grid's public space seen at detect level
-COVERAGE_BREAKS = (0.0, 0.02, 0.05, 0.10, 0.20, 1.0)
-COVERAGE_COLOURS = ("#fff5eb", "#c7e9c0", "#74c476", "#31a354", "#006d2c")
 UNGRADED = "#bdbdbd"
 _RENDER = threading.Lock()  # matplotlib's rcParams are process-wide
 

@@ -31,6 +31,9 @@ from layers.store import Store
 
 LEVEL_FILL = {"detect": "#c6dbef", "observe": "#6baed6", "recognise": "#2171b5", "identify": "#08306b"}
 STATUS_COLOURS = {"active": "#1b7f3b", "faulty": "#c0392b", "planned": "#2c6fbb", "removed": "#7f8c8d"}
+#: coverage classes: share of a grid's public space seen at detect level, and their colours
+COVERAGE_BREAKS = (0.0, 0.02, 0.05, 0.10, 0.20, 1.0)
+COVERAGE_COLOURS = ("#fff5eb", "#c7e9c0", "#74c476", "#31a354", "#006d2c")
 ROAD_WEIGHTS = {"primary": 5, "secondary": 3.5, "tertiary": 2.5, "residential": 1.5, "service": 1.2}
 #: most features one viewport answer carries; beyond it the answer says ``truncated``
 MAX_FEATURES = 30_000
