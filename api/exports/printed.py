@@ -27,8 +27,7 @@ from api.exports import cells
 from api.exports.fonts import cjk_family, glyph_guard
 from api.exports.source import Source
 from api.i18n import t, texts
-from api.maps.displays import COVERAGE_BREAKS, COVERAGE_COLOURS, STATUS_COLOURS
-from api.maps.households import LEVEL_COLOURS
+from api.maps.displays import COVERAGE_BREAKS, COVERAGE_COLOURS, LEVEL_COLOURS, STATUS_COLOURS
 
 PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 KINDS = ("risk", "coverage")

@@ -17,8 +17,7 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from api.i18n import CATALOGUE, t
-from api.maps.displays import COVERAGE_BREAKS, COVERAGE_COLOURS, STATUS_COLOURS
-from api.maps.households import LEVEL_COLOURS
+from api.maps.displays import COVERAGE_BREAKS, COVERAGE_COLOURS, LEVEL_COLOURS, STATUS_COLOURS
 from layers import schemas
 
 BLIND_SPOT_COLOUR = "#b2182b"

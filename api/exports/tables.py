@@ -20,7 +20,7 @@ import pandas as pd
 from api.exports import cells, privacy
 from api.exports.source import Source
 from api.i18n import t, texts
-from api.maps.households import LEVEL_COLOURS
+from api.maps.displays import LEVEL_COLOURS
 from api.workflows import reasons
 from gis import partition
 

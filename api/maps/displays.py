@@ -30,6 +30,8 @@ from layers.errors import UnknownLayerError
 from layers.store import Store
 
 LEVEL_FILL = {"detect": "#c6dbef", "observe": "#6baed6", "recognise": "#2171b5", "identify": "#08306b"}
+#: risk levels as the pages, printed maps, tables and QGIS styles colour them
+LEVEL_COLOURS = {"red": "#e03a3e", "yellow": "#f5c242", "green": "#3aa655"}
 STATUS_COLOURS = {"active": "#1b7f3b", "faulty": "#c0392b", "planned": "#2c6fbb", "removed": "#7f8c8d"}
 #: coverage classes: share of a grid's public space seen at detect level, and their colours
 COVERAGE_BREAKS = (0.0, 0.02, 0.05, 0.10, 0.20, 1.0)

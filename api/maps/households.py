@@ -15,11 +15,11 @@ import pandas as pd
 
 from api.i18n import t
 from api.maps.base import add_export_menu, page_html
-from api.maps.displays import RENTED_BINS, VACANT_COLOUR
+from api.maps.displays import LEVEL_COLOURS, RENTED_BINS, VACANT_COLOUR
 from api.maps.layers import GridLabels, Page, add_layer
 from api.workflows import reasons
 
-LEVEL_COLOURS = {"red": "#e03a3e", "yellow": "#f5c242", "green": "#3aa655"}
+
 def household_map(page: Page, *, households: bool = True, title_key: str = "household_title",
                   exports: bool = True) -> folium.Map:
     """The 户况网格图; without ``households`` it is the risk-level map alone (no household figures);

@@ -9,8 +9,7 @@ import folium
 
 from api.i18n import t
 from api.maps.base import page_html
-from api.maps.displays import LEVEL_FILL
-from api.maps.households import LEVEL_COLOURS
+from api.maps.displays import LEVEL_COLOURS, LEVEL_FILL
 from api.maps.layers import Page, add_layer
 from gis.placement import CATALOGUE
 

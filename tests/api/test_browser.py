@@ -104,7 +104,7 @@ GRID_FEATURES = """() => {
 @pytest.mark.browser
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_household_map_colours_cards_and_language(server, browser, analysed_path, lang):
-    from api.maps.households import LEVEL_COLOURS
+    from api.maps.displays import LEVEL_COLOURS
     from layers import store
 
     page = open_page(browser, f"{server}/?lang={lang}")

@@ -12,8 +12,7 @@ import pyogrio
 import pytest
 
 from api.exports import ExportSpec, Source, make
-from api.maps.displays import STATUS_COLOURS
-from api.maps.households import LEVEL_COLOURS
+from api.maps.displays import LEVEL_COLOURS, STATUS_COLOURS
 from layers import store
 
 
