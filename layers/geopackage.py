@@ -35,10 +35,10 @@ from typing import Any
 
 import pandas as pd
 
-from layers import accounts, gpkgfile, gpkgsql
+from layers import accounts, gpkgfile, gpkgsql, qgisstyles
 from layers.errors import UnknownLayerError, WorkspaceError
 from layers.gpkgsql import q
-from layers.store import LayerInfo, Store, audit_row, check_write, conform, conform_record
+from layers.store import RESERVED_NAMES, LayerInfo, Store, audit_row, check_write, conform, conform_record
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class GeoPackageStore(Store):
                                              "AND name LIKE 'pingan_changed_%_update'")}
         out, untracked = [], []
         for name, gtype in sorted(kinds.items()):
-            if name.startswith("pingan_"):
+            if name.startswith("pingan_") or name in RESERVED_NAMES:
                 continue
             if name not in meta or name not in tracked:
                 untracked.append(name)  # made or rebuilt by another tool
@@ -169,7 +169,7 @@ class GeoPackageStore(Store):
     def read(self, layer: str, *, bbox: Sequence[float] | None = None,
              where: str | None = None) -> pd.DataFrame:
         with self._read() as con:
-            if layer.startswith("pingan_") or con.execute(
+            if layer.startswith("pingan_") or layer in RESERVED_NAMES or con.execute(
                     "SELECT 1 FROM gpkg_contents WHERE table_name = ?", (layer,)).fetchone() is None:
                 raise self._missing(con, layer)
             frame = gpkgsql.read_table(con, layer, bbox=bbox, where=where)
@@ -177,7 +177,7 @@ class GeoPackageStore(Store):
 
     def row(self, layer: str, key: str, value: str) -> pd.Series | None:
         with self._read() as con:
-            if layer.startswith("pingan_") or con.execute(
+            if layer.startswith("pingan_") or layer in RESERVED_NAMES or con.execute(
                     "SELECT 1 FROM gpkg_contents WHERE table_name = ?", (layer,)).fetchone() is None:
                 raise self._missing(con, layer)
             found = gpkgsql.read_records(con, layer, f"{q(key)} = ?", (str(value),))
@@ -187,7 +187,7 @@ class GeoPackageStore(Store):
 
     def rows(self, layer: str, key: str, value: str) -> pd.DataFrame:
         with self._read() as con:
-            if layer.startswith("pingan_") or con.execute(
+            if layer.startswith("pingan_") or layer in RESERVED_NAMES or con.execute(
                     "SELECT 1 FROM gpkg_contents WHERE table_name = ?", (layer,)).fetchone() is None:
                 raise self._missing(con, layer)
             frame = gpkgsql.read_table(con, layer, where=f"{q(key)} = ?", params=(str(value),))
@@ -310,10 +310,15 @@ class GeoPackageStore(Store):
     def delete(self, layer: str) -> None:
         with self._write() as con:
             if con.execute("SELECT 1 FROM gpkg_contents WHERE table_name = ?", (layer,)).fetchone() is None \
-                    or layer.startswith("pingan_"):
+                    or layer.startswith("pingan_") or layer in RESERVED_NAMES:
                 raise UnknownLayerError(f"workspace {self.path.name} has no layer '{layer}'")
             gpkgsql.drop_layer(con, layer)
             con.execute("DELETE FROM pingan_layers WHERE name = ?", (layer,))
+
+    def put_style(self, layer: str, qml: str, sld: str, aliases: Mapping[str, str]) -> None:
+        with self._write() as con:
+            gcol = gpkgsql.geometry_column(con, layer)
+            qgisstyles.put_gpkg(con, layer, gcol[0] if gcol else "geom", qml, sld, aliases)
 
     # ---- metadata and the audit log ---------------------------------------------------------------
     def set_meta(self, values: Mapping[str, Any]) -> None:

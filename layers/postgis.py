@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -33,11 +34,13 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from layers import accounts, pgsql
+from layers import accounts, pgsql, qgisstyles
 from layers.errors import UnknownLayerError, WorkspaceError, WorkspaceExistsError
 from layers.store import SCHEMA_VERSION, LayerInfo, Store, audit_row, check_write, conform, conform_record, now_iso
 
 _RECORD_KEYS = {name: key for name, (key, _) in accounts.TABLES.items()}
+
+log = logging.getLogger(__name__)
 
 
 def redact(uri: str) -> str:
@@ -292,6 +295,16 @@ class PostGISStore(Store):
         with self._writing() as con:
             con.execute(f"UPDATE {self._t('pingan_layers')} SET version = %s, updated_at = %s WHERE name = %s",
                         (int(version), updated_at, layer))
+
+    def put_style(self, layer: str, qml: str, sld: str, aliases: Mapping[str, str]) -> None:
+        import psycopg
+
+        try:
+            with self._con.transaction():
+                qgisstyles.put_postgres(self._con, self.schema, "t_" + layer, pgsql.GEOM, qml, sld)
+        except psycopg.errors.InsufficientPrivilege as exc:  # styles are a convenience: the data is written
+            log.warning("no QGIS style for %s: this user may not write public.layer_styles (%s)", layer,
+                        str(exc).strip())
 
     # ---- audit ---------------------------------------------------------------------------
     def append_audit(self, rows: Sequence[tuple[str, str, str, str, str]]) -> None:

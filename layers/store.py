@@ -194,6 +194,11 @@ class Store(abc.ABC):
     def delete_records(self, table: str, key: str, values: Sequence[Any]) -> int:
         """Delete the records whose ``key`` is one of ``values``; how many went."""
 
+    @abc.abstractmethod
+    def put_style(self, layer: str, qml: str, sld: str, aliases: Mapping[str, str]) -> None:
+        """Make ``qml`` (with ``sld`` beside it) the layer's default style where QGIS looks for it, and
+        record the fields' ``aliases``; the layer need not exist yet."""
+
     # ---- derived conveniences ---------------------------------------------------------
     def write(self, layer: str, frame: pd.DataFrame, *, mode: str = "replace", message: str = "") -> int:
         """Write one layer (see :meth:`write_many`); returns its new version."""
@@ -263,6 +268,8 @@ class Store(abc.ABC):
 #: once prefixed (``t_``/``n_``), and none of the prefixes the GeoPackage and this program keep
 LAYER_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,60}$")
 RESERVED_PREFIXES = ("gpkg_", "rtree_", "pingan_", "sqlite_")
+#: tables that other tools keep beside the layers (QGIS's styles)
+RESERVED_NAMES = ("layer_styles",)
 
 
 def check_write(frames: Mapping[str, pd.DataFrame], mode: str) -> None:
@@ -270,9 +277,10 @@ def check_write(frames: Mapping[str, pd.DataFrame], mode: str) -> None:
     if mode not in {"replace", "append"}:
         raise ValueError(f"mode must be 'replace' or 'append', not {mode!r}")
     for name in frames:
-        if not LAYER_NAME.match(name) or name.startswith(RESERVED_PREFIXES):
+        if not LAYER_NAME.match(name) or name.startswith(RESERVED_PREFIXES) or name in RESERVED_NAMES:
             raise ValueError(f"'{name}' cannot be a layer name: use lower-case letters, digits and _ "
-                             f"(at most 61, not starting with {', '.join(RESERVED_PREFIXES)})")
+                             f"(at most 61, not starting with {', '.join(RESERVED_PREFIXES)}, not "
+                             f"{', '.join(RESERVED_NAMES)})")
 
 
 def storable(frame: pd.DataFrame) -> pd.DataFrame:

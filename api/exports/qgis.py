@@ -18,7 +18,8 @@ from xml.sax.saxutils import quoteattr
 
 from api.i18n import CATALOGUE, t
 from api.maps.displays import COVERAGE_BREAKS, COVERAGE_COLOURS, LEVEL_COLOURS, STATUS_COLOURS
-from layers import schemas
+from layers import qgisstyles, schemas
+from layers.store import Store
 
 BLIND_SPOT_COLOUR = "#b2182b"
 OUTLINE = "#505050"
@@ -160,41 +161,28 @@ def sld(layer: str, lang: str = "zh") -> str:
 
 def style_geopackage(path: Path, layer: str, lang: str = "zh") -> None:
     """Write the layer's style into ``layer_styles`` and its field aliases into ``gpkg_data_columns``
-    of the GeoPackage at ``path`` (one transaction; nothing is written for a layer without a style
-    of its own, except the aliases)."""
+    of the GeoPackage file at ``path`` (an export; one transaction; a layer without a style of its
+    own gets the aliases only)."""
     with contextlib.closing(sqlite3.connect(path)) as con, con:
         geom = con.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (layer,)).fetchone()
         columns = [r[1] for r in con.execute(f'PRAGMA table_info("{layer}")')
                    if r[1] not in ("fid", geom[0] if geom else None)]
         aliases = _aliases(layer, columns, lang)
-        if aliases:
-            con.execute("CREATE TABLE IF NOT EXISTS gpkg_data_columns (table_name TEXT NOT NULL, column_name TEXT "
-                        "NOT NULL, name TEXT, title TEXT, description TEXT, mime_type TEXT, constraint_name TEXT, "
-                        "CONSTRAINT pk_gdc PRIMARY KEY (table_name, column_name), "
-                        "CONSTRAINT gdc_tn UNIQUE (table_name, name))")
-            con.execute("INSERT OR IGNORE INTO gpkg_extensions (table_name, column_name, extension_name, definition, "
-                        "scope) VALUES ('gpkg_data_columns', NULL, 'gpkg_schema', "
-                        "'http://www.geopackage.org/spec121/#extension_schema', 'read-write')")
-            seen: set[str] = set()
-            for column, alias in aliases.items():
-                name = alias if alias not in seen else f"{alias} ({column})"  # names are unique per table
-                seen.add(name)
-                con.execute("INSERT OR REPLACE INTO gpkg_data_columns (table_name, column_name, name, title) "
-                            "VALUES (?, ?, ?, ?)", (layer, column, name, alias))
-        if layer not in STYLES or geom is None:
-            return
-        con.execute("CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, "
-                    "f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256), "
-                    "f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, "
-                    "useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), "
-                    "update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))")
-        con.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, last_change) VALUES "
-                    "('layer_styles', 'attributes', 'layer_styles', strftime('%Y-%m-%dT%H:%M:%fZ','now'))")
-        con.execute("DELETE FROM layer_styles WHERE f_table_name = ?", (layer,))
-        con.execute("INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
-                    "styleName, styleQML, styleSLD, useAsDefault, description, owner) "
-                    "VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, 'pingan')",
-                    (layer, geom[0], layer, qml(layer, columns, lang), sld(layer, lang), "Pingan Planner"))
+        if layer in STYLES and geom is not None:
+            qgisstyles.put_gpkg(con, layer, geom[0], qml(layer, columns, lang), sld(layer, lang), aliases)
+        else:
+            qgisstyles.put_gpkg_aliases(con, layer, aliases)
+
+
+def style_workspace(store: Store, layers: list[str] | None = None, lang: str = "zh") -> None:
+    """Give the workspace's styled layers (all of :data:`STYLES`, or ``layers``) their QGIS styles, so
+    that the workspace itself opens styled in QGIS (GeoPackage or PostGIS)."""
+    for layer in layers or list(STYLES):
+        if layer not in STYLES:
+            continue
+        columns = [str(c) for c in store.read(layer, where="1 = 0").columns if c != "geometry"] if store.has(
+            layer) else []
+        store.put_style(layer, qml(layer, columns, lang), sld(layer, lang), _aliases(layer, columns, lang))
 
 
 def style_files(directory: Path, name: str, layer: str, columns: list[str], lang: str = "zh") -> None:

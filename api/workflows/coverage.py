@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from api.exports import qgis
 from api.workflows import parallel as dask_run
 from api.workflows.settings import coverage_options
 from api.workflows.views import compute_views, views_are_current
@@ -195,6 +196,7 @@ def compute_coverage(store: Store, *, include_planned: bool = False, write: bool
                           "coverage_targets": target_layer, "blind_spots": spot_layer}, message="pingan coverage")
         stamp["inputs"]["views"] = store.version("views")
         store.set_meta({"coverage": stamp})
+        qgis.style_workspace(store, ["coverage_grids", "blind_spots", "cameras"])  # opens styled in QGIS
     return CoverageResult(grids=grids, communities=communities, targets=targets, blind_spots=spots,
                           indicators=ind, stamp=stamp, tiles=tiles, prepare_s=prepare_s)
 

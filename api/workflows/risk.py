@@ -13,6 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from api.exports import qgis
 from api.workflows import reasons
 from api.workflows.coverage import compute_coverage, coverage_is_current
 from gis import partition, risk
@@ -226,4 +227,5 @@ def compute_risk(store: Store, *, period: str | None = None, method: str | None 
                                  crs=metric).to_crs(4326)
         store.write_many({"risk": layer, "risk_history": hist}, message=f"pingan risk {end:%Y-%m}")
         store.set_meta({"risk": stamp})
+        qgis.style_workspace(store, ["risk"])
     return RiskResult(grids=current, history=hist, changes=changes, summary=summary, stamp=stamp)

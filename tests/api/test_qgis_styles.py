@@ -11,9 +11,12 @@ import zipfile
 import pyogrio
 import pytest
 
-from api.exports import ExportSpec, Source, make
+from api.exports import ExportSpec, Source, make, qgis
 from api.maps.displays import LEVEL_COLOURS, STATUS_COLOURS
 from layers import store
+from layers.errors import UnknownLayerError
+from layers.geopackage import GeoPackageStore
+from tests.conftest import BACKENDS, copied_workspace
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +81,39 @@ def test_a_layer_without_a_style_gets_aliases_only(source, tmp_path):
     with sqlite3.connect(out) as con:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "layer_styles" not in tables
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def workspace(request, analysed_path, tmp_path_factory):
+    return copied_workspace(request, analysed_path, "styles", tmp_path_factory)
+
+
+def test_the_workspace_opens_styled_in_qgis(workspace, request):
+    uri, ws = workspace
+    qgis.style_workspace(ws)  # what `pingan coverage` and `pingan risk` do after writing their layers
+    qgis.style_workspace(ws)  # once per layer, however often
+    if isinstance(ws, GeoPackageStore):
+        with sqlite3.connect(uri) as con:
+            rows = con.execute("SELECT f_table_name, styleQML, useAsDefault FROM layer_styles").fetchall()
+    else:
+        import psycopg
+
+        dsn = request.getfixturevalue("postgis_uri")
+        with psycopg.connect(dsn) as con:
+            rows = con.execute("SELECT f_table_name, styleqml::text, useasdefault FROM public.layer_styles "
+                               "WHERE f_table_schema = 'styles'").fetchall()
+        rows = [(name.removeprefix("t_"), text, default) for name, text, default in rows]
+    by_layer = {name: text for name, text, default in rows if default}
+    assert len(rows) == len(by_layer) == len(qgis.STYLES)
+    assert 'attr="level"' in by_layer["risk"] and 'attr="status"' in by_layer["cameras"]
+    assert "layer_styles" not in {info.name for info in ws.layers()}
+    with pytest.raises(UnknownLayerError):
+        ws.read("layer_styles")
+    with pytest.raises(ValueError, match="cannot be a layer name"):
+        ws.write("layer_styles", ws.read("grids"))
+
+
+def test_an_analysis_styles_the_geopackage_it_writes(analysed_path):
+    with sqlite3.connect(analysed_path) as con:
+        styled = {r[0] for r in con.execute("SELECT f_table_name FROM layer_styles")}
+    assert styled == {"coverage_grids", "blind_spots", "cameras", "risk"}
