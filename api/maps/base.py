@@ -21,7 +21,8 @@ from urllib.parse import urlencode
 import folium
 import numpy as np
 import shapely
-from branca.element import Element, Figure
+from branca.element import Element, Figure, MacroElement
+from jinja2 import Template
 
 from api.i18n import t
 from api.security import tile_origins
@@ -163,12 +164,22 @@ def offline_map(bounds: tuple[float, float, float, float] | None, *, basemap: Ba
                      ("pingan_css", f"{static_prefix}/pingan.css")]
     for layer in basemap.tile_layers():
         layer.add_to(m)
+    _NoLeafletPrefix().add_to(m)
     # the page's datum, for scripts that send clicked positions to the API
     page_html(m).add_child(folium.Element(
         f'<script>window.PINGAN_COORDS = "{"gcj02" if basemap.shifted else "wgs84"}";</script>'))
     if bounds is not None:
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     return m
+
+
+class _NoLeafletPrefix(MacroElement):
+    """Leaflet's own prefix (a flag and a link to leafletjs.com) off the attribution line: the pages are
+    offline, and the line is for the basemap's attribution only."""
+
+    _template = Template("{% macro script(this, kwargs) %}"
+                         "{{ this._parent.get_name() }}.attributionControl.setPrefix(false);"
+                         "{% endmacro %}")
 
 
 def page_html(m: folium.Map) -> Element:

@@ -140,6 +140,9 @@ def test_overview_loads_offline_without_errors(server, browser, lang):
         map.eachLayer(l => { if (l.feature && /^\\d{15}$/.test(l.feature.properties.code || '')) n++; });
         return n; }""")
     assert n_grids == 71
+    # the attribution line carries no Leaflet prefix (a flag and a link out of an offline page)
+    attribution = page.query_selector(".leaflet-control-attribution")
+    assert attribution is None or "Leaflet" not in attribution.inner_text()
     page.close()
 
 
