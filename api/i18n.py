@@ -220,6 +220,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                      'needs several indicators improved (more than {points} points)'),
     'risk.override': ('先解决：{reason}', 'first resolve: {reason}'),
     'risk.rule': ('{indicator} {op} {value}', '{indicator} {op} {value}'),
+    'risk.hint.lower': ('单项指标可降级', 'one indicator'),
+    'risk.hint.several': ('需多项指标改善', 'several indicators'),
+    'risk.hint.override': ('规则判定', 'an override rule'),
     'risk.moved': ('{indicator} {before}→{after}', '{indicator} {before} → {after}'),
     # ---- column headers of the grid and community tables
     'column.code': ('网格编码', 'Grid code'),

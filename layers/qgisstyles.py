@@ -51,6 +51,9 @@ def put_gpkg_aliases(con: sqlite3.Connection, table: str, aliases: Mapping[str, 
     con.execute("CREATE TABLE IF NOT EXISTS gpkg_data_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL, "
                 "name TEXT, title TEXT, description TEXT, mime_type TEXT, constraint_name TEXT, "
                 "CONSTRAINT pk_gdc PRIMARY KEY (table_name, column_name), CONSTRAINT gdc_tn UNIQUE (table_name, name))")
+    con.execute("CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT, column_name TEXT, "
+                "extension_name TEXT NOT NULL, definition TEXT NOT NULL, scope TEXT NOT NULL, "
+                "CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name))")  # GeoPackage 1.2, table 17
     con.execute("INSERT OR IGNORE INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope) "
                 "VALUES ('gpkg_data_columns', NULL, 'gpkg_schema', "
                 "'http://www.geopackage.org/spec121/#extension_schema', 'read-write')")

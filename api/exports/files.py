@@ -22,7 +22,9 @@ import pandas as pd
 from api.exports import cells, privacy, qgis
 from api.exports.source import Source
 from api.i18n import MESSAGES
+from api.workflows import reasons
 from gis import crs as crs_policy
+from gis import risk
 from layers import exchange, exporting, schemas
 from layers.errors import ImportFormatError
 
@@ -129,7 +131,40 @@ def as_table(frame: pd.DataFrame, layer: str, lang: str, coords: str | None) -> 
     for col in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].dt.strftime("%Y-%m-%d %H:%M:%S")
+    if lang == "zh":
+        out = _chinese_values(layer, out)
     return out.rename(columns=_headers(layer, list(out.columns), lang))
+
+
+def _choice_names(field: schemas.Field) -> dict[str, str]:
+    """Stored key → its Chinese name: the catalogue's (a status is 在用 everywhere), else the first
+    Chinese spelling the schema accepts for it (so the file imports back)."""
+    out: dict[str, str] = {}
+    for spelling, key in (field.choices or {}).items():
+        if key not in out and re.search(r"[\u4e00-\u9fff]", spelling):
+            out[key] = spelling
+    return out | {key: MESSAGES["zh"][key] for key in out if key in MESSAGES["zh"]}
+
+
+def _chinese_values(layer: str, table: pd.DataFrame) -> pd.DataFrame:
+    """A Chinese table's coded values in Chinese: choices (kinds, statuses, uses …), risk levels and
+    indicator keys; values without a Chinese name are kept as they are."""
+    out = table.copy()
+    names: dict[str, dict[str, str]] = {}
+    if layer in schemas.SCHEMAS:
+        names = {f.name: _choice_names(f) for f in schemas.SCHEMAS[layer].fields if f.choices}
+    for col in ("level", "before", "after"):
+        names.setdefault(col, {lv: MESSAGES["zh"][f"level.{lv}"] for lv in ("red", "yellow", "green")})
+    for col in ("lower_indicator", "why_indicator"):
+        names[col] = {k: reasons.indicator_name(k) for k in risk.INDICATORS}
+    names["hint"] = {h: MESSAGES["zh"][f"risk.hint.{h}"] for h in ("lower", "several", "override")}
+    for col, mapping in names.items():
+        if col in out and (out[col].dtype == object or pd.api.types.is_string_dtype(out[col])):
+            out[col] = out[col].map(lambda v, m=mapping: m.get(v, v) if isinstance(v, str) else v)
+    if "drivers" in out:
+        out["drivers"] = out["drivers"].map(lambda v: "、".join(reasons.indicator_name(k) for k in v.split(";") if k)
+                                            if isinstance(v, str) else v)
+    return out
 
 
 def _write_xlsx(table: pd.DataFrame, path: Path, *, title: str, footer: str) -> None:

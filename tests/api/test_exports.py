@@ -479,3 +479,28 @@ def test_a_workspace_without_key_targets_still_maps_and_exports(tmp_path):
         assert make(src, spec, tmp_path / f"out.{suffix}").stat().st_size > 1000
     page = TestClient(create_app(Settings(auth=False, workspace=tmp_path / "t.gpkg"))).get("/coverage")
     assert page.status_code == 200 and "pingan-export" in page.text
+
+
+def test_a_chinese_table_speaks_chinese_and_imports_back(analysed_path, tmp_path):
+    """Coded values (kinds, statuses, levels, indicators) are in Chinese in a Chinese CSV, and a camera
+    CSV still validates as the cameras layer."""
+    import csv
+    import shutil
+
+    from layers import exchange, validate
+
+    shutil.copyfile(analysed_path, tmp_path / "ws.gpkg")
+    source = Source.local(store.open_workspace(tmp_path / "ws.gpkg"))
+    cams = make(source, ExportSpec(what="layer", layer="cameras", format="csv"), tmp_path / "cams.csv")
+    with cams.open(encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["摄像机类型"] for r in rows} <= {"枪机", "半球", "球机", "鱼眼"} and {r["状态"] for r in rows} <= {
+        "在用", "故障", "规划", "拆除"}
+    back = validate.validate(exchange.read_file(cams, "cameras").frame, "cameras")
+    assert len(back) == len(rows) and set(back["status"]) <= {"active", "faulty", "planned", "removed"}
+    risk_csv = make(source, ExportSpec(what="layer", layer="risk", format="csv"), tmp_path / "risk.csv")
+    with risk_csv.open(encoding="utf-8-sig") as fh:
+        graded = list(csv.DictReader(fh))
+    level = next(k for k in graded[0] if k in ("风险等级", "level"))
+    assert {r[level] for r in graded} <= {"红", "黄", "绿"}
+    assert not any(re.fullmatch(r"[a-z_;]+", r.get("drivers", "") or "-") for r in graded)
