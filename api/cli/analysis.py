@@ -16,10 +16,12 @@ from api.cli.common import (
     Workspace,
     app,
     cli_errors,
+    emit,
     err,
     open_store,
     out,
     progress_steps,
+    say,
 )
 
 
@@ -61,6 +63,8 @@ def settings_cmd(workspace: Workspace,
                 raise ValueError("; ".join(f"{'.'.join(map(str, e['loc']))} = {e['input']!r}: {e['msg']}"
                                            for e in exc.errors())) from None
             change_settings(store, values, user=f"local:{getpass.getuser()}")
+        if emit({k: v for k, v in store.settings().items() if k != "risk_model"}):
+            return
         for key, value in sorted(store.settings().items()):
             if key in ("risk_model",):
                 continue  # long; shown by pingan risk --show-model
@@ -91,15 +95,17 @@ def views_cmd(workspace: Workspace,
 
     with cli_errors(), Progress(console=err, transient=True) as bar:
         task = bar.add_task("views", total=None)
-        result = compute_views(open_store(workspace), mode=mode, target_height=target_height,
+        views = compute_views(open_store(workspace), mode=mode, target_height=target_height,
                                workers=workers, parallel=parallel, scheduler=scheduler, tile_m=tile_m,
                                progress=lambda done, total: bar.update(task, completed=done, total=total))
+    stamp = views.attrs["stamp"]
+    if emit({"levels": summarise_views(views).reset_index(), "polygons": len(views), "stamp": stamp}):
+        return
     table = Table("level", "cameras", "area seen (m², summed over cameras)")
-    for level, row in summarise_views(result).iterrows():
+    for level, row in summarise_views(views).iterrows():
         table.add_row(str(level), str(int(row["cameras"])), f"{row['area_m2']:,.0f}")
     out.print(table)
-    stamp = result.attrs["stamp"]
-    out.print(f"views layer written: {len(result)} polygons, {stamp['occlusion']} occlusion, "
+    out.print(f"views layer written: {len(views)} polygons, {stamp['occlusion']} occlusion, "
               f"targets at {stamp['target_height_m']} m; inputs {stamp['inputs']}")
     if stamp.get("mounted_cameras"):
         out.print(f"{stamp['mounted_cameras']} camera(s) stood inside their building by ≤ 0.5 m: computed from "
@@ -125,9 +131,9 @@ def coverage_cmd(workspace: Workspace,
     from api.workflows.coverage import compute_coverage
 
     with cli_errors(), progress_steps("coverage") as step:
-        result = compute_coverage(open_store(workspace), include_planned=include_planned, progress=step,
-                                  parallel=parallel, scheduler=scheduler, workers=workers, tile_m=tile_m)
-    grids, spots = result.grids, result.blind_spots
+        cov = compute_coverage(open_store(workspace), include_planned=include_planned, progress=step,
+                               parallel=parallel, scheduler=scheduler, workers=workers, tile_m=tile_m)
+    grids, spots = cov.grids, cov.blind_spots
     if grid is not None:
         if grid not in set(grids["code"]):
             err.print(Text.assemble(("error: ", "bold red"), f"no grid {grid} in {workspace}"), highlight=False)
@@ -136,8 +142,10 @@ def coverage_cmd(workspace: Workspace,
         spots = spots[spots["grid_code"] == grid]
         rows = grids.assign(name=grid)
     else:
-        rows = result.communities.assign(name=result.communities["name"].fillna(
-            result.communities["community_code"]))
+        rows = cov.communities.assign(name=cov.communities["name"].fillna(cov.communities["community_code"]))
+    if emit({"grid" if grid else "communities": rows, "indicators": cov.indicators,
+               "blind_spots": spots[spots["ranked"]].head(top)}):
+        return
     table = Table("社区/网格" if grid is None else "网格", "public km²", "detect", "observe", "recognise", "identify",
                   "≥2 cameras", "roads seen", "cameras (active/faulty/planned)", "blind spot km²")
     for _, r in rows.iterrows():
@@ -148,7 +156,7 @@ def coverage_cmd(workspace: Workspace,
                       f"{int(r['cameras_active'])}/{int(r['cameras_faulty'])}/{int(r['cameras_planned'])}",
                       f"{r['uncovered_m2'] / 1e6:.3f}")
     out.print(table)
-    ind = result.indicators
+    ind = cov.indicators
     if grid is None:
         def share(value: float, fmt: str) -> str:
             return "— (none in the workspace)" if math.isnan(value) else format(value, fmt)  # nothing to count
@@ -205,6 +213,12 @@ def place_cmd(workspace: Workspace,
                        models=tuple(model) if model else DEFAULT_MODELS,
                        workers=workers, progress=step, parallel=parallel, scheduler=scheduler)
     props = result.proposals
+    if emit({"problem": result.problem, "objective": result.objective, "bound": result.bound, "gap": result.gap,
+             "status": result.status, "cost": result.cost, "candidates": result.candidates,
+             "demand": result.demand, "already_covered": result.already_covered,
+             "uncoverable": result.uncoverable, "proposals": props.to_crs(4326).assign(
+                 lon=lambda f: f.geometry.x, lat=lambda f: f.geometry.y)}):
+        return
     table = Table("#", "site", "model", "heading", "gain", "covers", "grids", "blind spots", "cost ¥")
     for _, p in props.iterrows():
         table.add_row(str(p["rank"]), str(p["site"]), str(p["model"]), f"{p['heading_deg']:.0f}°", f"{p['gain']:.1f}",
@@ -228,6 +242,8 @@ def accept_cmd(workspace: Workspace, ranks: Annotated[list[int], typer.Argument(
 
     with cli_errors():
         ids = accept(open_store(workspace), ranks, user=user)
+    if emit({"cameras": ids}):
+        return
     out.print(f"{len(ids)} planned camera(s) added: {', '.join(ids)}")
 
 
@@ -259,17 +275,21 @@ def risk_cmd(workspace: Workspace,
         store = open_store(workspace)
         if model is not None:
             version = set_model(store, model.read_text(encoding="utf-8"))
-            out.print(f"risk model version {version} installed from {model}")
+            say(f"risk model version {version} installed from {model}")
         if show_model:
-            out.print(model_of(store).text, markup=False, highlight=False)
+            if not emit({"model": model_of(store).text}):
+                out.print(model_of(store).text, markup=False, highlight=False)
             return
         with progress_steps("risk") as step:
-            result = compute_risk(store, period=period, method=method, progress=step)
-    grids, stamp = result.grids, result.stamp
+            graded = compute_risk(store, period=period, method=method, progress=step)
+    grids, stamp = graded.grids, graded.stamp
+    if emit({"stamp": stamp, "summary": graded.summary.reset_index(), "changes": graded.changes,
+               "grids": grids.sort_values("score", ascending=False).head(top).reset_index()}):
+        return
     names = dict(zip(*(store.read("communities")[c] for c in ("code", "name")), strict=True)) if store.has(
         "communities") else {}
     table = Table("社区/村", "红", "黄", "绿", "top reasons (红/黄 grids)")
-    for code, row in result.summary.iterrows():
+    for code, row in graded.summary.iterrows():
         mine = grids[(grids["community_code"] == code) & (grids["level"] != "green")]
         words = [indicator_name(k) for keys in mine["drivers"] for k in str(keys).split(";")[:1] if k]
         common = pd.Series(words).value_counts().head(2).index.tolist() if words else []
@@ -283,8 +303,8 @@ def risk_cmd(workspace: Workspace,
     out.print(gt)
     m = stamp["model"]
     out.print(f"period {stamp['period']}, method {m['method']}, model v{stamp['model_version']}; "
-              f"{len(result.changes)} grid(s) changed level since the month before")
-    for _, c in result.changes.iterrows():
+              f"{len(graded.changes)} grid(s) changed level since the month before")
+    for _, c in graded.changes.iterrows():
         out.print(f"  {c['code']}: {c['before']} → {c['after']} ({c['why']})")
 
 
@@ -307,6 +327,8 @@ def grids_plan_cmd(workspace: Workspace,
         result = plan_grids(open_store(workspace), community=community, min_households=min_households,
                             max_households=max_households, write=write or replace, replace=replace)
     grids = result.grids
+    if emit({"grids": grids, "problems": result.problems}):
+        return
     table = Table("code", "name", "kind", "households", "note")
     for _, g in grids.iterrows():
         table.add_row(str(g["code"]), str(g["name"]), str(g["kind"]), f"{g['households']:.0f}", str(g["note"]))

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
+import math
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import numpy as np
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.text import Text
@@ -51,9 +56,60 @@ def options(verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
                                                  help="Say more on stderr: -v what is done, -vv every detail")] = 0,
             show_version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                                        help="Print the version and stop")] = False,
+            as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object on stdout "
+                                                                  "(progress stays on stderr)")] = False,
             ) -> None:
     """Pingan Planner: grids, risk and video coverage for community safety planning."""
+    _MODE["json"] = as_json
     configure_logging(logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG)
+
+
+_MODE = {"json": False}
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON can hold it: frames as lists of records (without geometry), numbers as
+    numbers, NaN as null, times as ISO 8601, anything else as its text."""
+    if isinstance(value, pd.DataFrame):
+        frame = pd.DataFrame(value.drop(columns=[c for c in value.columns if c == "geometry"]))
+        return [_plain(r) for r in frame.to_dict("records")]
+    if isinstance(value, pd.Series):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | np.ndarray):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, dt.datetime | dt.date | pd.Timestamp):
+        return value.isoformat()
+    return value if isinstance(value, str) else str(value)
+
+
+def emit(data: Mapping[str, Any]) -> bool:
+    """With ``pingan --json``: print ``data`` as one JSON object on stdout and return True, and the
+    command prints nothing else; else return False, and the command prints for people."""
+    if not _MODE["json"]:
+        return False
+    sys.stdout.write(json.dumps(_plain(data), ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+    return True
+
+
+def json_mode() -> bool:
+    """Whether the command runs as ``pingan --json``."""
+    return _MODE["json"]
+
+
+def say(text: str) -> None:
+    """A line for people: on stdout, or on stderr with ``--json`` (stdout is the JSON alone)."""
+    (err if _MODE["json"] else out).print(text, highlight=False)
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from api.cli.common import (
     Workspace,
     app,
     cli_errors,
+    emit,
     open_store,
     out,
     progress_steps,
@@ -49,7 +50,8 @@ def _export(workspace: str, user: str | None, lang: str, target: Path, title: st
         source = _source(open_store(workspace), user, lang)
         with progress_steps(title) as step:
             path = make(source, ExportSpec(**spec), target, step)
-        out.print(f"wrote {path} ({path.stat().st_size:,} bytes)")
+        if not emit({"file": str(path), "bytes": path.stat().st_size}):
+            out.print(f"wrote {path} ({path.stat().st_size:,} bytes)")
 
 
 @export_app.command("layer")

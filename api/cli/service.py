@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -16,10 +16,13 @@ from api.cli.common import (
     WorkspaceOpt,
     app,
     cli_errors,
+    emit,
+    json_mode,
     open_store,
     out,
     progress_steps,
     redact,
+    say,
 )
 from api.logs import configure_logging
 from layers import demo
@@ -39,19 +42,22 @@ def demo_cmd(workspace: Annotated[Path, typer.Argument(help="Where to build it")
     from api.workflows.views import compute_views
 
     with cli_errors():
+        summary: dict[str, Any] = {"workspace": str(workspace)}
         if workspace.exists() and not force:
-            out.print(f"{workspace} exists; using it as it is (--force rebuilds it)")
+            say(f"{workspace} exists; using it as it is (--force rebuilds it)")
             store = open_workspace(workspace)
         else:
             store = open_workspace(workspace, create=True, name="莱西市水集街道示范区", overwrite=True)
             with progress_steps("building the demo town") as step:
                 counts = demo.build(store, seed=seed, progress=step)
-            out.print(", ".join(f"{k} {v}" for k, v in counts.items() if not k.startswith("_")))
-            out.print(f"demo workspace written to {workspace}")
+            summary["layers"] = {k: v for k, v in counts.items() if not k.startswith("_")}
+            say(", ".join(f"{k} {v}" for k, v in summary["layers"].items()))
+            say(f"demo workspace written to {workspace}")
         from api import access
 
         made = access.create_demo_users(store)
-        if made:
+        summary["users"] = [dict(zip(("user", "role", "area", "password"), row, strict=True)) for row in made]
+        if made and not json_mode():
             table = Table("user", "role", "area", "password (new on every demo run)", title="demo users: log in "
                           "at /login")
             for row in made:
@@ -64,8 +70,10 @@ def demo_cmd(workspace: Annotated[Path, typer.Argument(help="Where to build it")
                 compute_coverage(store, progress=step)
                 result = compute_risk(store, progress=step)
             levels = result.grids["level"].value_counts()
-            out.print(f"coverage and risk computed: {levels.get('red', 0)} red, {levels.get('yellow', 0)} yellow, "
+            summary["levels"] = {lv: int(levels.get(lv, 0)) for lv in ("red", "yellow", "green")}
+            say(f"coverage and risk computed: {levels.get('red', 0)} red, {levels.get('yellow', 0)} yellow, "
                       f"{levels.get('green', 0)} green grids")
+        emit(summary)
     if serve:
         serve_cmd(str(workspace), port=port)
 
@@ -131,8 +139,10 @@ def users_add(name: Annotated[str, typer.Argument(help="User name")],
         password = sys.stdin.readline().rstrip("\n") if password_stdin else None
         made = access.add_user(store, name, role, access.Area.parse(area), password, display_name=display_name,
                                by="cli")
-        out.print(f"user {name} ({role}, area {access.Area.parse(area).describe()}) added"
-                  + ("" if password_stdin else f"; password (shown once): {made}"))
+        if not emit({"user": name, "role": role, "area": access.Area.parse(area).describe(),
+                     "password": None if password_stdin else made}):
+            out.print(f"user {name} ({role}, area {access.Area.parse(area).describe()}) added"
+                      + ("" if password_stdin else f"; password (shown once): {made}"))
 
 
 @users_app.command("list")
@@ -142,12 +152,16 @@ def users_list(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
 
     with cli_errors():
         store = open_store(workspace)
+        rows = [{"user": u["username"], "name": u["display_name"] or "", "role": u["role"],
+                 "area": access.Area.from_json(u["area"]).describe(),
+                 "state": "disabled" if u["disabled"] == "1" else "active",
+                 "clients_held_back": access.login_holds(store, u["username"]), "created": u["created_at"]}
+                for u in access.users(store)]
+        if emit({"users": rows}):
+            return
         table = Table("user", "name", "role", "area", "state", "clients held back", "created")
-        for u in access.users(store):
-            table.add_row(u["username"], u["display_name"] or "", u["role"],
-                          access.Area.from_json(u["area"]).describe(),
-                          "disabled" if u["disabled"] == "1" else "active",
-                          str(access.login_holds(store, u["username"])), u["created_at"])
+        for r in rows:
+            table.add_row(*(str(v) for v in r.values()))
         out.print(table)
 
 
@@ -160,7 +174,8 @@ def users_passwd(name: str, workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     with cli_errors():
         password = sys.stdin.readline().rstrip("\n") if password_stdin else None
         made = access.set_password(open_store(workspace), name, password, by="cli")
-        out.print(f"password of {name} set" + ("" if password_stdin else f" (shown once): {made}"))
+        if not emit({"user": name, "password": None if password_stdin else made}):
+            out.print(f"password of {name} set" + ("" if password_stdin else f" (shown once): {made}"))
 
 
 @users_app.command("disable")
@@ -171,7 +186,8 @@ def users_disable(name: str, workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 
     with cli_errors():
         access.set_disabled(open_store(workspace), name, not enable, by="cli")
-        out.print(f"user {name} {'enabled' if enable else 'disabled'}")
+        if not emit({"user": name, "disabled": not enable}):
+            out.print(f"user {name} {'enabled' if enable else 'disabled'}")
 
 
 @app.command("audit")
@@ -185,6 +201,8 @@ def audit_cmd(workspace: Workspace = DEFAULT_WORKSPACE,
         from api import access
 
         log = access.audit_entries(open_store(workspace), user=user, action=action, since=since, limit=limit)
+        if emit({"entries": log}):
+            return
         table = Table("at", "user", "action", "object", "detail")
         for r in log.itertuples():
             table.add_row(*(str(v) for v in (r.at, r.user, r.action, r.object, r.detail)))

@@ -12,6 +12,7 @@ from api.cli.common import (
     Workspace,
     app,
     cli_errors,
+    emit,
     open_store,
     out,
     progress_steps,
@@ -30,7 +31,8 @@ def init(workspace: Workspace, name: Annotated[str, typer.Option(help="Display n
     """Create an empty workspace."""
     with cli_errors():
         store = open_workspace(workspace, create=True, name=name, expect_china=not outside_china, overwrite=force)
-        out.print(f"created workspace {store.uri}")
+        if not emit({"workspace": store.uri}):
+            out.print(f"created workspace {store.uri}")
 
 
 @app.command("import")
@@ -54,6 +56,8 @@ def import_(workspace: Workspace, file: Annotated[Path, typer.Argument(help="Fil
         if exchange.detect_format(file, fmt) == "osm" and layer is None:
             with progress_steps(f"importing {file.name}") as step:
                 report = exchange.import_osm(store, file, progress=step)
+            if emit({"layers": report}):
+                return
             for name, info in report.items():
                 note = f", {info['repaired']} repaired" if info["repaired"] else ""
                 note += f", {len(info['dropped'])} unusable features skipped" if info["dropped"] else ""
@@ -67,6 +71,9 @@ def import_(workspace: Workspace, file: Annotated[Path, typer.Argument(help="Fil
                                         sheet=sheet, source_layer=source_layer, encoding=encoding, report=read)
         rows = next(i.rows for i in store.layers() if i.name == layer)
         note = f"; {read['note']}" if read.get("note") else ""
+        if emit({"layer": layer, "source": read["source"], "version": version, "rows": rows,
+                   "note": read.get("note") or ""}):
+            return
         out.print(f"{layer}: imported from {read['source']} (version {version}, {rows} rows{note})")
 
 
@@ -87,6 +94,9 @@ def validate(file: Annotated[Path, typer.Argument(help="File to check")],
         frame = exchange.check(ws, raw, layer, extra=extra)
         hint = exchange.datum_hint(ws, frame, coords.strip().lower() if coords else None)
         note = f" ({'; '.join(filter(None, [raw.note, hint]))})" if raw.note or hint else ""
+        if emit({"source": raw.source, "layer": layer, "valid_rows": len(frame),
+                   "notes": [n for n in (raw.note, hint) if n]}):
+            return
         out.print(f"{raw.source}: {len(frame)} rows are valid {layer}{note}")
 
 
@@ -95,6 +105,11 @@ def layers(workspace: Workspace) -> None:
     """List the workspace's layers."""
     with cli_errors():
         store = open_store(workspace)
+        infos = store.layers()
+        if emit({"layers": [{"name": i.name, "rows": i.rows, "version": i.version, "geometry": i.geometry_type,
+                               "updated_at": i.updated_at} for i in infos],
+                   "metric_crs": store.metric_crs().to_string() if infos else None}):
+            return
         table = Table("layer", "rows", "version", "geometry", "updated (UTC)")
         for info in store.layers():
             table.add_row(info.name, str(info.rows), str(info.version), info.geometry_type or "table",
@@ -124,6 +139,8 @@ def workspace_copy_cmd(
         with progress_steps("copying") as step:
             copied = copy_workspace(src, dst, users=with_users, progress=step)
         dst.audit("workspace_copy", "workspace", {"from": redact(source), "layers": copied})
+        if emit({"target": redact(target), "layers": copied}):
+            return
         out.print(f"copied {len(copied)} layers ({sum(copied.values()):,} rows) into {redact(target)}")
 
 
@@ -140,5 +157,7 @@ def workspace_share_cmd(
         src = open_store(source)
         with progress_steps("sharing") as step:
             written = share_workspace(src, target, force=force, progress=step)
+        if emit({"target": str(target), "layers": written}):
+            return
         out.print(f"wrote {len(written)} layers ({sum(written.values()):,} rows) to {target}: no household detail, "
                   "accounts or audit log")
