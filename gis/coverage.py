@@ -35,6 +35,10 @@ from gis.crs import require_metric
 from gis.indicators import prioritise, rank_spots
 from gis.public import PublicSpace
 
+#: uncovered pieces smaller than this (m²: a square millimetre) are overlay noise, not space; a 1e-10 m²
+#: sliver of the demo vanished in lon/lat and was stored as an empty polygon
+SLIVER_M2 = 1e-6
+
 
 @dataclass(frozen=True)
 class Options:
@@ -381,7 +385,7 @@ class CoverageModel:
             pieces.append((remaining, "off-street", None))
             for geom, kind, name in pieces:
                 for piece in shapely.get_parts(geom):
-                    if piece.geom_type == "Polygon" and piece.area > 0:
+                    if piece.geom_type == "Polygon" and piece.area > SLIVER_M2:
                         parts.append(piece)
                         grid_rows.append(i)
                         kinds.append(kind)

@@ -24,6 +24,7 @@ from gis import coords as offsets
 from layers import schemas
 from layers.errors import ImportFormatError
 from layers.exchange import EXPORT_FORMATS, OFFSET_NOTES, detect_format, parse_coords
+from layers.gpkgfile import GPKG_VERSION
 from layers.store import Store, storable
 
 #: adds to an export before it is moved into place: (kind, file or folder, name, columns)
@@ -160,7 +161,7 @@ def export_frame(frame: pd.DataFrame, path: str | Path, *, layer: str, fmt: str 
         tmp = Path(tmpdir) / f"{layer}{path.suffix or '.gpkg'}"
         if kind == "gpkg":
             note = {"layer_options": {"DESCRIPTION": OFFSET_NOTES[offset][1]}} if offset else {}
-            pyogrio.write_dataframe(out, tmp, layer=layer, driver="GPKG", **note)
+            pyogrio.write_dataframe(out, tmp, layer=layer, driver="GPKG", dataset_options=GPKG_VERSION, **note)
             if dress is not None:
                 dress("gpkg", tmp, layer, [str(c) for c in out.columns if c != "geometry"])
         elif kind == "geojson":

@@ -27,6 +27,9 @@ from layers.errors import WorkspaceError, WorkspaceExistsError
 from layers.gpkgsql import q
 from layers.store import SCHEMA_VERSION, now_iso, storable
 
+#: GeoPackage 1.2 files (GDAL writes 1.4 by default, whose R-tree triggers GDAL 3.6 and the QGIS
+#: of Debian 12 do not know: their validator fails them on Req 75)
+GPKG_VERSION = {"VERSION": "1.2"}
 AUDIT_COLUMNS = ("at", "user", "action", "object", "detail")
 STAMP = "strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')"
 
@@ -67,7 +70,7 @@ def create_file(path: Path, *, name: str, overwrite: bool, settings: Mapping[str
         # table) are registered in gpkg_contents like any GeoPackage table.
         pyogrio.write_dataframe(pd.DataFrame({"key": pd.Series([], dtype=str),
                                               "value": pd.Series([], dtype=str)}),
-                                tmp, layer="pingan_meta", driver="GPKG")
+                                tmp, layer="pingan_meta", driver="GPKG", dataset_options=GPKG_VERSION)
         pyogrio.write_dataframe(pd.DataFrame({
             "name": pd.Series([], dtype=str), "version": pd.Series([], dtype="int64"),
             "updated_at": pd.Series([], dtype=str), "rows": pd.Series([], dtype="int64"),
@@ -205,6 +208,8 @@ def to_scratch(scratch: Path, frames: Mapping[str, pd.DataFrame]) -> None:
             allowed = schemas.SCHEMAS[name].geometry if name in schemas.SCHEMAS else None
             if allowed and len(allowed) > 1:
                 kwargs["geometry_type"] = "Unknown"  # Polygon and MultiPolygon may mix
+        if not scratch.exists():
+            kwargs["dataset_options"] = GPKG_VERSION  # the same R-tree triggers as the workspace's
         pyogrio.write_dataframe(out, scratch, **kwargs)
 
 

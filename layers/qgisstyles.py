@@ -54,9 +54,16 @@ def put_gpkg_aliases(con: sqlite3.Connection, table: str, aliases: Mapping[str, 
     con.execute("CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT, column_name TEXT, "
                 "extension_name TEXT NOT NULL, definition TEXT NOT NULL, scope TEXT NOT NULL, "
                 "CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name))")  # GeoPackage 1.2, table 17
-    con.execute("INSERT OR IGNORE INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope) "
-                "VALUES ('gpkg_data_columns', NULL, 'gpkg_schema', "
-                "'http://www.geopackage.org/spec121/#extension_schema', 'read-write')")
+    con.execute("CREATE TABLE IF NOT EXISTS gpkg_data_column_constraints (constraint_name TEXT NOT NULL, "
+                "constraint_type TEXT NOT NULL, value TEXT, min NUMERIC, min_is_inclusive BOOLEAN, max NUMERIC, "
+                "max_is_inclusive BOOLEAN, description TEXT, "
+                "CONSTRAINT gdcc_ntv UNIQUE (constraint_name, constraint_type, value))")  # the extension's pair
+    for table_name in ("gpkg_data_columns", "gpkg_data_column_constraints"):
+        con.execute("INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope) "
+                    "SELECT ?, NULL, 'gpkg_schema', 'http://www.geopackage.org/spec121/#extension_schema', "
+                    "'read-write' WHERE NOT EXISTS (SELECT 1 FROM gpkg_extensions WHERE table_name = ? "
+                    "AND extension_name = 'gpkg_schema')",  # NULLs are distinct to UNIQUE: OR IGNORE would repeat
+                    (table_name, table_name))
     con.execute("DELETE FROM gpkg_data_columns WHERE table_name = ?", (table,))
     seen: set[str] = set()
     for column, alias in aliases.items():

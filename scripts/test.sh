@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_env.sh
-if command -v dpkg >/dev/null; then apt_install chromium fonts-noto-cjk postgresql-15-postgis-3; fi
+if command -v dpkg >/dev/null; then apt_install chromium fonts-noto-cjk postgresql-15-postgis-3 gdal-bin; fi
 use_venv
 python -m pip install -q -e ".[test]"
 # GDAL's GeoPackage validator (pure Python; without its 'gdal' dependency, which would build GDAL)

@@ -213,3 +213,16 @@ def postgis_uri() -> Iterator[str]:
     finally:
         run(pg / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
         shutil.rmtree(root, ignore_errors=True)
+
+
+#: GDAL's GeoPackage validator as Debian 12 ships it (gdal-bin 3.6, whose QGIS reads the same files)
+DEBIAN_VALIDATOR = Path("/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py")
+
+
+def debian_gdal_validates(path: Path) -> None:
+    """Debian's GDAL 3.6 validator passes on ``path`` (skips without gdal-bin, fails so in CI)."""
+    require(DEBIAN_VALIDATOR.exists() and Path("/usr/bin/python3").exists(),
+            "Debian's gdal-bin is not installed (apt-get install gdal-bin)")
+    done = subprocess.run(["/usr/bin/python3", str(DEBIAN_VALIDATOR), str(path)], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, (path.name, (done.stdout + done.stderr)[-800:])

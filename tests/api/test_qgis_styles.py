@@ -16,7 +16,7 @@ from api.maps.displays import LEVEL_COLOURS, STATUS_COLOURS
 from layers import store
 from layers.errors import UnknownLayerError
 from layers.geopackage import GeoPackageStore
-from tests.conftest import BACKENDS, copied_workspace
+from tests.conftest import BACKENDS, copied_workspace, debian_gdal_validates
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +117,12 @@ def test_an_analysis_styles_the_geopackage_it_writes(analysed_path):
     with sqlite3.connect(analysed_path) as con:
         styled = {r[0] for r in con.execute("SELECT f_table_name FROM layer_styles")}
     assert styled == {"coverage_grids", "blind_spots", "cameras", "risk"}
+
+
+def test_the_workspace_and_its_geopackages_pass_debians_gdal_validator(analysed_path, source, tmp_path):
+    """GeoPackage 1.2 with its R-tree triggers, the schema extension complete, no empty shapes: what
+    Debian 12's GDAL 3.6 (and its QGIS) check."""
+    debian_gdal_validates(analysed_path)
+    for layer in ("risk", "coverage_grids", "cameras", "blind_spots", "roads", "coverage_communities"):
+        out = make(source, ExportSpec(what="layer", layer=layer, format="gpkg"), tmp_path / f"{layer}.gpkg")
+        debian_gdal_validates(out)
