@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import heapq
 import math
+import os
+import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -133,11 +136,30 @@ def celf(A: sp.csr_matrix, weights: np.ndarray, *, k: int | None = None, costs: 
                     time.perf_counter() - start, np.array(gains))
 
 
+_BANNER = threading.Lock()
+
+
+def _quiet_highs() -> highspy.Highs:
+    """A HiGHS instance that says nothing: its constructor prints a banner to the process's stdout
+    (file descriptor 1, before any option can be set), which would land in a CLI's JSON or a pipe."""
+    with _BANNER:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w", encoding="ascii") as null:
+                os.dup2(null.fileno(), 1)
+                h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 def _highs(n_cols: int, costs: np.ndarray, lower: np.ndarray, upper: np.ndarray, integer: np.ndarray,
            A: sp.csc_matrix, row_lower: np.ndarray, row_upper: np.ndarray, sense_max: bool, seconds: float,
            start: np.ndarray | None, threads: int) -> tuple[np.ndarray, float, float, str]:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = _quiet_highs()
     h.setOptionValue("time_limit", float(seconds))
     # HiGHS fixes its thread pool at its first run in a process, and a later run asking for another
     # size does not run at all ("Not Set"); so every run uses one thread, and the parallelism is in

@@ -145,3 +145,16 @@ def test_local_search_reaches_the_optimum_from_a_poor_cover(seed):
     assert costs[found].sum() == pytest.approx(brute_lscp(A, costs))
     with pytest.raises(ValueError, match="from a cover"):
         local_search(A, costs, np.zeros(16, dtype=bool), seconds=0.1)
+
+
+def test_highs_says_nothing_on_stdout():
+    """HiGHS's constructor prints a banner to file descriptor 1 (once per process, so a fresh one
+    here): it would land in `pingan --json` and in pipes."""
+    import subprocess
+    import sys
+
+    script = ("import numpy as np, scipy.sparse as sp\nfrom gis import solvers\n"
+              "A = sp.random(40, 20, density=0.2, format='csr', random_state=3); A.data[:] = 1\n"
+              "print(solvers.solve_mclp(A, np.ones(40), k=2, seconds=2).status)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "Optimal" and "HiGHS" not in done.stderr
