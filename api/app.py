@@ -53,7 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/api/health", tags=["service"])
     def health() -> dict[str, str]:
-        return {"status": "ok", "workspace": redact(str(settings.workspace))}  # never a database password
+        where = str(settings.workspace)
+        # never a database password, nor where the server keeps its files: a file workspace by its name
+        return {"status": "ok", "workspace": redact(where) if "://" in where else Path(where).name}
 
     return app
 

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from api.cli.common import (
@@ -20,6 +19,7 @@ from api.cli.common import (
     err,
     open_store,
     out,
+    people_table,
     progress_steps,
     say,
 )
@@ -101,12 +101,13 @@ def views_cmd(workspace: Workspace,
     stamp = views.attrs["stamp"]
     if emit({"levels": summarise_views(views).reset_index(), "polygons": len(views), "stamp": stamp}):
         return
-    table = Table("level", "cameras", "area seen (m², summed over cameras)")
+    table = people_table("level", "cameras", "area seen (m², summed over cameras)")
     for level, row in summarise_views(views).iterrows():
         table.add_row(str(level), str(int(row["cameras"])), f"{row['area_m2']:,.0f}")
     out.print(table)
     out.print(f"views layer written: {len(views)} polygons, {stamp['occlusion']} occlusion, "
-              f"targets at {stamp['target_height_m']} m; inputs {stamp['inputs']}")
+              f"targets at {stamp['target_height_m']} m; from "
+              + ", ".join(f"{name} v{version}" for name, version in stamp["inputs"].items()))
     if stamp.get("mounted_cameras"):
         out.print(f"{stamp['mounted_cameras']} camera(s) stood inside their building by ≤ 0.5 m: computed from "
                   "its wall")
@@ -146,8 +147,8 @@ def coverage_cmd(workspace: Workspace,
     if emit({"grid" if grid else "communities": rows, "indicators": cov.indicators,
                "blind_spots": spots[spots["ranked"]].head(top)}):
         return
-    table = Table("社区/网格" if grid is None else "网格", "public km²", "detect", "observe", "recognise", "identify",
-                  "≥2 cameras", "roads seen", "cameras (active/faulty/planned)", "blind spot km²")
+    table = people_table("社区/网格" if grid is None else "网格", "public km²", "detect", "observe", "recognise",
+                         "identify", "≥2 cameras", "roads seen", "cameras (active/faulty/planned)", "blind spot km²")
     for _, r in rows.iterrows():
         road = r["road_seen_detect_m"] / r["road_m"] if r["road_m"] else 0.0
         table.add_row(str(r["name"]), f"{r['public_m2'] / 1e6:.3f}",
@@ -171,7 +172,7 @@ def coverage_cmd(workspace: Workspace,
             out.print(f"{ind['cameras_outside_grids']} camera(s) stand outside every grid and are counted in none")
     ranked = spots[spots["ranked"]].head(top)
     if len(ranked):
-        bt = Table("#", "grid", "kind", "where", "m²", "near", "priority")
+        bt = people_table("#", "grid", "kind", "where", "m²", "near", "priority")
         for k, (_, s) in enumerate(ranked.iterrows(), start=1):
             where = "" if pd.isna(s["name"]) else str(s["name"])
             bt.add_row(str(k), str(s["grid_code"]), str(s["kind"]), where, f"{s['area_m2']:,.0f}",
@@ -219,7 +220,7 @@ def place_cmd(workspace: Workspace,
              "uncoverable": result.uncoverable, "proposals": props.to_crs(4326).assign(
                  lon=lambda f: f.geometry.x, lat=lambda f: f.geometry.y)}):
         return
-    table = Table("#", "site", "model", "heading", "gain", "covers", "grids", "blind spots", "cost ¥")
+    table = people_table("#", "site", "model", "heading", "gain", "covers", "grids", "blind spots", "cost ¥")
     for _, p in props.iterrows():
         table.add_row(str(p["rank"]), str(p["site"]), str(p["model"]), f"{p['heading_deg']:.0f}°", f"{p['gain']:.1f}",
                       str(p["targets"])[:40], str(len(str(p["grids"]).split(","))),
@@ -288,7 +289,7 @@ def risk_cmd(workspace: Workspace,
         return
     names = dict(zip(*(store.read("communities")[c] for c in ("code", "name")), strict=True)) if store.has(
         "communities") else {}
-    table = Table("社区/村", "红", "黄", "绿", "top reasons (红/黄 grids)")
+    table = people_table("社区/村", "红", "黄", "绿", "top reasons (红/黄 grids)")
     for code, row in graded.summary.iterrows():
         mine = grids[(grids["community_code"] == code) & (grids["level"] != "green")]
         words = [indicator_name(k) for keys in mine["drivers"] for k in str(keys).split(";")[:1] if k]
@@ -296,7 +297,7 @@ def risk_cmd(workspace: Workspace,
         table.add_row(names.get(code, str(code)), str(row["red"]), str(row["yellow"]), str(row["green"]),
                       "、".join(common))
     out.print(table)
-    gt = Table("网格", "名称", "等级", "score", "reasons", "to move down a level")
+    gt = people_table("网格", "名称", "等级", "score", "reasons", "to move down a level")
     for code, g in grids.sort_values("score", ascending=False).head(top).iterrows():
         gt.add_row(str(code), str(g["name"]), t("zh", f"level.{g['level']}"), f"{g['score']:.1f}", str(g["reasons"]),
                    str(g["to_lower_level"]))
@@ -329,7 +330,7 @@ def grids_plan_cmd(workspace: Workspace,
     grids = result.grids
     if emit({"grids": grids, "problems": result.problems}):
         return
-    table = Table("code", "name", "kind", "households", "note")
+    table = people_table("code", "name", "kind", "households", "note")
     for _, g in grids.iterrows():
         table.add_row(str(g["code"]), str(g["name"]), str(g["kind"]), f"{g['households']:.0f}", str(g["note"]))
     out.print(table)

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import math
+import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from api.logs import configure_logging
@@ -100,6 +102,13 @@ def emit(data: Mapping[str, Any]) -> bool:
     sys.stdout.write(json.dumps(_plain(data), ensure_ascii=False) + "\n")
     sys.stdout.flush()
     return True
+
+
+def people_table(*headers: str, **options: Any) -> Table:
+    """A table for people: box-drawn on a terminal, plain columns when piped or with ``NO_COLOR``."""
+    if not sys.stdout.isatty() or os.environ.get("NO_COLOR"):
+        options = {"box": None, "show_edge": False, "pad_edge": False, **options}
+    return Table(*headers, **options)
 
 
 def json_mode() -> bool:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from api.cli.common import (
     DEFAULT_WORKSPACE,
@@ -20,6 +19,7 @@ from api.cli.common import (
     json_mode,
     open_store,
     out,
+    people_table,
     progress_steps,
     redact,
     say,
@@ -58,8 +58,8 @@ def demo_cmd(workspace: Annotated[Path, typer.Argument(help="Where to build it")
         made = access.create_demo_users(store)
         summary["users"] = [dict(zip(("user", "role", "area", "password"), row, strict=True)) for row in made]
         if made and not json_mode():
-            table = Table("user", "role", "area", "password (new on every demo run)", title="demo users: log in "
-                          "at /login")
+            table = people_table("user", "role", "area", "password (new on every demo run)",
+                                 title="demo users: log in at /login")
             for row in made:
                 table.add_row(*row)
             out.print(table)
@@ -159,7 +159,7 @@ def users_list(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
                 for u in access.users(store)]
         if emit({"users": rows}):
             return
-        table = Table("user", "name", "role", "area", "state", "clients held back", "created")
+        table = people_table("user", "name", "role", "area", "state", "clients held back", "created")
         for r in rows:
             table.add_row(*(str(v) for v in r.values()))
         out.print(table)
@@ -203,7 +203,7 @@ def audit_cmd(workspace: Workspace = DEFAULT_WORKSPACE,
         log = access.audit_entries(open_store(workspace), user=user, action=action, since=since, limit=limit)
         if emit({"entries": log}):
             return
-        table = Table("at", "user", "action", "object", "detail")
+        table = people_table("at", "user", "action", "object", "detail")
         for r in log.itertuples():
             table.add_row(*(str(v) for v in (r.at, r.user, r.action, r.object, r.detail)))
         out.print(table)

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from api.cli.common import (
     Workspace,
@@ -15,6 +14,7 @@ from api.cli.common import (
     emit,
     open_store,
     out,
+    people_table,
     progress_steps,
     redact,
 )
@@ -110,7 +110,7 @@ def layers(workspace: Workspace) -> None:
                                "updated_at": i.updated_at} for i in infos],
                    "metric_crs": store.metric_crs().to_string() if infos else None}):
             return
-        table = Table("layer", "rows", "version", "geometry", "updated (UTC)")
+        table = people_table("layer", "rows", "version", "geometry", "updated (UTC)")
         for info in store.layers():
             table.add_row(info.name, str(info.rows), str(info.version), info.geometry_type or "table",
                           info.updated_at)

@@ -11,3 +11,12 @@ def test_health_never_shows_a_database_password():
     body = TestClient(app).get("/api/health").json()
     assert "s3cret" not in body["workspace"] and body["workspace"].startswith("postgresql://pingan:***@")
 
+
+
+def test_health_shows_a_file_workspace_by_its_name_only(tmp_path):
+    from layers import store
+
+    path = tmp_path / "secret-dir" / "laixi.gpkg"
+    store.open_workspace(path, create=True)
+    body = TestClient(create_app(Settings(auth=False, workspace=path))).get("/api/health").json()
+    assert body == {"status": "ok", "workspace": "laixi.gpkg"}

@@ -64,3 +64,12 @@ def test_every_command_that_prints_a_result_prints_json(tiny_path, tmp_path):
 def test_an_error_is_still_one_message_and_an_exit_code(args):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 4 and result.stdout == "" and "error:" in result.stderr
+
+
+def test_piped_tables_are_plain_columns(tiny_path):
+    """No box drawing when the output is not a terminal (CliRunner's is not), and no Python dicts."""
+    result = CliRunner().invoke(app, ["layers", str(tiny_path)])
+    assert result.exit_code == 0 and "grids" in result.stdout
+    assert not set("┏━┃│└┡") & set(result.stdout)
+    views = CliRunner().invoke(app, ["views", str(tiny_path)])
+    assert views.exit_code == 0 and "{" not in views.stdout and "cameras v" in views.stdout
