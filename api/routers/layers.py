@@ -42,6 +42,10 @@ def read_layer(store: StoreDep, scope: ScopeDep, lang: LangDep, name: str,
                community: Annotated[str | None, Query(max_length=32, description="only rows in this community")
                                     ] = None,
                reason: Annotated[str | None, Query(max_length=200, description="why household detail is read")] = None,
+               limit: Annotated[int | None, Query(ge=1, le=100_000, description="at most this many features")
+                                ] = None,
+               offset: Annotated[int, Query(ge=0, description="skip this many features first (with limit: "
+                                                              "pages)")] = 0,
                ) -> Response:
     if not store.has(name):
         raise UnknownLayerError(f"workspace has no layer '{name}'")
@@ -62,10 +66,27 @@ def read_layer(store: StoreDep, scope: ScopeDep, lang: LangDep, name: str,
     if name in PERSONAL:
         store.audit("view", "households", {"rows": len(frame), "area": scope.user.area.describe(),
                                            "grid": grid, "reason": reason}, user=scope.user.username)
-    body = frame.to_json(drop_id=True, ensure_ascii=False, default=str) if isinstance(frame, gpd.GeoDataFrame) else (
-        json.dumps(frame.to_dict(orient="records"), ensure_ascii=False, default=str))
-    return Response(body, media_type="application/geo+json",
-                    headers={"ETag": f'W/"{name}-{store.version(name)}"'})
+    matched = len(frame)
+    frame = frame.iloc[offset:None if limit is None else offset + limit]
+    page = {"X-Total-Count": str(matched)}
+    if not isinstance(frame, gpd.GeoDataFrame):
+        return Response(json.dumps(frame.to_dict(orient="records"), ensure_ascii=False, default=str),
+                        media_type="application/json", headers={"ETag": f'W/"{name}-{store.version(name)}"', **page})
+    return Response(_feature_collection(frame, _key(name), matched), media_type="application/geo+json",
+                    headers={"ETag": f'W/"{name}-{store.version(name)}"', **page})
+
+
+def _feature_collection(frame: gpd.GeoDataFrame, key: str, matched: int) -> str:
+    """RFC 7946 GeoJSON: each feature with its ``id`` (the layer's key), polygons counter-clockwise,
+    and how many features matched and came back (as OGC API Features says it)."""
+    geoms = frame.geometry.to_numpy()
+    oriented = gpd.GeoSeries(shapely.orient_polygons(geoms, exterior_cw=False), index=frame.index, crs=frame.crs)
+    doc = json.loads(frame.set_geometry(oriented).to_json(drop_id=True, ensure_ascii=False, default=str))
+    if key in frame:
+        for feature, value in zip(doc["features"], frame[key].to_numpy(), strict=True):
+            feature["id"] = json_value(value)
+    doc["numberMatched"], doc["numberReturned"] = matched, len(frame)
+    return json.dumps(doc, ensure_ascii=False)
 
 
 def _within(store: Any, scope: Any, name: str, frame: Any, area: Any, what: str) -> Any:

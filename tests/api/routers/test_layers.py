@@ -16,3 +16,22 @@ def test_layer_endpoints(client):
     assert len(client.get("/api/layers/households", params={"reason": "年度核查"}).json()) == 27_524
     assert client.get("/api/layers/cameras", params={"bbox": "1,2,3"}).status_code == 422
 
+
+
+def test_layers_page_with_ids_and_counter_clockwise_polygons(client):
+    import shapely
+
+    whole = client.get("/api/layers/grids").json()
+    assert whole["numberMatched"] == whole["numberReturned"] == len(whole["features"]) == 71
+    assert [f["id"] for f in whole["features"]] == [f["properties"]["code"] for f in whole["features"]]
+    for f in whole["features"]:  # RFC 7946 §3.1.6: exterior rings counter-clockwise
+        shape = shapely.geometry.shape(f["geometry"])
+        for polygon in getattr(shape, "geoms", [shape]):
+            assert polygon.exterior.is_ccw
+    first = client.get("/api/layers/grids", params={"limit": 20})
+    second = client.get("/api/layers/grids", params={"limit": 20, "offset": 20}).json()
+    assert first.headers["x-total-count"] == "71" and first.json()["numberReturned"] == 20
+    assert [f["id"] for f in first.json()["features"] + second["features"]] == [
+        f["id"] for f in whole["features"][:40]]
+    assert client.get("/api/layers/grids", params={"offset": 70}).json()["numberReturned"] == 1
+    assert client.get("/api/layers/grids", params={"limit": 0}).status_code == 422
