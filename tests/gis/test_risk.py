@@ -15,6 +15,15 @@ def indicators(n=10):
     return frame
 
 
+def random_indicators(n=40, seed=5):
+    """``n`` grids with random incident rates (0–30) and shares, the rest equal."""
+    rng = np.random.default_rng(seed)
+    ind = indicators(n)
+    for col in ("incident_rate", "rented_share", "floating_share", "coverage_gap"):
+        ind[col] = rng.random(n) * (30 if col == "incident_rate" else 1)
+    return ind
+
+
 def with_method(text, method, **grading):
     """The default model with another method (and, optionally, other [grading] values)."""
     text = text.replace('method = "quantile"', f'method = "{method}"')
@@ -64,10 +73,7 @@ def test_what_moves_a_grid_down_a_level():
 @pytest.mark.parametrize("method", ["quantile", "fixed", "natural_breaks"])
 def test_every_hint_is_enough_as_printed(method):
     """Followed by hand, each hint moves its grid down a level under the model's own method."""
-    rng = np.random.default_rng(5)
-    ind = indicators(40)
-    for col in ("incident_rate", "rented_share", "floating_share", "coverage_gap"):
-        ind[col] = rng.random(40) * (30 if col == "incident_rate" else 1)
+    ind = random_indicators()
     model = with_method(MODEL, method, cutoffs="[30.0, 50.0]")
     out = risk.grade_all(ind, model)
     followed = 0

@@ -2,12 +2,11 @@
 
 import re
 
-import numpy as np
 import pytest
 
 from api.workflows import reasons
 from gis import risk
-from tests.gis.test_risk import MODEL, indicators, with_method
+from tests.gis.test_risk import MODEL, indicators, random_indicators, with_method
 
 
 def test_reasons_in_chinese_and_english():
@@ -37,11 +36,7 @@ def test_an_override_names_its_reason_or_its_rule():
 
 @pytest.mark.parametrize("method", ["quantile", "fixed", "natural_breaks"])
 def test_the_hint_as_printed_is_the_value_that_was_checked(method):
-    rng = np.random.default_rng(5)
-    ind = indicators(40)
-    for col in ("incident_rate", "rented_share", "floating_share", "coverage_gap"):
-        ind[col] = rng.random(40) * (30 if col == "incident_rate" else 1)
-    out = reasons.with_texts(risk.grade_all(ind, with_method(MODEL, method, cutoffs="[30.0, 50.0]")))
+    out = reasons.with_texts(risk.grade_all(random_indicators(), with_method(MODEL, method, cutoffs="[30.0, 50.0]")))
     checked = 0
     for code in out.index[out["hint"] == "lower"]:
         key, text = out.at[code, "lower_indicator"], out.at[code, "to_lower_level"]
