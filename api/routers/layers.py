@@ -81,12 +81,12 @@ def _feature_collection(frame: gpd.GeoDataFrame, key: str, matched: int) -> str:
     and how many features matched and came back (as OGC API Features says it)."""
     geoms = frame.geometry.to_numpy()
     oriented = gpd.GeoSeries(shapely.orient_polygons(geoms, exterior_cw=False), index=frame.index, crs=frame.crs)
-    doc = json.loads(frame.set_geometry(oriented).to_json(drop_id=True, ensure_ascii=False, default=str))
+    doc = frame.set_geometry(oriented).to_geo_dict(na="null", drop_id=True)  # serialised once, below
     if key in frame:
         for feature, value in zip(doc["features"], frame[key].to_numpy(), strict=True):
             feature["id"] = json_value(value)
     doc["numberMatched"], doc["numberReturned"] = matched, len(frame)
-    return json.dumps(doc, ensure_ascii=False)
+    return json.dumps(doc, ensure_ascii=False, default=str)
 
 
 def _within(store: Any, scope: Any, name: str, frame: Any, area: Any, what: str) -> Any:
