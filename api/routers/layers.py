@@ -82,7 +82,8 @@ def _feature_collection(frame: gpd.GeoDataFrame, key: str, matched: int) -> str:
     geoms = frame.geometry.to_numpy()
     oriented = gpd.GeoSeries(shapely.orient_polygons(geoms, exterior_cw=False), index=frame.index, crs=frame.crs)
     doc = frame.set_geometry(oriented).to_geo_dict(na="null", drop_id=True)  # serialised once, below
-    if key in frame:
+    key = next((k for k in (key, "code", "id") if k in frame), "")  # result layers are keyed by grid code
+    if key:
         for feature, value in zip(doc["features"], frame[key].to_numpy(), strict=True):
             feature["id"] = json_value(value)
     doc["numberMatched"], doc["numberReturned"] = matched, len(frame)

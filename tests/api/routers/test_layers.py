@@ -35,3 +35,5 @@ def test_layers_page_with_ids_and_counter_clockwise_polygons(client):
         f["id"] for f in whole["features"][:40]]
     assert client.get("/api/layers/grids", params={"offset": 70}).json()["numberReturned"] == 1
     assert client.get("/api/layers/grids", params={"limit": 0}).status_code == 422
+    cameras = client.get("/api/layers/cameras", params={"limit": 3}).json()["features"]
+    assert [f["id"] for f in cameras] == [f["properties"]["id"] for f in cameras]
