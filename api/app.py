@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from api.errors import add_exception_handlers
 from api.logs import configure_logging
 from api.maps.base import Basemap
-from api.routers import auth, exports, features, layers, pages, placement, risk, whatif, workspace
+from api.routers import auth, exports, features, layers, ogc, pages, placement, risk, whatif, workspace
 from api.security import SecurityMiddleware
 from api.settings import Settings
 from layers.postgis import redact
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(placement.router, prefix="/api")
     app.include_router(workspace.router, prefix="/api")
     app.include_router(exports.router, prefix="/api")
+    app.include_router(ogc.router)
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> FileResponse:

@@ -95,7 +95,7 @@ def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     for exc_type, status in STATUS_CODES.items():
         def handler(request: Request, exc: Exception, status: int = status) -> Response:
-            if status == 401 and not request.url.path.startswith("/api/") and request.method == "GET":
+            if status == 401 and not request.url.path.startswith(("/api/", "/ogc")) and request.method == "GET":
                 # a page opened without a session goes to the login page and comes back after
                 return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
             body: dict[str, object] = {"error": type(exc).__name__, "detail": str(exc)}

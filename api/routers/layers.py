@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from geojson_pydantic import Feature
 from geojson_pydantic.geometries import Geometry
 
+from api import geojson
 from api.access import BASE, Area, ForbiddenError, Scope
 from api.deps import LangDep, ScopeDep, StoreDep
 from api.errors import ERRORS, ConflictError, PreconditionFailedError, PreconditionRequiredError
@@ -72,22 +73,9 @@ def read_layer(store: StoreDep, scope: ScopeDep, lang: LangDep, name: str,
     if not isinstance(frame, gpd.GeoDataFrame):
         return Response(json.dumps(frame.to_dict(orient="records"), ensure_ascii=False, default=str),
                         media_type="application/json", headers={"ETag": f'W/"{name}-{store.version(name)}"', **page})
-    return Response(_feature_collection(frame, _key(name), matched), media_type="application/geo+json",
+    doc = geojson.feature_collection(frame, _key(name), matched)
+    return Response(json.dumps(doc, ensure_ascii=False, default=str), media_type="application/geo+json",
                     headers={"ETag": f'W/"{name}-{store.version(name)}"', **page})
-
-
-def _feature_collection(frame: gpd.GeoDataFrame, key: str, matched: int) -> str:
-    """RFC 7946 GeoJSON: each feature with its ``id`` (the layer's key), polygons counter-clockwise,
-    and how many features matched and came back (as OGC API Features says it)."""
-    geoms = frame.geometry.to_numpy()
-    oriented = gpd.GeoSeries(shapely.orient_polygons(geoms, exterior_cw=False), index=frame.index, crs=frame.crs)
-    doc = frame.set_geometry(oriented).to_geo_dict(na="null", drop_id=True)  # serialised once, below
-    key = next((k for k in (key, "code", "id") if k in frame), "")  # result layers are keyed by grid code
-    if key:
-        for feature, value in zip(doc["features"], frame[key].to_numpy(), strict=True):
-            feature["id"] = json_value(value)
-    doc["numberMatched"], doc["numberReturned"] = matched, len(frame)
-    return json.dumps(doc, ensure_ascii=False, default=str)
 
 
 def _within(store: Any, scope: Any, name: str, frame: Any, area: Any, what: str) -> Any:
