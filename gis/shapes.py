@@ -102,3 +102,45 @@ def lines(geom: shapely.Geometry) -> shapely.Geometry:
 def lines_each(geoms: np.ndarray) -> np.ndarray:
     """:func:`lines` of each geometry."""
     return np.array([lines(g) for g in geoms], dtype=object)
+
+
+#: a single geometry type → its Multi form
+MULTI = {"Point": "MultiPoint", "LineString": "MultiLineString", "Polygon": "MultiPolygon"}
+_MAKERS: dict[str, Callable[..., Any]] = {"MultiPoint": shapely.multipoints,
+                                          "MultiLineString": shapely.multilinestrings,
+                                          "MultiPolygon": shapely.multipolygons}
+
+
+def one_type(kinds: Iterable[str]) -> str | None:
+    """The one geometry type that holds all of ``kinds`` (a single type, or its Multi form when any
+    kind is Multi), or None when they are of different families (points and polygons, say).
+
+    >>> one_type(["Polygon", "MultiPolygon"]), one_type(["LineString"]), one_type(["Point", "Polygon"])
+    ('MultiPolygon', 'LineString', None)
+    """
+    kinds = set(kinds)
+    families = {k.removeprefix("Multi") for k in kinds}
+    if len(families) != 1 or (family := families.pop()) not in MULTI:
+        return None
+    return MULTI[family] if MULTI[family] in kinds else family
+
+
+def promoted(geoms: np.ndarray, kind: str) -> np.ndarray:
+    """``geoms`` with every single geometry of ``kind``'s family made its Multi form (one part), so a
+    layer declared ``kind`` holds only that type; others (and missing ones) are left as they are."""
+    geoms = np.asarray(geoms, dtype=object)
+    single = kind.removeprefix("Multi")
+    if kind not in _MAKERS or not len(geoms):
+        return geoms
+    names = shapely.get_type_id(geoms)
+    mask = names == {"Point": 0, "LineString": 1, "Polygon": 3}[single]
+    if not mask.any():
+        return geoms
+    out = geoms.copy()
+    full = mask & ~shapely.is_empty(geoms)
+    if full.any():
+        out[full] = _MAKERS[kind](geoms[full], indices=np.arange(int(full.sum())))
+    empty = mask & ~full
+    if empty.any():
+        out[empty] = [shapely.from_wkt(f"{kind.upper()} EMPTY") for _ in range(int(empty.sum()))]
+    return out

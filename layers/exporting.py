@@ -21,7 +21,7 @@ import shapely
 from pyproj import CRS
 
 from gis import coords as offsets
-from layers import schemas
+from layers import gpkgsql, schemas
 from layers.errors import ImportFormatError
 from layers.exchange import EXPORT_FORMATS, OFFSET_NOTES, detect_format, parse_coords
 from layers.gpkgfile import GPKG_VERSION
@@ -151,7 +151,7 @@ def export_frame(frame: pd.DataFrame, path: str | Path, *, layer: str, fmt: str 
     if kind == "kml" and (offset or target is not None):
         raise ImportFormatError(f"KML is WGS 84 by definition (OGC KML 2.2), not {coords}: export KML without "
                                 "--coords, or choose GeoPackage, GeoJSON or Shapefile for other coordinates")
-    out = storable(reproject_out(frame, coords))  # valid geometry in every file, in its coordinates
+    out = storable(reproject_out(frame, coords), layer)  # valid geometry in every file, in its coordinates
     if isinstance(out, gpd.GeoDataFrame) and len(out):
         empty = out.geometry.is_empty.to_numpy()
         if empty.any():  # an empty shape is written as no shape: KML and Shapefile drivers refuse "EMPTY"
@@ -161,7 +161,8 @@ def export_frame(frame: pd.DataFrame, path: str | Path, *, layer: str, fmt: str 
         tmp = Path(tmpdir) / f"{layer}{path.suffix or '.gpkg'}"
         if kind == "gpkg":
             note = {"layer_options": {"DESCRIPTION": OFFSET_NOTES[offset][1]}} if offset else {}
-            pyogrio.write_dataframe(out, tmp, layer=layer, driver="GPKG", dataset_options=GPKG_VERSION, **note)
+            pyogrio.write_dataframe(gpkgsql.utc_times(out), tmp, layer=layer, driver="GPKG",
+                                    dataset_options=GPKG_VERSION, **note)  # DATETIMEs in UTC with Z
             if dress is not None:
                 dress("gpkg", tmp, layer, [str(c) for c in out.columns if c != "geometry"])
         elif kind == "geojson":

@@ -38,7 +38,7 @@ import pandas as pd
 from layers import accounts, gpkgfile, gpkgsql, qgisstyles
 from layers.errors import UnknownLayerError, WorkspaceError
 from layers.gpkgsql import q
-from layers.store import RESERVED_NAMES, LayerInfo, Store, audit_row, check_write, conform, conform_record
+from layers.store import RESERVED_NAMES, LayerInfo, Store, audit_row, check_write, conform, conform_record, storable
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +282,7 @@ class GeoPackageStore(Store):
             fid = found[0][0] if found else None
             current = conform_record(layer, found[0][1]) if found else None
             new = decide(current)
+            new = None if new is None else storable(new, layer)  # the layer's one geometry type
             if new is None:
                 if fid is not None:
                     con.execute(f"DELETE FROM {q(layer)} WHERE fid = ?", (fid,))

@@ -25,7 +25,7 @@ import pyogrio
 from layers import accounts, gpkgsql, schemas
 from layers.errors import WorkspaceError, WorkspaceExistsError
 from layers.gpkgsql import q
-from layers.store import SCHEMA_VERSION, now_iso, storable
+from layers.store import SCHEMA_VERSION, declared_geometry, now_iso, storable
 
 #: GeoPackage 1.2 files (GDAL writes 1.4 by default, whose R-tree triggers GDAL 3.6 and the QGIS
 #: of Debian 12 do not know: their validator fails them on Req 75)
@@ -198,16 +198,15 @@ def to_scratch(scratch: Path, frames: Mapping[str, pd.DataFrame]) -> None:
     """Write each frame as a layer of the scratch file (in EPSG:4326, as every workspace layer)."""
     for name, frame in frames.items():
         is_geo = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame
-        out = prepare(storable(frame))
+        out = gpkgsql.utc_times(prepare(storable(frame, name)))
         kwargs: dict[str, Any] = {"layer": name, "driver": "GPKG"}
         if is_geo:
             crs = getattr(out, "crs", None)
             if crs is not None and crs.to_epsg() != 4326:
                 out = gpd.GeoDataFrame(out).to_crs(4326)
-            kwargs["promote_to_multi"] = False
-            allowed = schemas.SCHEMAS[name].geometry if name in schemas.SCHEMAS else None
-            if allowed and len(allowed) > 1:
-                kwargs["geometry_type"] = "Unknown"  # Polygon and MultiPolygon may mix
+            kwargs["promote_to_multi"] = False  # storable() made every row the layer's one type
+            declared = declared_geometry(name, out)
+            kwargs["geometry_type"] = "Unknown" if declared == "GEOMETRY" else declared
         if not scratch.exists():
             kwargs["dataset_options"] = GPKG_VERSION  # the same R-tree triggers as the workspace's
         pyogrio.write_dataframe(out, scratch, **kwargs)

@@ -25,6 +25,9 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+#: the time zone of the naive times layers hold (China Standard Time): GeoPackage DATETIMEs are UTC
+#: with "Z" (ISO 8601), converted on the way in and out
+LOCAL_TZ = "Asia/Shanghai"
 #: envelope indicator (flags bits 1-3) → envelope bytes
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
 #: GDAL's metadata tables that hold one row (or a few) per layer
@@ -152,7 +155,7 @@ def _column(values: list[Any], kind: str) -> pd.Series:
             return pd.Series([None if v is None else bool(v) for v in values], dtype=object)
         return pd.Series(values, dtype=bool)
     if base in ("DATETIME", "DATE"):
-        return pd.Series(pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601")).dt.as_unit("ms")
+        return local_times(values)
     return pd.Series(values, dtype=object)
 
 
@@ -215,13 +218,39 @@ def _value(v: Any, kind: str) -> Any:
     if base == "BOOLEAN":
         return bool(v)
     if base in ("DATETIME", "DATE"):
-        return pd.Timestamp(v).as_unit("ms")
+        return local_times([v]).iloc[0]
     if base in ("REAL", "FLOAT", "DOUBLE"):
         return float(v)
     return v
 
 
 # ---- writing rows --------------------------------------------------------------------------------------
+def local_times(values: Sequence[Any]) -> pd.Series:
+    """Stored DATETIMEs as the naive local times layers hold: UTC ("Z") or offset ones converted to
+    :data:`LOCAL_TZ`; ones without a zone (files written before times were UTC) taken as local."""
+    text = pd.Series(values, dtype=object)
+    zoned = text.map(lambda v: isinstance(v, str) and (v.endswith(("Z", "z")) or v[-6:-5] in ("+", "-")))
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ms]")
+    if zoned.any():
+        utc = pd.to_datetime(text[zoned], format="ISO8601", utc=True)
+        out[zoned] = utc.dt.tz_convert(LOCAL_TZ).dt.tz_localize(None).dt.as_unit("ms")
+    if (~zoned).any():
+        out[~zoned] = pd.to_datetime(text[~zoned], format="ISO8601").dt.as_unit("ms")
+    return out
+
+
+def utc_times(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its naive local datetime columns as UTC, so GDAL writes GeoPackage DATETIMEs with Z."""
+    cols = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c].dtype)
+            and getattr(frame[c].dtype, "tz", None) is None]
+    if not cols:
+        return frame
+    out = frame.copy()
+    for c in cols:
+        out[c] = out[c].dt.tz_localize(LOCAL_TZ, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+    return out
+
+
 def sql_value(v: Any) -> Any:
     """A Python/pandas value as SQLite stores it (GDAL's text forms for dates)."""
     if v is None or v is pd.NaT:
@@ -237,7 +266,7 @@ def sql_value(v: Any) -> Any:
     if isinstance(v, np.floating):
         return float(v)
     if isinstance(v, pd.Timestamp):
-        t = v.tz_convert("UTC") if v.tzinfo else v
+        t = (v if v.tzinfo else v.tz_localize(LOCAL_TZ)).tz_convert("UTC")
         return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
     return v
 

@@ -14,7 +14,7 @@ import pandas as pd
 import shapely
 
 from layers import schemas
-from layers.store import now_iso, storable
+from layers.store import declared_geometry, now_iso, storable
 
 NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 #: the geometry column of every layer table (EPSG:4326)
@@ -66,15 +66,6 @@ def cell(value: Any, kind: str) -> Any:
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
     return value
-
-
-def geometry_type(name: str, frame: gpd.GeoDataFrame) -> str:
-    """The geometry type a layer's column declares: the schema's one type, else what the frame holds."""
-    allowed = schemas.SCHEMAS[name].geometry if name in schemas.SCHEMAS else None
-    kinds = sorted({str(t).upper() for t in frame.geom_type.dropna().unique()})
-    if allowed and len(allowed) == 1:
-        return allowed[0].upper()
-    return kinds[0] if len(kinds) == 1 and not allowed else "GEOMETRY"
 
 
 def series(values: list[Any], kind: str) -> pd.Series:
@@ -156,7 +147,7 @@ def write_layer(con: Any, schema: str, name: str, frame: pd.DataFrame, mode: str
     is_geo = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame
     if isinstance(frame, gpd.GeoDataFrame) and is_geo and frame.crs is not None and frame.crs.to_epsg() != 4326:
         frame = frame.to_crs(4326)
-    frame = storable(frame)
+    frame = storable(frame, name)
     attrs = frame.drop(columns=[frame.geometry.name]) if is_geo else frame
     columns = {str(c): column_type(attrs[c]) for c in attrs.columns}
     for c in columns:
@@ -176,9 +167,10 @@ def write_layer(con: Any, schema: str, name: str, frame: pd.DataFrame, mode: str
         gtype = old[2]
         target = table
     else:
-        gtype = geometry_type(name, frame) if is_geo else None
+        gtype = declared_geometry(name, frame).upper() if is_geo else None
+        column = "Geometry" if gtype == "GEOMETRY" else gtype
         fields = ", ".join([f'"{c}" {k}' for c, k in columns.items()]
-                           + ([f"{GEOM} geometry(Geometry, 4326)"] if gtype else []))
+                           + ([f"{GEOM} geometry({column}, 4326)"] if gtype else []))
         target = qualified(schema, "n_" + name)
         con.execute(f"DROP TABLE IF EXISTS {target}")
         con.execute(f"CREATE TABLE {target} (fid bigserial PRIMARY KEY{', ' if fields else ''}{fields})")

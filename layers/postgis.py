@@ -36,7 +36,17 @@ import shapely
 
 from layers import accounts, pgsql, qgisstyles
 from layers.errors import UnknownLayerError, WorkspaceError, WorkspaceExistsError
-from layers.store import SCHEMA_VERSION, LayerInfo, Store, audit_row, check_write, conform, conform_record, now_iso
+from layers.store import (
+    SCHEMA_VERSION,
+    LayerInfo,
+    Store,
+    audit_row,
+    check_write,
+    conform,
+    conform_record,
+    now_iso,
+    storable,
+)
 
 _RECORD_KEYS = {name: key for name, (key, _) in accounts.TABLES.items()}
 
@@ -224,6 +234,7 @@ class PostGISStore(Store):
             fid = found[0][0] if found else None
             current = conform_record(layer, found[0][1]) if found else None
             new = decide(current)
+            new = None if new is None else storable(new, layer)  # the layer's one geometry type
             table = self._t("t_" + layer)
             if new is None:
                 if fid is not None:

@@ -283,8 +283,24 @@ def check_write(frames: Mapping[str, pd.DataFrame], mode: str) -> None:
                              f"{', '.join(RESERVED_NAMES)})")
 
 
-def storable(frame: pd.DataFrame) -> pd.DataFrame:
-    """The output check every write passes (both backends): every geometry valid, in its own dimension.
+def declared_geometry(layer: str, frame: pd.DataFrame) -> str:
+    """The one geometry type ``layer`` is stored as (both backends, and GeoPackage exports): its
+    schema's types in one family, as their Multi form when it allows one (grids, buildings and
+    communities are MultiPolygon, roads MultiLineString); for a computed layer, the one type its
+    rows have; ``GEOMETRY`` when the types are of different families (key targets are points or
+    areas)."""
+    allowed = schemas.SCHEMAS[layer].geometry if layer in schemas.SCHEMAS else None
+    if allowed:
+        return shapes.one_type(allowed) or "GEOMETRY"
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
+        return "GEOMETRY"
+    kinds = frame.geom_type.dropna().unique()
+    return (shapes.one_type(str(k) for k in kinds) or "GEOMETRY") if len(kinds) else "GEOMETRY"
+
+
+def storable(frame: pd.DataFrame, layer: str | None = None) -> pd.DataFrame:
+    """The output check every write passes (both backends): every geometry valid, in its own dimension,
+    and (given the ``layer``) of the layer's one declared type (:func:`declared_geometry`).
 
     Inputs are validated on import (:mod:`layers.validate`); this catches what analyses make
     (overlay artefacts in blind spots and views), so no stored layer holds an invalid shape."""
@@ -292,6 +308,9 @@ def storable(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     geoms = frame.geometry.to_numpy()
     fixed = shapes.repaired(geoms)
+    if layer is not None:  # the type is decided on the repaired shapes (a repair may split a polygon)
+        kind = declared_geometry(layer, gpd.GeoDataFrame(geometry=gpd.GeoSeries(fixed)))
+        fixed = shapes.promoted(fixed, kind)
     if all(a is b for a, b in zip(fixed, geoms, strict=True)):
         return frame
     return frame.set_geometry(gpd.GeoSeries(fixed, index=frame.index, crs=frame.crs), inplace=False)
