@@ -17,10 +17,11 @@ from fastapi.staticfiles import StaticFiles
 from api.errors import add_exception_handlers
 from api.logs import configure_logging
 from api.maps.base import Basemap
-from api.routers import auth, exports, features, layers, ogc, pages, placement, risk, whatif, workspace
+from api.openapi import document
+from api.routers import auth, exports, features, layers, ogc, pages, placement, problems, risk, whatif, workspace
 from api.security import SecurityMiddleware
 from api.settings import Settings
-from layers.postgis import redact
+from layers.pgsql import redact
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -47,6 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(workspace.router, prefix="/api")
     app.include_router(exports.router, prefix="/api")
     app.include_router(ogc.router)
+    app.include_router(problems.router)
+
+    document(app)  # securitySchemes, and per operation the errors it can give (RFC 9457 problems)
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> FileResponse:

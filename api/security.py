@@ -33,6 +33,8 @@ from urllib.parse import urlsplit
 
 from fastapi.responses import HTMLResponse
 
+from api.errors import PROBLEM_JSON, problem
+
 log = logging.getLogger(__name__)
 #: one line per request (method, path, status, milliseconds, request id): ``pingan serve --log-level info``
 requests = logging.getLogger("api.requests")
@@ -119,7 +121,7 @@ class SecurityMiddleware:
 
         try:
             if refusal:
-                await self._json(send_wrapped, 403, {"error": "CrossOriginRefused", "detail": refusal})
+                await self._json(send_wrapped, 403, problem("cross-origin-refused", refusal, path))
                 return
             try:
                 await self.app(scope, receive, send_wrapped)
@@ -127,9 +129,9 @@ class SecurityMiddleware:
                 log.exception("unexpected error in %s %s (request %s)", scope.get("method"), path, request_id)
                 if started:
                     raise
-                await self._json(send_wrapped, 500, {
-                    "error": "InternalError", "request_id": request_id,
-                    "detail": f"an unexpected error: it is logged as request {request_id}; tell the administrator"})
+                await self._json(send_wrapped, 500, problem(
+                    "internal-error", f"an unexpected error: it is logged as request {request_id}; tell the "
+                    "administrator", path, request_id=request_id))
         finally:
             # the path only: a query may carry a stated reason or a search text
             requests.info("%s %s %d %.1f ms %s", scope.get("method"), path, status,
@@ -155,5 +157,6 @@ class SecurityMiddleware:
     async def _json(send: Any, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body, ensure_ascii=False).encode()
         await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+                    "headers": [(b"content-type", PROBLEM_JSON.encode()),
+                                (b"content-length", str(len(data)).encode())]})
         await send({"type": "http.response.body", "body": data})

@@ -206,3 +206,8 @@ def write_layer(con: Any, schema: str, name: str, frame: pd.DataFrame, mode: str
                 "message = EXCLUDED.message, geometry_type = EXCLUDED.geometry_type, columns = EXCLUDED.columns",
                 (name, version, now_iso(), rows, message, gtype, json.dumps(columns)))
     return version
+
+
+def redact(uri: str) -> str:
+    """A database URI without its password."""
+    return re.sub(r"(postgres(?:ql)?://[^:/@]+):[^@]*@", r"\1:***@", uri)

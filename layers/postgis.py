@@ -24,7 +24,6 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -53,11 +52,6 @@ _RECORD_KEYS = {name: key for name, (key, _) in accounts.TABLES.items()}
 log = logging.getLogger(__name__)
 
 
-def redact(uri: str) -> str:
-    """A database URI without its password."""
-    return re.sub(r"(postgres(?:ql)?://[^:/@]+):[^@]*@", r"\1:***@", uri)
-
-
 class PostGISStore(Store):
     """A workspace kept in one schema of a PostgreSQL database with PostGIS."""
 
@@ -69,7 +63,7 @@ class PostGISStore(Store):
         pgsql.ident(self.schema)
         rest = "&".join(f"{k}={v}" for k, vals in query.items() for v in vals)
         self.dsn = urlunsplit((parts.scheme, parts.netloc, parts.path, rest, ""))
-        self.uri = redact(uri)  # shown in messages and layer histories: never the password
+        self.uri = pgsql.redact(uri)  # shown in messages and layer histories: never the password
         self.name = self.schema
         self._where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
         self._local = threading.local()  # one connection per thread: a transaction is a connection's

@@ -148,6 +148,6 @@ def open_store(path: str | Path) -> Store:
 
 def redact(uri: str) -> str:
     """A URI without its password, for messages and the audit log."""
-    from layers.postgis import redact
+    from layers.pgsql import redact
 
     return redact(uri)

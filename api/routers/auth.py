@@ -11,11 +11,11 @@ from pydantic import BaseModel, Field
 
 from api import access
 from api.deps import COOKIE, LangDep, ScopeDep, SettingsDep, StoreDep, UserDep, token_of
-from api.errors import ERRORS
+from api.errors import declares
 from api.i18n import t
 from api.security import page_response
 
-router = APIRouter(tags=["auth"], responses=ERRORS)
+router = APIRouter(tags=["auth"])
 
 
 class Login(BaseModel):
@@ -23,7 +23,8 @@ class Login(BaseModel):
     password: Annotated[str, Field(min_length=1, max_length=256)]
 
 
-@router.post("/api/auth/login", summary="Log in: a bearer token (and the session cookie for the pages)")
+@router.post("/api/auth/login", summary="Log in: a bearer token (and the session cookie for the pages)",
+             responses=declares(401))
 def login(request: Request, store: StoreDep, settings: SettingsDep, body: Login) -> JSONResponse:
     client = request.client.host if request.client else "unknown"
     token, user, expires = access.login(store, body.username, body.password, hours=settings.session_hours,

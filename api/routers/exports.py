@@ -23,13 +23,13 @@ from fastapi.responses import FileResponse
 from api import jobs
 from api.access import Scope
 from api.deps import LangDep, ScopeDep, SettingsDep, StoreDep
-from api.errors import ERRORS
+from api.errors import declares
 from api.exports import ExportSpec, Source, default_name, make
 from api.exports.files import EXTENSIONS, safe_name
 from api.jobs import Job
 from layers.errors import UnknownLayerError
 
-router = APIRouter(tags=["exports"], responses=ERRORS)
+router = APIRouter(tags=["exports"])
 MEDIA = {"gpkg": "application/geopackage+sqlite3", "geojson": "application/geo+json", "shapefile": "application/zip",
          "kml": "application/vnd.google-earth.kml+xml", "csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "png": "image/png",
@@ -78,7 +78,8 @@ def _download(store: Any, scope: Any, lang: str, tasks: BackgroundTasks, spec: E
 
 
 @router.get("/export/{layer}", summary="A layer or result (rows in your area) as a GIS file or table",
-            response_class=FileResponse, responses=_files("gpkg", "geojson", "shapefile", "kml", "csv", "xlsx"))
+            response_class=FileResponse,
+            responses=_files("gpkg", "geojson", "shapefile", "kml", "csv", "xlsx") | declares(400))
 def export_layer(store: StoreDep, scope: ScopeDep, lang: LangDep, tasks: BackgroundTasks,
                  layer: Annotated[str, PathParam(max_length=64)],
                  fmt: Annotated[Literal["gpkg", "geojson", "shapefile", "kml", "csv", "xlsx"],
@@ -136,7 +137,8 @@ def _export_job(context: jobs.Context, params: dict[str, Any], progress: Any) ->
             "bytes": path.stat().st_size, "personal": _personal(spec)}
 
 
-@router.post("/export/jobs", status_code=202, summary="Start a large export in the background; poll its job")
+@router.post("/export/jobs", status_code=202, summary="Start a large export in the background; poll its job",
+             responses=declares(400))
 def start_job(store: StoreDep, settings: SettingsDep, scope: ScopeDep, lang: LangDep, spec: ExportSpec) -> Job:
     source = Source(store, scope, lang)
     source.require_export()

@@ -10,12 +10,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api.deps import LangDep, ScopeDep, SettingsDep, StoreDep
-from api.errors import ERRORS
 from api.maps.base import Basemap
 from api.maps.displays import DISPLAYS, FrameCache, area_mask
+from api.openapi import GEOJSON, answers
 from layers.errors import UnknownLayerError
 
-router = APIRouter(tags=["map data"], responses=ERRORS)
+router = APIRouter(tags=["map data"])
 
 
 def frame_cache(request: Request) -> FrameCache:
@@ -27,7 +27,8 @@ def frame_cache(request: Request) -> FrameCache:
 
 @router.get("/features/{key}", summary="A display layer's features in a lon/lat box, simplified for a zoom level",
             description="Keys: " + ", ".join(sorted(DISPLAYS)) + " (views take a DORI level: views:identify). "
-            "Property values are HTML-escaped display text; geometry is in the basemap's datum.")
+            "Property values are HTML-escaped display text; geometry is in the basemap's datum.",
+            **answers("a FeatureCollection", GEOJSON))
 def features(request: Request, store: StoreDep, settings: SettingsDep, lang: LangDep, scope: ScopeDep, key: str,
              bbox: Annotated[str, Query(pattern=r"^-?[\d.]+,-?[\d.]+,-?[\d.]+,-?[\d.]+$",
                                         description="west,south,east,north in degrees")],

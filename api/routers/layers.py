@@ -17,14 +17,15 @@ from geojson_pydantic.geometries import Geometry
 from api import geojson
 from api.access import BASE, Area, ForbiddenError, Scope
 from api.deps import LangDep, ScopeDep, StoreDep
-from api.errors import ERRORS, ConflictError, PreconditionFailedError, PreconditionRequiredError
+from api.errors import ConflictError, PreconditionFailedError, PreconditionRequiredError, declares
 from api.exports import files
 from api.exports.source import Source
+from api.openapi import GEOJSON, answers
 from layers import validate
 from layers.errors import UnknownLayerError
 from layers.store import json_value
 
-router = APIRouter(tags=["layers"], responses=ERRORS)
+router = APIRouter(tags=["layers"])
 PERSONAL = {"households"}  # personal information: detail only for roles that need it, in their area, audited
 
 
@@ -35,7 +36,8 @@ def list_layers(store: StoreDep, scope: ScopeDep) -> list[dict[str, Any]]:
              "geometry_type": i.geometry_type} for i in store.layers() if i.name in scope.user.role.reads]
 
 
-@router.get("/layers/{name}", summary="One layer as GeoJSON (rows in your area), optionally within a lon/lat bbox")
+@router.get("/layers/{name}", summary="One layer as GeoJSON (rows in your area), optionally within a lon/lat bbox",
+            **answers("a FeatureCollection (a layer with geometry), or rows (a table)", GEOJSON, "application/json"))
 def read_layer(store: StoreDep, scope: ScopeDep, lang: LangDep, name: str,
                bbox: Annotated[str | None, Query(pattern=r"^-?[\d.]+,-?[\d.]+,-?[\d.]+,-?[\d.]+$",
                                                   description="west,south,east,north in degrees")] = None,
@@ -211,18 +213,21 @@ def _edit(store: Any, scope: Any, name: str, fid: str | None, feature: Any, if_m
                     headers={"ETag": etag} if etag else {})
 
 
-@router.post("/layers/{name}", summary="Add a feature (GeoJSON Feature, validated)", status_code=201)
+@router.post("/layers/{name}", summary="Add a feature (GeoJSON Feature, validated)", status_code=201,
+             responses=declares(409))
 def create_feature(store: StoreDep, scope: ScopeDep, name: str, feature: FeatureIn) -> Response:
     return _edit(store, scope, name, None, feature, None, "create")
 
 
-@router.put("/layers/{name}/{fid}", summary="Replace a feature; needs If-Match with its ETag (412 if stale)")
+@router.put("/layers/{name}/{fid}", summary="Replace a feature; needs If-Match with its ETag (412 if stale)",
+            responses=declares(412, 428))
 def update_feature(store: StoreDep, scope: ScopeDep, name: str, fid: str, feature: FeatureIn,
                    if_match: Annotated[str | None, Header()] = None) -> Response:
     return _edit(store, scope, name, fid, feature, if_match, "update")
 
 
-@router.delete("/layers/{name}/{fid}", summary="Delete a feature; needs If-Match with its ETag (412 if stale)")
+@router.delete("/layers/{name}/{fid}", summary="Delete a feature; needs If-Match with its ETag (412 if stale)",
+               responses=declares(412, 428))
 def delete_feature(store: StoreDep, scope: ScopeDep, name: str, fid: str,
                    if_match: Annotated[str | None, Header()] = None) -> Response:
     return _edit(store, scope, name, fid, None, if_match, "delete")

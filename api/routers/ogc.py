@@ -19,14 +19,14 @@ from pyproj import CRS, Transformer
 
 from api import geojson
 from api.deps import LangDep, ScopeDep, StoreDep
-from api.errors import ERRORS
 from api.exports import files
 from api.exports.source import Source
 from api.i18n import t
+from api.openapi import answers
 from layers.errors import UnknownLayerError
 from layers.store import json_value
 
-router = APIRouter(prefix="/ogc", tags=["OGC API – Features"], responses=ERRORS)
+router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
 
 CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -38,6 +38,7 @@ CONFORMANCE = (
 HIDDEN = {"households"}
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
 GEOJSON, JSON = "application/geo+json", "application/json"
+OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
 
 
 def _json(body: Any, media_type: str = JSON, headers: dict[str, str] | None = None) -> Response:
@@ -125,7 +126,7 @@ def _bbox(text: str | None, crs: CRS) -> tuple[float, ...] | None:
     return (w, s, e, n)
 
 
-@router.get("", summary="Landing page")
+@router.get("", summary="Landing page", **answers("links to the API's parts", JSON))
 def landing(request: Request) -> Response:
     base = _base(request)
     return _json({"title": "Pingan Planner", "description": "平安规划：社区网格与视频覆盖图层 (OGC API – Features)",
@@ -138,17 +139,17 @@ def landing(request: Request) -> Response:
                       {"href": f"{base}/collections", "rel": "data", "type": JSON, "title": "the layers"}]})
 
 
-@router.get("/conformance", summary="Conformance classes")
+@router.get("/conformance", summary="Conformance classes", **answers("the conformance classes", JSON))
 def conformance() -> Response:
     return _json({"conformsTo": list(CONFORMANCE)})
 
 
-@router.get("/api", summary="The OpenAPI 3.0 definition of this OGC API")
+@router.get("/api", summary="The OpenAPI 3.0 definition of this OGC API", **answers("OpenAPI 3.0", OPENAPI_30))
 def definition(request: Request) -> Response:
-    return _json(openapi_30(_base(request)), media_type="application/vnd.oai.openapi+json;version=3.0")
+    return _json(openapi_30(_base(request)), media_type=OPENAPI_30)
 
 
-@router.get("/collections", summary="The layers you may read")
+@router.get("/collections", summary="The layers you may read", **answers("the collections", JSON))
 def collections(request: Request, store: StoreDep, scope: ScopeDep, lang: LangDep) -> Response:
     base = _base(request)
     return _json({"links": [{"href": f"{base}/collections", "rel": "self", "type": JSON, "title": "collections"}],
@@ -156,7 +157,7 @@ def collections(request: Request, store: StoreDep, scope: ScopeDep, lang: LangDe
                   "crs": _crs_list(store)})
 
 
-@router.get("/collections/{collection}", summary="One layer")
+@router.get("/collections/{collection}", summary="One layer", **answers("the collection", JSON))
 def collection(request: Request, store: StoreDep, scope: ScopeDep, lang: LangDep, collection: str) -> Response:
     _open(store, scope, collection)
     return _json(_collection(request, store, scope, collection, lang))
@@ -175,7 +176,8 @@ def _key(frame: gpd.GeoDataFrame, name: str) -> str:
     return next((k for k in (preferred, "code", "id") if k in frame), "")
 
 
-@router.get("/collections/{collection}/items", summary="The layer's features in your area, a page at a time")
+@router.get("/collections/{collection}/items", summary="The layer's features in your area, a page at a time",
+            **answers("a page of features", GEOJSON))
 def items(request: Request, store: StoreDep, scope: ScopeDep, lang: LangDep, collection: str,
           bbox: Annotated[str | None, Query(max_length=200, description="minx,miny,maxx,maxy in bbox-crs")] = None,
           bbox_crs: Annotated[str | None, Query(alias="bbox-crs", max_length=100)] = None,
@@ -206,7 +208,8 @@ def items(request: Request, store: StoreDep, scope: ScopeDep, lang: LangDep, col
                                 "ETag": f'W/"{collection}-{store.version(collection)}"'})
 
 
-@router.get("/collections/{collection}/items/{feature}", summary="One feature (in your area)")
+@router.get("/collections/{collection}/items/{feature}", summary="One feature (in your area)",
+            **answers("the feature", GEOJSON))
 def item(request: Request, store: StoreDep, scope: ScopeDep, lang: LangDep, collection: str, feature: str,
          crs: Annotated[str | None, Query(max_length=100)] = None) -> Response:
     _open(store, scope, collection)

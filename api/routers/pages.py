@@ -8,7 +8,6 @@ from fastapi.responses import HTMLResponse
 
 from api.access import ForbiddenError, Scope
 from api.deps import LangDep, ScopeDep, SettingsDep, StoreDep
-from api.errors import ERRORS
 from api.maps import coverage, households, overview, placement
 from api.maps.base import Basemap
 from api.maps.layers import Page
@@ -17,7 +16,7 @@ from api.security import page_response
 from api.settings import Settings
 from layers.store import Store
 
-router = APIRouter(tags=["pages"], responses=ERRORS)
+router = APIRouter(tags=["pages"])
 
 
 def _context(request: Request, store: Store, settings: Settings, lang: str, scope: Scope) -> Page:

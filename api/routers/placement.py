@@ -11,14 +11,13 @@ from pydantic import BaseModel, Field
 from api import jobs
 from api.access import ForbiddenError, Scope
 from api.deps import ScopeDep, SettingsDep, StoreDep
-from api.errors import ERRORS
 from api.jobs import Job
 from api.maps.base import Basemap
 from api.workflows.placement import accept as accept_picks
 from api.workflows.placement import place
 from gis.placement import DEFAULT_MODELS
 
-router = APIRouter(tags=["placement"], responses=ERRORS)
+router = APIRouter(tags=["placement"])
 
 
 class PlacementRun(BaseModel):

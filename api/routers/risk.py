@@ -8,10 +8,9 @@ from fastapi import APIRouter, Body
 from fastapi.responses import PlainTextResponse
 
 from api.deps import ScopeDep, StoreDep
-from api.errors import ERRORS
 from api.workflows.risk import model_of, set_model
 
-router = APIRouter(tags=["risk"], responses=ERRORS)
+router = APIRouter(tags=["risk"])
 
 
 @router.get("/risk/model", summary="The risk model in use (TOML)",

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from api.access import ForbiddenError, Scope
 from api.deps import LangDep, ScopeDep, SettingsDep, StoreDep
-from api.errors import ERRORS, ConflictError
+from api.errors import ConflictError, declares
 from api.i18n import t
 from api.maps.base import Basemap
 from api.workflows.whatif import WhatIf
@@ -27,7 +27,7 @@ from gis.placement import CATALOGUE
 from layers.errors import UnknownLayerError
 from layers.store import json_value, now_iso
 
-router = APIRouter(tags=["what-if"], responses=ERRORS)
+router = APIRouter(tags=["what-if"])
 _lock = threading.Lock()
 
 
@@ -159,7 +159,8 @@ def _workspace_camera(store: Any, scope: Scope, cam_id: str) -> bool:
     return True
 
 
-@router.post("/whatif/cameras", summary="Drop a camera, or move one; its view and the coverage it adds")
+@router.post("/whatif/cameras", summary="Drop a camera, or move one; its view and the coverage it adds",
+             responses=declares(404, 409))
 def drop_camera(request: Request, store: StoreDep, settings: SettingsDep, scope: ScopeDep, lang: LangDep,
                 camera: DroppedCamera) -> dict[str, Any]:
     _may_place(scope)
@@ -227,7 +228,7 @@ def _existing(store: Any, camera: DroppedCamera, scope: Scope) -> dict[str, Any]
     return fields
 
 
-@router.delete("/whatif/cameras/{cam_id}", summary="Remove a dropped camera")
+@router.delete("/whatif/cameras/{cam_id}", summary="Remove a dropped camera", responses=declares(409))
 def remove_camera(request: Request, store: StoreDep, settings: SettingsDep, scope: ScopeDep, lang: LangDep,
                   cam_id: str, baseline: Literal["active", "planned"] = "active") -> dict[str, Any]:
     _may_place(scope)

@@ -9,10 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.access import ForbiddenError
 from api.deps import ScopeDep, StoreDep
-from api.errors import ERRORS
 from api.workflows.settings import change_settings
 
-router = APIRouter(tags=["workspace"], responses=ERRORS)
+router = APIRouter(tags=["workspace"])
 
 
 class SettingsChange(BaseModel):

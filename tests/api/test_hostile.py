@@ -155,7 +155,7 @@ def test_cookie_changes_from_another_origin_are_refused(site):
               "properties": {"id": "EVIL-1", "name": "x", "kind": "bullet", "status": "active"}}
     for headers in ({"Origin": "http://evil.example"}, {"Referer": "http://evil.example/page"}, {}):
         r = http.post("/api/layers/cameras", json=camera, headers=headers)
-        assert r.status_code == 403 and r.json()["error"] == "CrossOriginRefused", (headers, r.text)
+        assert r.status_code == 403 and r.json()["type"] == "/problems/cross-origin-refused", (headers, r.text)
         r = http.post("/api/auth/logout", headers=headers)
         assert r.status_code == 403
     assert "EVIL-1" not in set(ws.read("cameras")["id"])
@@ -215,7 +215,7 @@ def test_unexpected_errors_answer_a_generic_500_with_a_request_id(site, monkeypa
     http = TestClient(app, raise_server_exceptions=False)
     token = http.post("/api/auth/login", json={"username": "police", "password": "correct horse battery"}).json()
     r = http.get("/api/layers/grids", params={"grid": "1"}, headers={"Authorization": f"Bearer {token['token']}"})
-    assert r.status_code == 500 and r.json()["error"] == "InternalError"
+    assert r.status_code == 500 and r.json()["type"] == "/problems/internal-error"
     assert r.json()["request_id"] == r.headers["x-request-id"] and "internal detail" not in r.text
 
 

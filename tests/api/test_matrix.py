@@ -477,6 +477,65 @@ def health(w: World, user: str | None) -> None:
     assert call(w, user, "GET", "/api/health").status_code == 200
 
 
+def public(path: str) -> Callable[[World, str | None], None]:
+    def check(w: World, user: str | None) -> None:  # documents anyone may read: no data in them
+        r = call(w, user, "GET", path)
+        assert r.status_code == 200, (path, user, r.status_code)
+        assert "features" not in r.json() and w.community not in r.text
+
+    return check
+
+
+def _ogc_may(w: World, user: str | None, layer: str) -> bool:
+    role = role_of(user)
+    info = {i.name: i for i in w.ws.layers()}
+    return role is not None and layer in role.reads and layer != "households" and bool(info[layer].geometry_type)
+
+
+def ogc_collections(w: World, user: str | None) -> None:
+    r = call(w, user, "GET", "/ogc/collections")
+    expect(r, True, (200,), user, "ogc collections")
+    if user:
+        assert {c["id"] for c in r.json()["collections"]} == {n for n in w.ws.versions() if _ogc_may(w, user, n)}
+
+
+def ogc_collection(w: World, user: str | None) -> None:
+    for layer in w.ws.versions():
+        r = call(w, user, "GET", f"/ogc/collections/{layer}")
+        expect(r, _ogc_may(w, user, layer), (200,), user, f"ogc {layer}")
+        if limited(user) and r.status_code == 200:  # its extent is the area's, nothing beyond
+            west, south, east, north = r.json()["extent"]["spatial"]["bbox"][0]
+            assert shapely.box(west, south, east, north).buffer(1e-9).covers(w.shape), (user, layer)
+
+
+def ogc_items(w: World, user: str | None) -> None:
+    for layer in w.ws.versions():
+        r = call(w, user, "GET", f"/ogc/collections/{layer}/items", params={"limit": 10_000})
+        expect(r, _ogc_may(w, user, layer), (200,), user, f"ogc items {layer}")
+        if r.status_code != 200 or user is None:
+            continue
+        body = r.json()
+        if layer == "blind_spots":
+            geoms = [shapely.from_geojson(json.dumps(f["geometry"])) for f in body["features"] if f["geometry"]]
+            inside = shapely.covers(w.shape, shapely.point_on_surface(geoms)) if geoms else []
+            assert all(inside) if limited(user) else body["numberMatched"] == len(w.ws.read(layer)), (user, layer)
+            continue
+        keys = {str(f["properties"][KEYS.get(layer, "id")]) for f in body["features"]}
+        if limited(user):
+            assert keys <= w.inside(layer), (user, layer, sorted(keys - w.inside(layer))[:3])
+        else:
+            assert body["numberMatched"] == len(w.ws.read(layer)), (user, layer)
+
+
+def ogc_item(w: World, user: str | None) -> None:
+    for layer in ("grids", "cameras", "buildings"):
+        key = KEYS.get(layer, "id")
+        for where in ("in", "out"):
+            fid = w.row(layer, where)["properties"][key]
+            r = call(w, user, "GET", f"/ogc/collections/{layer}/items/{fid}", where)
+            expect(r, _ogc_may(w, user, layer) and (where == "in" or not limited(user)), (200,), user, layer)
+
+
 ROUTES: dict[tuple[str, str], Callable[[World, str | None], None]] = {
     ("POST", "/api/auth/login"): login, ("POST", "/api/auth/logout"): logout, ("GET", "/api/auth/me"): me,
     ("GET", "/api/audit"): audit,
@@ -495,6 +554,12 @@ ROUTES: dict[tuple[str, str], Callable[[World, str | None], None]] = {
     ("GET", "/api/reports/tables"): report_tables, ("GET", "/api/reports/offline"): report_offline,
     ("POST", "/api/export/jobs"): export_job, ("GET", "/api/export/jobs/{job_id}"): export_job_get,
     ("GET", "/api/export/jobs/{job_id}/file"): export_job_file, ("GET", "/api/health"): health,
+    ("GET", "/ogc"): public("/ogc"), ("GET", "/ogc/conformance"): public("/ogc/conformance"),
+    ("GET", "/ogc/api"): public("/ogc/api"), ("GET", "/ogc/collections"): ogc_collections,
+    ("GET", "/ogc/collections/{collection}"): ogc_collection,
+    ("GET", "/ogc/collections/{collection}/items"): ogc_items,
+    ("GET", "/ogc/collections/{collection}/items/{feature}"): ogc_item,
+    ("GET", "/problems"): public("/problems"), ("GET", "/problems/{slug}"): public("/problems/not-found"),
 }
 
 

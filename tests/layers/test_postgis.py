@@ -48,7 +48,9 @@ def test_layers_round_trip_with_their_types_text_and_geometry(backend):
         assert list(got.columns) == list(frame.columns), name
         if isinstance(frame, gpd.GeoDataFrame):
             assert got.crs.to_epsg() == 4326
-            assert shapely.equals_exact(got.geometry.to_numpy(), frame.geometry.to_numpy(), tolerance=1e-9).all()
+            # the same shapes, each of the layer's one type (a Polygon is stored as a one-part MultiPolygon)
+            want = store.storable(frame, name).geometry.to_numpy()
+            assert shapely.equals_exact(got.geometry.to_numpy(), want, tolerance=1e-9).all()
         pd.testing.assert_frame_equal(pd.DataFrame(got.drop(columns="geometry", errors="ignore")),
                                       pd.DataFrame(frame.drop(columns="geometry", errors="ignore")),
                                       check_dtype=False, check_like=False)
