@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Response
 
 from api.access import ROLES, Area, AuthError, Scope, User, session_user
 from api.i18n import lang_of
@@ -37,6 +39,8 @@ def get_store(request: Request) -> Store:
 def get_lang(request: Request, lang: Annotated[str | None, Query(pattern="^(zh|en)$")] = None) -> str:
     return lang_of(lang, request.app.state.settings.lang)
 
+
+T = TypeVar("T")
 
 LOCAL_ADMIN = User("local", ROLES["admin"], Area(), "本机管理员")
 
@@ -76,3 +80,35 @@ UserDep = Annotated[User, Depends(get_user)]
 ScopeDep = Annotated[Scope, Depends(get_scope)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LangDep = Annotated[str, Depends(get_lang)]
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """One page of a list answer (``limit`` items after ``offset``); the total goes in ``X-Total-Count``."""
+
+    limit: int
+    offset: int
+    response: Response
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.limit
+
+    def take(self, items: Sequence[T], total: int | None = None) -> list[T]:
+        """This page of ``items`` (all of the list, or ``total`` of them when only the head was made)."""
+        self.response.headers["X-Total-Count"] = str(len(items) if total is None else total)
+        return list(items[self.offset:self.end])
+
+
+def paging(default: int, most: int) -> Any:
+    """A dependency giving a route's :class:`Page` from ``limit`` (1…``most``, ``default``) and ``offset``."""
+
+    def page(response: Response, limit: int = default, offset: int = 0) -> Page:
+        return Page(limit, offset, response)
+
+    # the bounds are this route's: given as objects (this module's annotations are strings)
+    page.__annotations__ = {
+        "response": Response, "return": Page,
+        "limit": Annotated[int, Query(ge=1, le=most, description=f"at most this many (≤ {most})")],
+        "offset": Annotated[int, Query(ge=0, description="skip this many first (with limit: pages)")]}
+    return Depends(page)

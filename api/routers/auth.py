@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from api import access
-from api.deps import COOKIE, LangDep, ScopeDep, SettingsDep, StoreDep, UserDep, token_of
+from api.deps import COOKIE, LangDep, Page, ScopeDep, SettingsDep, StoreDep, UserDep, paging, token_of
 from api.errors import declares
 from api.i18n import t
 from api.security import page_response
@@ -102,15 +102,15 @@ def login_page(lang: LangDep) -> HTMLResponse:
 
 
 @router.get("/api/audit", summary="The audit log (administrators only), newest first")
-def audit_log(store: StoreDep, scope: ScopeDep,
+def audit_log(store: StoreDep, scope: ScopeDep, page: Annotated[Page, paging(200, 10_000)],
               who: Annotated[str | None, Query(alias="user", max_length=64)] = None,
               action: Annotated[str | None, Query(max_length=64)] = None,
               since: Annotated[str | None, Query(max_length=32, description="ISO date/time (UTC)")] = None,
-              limit: Annotated[int, Query(ge=1, le=10_000)] = 200) -> list[dict[str, Any]]:
+              ) -> list[dict[str, Any]]:
     user = scope.user
     if user.role.name != "admin":
         raise access.ForbiddenError("the audit log is for administrators")
     scope.allow_whole_workspace("the audit log")  # it names rows and users of every area
-    log = access.audit_entries(store, user=who, action=action, since=since, limit=limit)
+    log = access.audit_entries(store, user=who, action=action, since=since)
     store.audit("view", "audit_log", {"user": who, "action": action, "since": since}, user=user.username)
-    return [{str(k): v for k, v in row.items()} for row in log.to_dict(orient="records")]
+    return [{str(k): v for k, v in row.items()} for row in page.take(log.to_dict(orient="records"))]

@@ -9,7 +9,7 @@ import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.deps import LangDep, ScopeDep, SettingsDep, StoreDep
+from api.deps import LangDep, Page, ScopeDep, SettingsDep, StoreDep, paging
 from api.maps.base import Basemap
 from api.maps.displays import DISPLAYS, FrameCache, area_mask
 from api.openapi import GEOJSON, answers
@@ -63,10 +63,11 @@ SEARCHABLE = {"grids": ("code", "name"), "cameras": ("id", "name"), "targets": (
 @router.get("/search", summary="Find grids, cameras, key targets and communities by code or name")
 def search(request: Request, store: StoreDep, settings: SettingsDep, scope: ScopeDep,
            q: Annotated[str, Query(min_length=1, max_length=100, description="a code or part of a name")],
-           limit: Annotated[int, Query(ge=1, le=50)] = 10) -> list[dict[str, Any]]:
+           page: Annotated[Page, paging(10, 50)]) -> list[dict[str, Any]]:
     needle = q.strip().lower()
     basemap = Basemap.from_settings(settings)
     hits: list[tuple[int, dict[str, Any]]] = []
+    matched = 0
     versions = store.versions()
     cache = request.app.state.__dict__.setdefault("search_frames", {})
     for layer, columns in SEARCHABLE.items():
@@ -82,7 +83,8 @@ def search(request: Request, store: StoreDep, settings: SettingsDep, scope: Scop
                 for c in columns]
         exact = (text[0] == needle) | (text[1] == needle)
         found = exact | text[0].str.contains(needle, regex=False) | text[1].str.contains(needle, regex=False)
-        for idx in frame.index[found.to_numpy()][: limit * 2]:
+        matched += int(found.sum())
+        for idx in frame.index[found.to_numpy()][: page.end * 2]:  # enough of each layer for the page
             row = frame.loc[idx]
             geom = basemap.display(np.array([row.geometry]))[0]
             point = geom if geom.geom_type == "Point" else geom.representative_point()
@@ -91,4 +93,4 @@ def search(request: Request, store: StoreDep, settings: SettingsDep, scope: Scop
                 str(row[columns[1]]), "lon": round(point.x, 7), "lat": round(point.y, 7),
                 "bbox": [round(v, 7) for v in geom.bounds]}))
     hits.sort(key=lambda h: h[0])
-    return [h[1] for h in hits[:limit]]
+    return page.take([h[1] for h in hits], total=matched)

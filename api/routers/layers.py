@@ -16,7 +16,7 @@ from geojson_pydantic.geometries import Geometry
 
 from api import geojson
 from api.access import BASE, Area, ForbiddenError, Scope
-from api.deps import LangDep, ScopeDep, StoreDep
+from api.deps import LangDep, Page, ScopeDep, StoreDep, paging
 from api.errors import ConflictError, PreconditionFailedError, PreconditionRequiredError, declares
 from api.exports import files
 from api.exports.source import Source
@@ -30,10 +30,10 @@ PERSONAL = {"households"}  # personal information: detail only for roles that ne
 
 
 @router.get("/layers", summary="Layers in the workspace with row counts and versions")
-def list_layers(store: StoreDep, scope: ScopeDep) -> list[dict[str, Any]]:
+def list_layers(store: StoreDep, scope: ScopeDep, page: Annotated[Page, paging(100, 1000)]) -> list[dict[str, Any]]:
     """The layers this user may read (row counts are the workspace's, not the area's)."""
-    return [{"name": i.name, "rows": i.rows, "version": i.version, "updated_at": i.updated_at,
-             "geometry_type": i.geometry_type} for i in store.layers() if i.name in scope.user.role.reads]
+    return page.take([{"name": i.name, "rows": i.rows, "version": i.version, "updated_at": i.updated_at,
+                       "geometry_type": i.geometry_type} for i in store.layers() if i.name in scope.user.role.reads])
 
 
 @router.get("/layers/{name}", summary="One layer as GeoJSON (rows in your area), optionally within a lon/lat bbox",
