@@ -32,6 +32,7 @@ import socket
 import tempfile
 import threading
 import time
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,8 @@ class Job(BaseModel):
     user: str
     created_at: str
     progress: list[str]
+    #: how far the running step is, when it is counted: {"step", "done", "total"}
+    counts: dict[str, Any] | None = None
     result: dict[str, Any] | None = None
     error: str | None = None
 
@@ -144,7 +147,8 @@ class JobQueue:
                                "user": user.username,
                "owner": {"username": user.username, "role": user.role.name, "area": user.area.to_json(),
                          "display_name": user.display_name},
-               "params": params, "created_at": now_iso(), "progress": [], "result": None, "error": None,
+               "params": params, "created_at": now_iso(), "progress": [], "counts": None, "result": None,
+               "error": None,
                "heartbeat": None, "runner": None}
         self._save(job)
         self._run(job["id"])
@@ -209,11 +213,20 @@ class JobQueue:
                     job["heartbeat"] = now_iso()
                     self._save(job)
 
-        def progress(text: str) -> None:
+        saved = [0.0]
+
+        def progress(text: str, done: int | None = None, total: int | None = None, /) -> None:
+            # a new step is appended to the list; a counted one's count is kept in "counts" (saved at
+            # most once a second: a count may tick thousands of times)
             with lock:
-                job["progress"] = [*job["progress"], str(text)]
+                if not job["progress"] or job["progress"][-1] != str(text):
+                    job["progress"] = [*job["progress"], str(text)]
+                elif done is None or time.monotonic() - saved[0] < 1.0 and done != total:
+                    return
+                job["counts"] = None if done is None else {"step": str(text), "done": done, "total": total}
                 job["heartbeat"] = now_iso()
                 self._save(job)
+                saved[0] = time.monotonic()
 
         heart = threading.Thread(target=beat, daemon=True)
         heart.start()

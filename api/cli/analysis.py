@@ -89,15 +89,13 @@ def views_cmd(workspace: Workspace,
               tile_m: Annotated[float, typer.Option(help="Tile size in metres for --parallel/--scheduler")] = 1000.0,
               ) -> None:
     """Compute what every camera sees (DORI levels, occlusion) and store it as the views layer."""
-    from rich.progress import Progress
-
+    from api.workflows.progress import counter
     from api.workflows.views import compute_views, summarise_views
 
-    with cli_errors(), Progress(console=err, transient=True) as bar:
-        task = bar.add_task("views", total=None)
+    with cli_errors(), progress_steps("views") as step:
         views = compute_views(open_store(workspace), mode=mode, target_height=target_height,
                                workers=workers, parallel=parallel, scheduler=scheduler, tile_m=tile_m,
-                               progress=lambda done, total: bar.update(task, completed=done, total=total))
+                               progress=counter(step, "cameras"))
     stamp = views.attrs["stamp"]
     if emit({"levels": summarise_views(views).reset_index(), "polygons": len(views), "stamp": stamp}):
         return

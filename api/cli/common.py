@@ -9,7 +9,7 @@ import math
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,10 +18,20 @@ import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
 from api.logs import configure_logging
+from api.workflows.progress import Step
 from layers.errors import ImportFormatError, LayerValidationError, UnknownLayerError, WorkspaceError
 from layers.store import Store, open_workspace
 
@@ -134,11 +144,24 @@ def cli_errors() -> Iterator[None]:
 
 
 @contextmanager
-def progress_steps(title: str) -> Iterator[Callable[[str], None]]:
-    with err.status(title) as status:
-        def step(name: str) -> None:
-            status.update(f"{title}: {name}")
-            err.print(f"  · {name}", highlight=False)
+def progress_steps(title: str) -> Iterator[Step]:
+    """A :class:`~api.workflows.progress.Step` for the terminal (on stderr): each step named on its
+    own line, and a live line with the step, a bar, done/total, the time taken and the time left
+    while a counted step runs (a terminal only: piped, just the lines)."""
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("·"), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(title, total=None)
+        current: list[str | None] = [None]
+
+        def step(name: str, done: int | None = None, total: int | None = None, /) -> None:
+            if name != current[0]:  # a new step: its line, and the bar (and its clock) restarted
+                current[0] = name
+                err.print(f"  · {name}", highlight=False)
+                bar.reset(task, total=total, description=f"{title}: {name}")
+            if done is not None:
+                bar.update(task, completed=done, total=total)
+
         yield step
 
 

@@ -158,7 +158,9 @@ SCRIPT = """
       const poll = await fetch('/api/placement/jobs/' + job.id);
       job = await poll.json();
       if (!poll.ok) { status.textContent = job.detail || poll.status; return; }
-      status.textContent = RUNNING + ' ' + (job.progress.length ? job.progress[job.progress.length - 1] : '');
+      const c = job.counts;
+      status.textContent = RUNNING + ' ' + (job.progress.length ? job.progress[job.progress.length - 1] : '')
+        + (c && c.total ? ' ' + c.done.toLocaleString() + '/' + c.total.toLocaleString() : '');
     }
     if (job.status !== 'done') { status.textContent = job.error || job.status; return; }
     const ans = job.result;

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +15,7 @@ import shapely
 
 from api.exports import qgis
 from api.workflows import parallel as dask_run
+from api.workflows.progress import Step, counter, quiet
 from api.workflows.settings import coverage_options
 from api.workflows.views import compute_views, views_are_current
 from gis import camera, coverage, indicators
@@ -109,7 +109,7 @@ def coverage_model(store: Store, *, include_planned: bool = False) -> coverage.C
 
 
 def compute_coverage(store: Store, *, include_planned: bool = False, write: bool = True,
-                     progress: Callable[[str], None] | None = None, parallel: bool = False,
+                     progress: Step | None = None, parallel: bool = False,
                      scheduler: str | None = None, workers: int | None = None,
                      tile_m: float = 2000.0) -> CoverageResult:
     """Coverage per grid and community, target coverage, blind spots and the 雪亮 indicators.
@@ -144,7 +144,7 @@ def compute_coverage(store: Store, *, include_planned: bool = False, write: bool
     CoverageResult
         The figures, in the metric CRS; see :class:`CoverageResult`.
     """
-    step = progress or (lambda _name: None)
+    step: Step = progress or quiet
     step("views")
     if (parallel or scheduler) and not views_are_current(store):
         compute_views(store, parallel=True, scheduler=scheduler, workers=workers or 1, tile_m=tile_m)
@@ -153,16 +153,8 @@ def compute_coverage(store: Store, *, include_planned: bool = False, write: bool
     tiles: list[dict[str, Any]] = []
     prepare_s = 0.0
     if parallel or scheduler:
-        step("grids, targets and blind spots in tiles")
-        shown = [0]
-
-        def tick(done: int, total: int) -> None:  # every tenth of the grids, not every tile
-            if total and done * 10 // total > shown[0]:
-                shown[0] = done * 10 // total
-                step(f"{done:,}/{total:,} grids")
-
         result = dask_run.coverage_partitioned(inputs, tile_m=tile_m, scheduler=scheduler, workers=workers,
-                                               progress=tick)
+                                               progress=counter(step, "grids, targets and blind spots in tiles"))
         grids, targets, spots, outside = result["grids"], result["targets"], result["blind_spots"], result["outside"]
         tiles, prepare_s = result["tiles"], result["prepare_s"]
     else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ import shapely
 
 from api.workflows import parallel as dask_run
 from api.workflows.coverage import COVERAGE_INPUTS
+from api.workflows.progress import Step, counter, quiet
 from api.workflows.whatif import WhatIf
 from gis import camera, placement, solvers, visibility
 from gis import footprint as fp
@@ -106,7 +107,7 @@ def _fingerprint(*parts: Any) -> str:
 def place(store: Store, *, k: int | None = None, budget: float | None = None,
           cover_classes: Sequence[str] | None = None, seconds: float = 30.0, heading_step_deg: float = 30.0,
           models: Sequence[str] = placement.DEFAULT_MODELS, spacing_m: float = 20.0, method: str = "milp",
-          workers: int = 1, write: bool = True, progress: Callable[[str], None] | None = None,
+          workers: int = 1, write: bool = True, progress: Step | None = None,
           parallel: bool = False, scheduler: str | None = None, tile_m: float = 1000.0,
           reuse_views: bool = True) -> PlacementResult:
     """Propose new cameras: MCLP for ``k`` cameras or a ``budget``, or LSCP for target classes.
@@ -157,7 +158,7 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
     PlacementResult
         The proposals, ranked, and the solver's objective, bound and gap; see :class:`PlacementResult`.
     """
-    step = progress or (lambda _name: None)
+    step: Step = progress or quiet
     if cover_classes is None and k is None and budget is None:
         raise ValueError("say how many cameras (k), a budget in yuan, or which target classes to cover")
     unknown = [m for m in models if m not in placement.CATALOGUE]
@@ -169,7 +170,8 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
     step("candidate sites")
     sites = _sites(store, model, metric)
     cand = placement.candidates(sites, [placement.CATALOGUE[m] for m in models], heading_step_deg)
-    step(f"views of {len(cand):,} candidates")
+    seeing = f"views of {len(cand):,} candidates"
+    step(seeing)
     params = fp.resolve(cand, session.assume)
     ranges = fp.level_ranges(params, session.ppm, session.target, form=session.form)
     presets = tuple(session.assume.ptz_presets_deg)
@@ -184,10 +186,11 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
         views = dask_run.visible_partitioned(
             params, ranges, session.obstacles.geoms, session.obstacles.heights, target_height=session.target,
             mode=session.occlusion, presets=presets, tile_m=tile_m,
-            scheduler=scheduler, workers=workers if workers > 1 else None)
+            scheduler=scheduler, workers=workers if workers > 1 else None, progress=counter(step, seeing))
     else:
         views = visibility.visible(params, ranges, session.obstacles, target_height=session.target,
-                                   mode=session.occlusion, presets=presets, workers=workers)
+                                   mode=session.occlusion, presets=presets, workers=workers,
+                                   progress=counter(step, seeing))
     if len(cand) <= _CACHE_CANDIDATES:
         _VIEWS[key] = views
     while len(_VIEWS) > _KEEP_VIEWS:

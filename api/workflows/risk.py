@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +15,7 @@ import pandas as pd
 from api.exports import qgis
 from api.workflows import reasons
 from api.workflows.coverage import compute_coverage, coverage_is_current
+from api.workflows.progress import Step, quiet
 from gis import partition, risk
 from layers.errors import WorkspaceError
 from layers.store import Store, now_iso
@@ -153,7 +153,7 @@ def indicators_for(static: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
 
 
 def compute_risk(store: Store, *, period: str | None = None, method: str | None = None, history: int = 6,
-                 write: bool = True, progress: Callable[[str], None] | None = None) -> RiskResult:
+                 write: bool = True, progress: Step | None = None) -> RiskResult:
     """Grade every grid red/yellow/green for a period and the periods before it.
 
     Parameters
@@ -177,7 +177,7 @@ def compute_risk(store: Store, *, period: str | None = None, method: str | None 
     RiskResult
         Grades, reasons (as data and as text), history, changes and counts; see :class:`RiskResult`.
     """
-    step = progress or (lambda _name: None)
+    step: Step = progress or quiet
     if not store.has("grids"):
         raise WorkspaceError("the workspace has no grids layer: import or plan grids first")
     model = model_of(store)
