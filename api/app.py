@@ -10,10 +10,11 @@ from typing import Any
 
 import uvicorn
 import xstatic.pkg.leaflet as xleaflet
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from api.deps import single_values
 from api.errors import add_exception_handlers
 from api.logs import configure_logging
 from api.maps.base import Basemap
@@ -31,7 +32,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.log_level:
         configure_logging(settings.log_level)
     app = FastAPI(title="Pingan Planner", version="0.1.0",
-                  description="Community grid management and public-safety video coverage planning.")
+                  description="Community grid management and public-safety video coverage planning.",
+                  dependencies=[Depends(single_values)])
     app.state.settings = settings
     Basemap.from_settings(settings)  # a misconfigured basemap stops the server here, with the fix
     add_exception_handlers(app)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 
 from api.access import ROLES, Area, AuthError, Scope, User, session_user
 from api.i18n import lang_of
@@ -112,3 +114,25 @@ def paging(default: int, most: int) -> Any:
         "limit": Annotated[int, Query(ge=1, le=most, description=f"at most this many (≤ {most})")],
         "offset": Annotated[int, Query(ge=0, description="skip this many first (with limit: pages)")]}
     return Depends(page)
+
+
+def dependants(dependant: Dependant) -> Iterator[Dependant]:
+    """A route's dependant and every one it depends on, depth first."""
+    yield dependant
+    for sub in dependant.dependencies:
+        yield from dependants(sub)
+
+
+def single_values(request: Request) -> None:
+    """Refuse a parameter of the route's query given more than once (no route takes a list in its
+    query): otherwise only the last would count, silently."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    declared = {p.alias for d in dependants(dependant) for p in d.query_params}
+    names = [k for k, _ in request.query_params.multi_items() if k in declared]
+    twice = sorted({k for k in names if names.count(k) > 1})
+    if twice:
+        raise RequestValidationError([{"loc": ("query", name), "type": "repeated",
+                                       "msg": "given more than once: send it once"} for name in twice])

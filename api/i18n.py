@@ -164,6 +164,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     'print.spot_unit': ('处', ''),
     'print.cameras': ('摄像机', 'Cameras'),
     'print.legend': ('图例', 'Legend'),
+    'print.crs': ('坐标系', 'Coordinates'),
     'print.coverage_class': ('探测级覆盖率', 'Seen (detect level)'),
     'print.roads': ('道路', 'Roads'),
     'print.source_line': ('Pingan Planner 工作区', 'Pingan Planner workspace'),

@@ -32,7 +32,6 @@ import socket
 import tempfile
 import threading
 import time
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -221,7 +220,7 @@ class JobQueue:
             with lock:
                 if not job["progress"] or job["progress"][-1] != str(text):
                     job["progress"] = [*job["progress"], str(text)]
-                elif done is None or time.monotonic() - saved[0] < 1.0 and done != total:
+                elif done is None or (time.monotonic() - saved[0] < 1.0 and done != total):
                     return
                 job["counts"] = None if done is None else {"step": str(text), "done": done, "total": total}
                 job["heartbeat"] = now_iso()

@@ -9,11 +9,9 @@ route raises itself (409, 412, 428, 400) are declared on the route (:func:`api.e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI, routing
-from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
@@ -41,16 +39,10 @@ def answers(what: str, *media: str) -> dict[str, Any]:
 _NAMING = {"name", "layer", "layers", "key", "collection"}
 
 
-def _dependants(dependant: Dependant) -> Iterator[Dependant]:
-    yield dependant
-    for sub in dependant.dependencies:
-        yield from _dependants(sub)
-
-
 def error_codes(route: Any) -> set[int]:
     """The error statuses ``route`` (an API route as the app serves it, with its router's prefix and
     responses) can answer with, from what it depends on and declares."""
-    parts = list(_dependants(route.dependant))
+    parts = list(deps.dependants(route.dependant))
     calls = {d.call for d in parts}
     params = [p for d in parts for p in (*d.path_params, *d.query_params, *d.header_params, *d.cookie_params,
                                          *d.body_params)]
@@ -102,7 +94,7 @@ def document(app: FastAPI) -> None:
                     responses["303"] = {"description": "not logged in: to the login page, and back after"}
                 responses |= {str(c): _problem_response(c) for c in sorted(codes)}
                 operation["responses"] = responses
-                needs_user = {deps.get_user, deps.get_scope} & {d.call for d in _dependants(route.dependant)}
+                needs_user = {deps.get_user, deps.get_scope} & {d.call for d in deps.dependants(route.dependant)}
                 operation["security"] = [{"bearer": []}, {"session": []}] if needs_user else []
         app.openapi_schema = doc
         return doc

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,10 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib import patheffects
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import FancyArrow, Patch
+from matplotlib.patches import FancyArrow, Patch, Rectangle
 
 from api.exports import cells
 from api.exports.fonts import cjk_family, glyph_guard
@@ -63,7 +65,7 @@ def print_map(source: Source, path: str | Path, *, kind: str = "risk", paper: st
         size = (round(size[0] * dpi) + 0.01) / dpi, (round(size[1] * dpi) + 0.01) / dpi
     family = cjk_family()
     step("reading layers")
-    layers = _layers(source, kind)
+    layers = map_layers(source, kind)
     tx = texts(source.lang, "print")
     heading = title or f"{source.workspace_name()} {tx[kind]}".strip()
     step("drawing")
@@ -71,7 +73,7 @@ def print_map(source: Source, path: str | Path, *, kind: str = "risk", paper: st
                                         "axes.unicode_minus": False, "hatch.linewidth": 0.6}):
         fig = Figure(figsize=size)
         with glyph_guard():
-            _draw(fig, source, kind, layers, heading, paper)
+            draw(fig, source, kind, layers, heading, paper)
         step("writing")
         meta: dict[str, Any] = {"Title": heading, "Author": source.who, "Creator": "Pingan Planner"}
         if fmt == "png":
@@ -87,7 +89,8 @@ def print_map(source: Source, path: str | Path, *, kind: str = "risk", paper: st
     return out
 
 
-def _layers(source: Source, kind: str) -> dict[str, gpd.GeoDataFrame]:
+def map_layers(source: Source, kind: str) -> dict[str, gpd.GeoDataFrame]:
+    """The layers the ``kind`` map draws, the user's rows of each, in the workspace's metric CRS."""
     metric = source.store.metric_crs()
     wanted = ["grids", "communities", "roads"] + (["risk"] if kind == "risk" else
                                                   ["coverage_grids", "blind_spots", "cameras"])
@@ -111,15 +114,45 @@ def _mm(fig: Figure, mm: float, axis: str) -> float:
     return mm / 25.4 / (w if axis == "x" else h)
 
 
-def _draw(fig: Figure, source: Source, kind: str, layers: dict[str, gpd.GeoDataFrame], heading: str,
-          paper: str) -> None:
+@dataclass(frozen=True)
+class Layout:
+    """Where a printed map put its parts: the map frame, and beside it (never on it) the panel with
+    the legend, the north arrow, the scale bar in its box and the CRS note."""
+
+    map: Any
+    panel: Any
+    legend: Any
+    scale_box: Any
+    scale_parts: tuple[Any, ...]
+    crs_note: Any
+
+
+def draw(fig: Figure, source: Source, kind: str, layers: dict[str, gpd.GeoDataFrame], heading: str,
+         paper: str) -> Layout:
+    """Draw the ``kind`` map of ``layers`` (in the workspace's metric CRS) on ``fig``: the map in a
+    framed box, and the legend, north arrow, scale bar and CRS note in a panel beside it (right of
+    a landscape map, below a portrait one), so none of them covers a grid."""
     lang = source.lang
     tx = texts(lang, "print")
     big = paper == "A3"
     margin_x, margin_y = _mm(fig, 10, "x"), _mm(fig, 10, "y")
     top, bottom = _mm(fig, 22, "y"), _mm(fig, 16, "y")
-    ax = fig.add_axes((margin_x, bottom, 1 - 2 * margin_x, 1 - top - bottom))
-    ax.set_axis_off()
+    width, height = fig.get_size_inches()
+    if width >= height:  # landscape: the panel on the right
+        side = _mm(fig, 58 if big else 52, "x")
+        ax = fig.add_axes((margin_x, bottom, 1 - 2 * margin_x - side, 1 - top - bottom))
+        panel = fig.add_axes((1 - margin_x - side + _mm(fig, 4, "x"), bottom, side - _mm(fig, 4, "x"),
+                              1 - top - bottom))
+    else:  # portrait: the panel below
+        below = _mm(fig, 52 if big else 46, "y")
+        ax = fig.add_axes((margin_x, bottom + below, 1 - 2 * margin_x, 1 - top - bottom - below))
+        panel = fig.add_axes((margin_x, bottom, 1 - 2 * margin_x, below - _mm(fig, 4, "y")))
+    panel.set_axis_off()
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():  # the map frame (neatline)
+        spine.set_linewidth(0.8)
+        spine.set_color("#333333")
     fig.text(0.5, 1 - margin_y, heading, ha="center", va="top", fontsize=22 if big else 16, fontweight="bold")
     fig.text(0.5, 1 - margin_y - _mm(fig, 9, "y"), f"{tx['area']}：{source.area_text()}" if lang == "zh"
              else f"{tx['area']}: {source.area_text()}", ha="center", va="top", fontsize=11 if big else 9)
@@ -141,12 +174,20 @@ def _draw(fig: Figure, source: Source, kind: str, layers: dict[str, gpd.GeoDataF
             _label(ax, point.x, point.y, name, 2.5, fontsize=12 if big else 9, fontweight="bold", zorder=9)
         handles.append(Line2D([], [], color="#111111", linewidth=1.2, label=tx["community"]))
     _fit(fig, ax, (xmin - pad, ymin - pad, xmax + pad, ymax + pad))
-    legend = ax.legend(handles=handles, loc="lower right", title=tx["legend"], fontsize=8 if big else 7,
-                       title_fontsize=9 if big else 8, framealpha=0.92, edgecolor="#666666", fancybox=False)
-    legend.set_zorder(20)
-    _scale_bar(ax, big)
-    _north_arrow(ax, tx["north"])
+    ax.set_xlabel("")  # the CRS is named in the panel, not as axis titles
+    ax.set_ylabel("")
+    landscape = width >= height
+    legend = panel.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, 1), title=tx["legend"],
+                          fontsize=8 if big else 7, title_fontsize=9 if big else 8, frameon=False,
+                          ncol=1 if landscape else 2, alignment="left", borderaxespad=0)
+    # the north arrow, scale bar and CRS note: at the panel's foot (landscape) or right (portrait)
+    x0 = 0.0 if landscape else 0.62
+    _north_arrow(panel, tx["north"], x0 + 0.06, 0.30 if landscape else 0.62)
+    box, parts = _scale_bar(fig, ax, panel, x0, 0.10 if landscape else 0.30, big)
+    note = panel.text(x0, 0.0, _crs_note(source, tx), transform=panel.transAxes, ha="left", va="bottom",
+                      fontsize=6.5 if big else 6, color="#333333", wrap=True)
     _footer(fig, source, kind, layers, margin_x, margin_y)
+    return Layout(ax, panel, legend, box, parts, note)
 
 
 def _label(ax: Any, x: float, y: float, text: str, halo: float, **style: Any) -> None:
@@ -229,18 +270,73 @@ def _coverage(ax: Any, grids: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFra
     return handles
 
 
-def _scale_bar(ax: Any, big: bool) -> None:
-    from matplotlib_scalebar.scalebar import ScaleBar
+def nice_length(metres: float) -> float:
+    """The longest 1, 2 or 5 × 10ⁿ metres not over ``metres`` (a scale bar's length).
 
-    ax.add_artist(ScaleBar(1.0, "m", location="lower left", box_alpha=0.85, length_fraction=0.2,
-                           font_properties={"size": 8 if big else 7}, border_pad=0.6))
+    >>> nice_length(830), nice_length(1999), nice_length(37)
+    (500.0, 1000.0, 20.0)
+    """
+    power = 10 ** np.floor(np.log10(max(metres, 1e-9)))
+    return float(max(m * power for m in (1, 2, 5) if m * power <= metres))
 
 
-def _north_arrow(ax: Any, label: str) -> None:
+def _scale_bar(fig: Figure, ax: Any, panel: Any, x0: float, y0: float, big: bool) -> tuple[Any, tuple[Any, ...]]:
+    """A two-segment scale bar at the map's scale, in the panel, in a box that holds it and its labels;
+    with the scale on paper (1:n)."""
+    width_in = ax.get_position().width * fig.get_size_inches()[0]
+    metres_per_inch = (ax.get_xlim()[1] - ax.get_xlim()[0]) / width_in
+    panel_in = panel.get_position().width * fig.get_size_inches()[0]
+    room_in = min(panel_in * (0.9 if x0 == 0 else 0.34), 1.6)  # at most about 4 cm of paper
+    length = nice_length(room_in * metres_per_inch)
+    frac = length / metres_per_inch / panel_in  # the bar's length as a share of the panel's width
+    height = 0.018 if x0 == 0 else 0.05
+    size = 7 if big else 6
+    parts: list[Any] = []
+    for i, colour in enumerate(("#111111", "#ffffff")):
+        parts.append(panel.add_patch(Rectangle((x0 + i * frac / 2, y0), frac / 2, height, transform=panel.transAxes,
+                                               facecolor=colour, edgecolor="#111111", linewidth=0.6, zorder=3)))
+    unit = "km" if length >= 1000 else "m"
+    scale = 1000.0 if unit == "km" else 1.0
+    for share, text in ((0.0, "0"), (0.5, f"{length / 2 / scale:g}"), (1.0, f"{length / scale:g} {unit}")):
+        parts.append(panel.text(x0 + share * frac, y0 + height * 1.4, text, transform=panel.transAxes,
+                                ha="center" if share < 1 else "left", va="bottom", fontsize=size, zorder=3))
+    ratio = metres_per_inch / 0.0254
+    parts.append(panel.text(x0, y0 - height * 0.6, f"1:{_round_ratio(ratio):,}", transform=panel.transAxes,
+                            ha="left", va="top", fontsize=size, zorder=3))
+    box = panel.add_patch(Rectangle((0, 0), 1, 1, transform=panel.transAxes, facecolor="white", edgecolor="#666666",
+                                    linewidth=0.5, zorder=2))
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()  # the labels' sizes, to fit the box round them
+    inverse = panel.transAxes.inverted()
+    boxes = [inverse.transform(p.get_window_extent(renderer)) for p in parts]
+    lo = np.min([b[0] for b in boxes], axis=0)
+    hi = np.max([b[1] for b in boxes], axis=0)
+    pad_x, pad_y = 0.02, 0.012 if x0 == 0 else 0.03
+    box.set_bounds(lo[0] - pad_x, lo[1] - pad_y, hi[0] - lo[0] + 2 * pad_x, hi[1] - lo[1] + 2 * pad_y)
+    return box, tuple(parts)
+
+
+def _round_ratio(ratio: float) -> int:
+    """A map scale to two significant figures (1:7,834 is printed 1:7,800)."""
+    digits = max(int(np.floor(np.log10(max(ratio, 1.0)))) - 1, 0)
+    return int(round(ratio / 10**digits) * 10**digits)
+
+
+def _crs_note(source: Source, tx: dict[str, str]) -> str:
+    """What the map is drawn in: the workspace's metric CRS by name and EPSG code."""
+    crs = source.store.metric_crs()
+    code = f"EPSG:{crs.to_epsg()}" if crs.to_epsg() else crs.name
+    if source.lang == "zh":
+        return f"{tx['crs']}：{crs.name}（{code}）"
+    return f"{tx['crs']}: {crs.name} ({code})"
+
+
+def _north_arrow(panel: Any, label: str, x: float, y: float) -> None:
     # the map is drawn in the workspace's Gauss-Krüger/UTM metres: grid north is up, within a degree of true north
-    ax.add_patch(FancyArrow(0.955, 0.87, 0, 0.08, width=0.012, head_width=0.03, head_length=0.035,
-                            length_includes_head=True, transform=ax.transAxes, color="#111111", zorder=21))
-    _label(ax, 0.955, 0.86, label, 2.5, transform=ax.transAxes, va="top", fontsize=10, fontweight="bold", zorder=21)
+    panel.add_patch(FancyArrow(x, y, 0, 0.08, width=0.012, head_width=0.03, head_length=0.035,
+                               length_includes_head=True, transform=panel.transAxes, color="#111111", zorder=21))
+    _label(panel, x, y - 0.01, label, 2.5, transform=panel.transAxes, va="top", fontsize=10, fontweight="bold",
+           zorder=21)
 
 
 def _footer(fig: Figure, source: Source, kind: str, layers: dict[str, gpd.GeoDataFrame], margin_x: float,

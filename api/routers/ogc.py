@@ -172,8 +172,10 @@ def _rows(store: Any, scope: Any, lang: str, name: str, box: tuple[float, ...] |
 
 
 def _key(frame: gpd.GeoDataFrame, name: str) -> str:
+    """The field that names a feature: the layer's key, else the first of code, id and rank whose
+    values are unique (blind spots and proposal views are known by their rank)."""
     preferred = "code" if name in ("communities", "grids") else "id"
-    return next((k for k in (preferred, "code", "id") if k in frame), "")
+    return next((k for k in (preferred, "code", "id", "rank") if k in frame and frame[k].is_unique), "")
 
 
 @router.get("/collections/{collection}/items", summary="The layer's features in your area, a page at a time",

@@ -34,7 +34,7 @@ ROLE_NAMES = list(access.ROLES)
 USERS = [f"{role}_{area}" for role in ROLE_NAMES for area in ("all", "c")] + [None]  # None: anonymous
 EDITABLE = ["communities", "grids", "buildings", "households", "roads", "targets", "incidents", "cameras", "sites"]
 KEYS = {"communities": "code", "grids": "code", "risk": "code", "risk_history": "code", "coverage_grids": "code",
-        "coverage_communities": "community_code", "views": "camera"}
+        "coverage_communities": "community_code", "views": "camera", "proposals": "rank"}
 COUNTS: collections.Counter[str] = collections.Counter()
 
 
@@ -515,11 +515,12 @@ def ogc_items(w: World, user: str | None) -> None:
         if r.status_code != 200 or user is None:
             continue
         body = r.json()
-        if layer == "blind_spots":
+        if layer in ("blind_spots", "proposal_views"):  # no key: by the geometry returned
             geoms = [shapely.from_geojson(json.dumps(f["geometry"])) for f in body["features"] if f["geometry"]]
             inside = shapely.covers(w.shape, shapely.point_on_surface(geoms)) if geoms else []
             assert all(inside) if limited(user) else body["numberMatched"] == len(w.ws.read(layer)), (user, layer)
             continue
+        assert all(KEYS.get(layer, "id") in f["properties"] for f in body["features"]), layer
         keys = {str(f["properties"][KEYS.get(layer, "id")]) for f in body["features"]}
         if limited(user):
             assert keys <= w.inside(layer), (user, layer, sorted(keys - w.inside(layer))[:3])
