@@ -5,7 +5,7 @@ For each page of each workspace, served by ``pingan serve`` in its own process:
 - HTML size and the server's time to answer (first request, and again with warm caches);
 - time to first render: from navigation start until the map is drawn and every
   viewport request has arrived;
-- map data fetched by viewport (bytes, features drawn);
+- map data fetched by viewport or as vector tiles (bytes, features drawn);
 - interaction: ten pans of 300–400 px, five at the opening zoom and five at street
   level (zoom 17), each timed until the new data is drawn, and the zoom to street
   level itself, and the frame rate during a one-second animated pan.
@@ -74,6 +74,9 @@ def _move(page: Any, action: str) -> float:
 
 
 USER, PASSWORD = "bench", "page benchmark password"
+#: features on the map: GeoJSON ones, and those in the vector tiles loaded
+DRAWN = (f"() => {{ let n = 0; {MAP}.eachLayer(l => {{ if (l.feature) n++; "
+         f"else if (l.pinganLoaded && l.pinganLoaded.tiles !== undefined) n += l.pinganLoaded.count; }}); return n; }}")
 
 
 def measure(browser: Any, url: str, path: str) -> dict[str, Any]:
@@ -86,14 +89,15 @@ def measure(browser: Any, url: str, path: str) -> dict[str, Any]:
     html_bytes = len(response.body())
     page.wait_for_function(SETTLED, timeout=300_000, polling=20)
     first = page.evaluate("""() => { const nav = performance.getEntriesByType('navigation')[0];
-        const data = performance.getEntriesByType('resource').filter(r => r.name.includes('/api/features/'));
+        const data = performance.getEntriesByType('resource').filter(
+            r => r.name.includes('/api/features/') || r.name.includes('/api/tiles/'));
         return {render: performance.now(), server: nav.responseEnd - nav.requestStart,
                 data: data.reduce((s, r) => s + r.encodedBodySize, 0), requests: data.length}; }""")
-    drawn = page.evaluate(f"() => {{ let n = 0; {MAP}.eachLayer(l => {{ if (l.feature) n++; }}); return n; }}")
+    drawn = page.evaluate(DRAWN)
     steps = ([400, 0], [-400, 0], [0, 300], [0, -300], [400, 0])
     pans = [_move(page, f"map.panBy({list(d)}, {{animate: false}});") for d in steps]
     zoom = _move(page, "map.setZoom(17, {animate: false});")
-    street = page.evaluate(f"() => {{ let n = 0; {MAP}.eachLayer(l => {{ if (l.feature) n++; }}); return n; }}")
+    street = page.evaluate(DRAWN)
     pans += [_move(page, f"map.panBy({list(d)}, {{animate: false}});") for d in steps]
     fps = float(page.evaluate("""() => new Promise(done => {
         const map = __MAP__; let frames = 0; const t0 = performance.now();

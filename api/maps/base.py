@@ -158,7 +158,9 @@ def offline_map(bounds: tuple[float, float, float, float] | None, *, basemap: Ba
         bounds = basemap.bounds(bounds)
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_start=15, max_zoom=20,
                    location=None if bounds is None else [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2])
+    m.options["minZoom"] = 0  # else Leaflet stops zooming out at a tiled layer's own minimum zoom
     m.default_js = [("leaflet", f"{static_prefix}/leaflet/leaflet.js"),
+                    ("vectorgrid", f"{static_prefix}/Leaflet.VectorGrid.bundled.min.js"),
                     ("pingan_viewport", f"{static_prefix}/pingan-viewport.js")]
     m.default_css = [("leaflet_css", f"{static_prefix}/leaflet/leaflet.css"),
                      ("pingan_css", f"{static_prefix}/pingan.css")]

@@ -1,9 +1,11 @@
 """How the pages draw display layers (:mod:`api.maps.displays`): inlined when small, by viewport when large.
 
 - a small layer (≤ ``inline_limit`` features: the demo) is inlined in the page as GeoJSON;
-- a large one (a city's 20,000 cameras and their 80,000 view polygons) is drawn by
-  :class:`ViewportLayer`, which fetches ``/api/features/{key}?bbox=…&zoom=…`` on every
-  pan or zoom, on a canvas, with geometry simplified to the zoom's pixel size.
+- a large heavy one (a city's buildings and 80,000 view polygons) is drawn from vector tiles
+  (:class:`TileLayer`, ``/api/tiles/{key}/{z}/{x}/{y}.pbf``, :mod:`api.maps.tiles`);
+- another large one (a city's 20,000 cameras) is drawn by :class:`ViewportLayer`, which fetches
+  ``/api/features/{key}?bbox=…&zoom=…`` on every pan or zoom, on a canvas, with geometry
+  simplified to the zoom's pixel size.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from api.exports import privacy
 from api.i18n import t
 from api.maps.base import NO_BASEMAP, Basemap, add_title, offline_map
 from api.maps.displays import DISPLAYS, Display, FrameCache, area_mask, escaped
+from api.maps.tiles import LAYER as TILE_LAYER
+from api.maps.tiles import TILED
 from layers.store import Store
 
 
@@ -101,6 +105,10 @@ def add_layer(m: folium.Map, page: Page, key: str, *, name: str, popup: bool = F
         return
     if shown.min_zoom:
         name = f"{name} ({t(page.lang, 'from_zoom')} {shown.min_zoom})"
+    if key.split(":", maxsplit=1)[0] in TILED:
+        TileLayer(f"/api/tiles/{key}", f"lang={page.lang}", shown, name=name, popup=popup and interactive,
+                  interactive=interactive, show=show).add_to(m)
+        return
     ViewportLayer(f"/api/features/{key}?lang={page.lang}", shown, name=name, popup=popup and interactive,
                   tooltip=tooltip and interactive, interactive=interactive, show=show).add_to(m)
 
@@ -121,6 +129,24 @@ class ViewportLayer(folium.map.Layer):
         self.config = {"url": url, "fields": shown.fields, "aliases": shown.aliases, "style": shown.style,
                        "points": shown.points, "minZoom": shown.min_zoom, "popup": popup, "tooltip": tooltip,
                        "interactive": interactive}
+
+
+class TileLayer(folium.map.Layer):
+    """A heavy layer drawn from Mapbox Vector Tiles (Leaflet.VectorGrid, served by the app itself)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = pinganTiles({{ this._parent.get_name() }}, {{ this.config|tojson }});
+        {% endmacro %}
+        """)
+
+    def __init__(self, url: str, query: str, shown: Display, *, name: str, popup: bool, interactive: bool,
+                 show: bool = True):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "TileLayer"
+        self.config = {"url": url, "query": query, "layer": TILE_LAYER, "fields": shown.fields,
+                       "aliases": shown.aliases, "style": shown.style, "points": shown.points,
+                       "minZoom": shown.min_zoom, "popup": popup, "interactive": interactive}
 
 
 class GridLabels(folium.map.Layer):

@@ -1,15 +1,20 @@
-"""Map data by viewport: what a page's large layers fetch as the user pans and zooms."""
+"""Map data by viewport: what a page's large layers fetch as the user pans and zooms (GeoJSON by
+box, or vector tiles for the heaviest), and the search box."""
 
 from __future__ import annotations
 
+import collections
+import weakref
 from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from api.deps import LangDep, Page, ScopeDep, SettingsDep, StoreDep, paging
+from api.maps import tiles
 from api.maps.base import Basemap
 from api.maps.displays import DISPLAYS, FrameCache, area_mask
 from api.openapi import GEOJSON, answers
@@ -36,6 +41,41 @@ def features(request: Request, store: StoreDep, settings: SettingsDep, lang: Lan
     box = tuple(float(v) for v in bbox.split(","))
     if not (box[0] <= box[2] and box[1] <= box[3]):
         raise ValueError(f"bbox '{bbox}' is not west,south,east,north (west ≤ east, south ≤ north)")
+    shown, allowed = _display(request, store, settings, lang, scope, key)
+    answer = shown.query(box, zoom, allowed=allowed)
+    return Response(answer["body"], media_type="application/geo+json",
+                    headers={"X-Feature-Count": str(answer["count"]), "Cache-Control": "no-cache"})
+
+
+@router.get("/tiles/{key}/{z}/{x}/{y}.pbf", summary="A heavy display layer as a Mapbox Vector Tile (your area)",
+            description="Keys: " + ", ".join(tiles.TILED) + " (views take a DORI level: views:identify). "
+            "One layer, 'features', in Web Mercator tile coordinates (4096 units, a 64-unit buffer); property "
+            "values are HTML-escaped display text; geometry is in the basemap's datum.",
+            **answers("a Mapbox Vector Tile (empty below the layer's minimum zoom)", tiles.MEDIA_TYPE))
+def vector_tile(request: Request, store: StoreDep, settings: SettingsDep, lang: LangDep, scope: ScopeDep,
+                key: str, z: Annotated[int, PathParam(ge=0, le=22)], x: Annotated[int, PathParam(ge=0)],
+                y: Annotated[int, PathParam(ge=0)]) -> Response:
+    if key.split(":", maxsplit=1)[0] not in tiles.TILED:
+        raise UnknownLayerError(f"no tiled layer '{key}': tiles are served for {', '.join(tiles.TILED)}")
+    tiles.check_tile(z, x, y)
+    shown, allowed = _display(request, store, settings, lang, scope, key)
+    # encoded tiles are kept per built layer (a new version builds a new one) and area
+    cache = request.app.state.__dict__.setdefault("tiles", collections.OrderedDict())
+    ident = (id(shown), None if allowed is None else scope.user.area, z, x, y)
+    kept = cache.get(ident)
+    if kept is not None and kept[0]() is shown:  # (an id may be reused once its layer is gone)
+        body = kept[1]
+    else:
+        body = tiles.tile(shown, z, x, y, allowed)
+        cache[ident] = (weakref.ref(shown), body)
+        while len(cache) > 4096:
+            cache.popitem(last=False)
+    return Response(body, media_type=tiles.MEDIA_TYPE, headers={"Cache-Control": "no-cache"})
+
+
+def _display(request: Request, store: Any, settings: Any, lang: str, scope: Any, key: str
+             ) -> tuple[Any, np.ndarray | None]:
+    """The built display layer ``key`` and which of its rows lie in the user's area (None: all)."""
     spec = DISPLAYS.get(key.split(":", maxsplit=1)[0])
     if spec is None:
         raise UnknownLayerError(f"no display layer '{key}': the pages draw {', '.join(sorted(DISPLAYS))}")
@@ -51,9 +91,7 @@ def features(request: Request, store: StoreDep, settings: SettingsDep, lang: Lan
                 masks.clear()
             masks[ident] = area_mask(store, scope, basemap, key, shown)
         allowed = masks[ident]
-    answer = shown.query(box, zoom, allowed=allowed)  # type: ignore[arg-type]
-    return Response(answer["body"], media_type="application/geo+json",
-                    headers={"X-Feature-Count": str(answer["count"]), "Cache-Control": "no-cache"})
+    return shown, allowed
 
 
 SEARCHABLE = {"grids": ("code", "name"), "cameras": ("id", "name"), "targets": ("id", "name"),

@@ -107,6 +107,49 @@
     layer.on('remove', function () { map.off('moveend', refresh); loaded = null; });
     return layer;
   };
+
+  /* A heavy layer from Mapbox Vector Tiles (Leaflet.VectorGrid): config.url + '/{z}/{x}/{y}.pbf'.
+   * layer.pinganLoaded counts the features in the tiles on the map; pending requests are counted
+   * as for the viewport layers. */
+  window.pinganTiles = function (map, cfg) {
+    if (!L.DomEvent.fakeStop) { L.DomEvent.fakeStop = L.DomEvent.stop; }  // VectorGrid 1.3 on Leaflet >= 1.8
+    const styles = {};
+    styles[cfg.layer] = function (props) {
+      return Object.assign({fill: !cfg.points, weight: 1, radius: 4}, resolve(cfg.style, props));
+    };
+    const options = {vectorTileLayerStyles: styles, interactive: cfg.interactive, minZoom: cfg.minZoom,
+                     maxNativeZoom: 18, rendererFactory: L.canvas.tile,
+                     getFeatureId: function (f) { return f.id; }};
+    if (!cfg.interactive) { background(map); options.pane = 'pinganBackground'; }
+    const layer = L.vectorGrid.protobuf(cfg.url + '/{z}/{x}/{y}.pbf?' + cfg.query, options);
+    let loading = false;
+    const counts = new Map();
+    layer.pinganUrl = cfg.url;
+    layer.pinganLoaded = {count: 0, truncated: false, tiles: 0};
+    function tally() {
+      let n = 0;
+      counts.forEach(function (c) { n += c; });
+      layer.pinganLoaded = {count: n, truncated: false, tiles: counts.size,
+                            belowMinZoom: map.getZoom() < cfg.minZoom};
+    }
+    layer.on('loading', function () { if (!loading) { loading = true; busy(1); } });
+    layer.on('load', function () { if (loading) { loading = false; busy(-1); } tally(); layer.fire('pingan:loaded'); });
+    layer.on('tileload', function (e) {  // VectorGrid keeps each tile's renderer, its features by id
+      const drawn = layer._vectorTiles && layer._vectorTiles[layer._tileCoordsToKey(e.coords)];
+      counts.set(e.coords.z + '/' + e.coords.x + '/' + e.coords.y,
+                 drawn && drawn._features ? Object.keys(drawn._features).length : 0);
+    });
+    layer.on('tileunload', function (e) { counts.delete(e.coords.z + '/' + e.coords.x + '/' + e.coords.y); });
+    layer.on('tileerror', function (e) { console.error('pingan: could not load tile', e.coords); });
+    layer.on('remove', function () { if (loading) { loading = false; busy(-1); } counts.clear(); tally(); });
+    map.on('zoomend', tally);
+    if (cfg.popup) {
+      layer.on('click', function (e) {
+        L.popup({maxWidth: 420}).setLatLng(e.latlng).setContent(card(cfg, e.layer.properties)).openOn(map);
+      });
+    }
+    return layer;
+  };
 })();
 
 /* Grid labels: one small text marker per grid, created for the visible area only. */

@@ -19,6 +19,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import mapbox_vector_tile
+import mercantile
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -262,6 +265,39 @@ def features(w: World, user: str | None) -> None:
             assert {f["properties"]["camera"] for f in found} <= w.inside("cameras")
         else:
             assert len(found) <= len(w.inside(source)), (user, key)
+
+
+def _tile_shapes(content: bytes, z: int, x: int, y: int) -> list[tuple[dict[str, Any], Any]]:
+    """A vector tile's features: properties and lon/lat shape (from the tile's 4096-unit grid)."""
+    if not content:
+        return []
+    west, south, east, north = mercantile.bounds(x, y, z)
+    out = []
+    for feature in mapbox_vector_tile.decode(content)["features"]["features"]:
+        shape = shapely.geometry.shape(feature["geometry"])
+        lonlat = shapely.transform(shape, lambda xy: np.column_stack(
+            [west + xy[:, 0] / 4096 * (east - west), south + xy[:, 1] / 4096 * (north - south)]))
+        out.append((feature["properties"], lonlat))
+    return out
+
+
+def vector_tiles(w: World, user: str | None) -> None:
+    """The tiles over C and its neighbour: only what lies in the user's area (as in /api/features)."""
+    west, south, east, north = shapely.union_all(w.theirs.geometry.to_numpy()).union(w.shape).bounds
+    stored = w.ws.read("buildings")
+    mine = shapely.union_all(stored[stored["id"].astype(str).isin(w.inside("buildings"))].geometry.to_numpy())
+    for key, source in (("buildings", "buildings"), ("views:detect", "views")):
+        role = role_of(user)
+        for t in list(mercantile.tiles(west, south, east, north, 16))[:12]:
+            r = call(w, user, "GET", f"/api/tiles/{key}/{t.z}/{t.x}/{t.y}.pbf", "straddling")
+            expect(r, role is not None and source in role.reads, (200,), user, key)
+            if r.status_code != 200 or not limited(user):
+                continue
+            for props, shape in _tile_shapes(r.content, t.z, t.x, t.y):
+                if key == "buildings":  # a (clipped) building of the area, never another's
+                    assert mine.buffer(2e-5).covers(shapely.point_on_surface(shape)), (user, props)
+                else:
+                    assert props["camera"] in w.inside("cameras"), (user, props)
 
 
 def search(w: World, user: str | None) -> None:
@@ -546,6 +582,7 @@ ROUTES: dict[tuple[str, str], Callable[[World, str | None], None]] = {
     ("POST", "/api/layers/{name}"): layer_create, ("GET", "/api/layers/{name}/{fid}"): feature_read,
     ("PUT", "/api/layers/{name}/{fid}"): feature_update, ("DELETE", "/api/layers/{name}/{fid}"): feature_delete,
     ("GET", "/api/features/{key}"): features, ("GET", "/api/search"): search,
+    ("GET", "/api/tiles/{key}/{z}/{x}/{y}.pbf"): vector_tiles,
     ("GET", "/api/risk/model"): risk_model, ("PUT", "/api/risk/model"): risk_model_put,
     ("POST", "/api/whatif/cameras"): whatif_drop, ("DELETE", "/api/whatif/cameras/{cam_id}"): whatif_remove,
     ("POST", "/api/placement/run"): placement_run, ("POST", "/api/placement/jobs"): placement_job,

@@ -12,13 +12,6 @@ from api.maps.base import Basemap, BasemapError
 from api.settings import Settings
 from gis.coords import wgs84_to_gcj02
 from layers import store
-from tests.conftest import BACKENDS, copied_workspace
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def small_limit(request, analysed_path, tmp_path_factory):
-    uri, ws = copied_workspace(request, analysed_path, "viewport", tmp_path_factory)
-    return TestClient(create_app(Settings(auth=False, workspace=uri, inline_limit=100))), ws
 
 
 def _features(http, key, bbox, zoom=17):
@@ -30,10 +23,12 @@ def _features(http, key, bbox, zoom=17):
 def test_large_layers_are_not_inlined(small_limit):
     http, ws = small_limit
     page = http.get("/coverage").text
-    # 3,860 buildings, 123 cameras and most view levels are above the limit of 100: loaded by viewport
+    # 3,860 buildings, 123 cameras and most view levels are above the limit of 100: the buildings and
+    # views drawn from vector tiles, the cameras by viewport
     levels = ws.read("views")["level"].value_counts()
-    assert page.count("pinganViewport(") == 2 + int((levels > 100).sum())
-    assert "/api/features/buildings?lang=zh" in page and "/api/features/cameras?lang=zh" in page
+    assert page.count("pinganTiles(") == 1 + int((levels > 100).sum())
+    assert page.count("pinganViewport(") == 1
+    assert '"/api/tiles/buildings"' in page and "/api/features/cameras?lang=zh" in page
     first = ws.read("buildings")["name"].dropna().iloc[0]
     assert json.dumps(first)[1:-1] not in page
     full = TestClient(create_app(Settings(auth=False, workspace=ws.uri))).get("/coverage").text
