@@ -11,6 +11,7 @@ from typing import Any
 import uvicorn
 import xstatic.pkg.leaflet as xleaflet
 from fastapi import Depends, FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -37,6 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     Basemap.from_settings(settings)  # a misconfigured basemap stops the server here, with the fix
     add_exception_handlers(app)
+    # map data compressed on the way (a city's 20,000 cameras are 7 MB of GeoJSON, 1 MB gzipped)
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(SecurityMiddleware)  # headers, cross-origin refusal, a generic 500 with a request id
     app.mount("/static/leaflet", StaticFiles(directory=xleaflet.BASE_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

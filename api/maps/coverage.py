@@ -10,12 +10,10 @@ import shapely
 
 from api.i18n import t
 from api.maps.base import add_export_menu, page_html
-from api.maps.displays import LEVEL_FILL
+from api.maps.displays import LEVEL_FILL, SPOT_COLOURS
 from api.maps.layers import Page, add_layer
 from api.workflows.coverage import coverage_model
 from gis.camera import DORI_LEVELS
-
-SPOT_COLOURS = ("#b2182b", "#ef8a62", "#fddbc7")  # top 10, top 50, the rest
 
 SEARCH_JS = """
 <script>
@@ -110,20 +108,8 @@ def coverage_map(page: Page, *, redundancy: bool = False, exports: bool = True) 
                            name=t(lang, "redundant"),
                            style_function=lambda f: {"fillColor": "#6a3d9a", "fillOpacity": 0.5, "color": "#6a3d9a",
                                                      "weight": 0.5}).add_to(m)
-    if "blind_spots" in present:
-        spots = page.read("blind_spots")
-        spots = spots[spots["ranked"].astype(bool)].sort_values("rank")
-        spots["where"] = spots["name"]
-        spots["area"] = spots["area_m2"].round(0)
-        spots["kind_text"] = spots["kind"].map(lambda k: t(lang, f"spot_{k}"))
-        fields = ["rank", "kind_text", "where", "area", "grid_code", "near_targets"]
-        shown = page.escaped(spots, fields)
-        shown["_fill"] = [SPOT_COLOURS[0] if r <= 10 else SPOT_COLOURS[1] if r <= 50 else SPOT_COLOURS[2]
-                          for r in spots["rank"]]
-        folium.GeoJson(shown, name=t(lang, "blind_spots"),
-                       popup=folium.GeoJsonPopup(fields, aliases=[t(lang, f"spot_field_{f}") for f in fields]),
-                       style_function=lambda f: {"fillColor": f["properties"]["_fill"], "fillOpacity": 0.55,
-                                                 "color": f["properties"]["_fill"], "weight": 0.5}).add_to(m)
+    if "blind_spots" in present:  # ranked ones: inline, or as vector tiles when there are many
+        add_layer(m, page, "blind_spots", name=t(lang, "blind_spots"), popup=True)
     targets = page.read("coverage_targets") if "coverage_targets" in present else None
     if targets is not None and len(targets) and "covered" in targets:  # a workspace may have no key targets
         targets["covered_text"] = targets["covered"].astype(bool).map(lambda v: t(lang, "yes" if v else "no"))

@@ -103,9 +103,10 @@ def area_mask(store: Store, scope: Scope | None, basemap: Basemap, key: str, sho
         return shown.frame["camera"].isin(set(cams["id"].astype(str))).to_numpy()
     layer = DISPLAYS[key.split(":", maxsplit=1)[0]].inputs[0]
     stored = store.read(layer)
-    if len(stored) != len(shown.frame):  # built row for row from its layer: changed since, so show nothing
+    rows, length = shown.source_rows or (np.arange(len(shown.frame)), len(shown.frame))
+    if len(stored) != length:  # built from its layer as it was: changed since, so show nothing
         return np.zeros(len(shown.frame), dtype=bool)
-    return scope.mask(store, layer, stored)
+    return scope.mask(store, layer, stored)[rows]
 
 
 def escaped(frame: gpd.GeoDataFrame, columns: list[str], translate: dict[str, Callable[[Any], Any]] | None = None,
@@ -136,6 +137,8 @@ class Display:
     style: dict[str, Any]
     points: bool = False
     min_zoom: int = 0
+    #: when built from some rows of its layer: their positions in it, and the layer's length then
+    source_rows: tuple[np.ndarray, int] | None = None
     _tree: shapely.STRtree | None = None
 
     @property
@@ -257,10 +260,29 @@ def _household_buildings(store: Store, key: str, lang: str, basemap: Basemap) ->
                    {"fillColor": "$_fill", "fillOpacity": 0.9, "color": "#555", "weight": 0.4}, min_zoom=15)
 
 
+#: blind spots by rank: the ten first, the fifty first, the rest
+SPOT_COLOURS = ("#b2182b", "#ef8a62", "#fddbc7")
+
+
+def _blind_spots(store: Store, key: str, lang: str, basemap: Basemap) -> Display:
+    spots = store.read("blind_spots").reset_index(drop=True)
+    ranked = spots[spots["ranked"].astype(bool)].sort_values("rank")
+    shown = ranked.assign(where=ranked["name"], area=ranked["area_m2"].round(0),
+                          kind_text=ranked["kind"].map(lambda k: t(lang, f"spot_{k}")))
+    fields = ["rank", "kind_text", "where", "area", "grid_code", "near_targets"]
+    frame = escaped(shown, fields, basemap=basemap)
+    frame["_fill"] = [SPOT_COLOURS[0] if r <= 10 else SPOT_COLOURS[1] if r <= 50 else SPOT_COLOURS[2]
+                      for r in ranked["rank"]]
+    return Display(frame, fields, [html.escape(t(lang, f"spot_field_{f}")) for f in fields],
+                   {"fillColor": "$_fill", "fillOpacity": 0.55, "color": "$_fill", "weight": 0.5},
+                   source_rows=(ranked.index.to_numpy(), len(spots)))
+
+
 DISPLAYS: dict[str, Spec] = {
     "buildings": Spec(("buildings",), _buildings),
     "roads": Spec(("roads",), _roads),
     "cameras": Spec(("cameras",), _cameras),
     "views": Spec(("views",), _views),
     "household_buildings": Spec(("buildings", "households"), _household_buildings),
+    "blind_spots": Spec(("blind_spots",), _blind_spots),
 }

@@ -1,10 +1,10 @@
-"""Mapbox Vector Tiles of the heavy display layers (buildings and camera views).
+"""Mapbox Vector Tiles of the heavy display layers (buildings, camera views, ranked blind spots).
 
 A page draws a large one of these tile by tile (``/api/tiles/{key}/{z}/{x}/{y}.pbf``, Leaflet
 .VectorGrid on the page): each tile holds the layer's features meeting it, in the user's area,
 clipped to the tile with a small buffer (so strokes join across tile edges), simplified to the
 tile's resolution and quantised to its 4096-unit grid by ``mapbox-vector-tile``. Small layers,
-and the interactive ones (cameras, households' buildings), stay GeoJSON (:mod:`api.maps.layers`).
+and the interactive points (cameras) and households' buildings, stay GeoJSON (:mod:`api.maps.layers`).
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ import shapely
 from pyproj import Transformer
 
 from api.maps.displays import Display
+from gis import shapes
 
 #: the display layers a page draws as vector tiles when they are too large to inline
-TILED = ("buildings", "views")
+TILED = ("buildings", "views", "blind_spots")
 #: the one layer name inside every tile (the page styles it)
 LAYER = "features"
 EXTENT = 4096
@@ -77,7 +78,8 @@ def tile(shown: Display, z: int, x: int, y: int, allowed: np.ndarray | None = No
     if not len(hits):
         return b""
     geoms = _mercator(np.asarray(shown.frame.geometry.array[hits]))
-    if not shown.points:
+    if not shown.points:  # a display copy is rounded point-wise: made valid again before clipping
+        geoms = shapes.repaired(geoms)
         geoms = shapely.clip_by_rect(geoms, west - pad, south - pad, east + pad, north + pad)
         geoms = shapely.simplify(geoms, (east - west) / EXTENT, preserve_topology=True)
         keep = ~shapely.is_empty(geoms)

@@ -122,8 +122,18 @@
                      getFeatureId: function (f) { return f.id; }};
     if (!cfg.interactive) { background(map); options.pane = 'pinganBackground'; }
     const layer = L.vectorGrid.protobuf(cfg.url + '/{z}/{x}/{y}.pbf?' + cfg.query, options);
-    let loading = false;
+    // the page's script adds its layers, then fits the map to the area: tiles are asked for only once
+    // that script is over, so none is fetched for the opening view the map leaves at once
+    const onAdd = layer.onAdd, onRemove = layer.onRemove;
+    let started = false;
+    layer.onAdd = function (m) {
+      const self = this;
+      setTimeout(function () { if (m.hasLayer(self) && !started) { started = true; onAdd.call(self, m); } }, 0);
+      return this;
+    };
+    layer.onRemove = function (m) { if (started) { started = false; onRemove.call(this, m); } return this; };
     const counts = new Map();
+    const waiting = new Set();  // tiles asked for and not yet arrived (one pending request each)
     layer.pinganUrl = cfg.url;
     layer.pinganLoaded = {count: 0, truncated: false, tiles: 0};
     function tally() {
@@ -132,16 +142,21 @@
       layer.pinganLoaded = {count: n, truncated: false, tiles: counts.size,
                             belowMinZoom: map.getZoom() < cfg.minZoom};
     }
-    layer.on('loading', function () { if (!loading) { loading = true; busy(1); } });
-    layer.on('load', function () { if (loading) { loading = false; busy(-1); } tally(); layer.fire('pingan:loaded'); });
+    function key(e) { return e.coords.z + '/' + e.coords.x + '/' + e.coords.y; }
+    function arrived(e) {
+      if (waiting.delete(key(e))) { busy(-1); }
+      if (!waiting.size) { tally(); layer.fire('pingan:loaded', layer.pinganLoaded); }
+    }
+    layer.on('tileloadstart', function (e) { if (!waiting.has(key(e))) { waiting.add(key(e)); busy(1); } });
     layer.on('tileload', function (e) {  // VectorGrid keeps each tile's renderer, its features by id
       const drawn = layer._vectorTiles && layer._vectorTiles[layer._tileCoordsToKey(e.coords)];
-      counts.set(e.coords.z + '/' + e.coords.x + '/' + e.coords.y,
-                 drawn && drawn._features ? Object.keys(drawn._features).length : 0);
+      counts.set(key(e), drawn && drawn._features ? Object.keys(drawn._features).length : 0);
+      arrived(e);
     });
-    layer.on('tileunload', function (e) { counts.delete(e.coords.z + '/' + e.coords.x + '/' + e.coords.y); });
-    layer.on('tileerror', function (e) { console.error('pingan: could not load tile', e.coords); });
-    layer.on('remove', function () { if (loading) { loading = false; busy(-1); } counts.clear(); tally(); });
+    layer.on('tileerror', function (e) { console.error('pingan: could not load tile', key(e)); arrived(e); });
+    // a tile dropped before it arrived (a quick pan) is no longer waited for
+    layer.on('tileunload', function (e) { counts.delete(key(e)); arrived(e); });
+    layer.on('remove', function () { busy(-waiting.size); waiting.clear(); counts.clear(); tally(); });
     map.on('zoomend', tally);
     if (cfg.popup) {
       layer.on('click', function (e) {

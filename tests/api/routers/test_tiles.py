@@ -74,3 +74,20 @@ def test_bad_tile_requests(small_limit, path, status):
     http, _ = small_limit
     r = http.get(path)
     assert r.status_code == status and r.headers["content-type"] == "application/problem+json", r.text
+
+
+@pytest.mark.parametrize("key", tiles.TILED)
+def test_every_tile_over_the_town_answers(small_limit, key):
+    http, ws = small_limit
+    west, south, east, north = ws.read("buildings").total_bounds
+    for zoom in (15, 17):
+        for t in mercantile.tiles(west, south, east, north, zoom):
+            r = http.get(f"/api/tiles/{key if key != 'views' else 'views:detect'}/{t.z}/{t.x}/{t.y}.pbf")
+            assert r.status_code == 200, (t, r.text[:200])
+
+
+def test_map_data_is_compressed(small_limit):
+    http, ws = small_limit
+    r = http.get("/api/features/cameras", params={"bbox": ",".join(map(str, ws.read("cameras").total_bounds)),
+                                                   "zoom": 15}, headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
