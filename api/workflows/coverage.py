@@ -15,7 +15,7 @@ import shapely
 
 from api.exports import qgis
 from api.workflows import parallel as dask_run
-from api.workflows.progress import Step, counter, quiet
+from api.workflows.progress import Step, as_step, counter
 from api.workflows.settings import coverage_options
 from api.workflows.views import compute_views, views_are_current
 from gis import camera, coverage, indicators
@@ -144,7 +144,7 @@ def compute_coverage(store: Store, *, include_planned: bool = False, write: bool
     CoverageResult
         The figures, in the metric CRS; see :class:`CoverageResult`.
     """
-    step: Step = progress or quiet
+    step = as_step(progress)
     step("views")
     if (parallel or scheduler) and not views_are_current(store):
         compute_views(store, parallel=True, scheduler=scheduler, workers=workers or 1, tile_m=tile_m)

@@ -18,7 +18,7 @@ import shapely
 
 from api.workflows import parallel as dask_run
 from api.workflows.coverage import COVERAGE_INPUTS
-from api.workflows.progress import Step, counter, quiet
+from api.workflows.progress import Step, as_step, counter
 from api.workflows.whatif import WhatIf
 from gis import camera, placement, solvers, visibility
 from gis import footprint as fp
@@ -158,7 +158,7 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
     PlacementResult
         The proposals, ranked, and the solver's objective, bound and gap; see :class:`PlacementResult`.
     """
-    step: Step = progress or quiet
+    step = as_step(progress)
     if cover_classes is None and k is None and budget is None:
         raise ValueError("say how many cameras (k), a budget in yuan, or which target classes to cover")
     unknown = [m for m in models if m not in placement.CATALOGUE]

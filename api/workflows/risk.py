@@ -15,7 +15,7 @@ import pandas as pd
 from api.exports import qgis
 from api.workflows import reasons
 from api.workflows.coverage import compute_coverage, coverage_is_current
-from api.workflows.progress import Step, quiet
+from api.workflows.progress import Step, as_step
 from gis import partition, risk
 from layers.errors import WorkspaceError
 from layers.store import Store, now_iso
@@ -177,7 +177,7 @@ def compute_risk(store: Store, *, period: str | None = None, method: str | None 
     RiskResult
         Grades, reasons (as data and as text), history, changes and counts; see :class:`RiskResult`.
     """
-    step: Step = progress or quiet
+    step = as_step(progress)
     if not store.has("grids"):
         raise WorkspaceError("the workspace has no grids layer: import or plan grids first")
     model = model_of(store)

@@ -64,3 +64,17 @@ def test_a_job_keeps_its_running_steps_count(tmp_path):
     assert done["progress"] == ["reading", "views of 5,000 candidates", "solving"]  # one line per step
     assert seen == [{"step": "views of 5,000 candidates", "done": 5000, "total": 5000}]
     assert done["counts"] is None  # the last step is not counted
+
+
+def test_a_one_argument_callback_gets_each_steps_name_once():
+    from api.workflows.progress import as_step
+
+    names = []
+    step = as_step(names.append)
+    step("reading")
+    for done in range(3):
+        step("views of 3 candidates", done, 3)
+    step("solving")
+    assert names == ["reading", "views of 3 candidates", "solving"]
+    counted = []
+    assert as_step(lambda name, done=None, total=None: counted.append(done))("x", 1, 2) is None and counted == [1]

@@ -26,7 +26,8 @@ def test_large_layers_are_not_inlined(small_limit):
     # 3,860 buildings, 123 cameras and most view levels are above the limit of 100: the buildings and
     # views drawn from vector tiles, the cameras by viewport
     levels = ws.read("views")["level"].value_counts()
-    assert page.count("pinganTiles(") == 1 + int((levels > 100).sum())
+    ranked = int(ws.read("blind_spots")["ranked"].astype(bool).sum())
+    assert page.count("pinganTiles(") == 1 + int((levels > 100).sum()) + (ranked > 100)
     assert page.count("pinganViewport(") == 1
     assert '"/api/tiles/buildings"' in page and "/api/features/cameras?lang=zh" in page
     first = ws.read("buildings")["name"].dropna().iloc[0]
