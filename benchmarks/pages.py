@@ -180,8 +180,11 @@ def main() -> None:
             "an administrator (the whole workspace). Each page is "
             "opened twice; the table shows the second (warm) load, with the first request's server time beside "
             "it. First render = navigation start until the map is drawn and every viewport request has arrived. "
-            "Layers above 5,000 features are loaded by viewport (canvas, simplified per zoom); buildings and "
-            "views from zoom 15 only. The city workspace: `benchmarks/city_workspace.py` (50,000 buildings, "
+            "Layers above 5,000 features are loaded as Mapbox Vector Tiles (buildings, views and ranked blind "
+            "spots, `/api/tiles/…`) or by viewport (cameras, `/api/features/…`, canvas, simplified per zoom), "
+            "gzipped on the way; buildings and views from zoom 15 only, so the city's opening view (zoom 13) "
+            "fetches only its cameras. Viewport data = the bytes transferred (encoded) for both. "
+            "Features drawn counts GeoJSON features and those in the vector tiles loaded. The city workspace: `benchmarks/city_workspace.py` (50,000 buildings, "
             f"~120,000 households, 2,025 grids, {args.cameras:,} cameras and their views; no coverage or risk "
             "results, so its grids are drawn grey).\n\n" + header + "\n" + "\n".join(lines))
     print(body)
