@@ -184,7 +184,8 @@ def main() -> None:
             "spots, `/api/tiles/…`) or by viewport (cameras, `/api/features/…`, canvas, simplified per zoom), "
             "gzipped on the way; buildings and views from zoom 15 only, so the city's opening view (zoom 13) "
             "fetches only its cameras. Viewport data = the bytes transferred (encoded) for both. "
-            "Features drawn counts GeoJSON features and those in the vector tiles loaded. The city workspace: `benchmarks/city_workspace.py` (50,000 buildings, "
+            "Features drawn counts GeoJSON features and those in the vector tiles loaded. The city "
+            "workspace: `benchmarks/city_workspace.py` (50,000 buildings, "
             f"~120,000 households, 2,025 grids, {args.cameras:,} cameras and their views; no coverage or risk "
             "results, so its grids are drawn grey).\n\n" + header + "\n" + "\n".join(lines))
     print(body)
