@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from api import jobs
 from api.access import ForbiddenError, Scope
 from api.deps import ScopeDep, SettingsDep, StoreDep
+from api.errors import declares
 from api.jobs import Job
 from api.maps.base import Basemap
 from api.workflows.placement import accept as accept_picks
@@ -89,7 +90,8 @@ def _run(store: Any, settings: Any, body: PlacementRun, progress: Any) -> dict[s
     return {k: getattr(result, k) for k in fields} | {"proposals": rows}
 
 
-@router.post("/placement/accept", summary="Turn proposals of the last run into planned cameras")
+@router.post("/placement/accept", summary="Turn proposals of the last run into planned cameras",
+             responses=declares(404))
 def accept(store: StoreDep, scope: ScopeDep, body: Accept) -> dict[str, list[str]]:
     _may_place(scope)
     scope.allow_write("cameras")

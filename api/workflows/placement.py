@@ -23,7 +23,7 @@ from api.workflows.whatif import WhatIf
 from gis import camera, placement, solvers, visibility
 from gis import footprint as fp
 from layers import validate
-from layers.errors import WorkspaceError
+from layers.errors import UnknownLayerError
 from layers.store import Store, now_iso
 
 PER_SITE_LIMIT = 2
@@ -305,7 +305,8 @@ def accept(store: Store, ranks: Sequence[int], *, user: str = "cli") -> list[str
         The new cameras' ids, in the order of ``ranks``.
     """
     if not store.has("proposals"):
-        raise WorkspaceError("there are no proposals: run pingan place first")
+        # nothing to accept (a 404, not a workspace fault: the workspace is fine)
+        raise UnknownLayerError("there are no proposals: run a placement first (pingan place, or the placement page)")
     props = store.read("proposals")
     chosen = props[props["rank"].isin([int(r) for r in ranks])]
     missing = sorted({int(r) for r in ranks} - set(chosen["rank"].astype(int)))

@@ -123,3 +123,15 @@ def test_spopt_peer_check():
     assert solvers.solve_mclp(A, w, k=4).objective == pytest.approx(pulp.value(theirs.problem.objective))
     theirs = spopt.LSCP.from_cost_matrix(cost.to_numpy(), service_radius=5000).solve(pulp.PULP_CBC_CMD(msg=False))
     assert solvers.solve_lscp(A, np.ones(A.shape[1])).objective == pytest.approx(pulp.value(theirs.problem.objective))
+
+
+def test_accepting_with_no_proposals_is_a_404_naming_the_fix(demo_copy):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    r = TestClient(create_app(Settings(auth=False, workspace=demo_copy))).post("/api/placement/accept",
+                                                                                 json={"ranks": [1]})
+    assert r.status_code == 404 and r.json()["type"] == "/problems/not-found"
+    assert "run a placement first" in r.json()["detail"]
