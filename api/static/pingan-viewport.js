@@ -119,6 +119,7 @@
     };
     const options = {vectorTileLayerStyles: styles, interactive: cfg.interactive, minZoom: cfg.minZoom,
                      maxNativeZoom: 18, rendererFactory: L.canvas.tile,
+                     updateWhenIdle: true,  // new tiles once a pan ends: drawing them mid-pan halves the frame rate
                      getFeatureId: function (f) { return f.id; }};
     if (!cfg.interactive) { background(map); options.pane = 'pinganBackground'; }
     const layer = L.vectorGrid.protobuf(cfg.url + '/{z}/{x}/{y}.pbf?' + cfg.query, options);
