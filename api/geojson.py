@@ -51,17 +51,24 @@ def in_crs(geoms: np.ndarray, crs: CRS) -> np.ndarray:
     return np.asarray(shapely.transform(geoms, move))
 
 
+def feature_key(frame: gpd.GeoDataFrame, layer: str) -> str:
+    """The field that names a feature of ``layer``: its key (``code`` for communities and grids, else
+    ``id``), else the first of code, id and rank whose values are unique (result layers are keyed by
+    grid code; blind spots and proposal views by rank); "" when none is."""
+    preferred = "code" if layer in ("communities", "grids") else "id"
+    return next((k for k in (preferred, "code", "id", "rank") if k in frame and frame[k].is_unique), "")
+
+
 def feature_collection(frame: gpd.GeoDataFrame, key: str, matched: int, crs: CRS | None = None
                        ) -> dict[str, Any]:
-    """``frame`` (lon/lat) as a FeatureCollection: each feature with its ``id`` (the layer's ``key``,
-    else ``code``, else ``id``), polygons counter-clockwise (RFC 7946), in ``crs`` when given, and how
+    """``frame`` (lon/lat) as a FeatureCollection: each feature with its ``id`` (the field ``key``, from
+    :func:`feature_key`; none when it is ""), polygons counter-clockwise (RFC 7946), in ``crs`` when given, and how
     many features matched and came back (as OGC API – Features says it)."""
     geoms = shapely.orient_polygons(frame.geometry.to_numpy(), exterior_cw=False)
     if crs is not None:
         geoms = in_crs(geoms, crs)
     out = gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name), geometry=gpd.GeoSeries(geoms, index=frame.index))
     doc = out.to_geo_dict(na="null", drop_id=True)
-    key = next((k for k in (key, "code", "id") if k in frame), "")  # result layers are keyed by grid code
     if key:
         for feature, value in zip(doc["features"], frame[key].to_numpy(), strict=True):
             feature["id"] = json_value(value)

@@ -75,7 +75,7 @@ def read_layer(store: StoreDep, scope: ScopeDep, lang: LangDep, name: str,
     if not isinstance(frame, gpd.GeoDataFrame):
         return Response(json.dumps(frame.to_dict(orient="records"), ensure_ascii=False, default=str),
                         media_type="application/json", headers={"ETag": f'W/"{name}-{store.version(name)}"', **page})
-    doc = geojson.feature_collection(frame, _key(name), matched)
+    doc = geojson.feature_collection(frame, geojson.feature_key(frame, name), matched)
     return Response(json.dumps(doc, ensure_ascii=False, default=str), media_type="application/geo+json",
                     headers={"ETag": f'W/"{name}-{store.version(name)}"', **page})
 

@@ -171,13 +171,6 @@ def _rows(store: Any, scope: Any, lang: str, name: str, box: tuple[float, ...] |
     return frame
 
 
-def _key(frame: gpd.GeoDataFrame, name: str) -> str:
-    """The field that names a feature: the layer's key, else the first of code, id and rank whose
-    values are unique (blind spots and proposal views are known by their rank)."""
-    preferred = "code" if name in ("communities", "grids") else "id"
-    return next((k for k in (preferred, "code", "id", "rank") if k in frame and frame[k].is_unique), "")
-
-
 @router.get("/collections/{collection}/items", summary="The layer's features in your area, a page at a time",
             **answers("a page of features", GEOJSON))
 def items(request: Request, store: StoreDep, scope: ScopeDep, lang: LangDep, collection: str,
@@ -191,7 +184,7 @@ def items(request: Request, store: StoreDep, scope: ScopeDep, lang: LangDep, col
     frame = _rows(store, scope, lang, collection, _bbox(bbox, _crs(store, bbox_crs, "bbox-crs")))
     matched = len(frame)
     page = frame.iloc[offset:offset + limit]
-    doc = geojson.feature_collection(page, _key(frame, collection), matched, out_crs)
+    doc = geojson.feature_collection(page, geojson.feature_key(frame, collection), matched, out_crs)
     base = f"{_base(request)}/collections/{collection}/items"
     asked = {k: v for k, v in request.query_params.items() if k not in ("limit", "offset")}
 
@@ -217,7 +210,7 @@ def item(request: Request, store: StoreDep, scope: ScopeDep, lang: LangDep, coll
     _open(store, scope, collection)
     out_crs = _crs(store, crs, "crs")
     frame = _rows(store, scope, lang, collection, None)
-    key = _key(frame, collection)
+    key = geojson.feature_key(frame, collection)
     hit = frame[frame[key].astype(str) == feature] if key else frame.iloc[0:0]
     if hit.empty:  # the same answer for a feature that does not exist and one outside the area
         raise UnknownLayerError(f"no feature '{feature}' in {collection} (in your area)")
