@@ -15,6 +15,14 @@ from typing import Any
 CATALOGUE: dict[str, tuple[str, str]] = {
     # ---- the pages: titles, layers, fields, legends, panels, login
     'title': ('平安规划 · 工作区概览', 'Pingan Planner · workspace overview'),
+    # ---- patrol planning (人防 + 技防)
+    'patrol.level1': ('一级勤务', 'duty level 1'),
+    'patrol.level2': ('二级勤务', 'duty level 2'),
+    'patrol.level3': ('三级勤务', 'duty level 3'),
+    'patrol.gpx_name': ('巡逻路线', 'Patrol routes'),
+    'patrol.route_text': ('{station}出发，{stops} 个巡点，{km} 公里，{start}–{end}',
+                          'from {station}, {stops} stops, {km} km, {start}–{end}'),
+    'patrol.stop_text': ('{street} {arrive} 到达，停留 {dwell} 分钟', '{street}: arrive {arrive}, stay {dwell} min'),
     'communities': ('社区/村', 'Communities'),
     'grids': ('网格', 'Grids'),
     'buildings': ('建筑', 'Buildings'),

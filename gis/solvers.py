@@ -156,9 +156,12 @@ def _quiet_highs() -> highspy.Highs:
     return h
 
 
-def _highs(n_cols: int, costs: np.ndarray, lower: np.ndarray, upper: np.ndarray, integer: np.ndarray,
+def run_highs(n_cols: int, costs: np.ndarray, lower: np.ndarray, upper: np.ndarray, integer: np.ndarray,
            A: sp.csc_matrix, row_lower: np.ndarray, row_upper: np.ndarray, sense_max: bool, seconds: float,
            start: np.ndarray | None, threads: int) -> tuple[np.ndarray, float, float, str]:
+    """Solve ``max/min costs·x`` s.t. ``row_lower ≤ A x ≤ row_upper``, ``lower ≤ x ≤ upper`` (``integer``
+    marks the integer columns) with HiGHS, quietly, within ``seconds``; ``start`` is a feasible point to
+    begin from. Returns the values, the objective, the proven (dual) bound of a MILP and the status."""
     h = _quiet_highs()
     h.setOptionValue("time_limit", float(seconds))
     # HiGHS fixes its thread pool at its first run in a process, and a later run asking for another
@@ -210,7 +213,7 @@ def solve_lscp(A: sp.csr_matrix, costs: np.ndarray, *, seconds: float = 60.0, he
     core = A_csc[:, cols]
 
     def milp(incumbent: np.ndarray, limit: float) -> tuple[np.ndarray, float, str]:
-        values, _, core_bound, status = _highs(
+        values, _, core_bound, status = run_highs(
             len(cols), c[cols], np.zeros(len(cols)), np.ones(len(cols)), np.ones(len(cols), dtype=bool), core,
             np.ones(A.shape[0]), np.full(A.shape[0], np.inf), False, limit, incumbent[cols].astype(float), threads)
         x = np.zeros(n, dtype=bool)
@@ -297,7 +300,7 @@ def solve_mclp(A: sp.csr_matrix, weights: np.ndarray, *, k: int | None = None, c
     start[greedy.chosen] = 1.0
     start[n:] = np.minimum(1.0, np.asarray(A[:, greedy.chosen].sum(axis=1)).ravel())
     left = max(0.1, seconds - (time.perf_counter() - t0))
-    values, obj, bound, status = _highs(n + m, np.r_[np.zeros(n), w], np.zeros(n + m), np.ones(n + m),
+    values, obj, bound, status = run_highs(n + m, np.r_[np.zeros(n), w], np.zeros(n + m), np.ones(n + m),
                                         np.r_[np.ones(n, dtype=bool), np.zeros(m, dtype=bool)], M,
                                         np.concatenate(lo), np.concatenate(hi), True, left, start, threads)
     x = values[:n] > 0.5 if len(values) == n + m else np.zeros(n, dtype=bool)

@@ -17,12 +17,29 @@ def road_nodes(roads: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Where road stretches meet (after noding the network) and how many meet there."""
     if len(roads) == 0:
         return np.empty((0, 2)), np.empty(0, dtype=int)
+    segments, _ = noded(roads, owners=False)
+    nodes, _, degree = segment_ends(segments)
+    return nodes, degree
+
+
+def noded(roads: gpd.GeoDataFrame, *, owners: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The road network noded where roads cross: its stretches between nodes, and for each the row
+    (position) of the road it lies on (the nearest road to its middle; empty when ``owners`` is False)."""
     segments = np.asarray(shapely.get_parts(shapely.node(shapely.union_all(roads.geometry.to_numpy()))), dtype=object)
     segments = segments[shapely.length(segments) > 1e-6]
+    if not owners:
+        return segments, np.empty(0, dtype=int)
+    tree = shapely.STRtree(roads.geometry.to_numpy())
+    return segments, tree.nearest(shapely.line_interpolate_point(segments, 0.5, normalized=True))
+
+
+def segment_ends(segments: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The nodes of noded stretches (coordinates rounded to the millimetre), the node of each end
+    (first the starts of all stretches, then their ends) and how many stretch ends meet at each node."""
     ends = np.concatenate([shapely.get_coordinates(shapely.get_point(segments, 0)),
                            shapely.get_coordinates(shapely.get_point(segments, -1))]).round(3)
-    nodes, degree = np.unique(ends, axis=0, return_counts=True)
-    return nodes, degree
+    nodes, node_of, degree = np.unique(ends, axis=0, return_inverse=True, return_counts=True)
+    return nodes, node_of.ravel(), degree
 
 
 def street_units(roads: gpd.GeoDataFrame, widths: Mapping[str, float] = ROAD_WIDTHS_M) -> gpd.GeoDataFrame:
@@ -52,14 +69,8 @@ def street_units(roads: gpd.GeoDataFrame, widths: Mapping[str, float] = ROAD_WID
     cls = roads["class"].astype(object).to_numpy() if "class" in roads else np.full(len(roads), "other", dtype=object)
     width = np.where(np.isnan(width), [widths.get(str(c), widths["other"]) for c in cls], width)
     names = roads["name"].astype(object).to_numpy() if "name" in roads else np.full(len(roads), None, dtype=object)
-    segments = np.asarray(shapely.get_parts(shapely.node(shapely.union_all(roads.geometry.to_numpy()))), dtype=object)
-    segments = segments[shapely.length(segments) > 1e-6]
-    tree = shapely.STRtree(roads.geometry.to_numpy())
-    owner = tree.nearest(shapely.line_interpolate_point(segments, 0.5, normalized=True))
-    ends = np.concatenate([shapely.get_coordinates(shapely.get_point(segments, 0)),
-                           shapely.get_coordinates(shapely.get_point(segments, -1))]).round(3)
-    nodes, node_of, degree = np.unique(ends, axis=0, return_inverse=True, return_counts=True)
-    node_of = node_of.ravel()
+    segments, owner = noded(roads)
+    nodes, node_of, degree = segment_ends(segments)
     seg_owner = np.concatenate([owner, owner])
     by_node = np.argsort(node_of, kind="stable")  # the segment ends at each node, grouped (one pass, not n²)
     starts = np.searchsorted(node_of[by_node], np.arange(len(nodes) + 1))

@@ -172,6 +172,7 @@ def generate(seed: int = 2013, progress: Callable[[str], None] | None = None) ->
     demo_places.incidents(town)
     demo_places.cameras(town)
     demo_places.sites(town)
+    demo_places.stations(town)
     return _to_lonlat(town)
 
 

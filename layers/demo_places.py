@@ -278,3 +278,17 @@ def sites(town: Town) -> None:
             x0, y0, x1, y1 = t["geometry"].bounds
             for x, y in ((x0, y0), (x1, y0), (x0, y1), (x1, y1)):
                 add(x, y, "wall", f"{t['name']}外墙")
+
+
+def stations(town: Town) -> None:
+    """The police station (派出所) and two community police posts (警务室) that patrols start from."""
+    police = next(t for t in town.rows["targets"] if t["category"] == "police")
+    town.add("stations", id="370285001P01", name="水集派出所", kind="station", address="水集派出所",
+             geometry=police["geometry"])
+    village = sorted(c for c, k in town.kinds.items() if k == "village")
+    i, j = village[len(village) // 2]
+    town.add("stations", id="370285001P02", name="望城村警务室", kind="post", address="望城村",
+             geometry=Point(town.xs[i] + 6, town.ys[j] + 6))
+    far = max(town.kinds, key=lambda c: (c[0] - village[0][0]) ** 2 + (c[1] - village[0][1]) ** 2)
+    town.add("stations", id="370285001P03", name="东城社区警务室", kind="post", address="东城社区",
+             geometry=Point(town.xs[far[0]] + 6, town.ys[far[1]] + 6))

@@ -155,6 +155,10 @@ SITE_KINDS = _choices({
     "roof": ("屋顶", "楼顶"),
     "other": ("其他", "其它"),
 })
+STATION_KINDS = _choices({
+    "station": ("派出所", "police_station", "公安派出所"),
+    "post": ("警务室", "社区警务室", "警务站", "police_post", "治安岗亭", "岗亭"),
+})
 INCIDENT_CATEGORIES = _choices({
     "theft": ("盗窃", "偷盗", "扒窃"),
     "fraud": ("诈骗", "电信诈骗"),
@@ -268,6 +272,12 @@ SCHEMAS: dict[str, LayerSchema] = {s.name: s for s in [
         Field("height_m", "float", False, "安装高度", _HEIGHT, min=0, max=150),
         Field("cost", "float", False, "造价(元)", ("造价", "费用", "成本", "cost_yuan"), min=0, max=1e8),
         _NAME,
+    )),
+    LayerSchema("stations", "派出所/警务室", ("Point",), fields=(
+        Field("id", "str", True, "单位编号", ("单位编号", "机构编号", "编号", "机构代码")),
+        Field("name", "str", True, "单位名称", ("单位名称", "机构名称", "名称", "派出所")),
+        Field("kind", "enum", False, "类型", ("类型", "机构类型"), STATION_KINDS),
+        _ADDRESS,
     )),
     LayerSchema("incidents", "警情", ("Point",), fields=(
         Field("id", "str", True, "警情编号", ("警情编号", "案件编号", "编号")),

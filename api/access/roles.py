@@ -55,14 +55,17 @@ class Role:
 
 RESULTS = frozenset({"views", "risk", "risk_history", "coverage_grids", "coverage_communities", "coverage_targets",
                      "blind_spots", "proposals", "proposal_views"})
+#: the patrol plan's layers (人防): police and the whole-workspace roles read them, nobody else
+PATROL = frozenset({"patrol_streets", "patrol_zones", "patrol_routes", "patrol_stops", "checkpoints"})
 BASE = frozenset({"communities", "grids", "buildings", "households", "roads", "targets", "incidents", "cameras",
-                  "sites"})
+                  "sites", "stations"})
 ROLES: dict[str, Role] = {r.name: r for r in (
-    Role("admin", "管理员", BASE | RESULTS, BASE, True, can_place=True),
-    Role("planner", "规划/综治办", BASE | RESULTS, frozenset({"grids", "communities", "buildings", "targets", "roads"}),
-         True),
+    Role("admin", "管理员", BASE | RESULTS | PATROL, BASE, True, can_place=True),
+    Role("planner", "规划/综治办", BASE | RESULTS | PATROL,
+         frozenset({"grids", "communities", "buildings", "targets", "roads"}), True),
     Role("police", "公安", frozenset({"communities", "grids", "buildings", "roads", "targets", "incidents", "cameras",
-                                     "sites"}) | RESULTS, frozenset({"cameras", "sites"}), False, can_place=True),
+                                     "sites", "stations"}) | RESULTS | PATROL,
+         frozenset({"cameras", "sites", "stations"}), False, can_place=True),
     Role("grid_worker", "网格员", frozenset({"communities", "grids", "buildings", "households", "roads", "targets",
                                            "incidents", "risk", "coverage_grids"}), frozenset({"households"}), True),
     Role("viewer", "查看", frozenset({"communities", "grids", "risk", "coverage_grids", "coverage_communities"}),

@@ -9,15 +9,16 @@ import sys
 from typing import Any
 
 # isort: off
-# the commands are listed in the order their modules register them: workspace, exports, analysis, service
+# the commands are listed in the order their modules register them: workspace, exports, analysis, patrol, service
 from api.cli import workspace
 from api.cli import exports
 from api.cli import analysis
+from api.cli import patrol
 from api.cli import service
 from api.cli.common import app
 # isort: on
 
-__all__ = ["analysis", "app", "exports", "main", "service", "workspace"]
+__all__ = ["analysis", "app", "exports", "main", "patrol", "service", "workspace"]
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -26,7 +26,7 @@ class ExportSpec(BaseModel):
 
     what: Literal["layer", "map", "tables", "offline"]
     layer: Annotated[str | None, Field(max_length=64, pattern=r"^[a-z_]+$")] = None
-    format: Literal["gpkg", "geojson", "shapefile", "kml", "csv", "xlsx", "png", "pdf", "html"] | None = None
+    format: Literal["gpkg", "geojson", "shapefile", "kml", "csv", "xlsx", "gpx", "png", "pdf", "html"] | None = None
     coords: Annotated[str, Field(pattern=r"^(wgs84|cgcs2000|cgcs2000-geographic|gcj02|bd09|(?i:epsg):\d{4,6})$",
                                  description="wgs84, cgcs2000 (the workspace's 3° Gauss–Krüger zone), "
                                              "cgcs2000-geographic (EPSG:4490), gcj02, bd09 or EPSG:code")] = "wgs84"
@@ -44,7 +44,7 @@ class ExportSpec(BaseModel):
     def resolved_format(self) -> str:
         default = {"layer": "gpkg", "map": "png", "tables": "xlsx", "offline": "html"}[self.what]
         fmt = self.format or default
-        allowed = {"layer": ("gpkg", "geojson", "shapefile", "kml", "csv", "xlsx"), "map": ("png", "pdf"),
+        allowed = {"layer": ("gpkg", "geojson", "shapefile", "kml", "csv", "xlsx", "gpx"), "map": ("png", "pdf"),
                    "tables": ("xlsx", "csv"), "offline": ("html",)}[self.what]
         if fmt not in allowed:
             raise ValueError(f"a {self.what} export is {', '.join(allowed)}, not '{fmt}'")

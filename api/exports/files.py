@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from api.exports import cells, privacy, qgis
+from api.exports import cells, gpx, privacy, qgis
 from api.exports.source import Source
 from api.i18n import MESSAGES
 from api.workflows import reasons
@@ -30,16 +30,18 @@ from layers.errors import ImportFormatError
 
 GIS_FORMATS = ("gpkg", "geojson", "shapefile", "kml")
 TABLE_FORMATS = ("csv", "xlsx")
-FORMATS = GIS_FORMATS + TABLE_FORMATS
+#: formats of one layer only: GPX is patrol routes for handhelds
+ROUTE_FORMATS = ("gpx",)
+FORMATS = GIS_FORMATS + TABLE_FORMATS + ROUTE_FORMATS
 EXTENSIONS = {"gpkg": ".gpkg", "geojson": ".geojson", "shapefile": ".zip", "kml": ".kml", "csv": ".csv",
-              "xlsx": ".xlsx", "png": ".png", "pdf": ".pdf", "html": ".html"}
+              "xlsx": ".xlsx", "gpx": ".gpx", "png": ".png", "pdf": ".pdf", "html": ".html"}
 
 
 def safe_name(name: str | None, default: str, fmt: str) -> str:
     """A download name without paths or control characters, ending in the format's extension."""
     stem = Path(unicodedata.normalize("NFC", name or default).replace("\\", "/")).name  # no directories
     stem = re.sub(r"[^\w.\- ]", "_", stem).strip(" .") or default
-    stem = re.sub(r"\.(gpkg|geojson|json|zip|kml|shp|csv|xlsx|png|pdf|html?)$", "", stem, flags=re.IGNORECASE)
+    stem = re.sub(r"\.(gpkg|geojson|json|zip|kml|shp|csv|xlsx|gpx|png|pdf|html?)$", "", stem, flags=re.IGNORECASE)
     return (stem[:80] or default) + EXTENSIONS[fmt]
 
 
@@ -47,7 +49,7 @@ def format_of(path: Path, fmt: str | None) -> str:
     if fmt:
         fmt = {"shp": "shapefile", "json": "geojson", "xls": "xlsx"}.get(fmt.lower(), fmt.lower())
     else:
-        fmt = exchange.FORMATS.get(path.suffix.lower())
+        fmt = exchange.FORMATS.get(path.suffix.lower()) or ("gpx" if path.suffix.lower() == ".gpx" else None)
     if fmt not in FORMATS:
         raise ImportFormatError(f"cannot export to '{fmt or path.suffix}': use one of {', '.join(FORMATS)}")
     return fmt
@@ -204,7 +206,16 @@ def export_layer(source: Source, layer: str, path: str | Path, *, fmt: str | Non
     step(f"reading {layer}")
     frame, detail_info = layer_frame(source, layer, detail=detail, reason=reason)
     step(f"writing {len(frame):,} rows as {kind}")
-    if kind in TABLE_FORMATS:
+    if kind == "gpx":
+        if layer != "patrol_routes":
+            raise ImportFormatError(f"GPX holds patrol routes: export patrol_routes as gpx, '{layer}' as gpkg or kml")
+        stops, _ = layer_frame(source, "patrol_stops") if source.store.has("patrol_stops") else (frame.iloc[:0], {})
+        text = gpx.routes_gpx(frame, stops, lang=source.lang)
+        def write_gpx(tmp: Path) -> None:
+            tmp.write_text(text, encoding="utf-8")
+
+        out = cells.atomic(path, write_gpx)
+    elif kind in TABLE_FORMATS:
         table = as_table(frame, layer, source.lang, coords)
         if kind == "csv":
             out = cells.atomic(path, lambda tmp: cells.safe_frame(table).to_csv(tmp, index=False, encoding="utf-8-sig",

@@ -1,0 +1,342 @@
+"""Patrol planning as a user runs it (`pingan patrol plan`): streets, risk, coverage and stations read
+from the workspace, the maths of :mod:`gis.patrol`, the plan written back as layers.
+
+1. Each street stretch gets, per slot, its grid's slot risk × the share no camera watches at the
+   model's DORI level: its *uncovered risk*; times its length (km) it is the stretch's weight.
+2. Grids go to the station nearest along the streets; each station's stretches are cut into zones.
+3. Each station's units are routed over its hottest stretches (PyVRP), with an upper bound.
+4. Checkpoints capture the most risk-weighted traffic between grids.
+5. Duty levels and officers per zone and slot follow the uncovered risk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from api.i18n import t
+from api.workflows.progress import Step, as_step
+from api.workflows.risk import compute_risk, period_end
+from api.workflows.settings import coverage_options
+from api.workflows.views import compute_views, views_are_current
+from gis import partition
+from gis.patrol import checkpoints as cp
+from gis.patrol import slots, zones
+from gis.patrol.model import DEFAULT_MODEL, PatrolModel, Slot
+from gis.patrol.network import StreetGraph, watched_share
+from layers.errors import WorkspaceError
+from layers.store import Store, now_iso
+
+PATROL_INPUTS = ("roads", "grids", "stations", "cameras", "views", "incidents", "risk")
+LAYERS = ("patrol_streets", "patrol_zones", "patrol_routes", "patrol_stops", "checkpoints")
+
+
+def model_of(store: Store) -> PatrolModel:
+    """The workspace's patrol model (its own, or the default)."""
+    return PatrolModel.parse(store.settings().get("patrol_model") or DEFAULT_MODEL)
+
+
+def set_model(store: Store, text: str, *, user: str = "cli") -> int:
+    """Validate and store a new patrol model (TOML); returns its version number."""
+    PatrolModel.parse(text)  # raises PatrolModelError with the key and the fix
+    version = int(store.settings().get("patrol_model_version", 0)) + 1
+    store.update_settings(patrol_model=text, patrol_model_version=version)
+    store.audit("edit", "patrol_model", {"version": version}, user=user)
+    return version
+
+
+@dataclass
+class Streets:
+    """The street graph with each stretch's grid, station, watched share and slot risks (metric CRS)."""
+
+    graph: StreetGraph
+    frame: gpd.GeoDataFrame  # one row per stretch
+    slot_risk: pd.DataFrame  # per grid and slot: the figures that explain the risk
+    stations: gpd.GeoDataFrame
+    station_nodes: np.ndarray
+    grids: gpd.GeoDataFrame
+
+
+def _views_at(store: Store, level: str, metric: Any, extra: list[shapely.Geometry]) -> list[shapely.Geometry]:
+    if not store.has("cameras"):
+        return list(extra)
+    if not views_are_current(store):
+        compute_views(store)
+    statuses = set(coverage_options(store.settings()).covering_statuses)
+    cams = store.read("cameras")
+    covering = set(cams.loc[cams["status"].fillna("active").isin(statuses), "id"].astype(str))
+    views = store.features("views").to_crs(metric)
+    views = views[(views["level"] == level) & views["camera"].astype(str).isin(covering)]
+    return list(views.geometry.to_numpy()) + list(extra)
+
+
+def streets(store: Store, model: PatrolModel, wanted: list[Slot], *, extra_views: list[shapely.Geometry] | None = None,
+            period: str | None = None) -> Streets:
+    """Stretches with their uncovered risk per slot (``risk_<slot>``, ``uncovered_<slot>`` = risk × the
+    unwatched share, ``weight_<slot>`` = uncovered × km). ``extra_views`` are what-if views (metric)."""
+    for layer, fix in (("roads", "import roads (pingan import … --layer roads) or OSM"),
+                       ("grids", "import or plan grids first"),
+                       ("stations", "import the 派出所/警务室 points (pingan import FILE --layer stations)")):
+        if not store.has(layer) or not len(store.read(layer)):
+            raise WorkspaceError(f"patrol planning needs the {layer} layer: {fix}")
+    metric = store.metric_crs()
+    if not store.has("risk"):
+        compute_risk(store)
+    risk = store.read("risk").set_index("code")
+    grids = store.features("grids").to_crs(metric).reset_index(drop=True)
+    scores = risk["score"].astype(float).reindex(grids["code"].astype(str)).fillna(0.0)
+    graph = StreetGraph.of(store.features("roads").to_crs(metric), stretch_m=model.stretch_m)
+    frame = graph.stretches.copy()
+    mid = shapely.line_interpolate_point(frame.geometry.to_numpy(), 0.5, normalized=True)
+    gidx = partition.grid_index(grids, mid)
+    codes = grids["code"].astype(str).to_numpy()
+    frame["grid_code"] = np.where(gidx >= 0, codes[np.maximum(gidx, 0)], None)
+    frame["watched"] = watched_share(frame.geometry, _views_at(store, model.dori_level, metric, extra_views or []))
+    end = period_end(store, period)
+    inc = store.features("incidents").to_crs(metric) if store.has("incidents") else gpd.GeoDataFrame(
+        {"time": pd.Series([], dtype="datetime64[ms]")}, geometry=[], crs=metric)
+    inc = inc[(inc["time"] > pd.Timestamp(end - dt.timedelta(days=model.window_days))) &
+              (inc["time"] <= pd.Timestamp(end))]
+    i_idx = partition.grid_index(grids, inc.geometry.to_numpy())
+    i_grid = pd.Series(np.where(i_idx >= 0, codes[np.maximum(i_idx, 0)], None), index=inc.index)
+    table = slots.slot_risk(pd.Series(scores.to_numpy(), index=codes), i_grid, inc["time"], wanted, prior=model.prior)
+    km = frame["length_m"].to_numpy() / 1000.0
+    for s in wanted:
+        r = table[table["slot"] == s.label].set_index("code")["risk"]
+        risk_s = frame["grid_code"].map(r).fillna(0.0).to_numpy(dtype=float)
+        frame[f"risk_{s.key}"] = risk_s
+        frame[f"uncovered_{s.key}"] = risk_s * (1.0 - frame["watched"].to_numpy())
+        frame[f"weight_{s.key}"] = frame[f"uncovered_{s.key}"] * km
+    stations = store.features("stations").to_crs(metric).reset_index(drop=True)
+    s_nodes = graph.nearest_node(stations.geometry.to_numpy()) if graph.n_nodes else np.empty(0, dtype=int)
+    # each grid to the station nearest along the streets (by length): its stretches are that station's
+    walk = graph.travel(lambda _c: 3.6)  # 1 m/s: seconds = metres
+    dist, _ = graph.shortest(walk, s_nodes)
+    s_idx = np.full(len(frame), -1)
+    if len(frame) and len(s_nodes):
+        mids = graph.middle(np.arange(len(frame)))
+        s_idx = np.argmin(dist[:, mids], axis=0)
+        by_grid = pd.Series(s_idx).groupby(frame["grid_code"].to_numpy()).agg(lambda v: v.mode().iloc[0])
+        s_idx = np.where(frame["grid_code"].notna(), frame["grid_code"].map(by_grid).fillna(-1).astype(int), -1)
+        s_idx[~np.isfinite(dist[np.maximum(s_idx, 0), mids])] = -1
+    frame["station_id"] = np.where(s_idx >= 0, stations["id"].astype(str).to_numpy()[np.maximum(s_idx, 0)], None)
+    frame.insert(0, "id", [f"S{k + 1:05d}" for k in range(len(frame))])
+    return Streets(graph, frame, table, stations, s_nodes, grids)
+
+
+def _coded(station_id: str, shapes: list[shapely.Geometry], band_m: float = 250.0) -> list[str]:
+    """Zone codes like grid codes: the station's id + a 2-digit serial, west → east in north → south bands."""
+    c = shapely.centroid(np.asarray(shapes, dtype=object))
+    top = np.nanmax(shapely.get_y(c)) if len(c) else 0.0
+    order = sorted(range(len(shapes)), key=lambda k: ((top - shapely.get_y(c[k])) // band_m, shapely.get_x(c[k])))
+    out = [""] * len(shapes)
+    for serial, k in enumerate(order, start=1):
+        out[k] = f"{station_id}{serial:02d}"
+    return out
+
+
+def plan_zones(st: Streets, model: PatrolModel, n_zones: int) -> gpd.GeoDataFrame:
+    """Each station's stretches cut into ``n_zones`` contiguous zones (sets ``zone_code`` on the stretches)."""
+    frame = st.frame
+    frame["zone_code"] = None
+    weight = frame[[f"weight_{s.key}" for s in model.slots]].sum(axis=1)
+    km = frame["length_m"] / 1000.0
+    eps = 0.05 * float(weight.sum() / max(km.sum(), 1e-9)) or 1e-6
+    load = (weight + eps * km).to_numpy(dtype=float)
+    rows = []
+    adjacency = st.graph.adjacency()
+    mids = shapely.get_coordinates(shapely.line_interpolate_point(frame.geometry.to_numpy(), 0.5, normalized=True))
+    for _k, station in st.stations.iterrows():
+        mine = np.flatnonzero(frame["station_id"].to_numpy() == str(station["id"]))
+        if not len(mine):
+            continue
+        sub = adjacency[mine][:, mine]
+        first = int(np.argmin(np.linalg.norm(mids[mine] - np.array([station.geometry.x, station.geometry.y]), axis=1)))
+        zoning = zones.grow(sub, frame["length_m"].to_numpy()[mine], load[mine], n_zones, first, mids[mine])
+        area = shapely.union_all(st.grids[st.grids["code"].astype(str).isin(
+            set(frame["grid_code"].iloc[mine].dropna()))].geometry.to_numpy())
+        n = len(zoning.loads)
+        shapes = zones.zone_shapes(area, frame.geometry.to_numpy()[mine], zoning.zone, n)
+        codes = _coded(str(station["id"]), shapes)
+        frame.loc[frame.index[mine], "zone_code"] = np.asarray(codes, dtype=object)[zoning.zone]
+        for z in range(n):
+            part = frame.iloc[mine[zoning.zone == z]]
+            rows.append({"code": codes[z], "name": f"{station['name']}第{int(codes[z][-2:])}巡区",
+                         "station_id": str(station["id"]), "stretches": len(part),
+                         "street_km": round(float(part["length_m"].sum()) / 1000.0, 3),
+                         "load": float(zoning.loads[z]), "balance": round(zoning.balance, 3),
+                         "unconnected": zoning.unconnected if z == 0 else 0, "geometry": shapes[z],
+                         **{f"uncovered_{s.key}": float(part[f"weight_{s.key}"].sum()) for s in model.slots}})
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=frame.crs) if rows else gpd.GeoDataFrame(
+        {"code": []}, geometry=[], crs=frame.crs)
+
+
+def duty(zones_frame: gpd.GeoDataFrame, model: PatrolModel, officers: int, lang: str = "zh") -> gpd.GeoDataFrame:
+    """勤务级别 and officers per zone and slot (the zones of one station): the level by the zone's uncovered
+    risk against the slot's mean over the zones; the station's ``officers`` shared in proportion to it
+    (largest remainder), each zone at least the model's minimum."""
+    out = zones_frame.copy()
+    for s in model.slots:
+        u = out[f"uncovered_{s.key}"].to_numpy(dtype=float) if len(out) else np.empty(0)
+        ratio = u / u.mean() if len(u) and u.mean() > 0 else np.zeros(len(u))
+        out[f"level_{s.key}"] = np.where(ratio >= model.duty["level1_ratio"], 1,
+                                         np.where(ratio >= model.duty["level2_ratio"], 2, 3))
+        floor = int(model.duty["min_officers"])
+        share = max(officers - floor * len(u), 0)
+        quota = share * u / u.sum() if len(u) and u.sum() > 0 else np.zeros(len(u))
+        base = np.floor(quota).astype(int)
+        extra = share - int(base.sum())
+        if extra > 0 and len(u):
+            base[np.argsort(-(quota - base), kind="stable")[:extra]] += 1
+        out[f"officers_{s.key}"] = base + floor
+        out[f"duty_{s.key}"] = [t(lang, f"patrol.level{int(v)}") for v in out[f"level_{s.key}"]]
+    return out
+
+
+@dataclass
+class PatrolPlan:
+    """What :func:`plan_patrols` works out (frames in the metric CRS)."""
+
+    streets: gpd.GeoDataFrame
+    zones: gpd.GeoDataFrame
+    routes: gpd.GeoDataFrame
+    stops: gpd.GeoDataFrame
+    checkpoints: gpd.GeoDataFrame
+    slot_risk: pd.DataFrame
+    #: per station: the PyVRP objective, the bound, its method, the gap, the seconds, the reasons
+    solves: list[dict[str, Any]] = field(default_factory=list)
+    stamp: dict[str, Any] = field(default_factory=dict)
+
+
+def stamp_of(store: Store, model: PatrolModel, **extra: Any) -> dict[str, Any]:
+    """The plan's stamp: the model (version, digest), the inputs' versions and the options."""
+    return {"computed_at": now_iso(), "model": model.describe(),
+            "model_version": int(store.settings().get("patrol_model_version", 0)),
+            "model_sha1": hashlib.sha1(model.text.encode()).hexdigest(),
+            "inputs": {n: store.version(n) for n in PATROL_INPUTS if store.has(n)}, **extra}
+
+
+def plan_patrols(store: Store, *, slot: str = "18-24", units: dict[str, int] | None = None, shift_h: float = 4.0,
+                 n_zones: int = 3, k_checkpoints: int | None = None, seconds: float = 10.0, seed: int = 0,
+                 extra_views: list[shapely.Geometry] | None = None, write: bool = True,
+                 progress: Step | None = None) -> PatrolPlan:
+    """Plan patrols for one slot: uncovered risk, zones, routes, checkpoints and duty levels.
+
+    Parameters
+    ----------
+    store
+        The workspace; it needs roads, grids and stations (and uses cameras, incidents and risk).
+    slot
+        The slot routed (``18-24``, ``weekday:18-24``); the model's slots are all scored.
+    units
+        Units per station by kind (``{"foot": 4, "car": 2}``); default two on foot.
+    shift_h
+        Each unit's shift (hours), from its station and back.
+    n_zones
+        Patrol zones per station.
+    k_checkpoints
+        Checkpoints to choose (default: the model's).
+    seconds
+        PyVRP's time limit per station.
+    seed
+        PyVRP's seed.
+    extra_views
+        What-if: views (metric) of cameras that are not stored.
+    write
+        Store the five layers and the stamp.
+    progress
+        Called with a short description of each step.
+
+    Returns
+    -------
+    PatrolPlan
+        The layers, the solver reports and the stamp.
+    """
+    from api.workflows.patrol_routes import route_station  # the routes have their own module
+
+    step = as_step(progress)
+    model = model_of(store)
+    wanted = model.slot(slot)
+    all_slots = list(model.slots) + ([wanted] if wanted not in model.slots else [])
+    units = units or {"foot": 2}
+    step("uncovered risk of every street")
+    st = streets(store, model, all_slots, extra_views=extra_views)
+    step("patrol zones")
+    zone_frame = plan_zones(st, model, n_zones)
+    officers = sum(model.units[k].crew * n for k, n in units.items())  # each station's own
+    if len(zone_frame):
+        zone_frame = pd.concat([duty(z, model, officers) for _, z in zone_frame.groupby("station_id", sort=False)])
+    routes, stops, solves = [], [], []
+    for k, station in st.stations.iterrows():
+        step(f"routes from {station['name']}")
+        r, s, report = route_station(st, model, wanted, k, units, shift_h, seconds=seconds, seed=seed)
+        routes.append(r)
+        stops.append(s)
+        solves.append(report)
+    route_frame = pd.concat(routes, ignore_index=True) if routes else pd.DataFrame()
+    stop_frame = pd.concat(stops, ignore_index=True) if stops else pd.DataFrame()
+    step("checkpoints")
+    checkpoints = choose_checkpoints(st, model, wanted, k_checkpoints)
+    metric = store.metric_crs()
+    route_frame = gpd.GeoDataFrame(route_frame, geometry="geometry", crs=metric) if len(route_frame) else \
+        gpd.GeoDataFrame({"slot": []}, geometry=[], crs=metric)
+    stop_frame = gpd.GeoDataFrame(stop_frame, geometry="geometry", crs=metric) if len(stop_frame) else \
+        gpd.GeoDataFrame({"slot": []}, geometry=[], crs=metric)
+    stamp = stamp_of(store, model, slot=wanted.label, units=units, shift_h=shift_h, zones=n_zones,
+                     solves=[dict(r.items()) for r in solves])
+    plan = PatrolPlan(st.frame, zone_frame, route_frame, stop_frame, checkpoints, st.slot_risk, solves, stamp)
+    if write:
+        step("writing")
+        write_plan(store, plan, wanted)
+    return plan
+
+
+def choose_checkpoints(st: Streets, model: PatrolModel, slot: Slot, k: int | None) -> gpd.GeoDataFrame:
+    """Checkpoints for the slot: car traffic between grids weighted by their slot risk."""
+    g = st.graph
+    kind = "car" if "car" in model.units else next(iter(model.units))
+    travel = g.travel(model.units[kind].speed)
+    table = st.slot_risk[st.slot_risk["slot"] == slot.label].set_index("code")["risk"]
+    points = st.grids.geometry.representative_point().to_numpy()
+    origins = g.nearest_node(points) if g.n_nodes else np.empty(0, dtype=int)
+    weights = table.reindex(st.grids["code"].astype(str)).fillna(0.0).to_numpy()
+    chosen = cp.choose(g, travel, origins, weights, int(k if k is not None else model.checkpoints["k"]),
+                       tuple(model.checkpoints["road_classes"]), od_pairs=int(model.checkpoints["od_pairs"]))
+    names = {}
+    s = g.stretches
+    for node in chosen.nodes:
+        near = s[(s["u"] == node) | (s["v"] == node)]["name"].dropna().astype(str)
+        names[int(node)] = "与".join(dict.fromkeys(near)) or None
+    rows = [{"rank": r + 1, "name": names[int(n)], "slot": slot.label, "node": int(n),
+             "flow_captured": float(chosen.gains[r]) if r < len(chosen.gains) else None,
+             "share_captured": chosen.captured / chosen.total if chosen.total else 0.0,
+             "bound": chosen.bound, "status": chosen.status, "geometry": shapely.Point(g.nodes[int(n)])}
+            for r, n in enumerate(chosen.nodes)]
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=s.crs) if rows else gpd.GeoDataFrame(
+        {"rank": []}, geometry=[], crs=s.crs)
+
+
+def write_plan(store: Store, plan: PatrolPlan, slot: Slot) -> None:
+    """Store the plan: streets, zones and checkpoints replaced; routes and stops of this slot replaced,
+    other slots' kept."""
+    frames: dict[str, pd.DataFrame] = {"patrol_streets": plan.streets.to_crs(4326),
+                                       "patrol_zones": plan.zones.to_crs(4326),
+                                       "checkpoints": plan.checkpoints.to_crs(4326)}
+    for name, planned in (("patrol_routes", plan.routes), ("patrol_stops", plan.stops)):
+        new = planned.to_crs(4326)
+        if store.has(name):
+            old = store.features(name)
+            old = old[old["slot"].astype(str) != slot.label] if "slot" in old else old.iloc[:0]
+            new = pd.concat([old, new], ignore_index=True) if len(old) else new
+        frames[name] = gpd.GeoDataFrame(new, geometry="geometry", crs=4326)
+    store.write_many(frames, message=f"pingan patrol plan {slot.label}")
+    stamps = dict(store.get_meta("patrol") or {})
+    stamps[slot.label] = plan.stamp
+    store.set_meta({"patrol": stamps})

@@ -1,0 +1,361 @@
+"""Patrol routes as a team orienteering problem: each unit leaves its station, visits hot spots,
+dwells at each, and returns within its shift; together the units collect the most prize
+(uncovered risk), each hot spot counted once.
+
+- :func:`solve` uses PyVRP (prize-collecting VRP: optional clients with prizes, one routing profile
+  per unit kind, the shift as the vehicle's shift duration). Its travel times are rounded *up* to
+  whole seconds, so every route it returns fits its shift on the real times too.
+- :func:`upper_bound` is an LP relaxation (HiGHS): each visit costs at least its dwell plus the
+  fastest way into the stop, within each unit's shift, each stop at most once.
+- :func:`solve_exact` is the MILP (HiGHS; MTZ subtour elimination) for small instances.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from gis.solvers import run_highs
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One patrol unit: its name, kind (a profile of ``Instance.travel``), station (a depot location),
+    shift and dwell at each stop (seconds)."""
+
+    name: str
+    kind: str
+    depot: int
+    shift_s: float
+    dwell_s: float
+
+
+@dataclass(frozen=True)
+class Instance:
+    """Locations ``0 … n_depots − 1`` are stations, ``n_depots + i`` is stop ``i``; ``travel[kind]`` is
+    the seconds between locations for that unit kind (``inf``: unreachable)."""
+
+    prizes: np.ndarray
+    travel: Mapping[str, np.ndarray]
+    units: Sequence[Unit]
+    n_depots: int = 1
+    #: prizes of the stops left out of the routing (the cooler ones), and unit × those stops: whether the
+    #: unit reaches it, dwells and is back in its shift; the bound counts them, so it holds for all stops
+    outside: np.ndarray = field(default_factory=lambda: np.empty(0))
+    outside_reach: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=bool))
+
+    @property
+    def n_stops(self) -> int:
+        """How many stops (hot spots) there are."""
+        return len(self.prizes)
+
+
+@dataclass
+class Route:
+    """A unit's route: the stops in order, the arrival at each (s from the shift start), the return."""
+
+    unit: Unit
+    stops: list[int]
+    arrivals: list[float]
+    end_s: float
+    prize: float
+
+
+@dataclass
+class Plan:
+    """The routes, the prize they collect, an upper bound on the best possible and how it was proven."""
+
+    routes: list[Route]
+    objective: float
+    bound: float
+    bound_method: str
+    seconds: float
+    status: str
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def gap(self) -> float:
+        """(bound − objective) / bound: 0 when the plan is proven best."""
+        return 0.0 if self.bound <= 0 else max(0.0, (self.bound - self.objective) / self.bound)
+
+
+def timeline(inst: Instance, unit: Unit, stops: Sequence[int]) -> tuple[list[float], float]:
+    """Arrival at each stop and back at the station (s), travelling then dwelling at each stop."""
+    t = inst.travel[unit.kind]
+    here, clock, arrivals = unit.depot, 0.0, []
+    for s in stops:
+        clock += float(t[here, inst.n_depots + s])
+        arrivals.append(clock)
+        clock += unit.dwell_s
+        here = inst.n_depots + s
+    return arrivals, clock + float(t[here, unit.depot])
+
+
+def reachable(inst: Instance) -> np.ndarray:
+    """Unit × stop: whether the unit can go there, dwell and be back within its shift."""
+    out = np.zeros((len(inst.units), inst.n_stops), dtype=bool)
+    for k, u in enumerate(inst.units):
+        t = inst.travel[u.kind]
+        go = t[u.depot, inst.n_depots:]
+        back = t[inst.n_depots:, u.depot]
+        out[k] = np.isfinite(go) & np.isfinite(back) & (go + u.dwell_s + back <= u.shift_s + 1e-6)
+    return out & (np.asarray(inst.prizes) > 0)
+
+
+def _cheapest_way_in(inst: Instance, k: int) -> np.ndarray:
+    u = inst.units[k]
+    t = inst.travel[u.kind]
+    into = t[:, inst.n_depots:].copy()
+    into[inst.n_depots + np.arange(inst.n_stops), np.arange(inst.n_stops)] = np.inf
+    other = np.ones(len(t), dtype=bool)
+    other[:inst.n_depots] = False
+    other[u.depot] = True
+    return np.min(into[other], axis=0)
+
+
+def upper_bound(inst: Instance) -> tuple[float, str]:
+    """An upper bound on the prize any plan collects, and how it was found.
+
+    The LP ``max Σ p_i x_ki`` s.t. ``Σ_i (dwell_k + a_ki) x_ki ≤ shift_k`` per unit, ``Σ_k x_ki ≤ 1``
+    per stop, ``0 ≤ x ≤ 1`` and ``x_ki = 0`` where unit k cannot reach stop i, with ``a_ki`` the
+    fastest way into stop i from its station or another stop: every route pays at least that for
+    each of its visits, so no route can do better than the LP.
+    """
+    reach = reachable(inst)
+    K = len(inst.units)
+    extra = np.asarray(inst.outside, dtype=float)
+    extra_reach = inst.outside_reach.reshape(K, len(extra)) & (extra > 0) if len(extra) else np.zeros((K, 0), bool)
+    p = np.r_[np.asarray(inst.prizes, dtype=float), extra]
+    reach = np.hstack([reach, extra_reach])
+    if not reach.any():
+        return 0.0, "nothing reachable"
+    n = reach.shape[1]
+    cols = [(k, i) for k in range(K) for i in np.flatnonzero(reach[k])]
+    # a stop left out is charged its dwell only (its way in is not known): the bound stays valid
+    weights = {k: np.r_[_cheapest_way_in(inst, k), np.zeros(len(extra))] + inst.units[k].dwell_s for k in range(K)}
+    m = len(cols)
+    rows, data, cidx = [], [], []
+    for c, (k, i) in enumerate(cols):
+        rows += [k, K + int(i)]
+        data += [float(weights[k][i]), 1.0]
+        cidx += [c, c]
+    A = sp.csc_matrix((data, (rows, cidx)), shape=(K + n, m))
+    _, value, _, status = run_highs(
+        m, np.array([p[i] for _, i in cols]), np.zeros(m), np.ones(m), np.zeros(m, dtype=bool), A,
+        np.full(K + n, -np.inf), np.r_[[u.shift_s for u in inst.units], np.ones(n)], True, 60.0, None, 1)
+    reachable_total = float(p[reach.any(axis=0)].sum())
+    if status != "Optimal":
+        return reachable_total, "sum of the prizes within reach of a unit"
+    return min(value, reachable_total), "LP relaxation (dwell + fastest way in, per unit shift)"
+
+
+def _route(inst: Instance, unit: Unit, stops: list[int]) -> Route:
+    arrivals, end = timeline(inst, unit, stops)
+    return Route(unit, stops, arrivals, end, float(np.asarray(inst.prizes, dtype=float)[stops].sum()))
+
+
+def _scale(prizes: np.ndarray, units: Sequence[Unit]) -> float:
+    """Integer prizes for PyVRP, so that the smallest prize outweighs all the units' travel together:
+    the solver then collects prize first and saves travel only between equal collections."""
+    positive = prizes[prizes > 0]
+    if not len(positive):
+        return 1.0
+    travel = sum(u.shift_s for u in units) + 1.0
+    return min(max(10.0 * travel / positive.min(), 1e6 / positive.max()), 1e12 / positive.max())
+
+
+def solve(inst: Instance, *, seconds: float = 5.0, seed: int = 0) -> Plan:
+    """Routes for every unit with PyVRP (iterated local search), and the LP bound beside them.
+
+    Parameters
+    ----------
+    inst
+        The stops, prizes, travel times and units.
+    seconds
+        PyVRP's time limit; it stops earlier after 3,000 iterations without improvement.
+    seed
+        PyVRP's random seed (the same seed gives the same routes).
+
+    Returns
+    -------
+    Plan
+        One route per unit (possibly empty, with the reason), the objective and an upper bound.
+    """
+    from pyvrp import Model
+    from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement
+
+    t0 = time.perf_counter()
+    bound, method = upper_bound(inst)
+    reach = reachable(inst)
+    reasons = []
+    if not len(inst.units):
+        return Plan([], 0.0, 0.0, method, 0.0, "no units", ["no units"])
+    prizes = np.asarray(inst.prizes, dtype=float)
+    if not (prizes > 0).any():
+        return Plan([_route(inst, u, []) for u in inst.units], 0.0, 0.0, "no prize", time.perf_counter() - t0,
+                    "no prize", ["no uncovered risk: every street is watched or has no risk"])
+    if not reach.any():
+        return Plan([_route(inst, u, []) for u in inst.units], 0.0, 0.0, method, time.perf_counter() - t0,
+                    "unreachable", ["the shift is too short to reach any hot spot, dwell and return"])
+    scale = _scale(prizes, inst.units)
+    m = Model()
+    useful = np.flatnonzero(reach.any(axis=0))
+    index = np.r_[np.arange(inst.n_depots), inst.n_depots + useful]  # the locations the model holds
+    locs = [m.add_location(0.0, 0.0) for _ in index]
+    depots = [m.add_depot(locs[d]) for d in range(inst.n_depots)]
+    dwell = math.ceil(max(u.dwell_s for u in inst.units))
+    client_of = {}
+    for q, i in enumerate(useful):
+        client = m.add_client(locs[inst.n_depots + q], service_duration=dwell,
+                              prize=round(prizes[i] * scale), required=False)
+        client_of[id(client)] = int(i)
+    kinds = sorted({u.kind for u in inst.units})
+    profiles = {k: m.add_profile(name=k) for k in kinds}
+    for kind in kinds:
+        t = inst.travel[kind][np.ix_(index, index)]
+        a_idx, b_idx = np.nonzero(np.isfinite(t) & ~np.eye(len(index), dtype=bool))
+        for a, b in zip(a_idx.tolist(), b_idx.tolist(), strict=True):
+            d = math.ceil(t[a, b])
+            m.add_edge(locs[a], locs[b], distance=d, duration=d, profile=profiles[kind])
+    groups: dict[tuple[str, int, float, float], list[Unit]] = {}
+    for u in inst.units:
+        groups.setdefault((u.kind, u.depot, u.shift_s, u.dwell_s), []).append(u)
+    types = []
+    for (kind, depot, shift, _), members in groups.items():
+        types.append(members)
+        m.add_vehicle_type(len(members), start_depot=depots[depot], end_depot=depots[depot],
+                           shift_duration=int(shift), unit_distance_cost=1, profile=profiles[kind])
+    if len({u.dwell_s for u in inst.units}) > 1:
+        reasons.append("units dwell differently: the solver used the longest dwell at every stop")
+    result = m.solve(MultipleCriteria([MaxRuntime(seconds), NoImprovement(3000)]), seed=seed, display=False)
+    best = result.best
+    routes: list[Route] = []
+    used = {id(u): False for u in inst.units}
+    if best.is_feasible():
+        for found in best.routes():
+            members = types[found.vehicle_type()]
+            unit = next(u for u in members if not used[id(u)])
+            used[id(unit)] = True
+            stops = [int(useful[a.idx]) for a in found.schedule() if a.is_client()]  # a client's idx: its client number
+            routes.append(_route(inst, unit, stops))
+    else:
+        reasons.append("PyVRP found no feasible plan in time: the routes are empty")
+    routes += [_route(inst, u, []) for u in inst.units if not used[id(u)]]
+    routes.sort(key=lambda r: inst.units.index(r.unit))
+    for r in routes:
+        if not r.stops:
+            reasons.append(f"{r.unit.name}: no hot spot left within its shift")
+    objective = float(sum(r.prize for r in routes))
+    return Plan(routes, objective, max(bound, objective), method, time.perf_counter() - t0,
+                "feasible" if best.is_feasible() else "infeasible", reasons)
+
+
+def _classes(units: Sequence[Unit]) -> dict[tuple[str, int, float, float], list[Unit]]:
+    """Units that are interchangeable: the same kind, station, shift and dwell."""
+    out: dict[tuple[str, int, float, float], list[Unit]] = {}
+    for u in units:
+        out.setdefault((u.kind, u.depot, u.shift_s, u.dwell_s), []).append(u)
+    return out
+
+
+def solve_exact(inst: Instance, *, seconds: float = 60.0) -> Plan:
+    """The team orienteering MILP, solved by HiGHS (for small instances: a few dozen stops).
+
+    Interchangeable units (same kind, station, shift, dwell) share one set of arc variables, so
+    the model has no symmetry between them: ``x_cij`` (a unit of class c goes from i to j; 0 is the
+    station), ``y_cj`` (class c visits stop j) and ``T_cj``, the arrival at j (s from the start):
+
+    - ``Σ_j x_c0j ≤ m_c`` units leave, as many return; in = out = ``y_cj`` at every stop;
+    - ``Σ_c y_cj ≤ 1``: each stop is counted once;
+    - ``t_0j ≤ T_cj ≤ shift − dwell − t_j0`` (travel times are shortest paths: no way back is faster);
+    - ``T_cj ≥ T_ci + dwell + t_ij − M_ij (1 − x_cij)`` with the smallest valid ``M_ij``, which also
+      rules out subtours; no 2-cycles; all the class's travel and dwell within its shifts.
+
+    Returns HiGHS's best routes and its proven bound (equal when the status is Optimal).
+    """
+    t0 = time.perf_counter()
+    n, D = inst.n_stops, inst.n_depots
+    p = np.asarray(inst.prizes, dtype=float)
+    classes = list(_classes(inst.units).items())
+    reach = reachable(inst)
+    cols: list[tuple[float, float, float, bool]] = []  # cost, lower, upper, integer
+    rows: list[tuple[dict[int, float], float, float]] = []
+    layout = []
+    for (kind, depot, shift, dwell), members in classes:
+        t = inst.travel[kind]
+        k0 = inst.units.index(members[0])
+
+        def loc(i: int, depot: int = depot) -> int:
+            return depot if i == 0 else D + i - 1
+
+        ok = np.r_[True, reach[k0]]
+        x: dict[tuple[int, int], int] = {}
+        for i in range(n + 1):
+            for j in range(n + 1):
+                if i == j or not (ok[i] and ok[j]) or not np.isfinite(t[loc(i), loc(j)]):
+                    continue
+                if i and j and t[depot, loc(i)] + 2 * dwell + t[loc(i), loc(j)] + t[loc(j), depot] > shift + 1e-6:
+                    continue  # no route of the shift can take this arc
+                x[(i, j)] = len(cols)
+                cols.append((0.0, 0.0, 1.0, True))
+        y = {j: len(cols) + q for q, j in enumerate(range(1, n + 1))}
+        cols += [(float(p[j - 1]) if ok[j] else 0.0, 0.0, 1.0 if ok[j] else 0.0, True) for j in range(1, n + 1)]
+        T = {j: len(cols) + q for q, j in enumerate(range(1, n + 1))}
+        # arrival windows: no sooner than straight from the station, no later than leaves time to
+        # dwell and go straight back (travel times are shortest paths, so no detour is faster)
+        early = np.array([t[depot, loc(j)] for j in range(1, n + 1)])
+        late = np.array([shift - dwell - t[loc(j), depot] for j in range(1, n + 1)])
+        late = np.where(ok[1:], np.maximum(late, early), early)
+        cols += [(0.0, float(early[q]), float(late[q]), False) for q in range(n)]
+        layout.append((members, x, y))
+        rows.append(({x[(0, j)]: 1.0 for j in range(1, n + 1) if (0, j) in x}, -np.inf, float(len(members))))
+        rows.append(({**{x[(0, j)]: 1.0 for j in range(1, n + 1) if (0, j) in x},
+                      **{x[(j, 0)]: -1.0 for j in range(1, n + 1) if (j, 0) in x}}, 0.0, 0.0))
+        for j in range(1, n + 1):
+            rows.append(({**{x[(i, j)]: 1.0 for i in range(n + 1) if (i, j) in x}, y[j]: -1.0}, 0.0, 0.0))
+            rows.append(({**{x[(j, b)]: 1.0 for b in range(n + 1) if (j, b) in x}, y[j]: -1.0}, 0.0, 0.0))
+        for (i, j), c in x.items():
+            if i and j:  # T_j ≥ T_i + dwell + t_ij − M (1 − x_ij), with the smallest M the windows allow
+                big = max(0.0, late[i - 1] + dwell + float(t[loc(i), loc(j)]) - early[j - 1])
+                rows.append(({T[j]: 1.0, T[i]: -1.0, c: -big}, float(dwell + t[loc(i), loc(j)]) - big, np.inf))
+                if (j, i) in x and i < j:
+                    rows.append(({c: 1.0, x[(j, i)]: 1.0, y[i]: -1.0}, -np.inf, 0.0))  # no 2-cycles
+        way_in = np.sort((_cheapest_way_in(inst, k0) + dwell)[reach[k0]])
+        most = int(np.searchsorted(np.cumsum(way_in), shift + 1e-6, side="right"))  # visits one shift can hold
+        rows.append(({y[j]: 1.0 for j in range(1, n + 1)}, -np.inf, float(most * len(members))))
+        rows.append(({**{c: float(t[loc(i), loc(j)]) for (i, j), c in x.items()},  # all units' time together
+                      **{y[j]: float(dwell) for j in range(1, n + 1)}}, -np.inf, float(shift * len(members))))
+    for j in range(1, n + 1):
+        rows.append(({y[j]: 1.0 for _, _, y in layout}, -np.inf, 1.0))
+    r_idx, c_idx, vals = [], [], []
+    for r, (coefs, _, _) in enumerate(rows):
+        for c, v in coefs.items():
+            r_idx.append(r)
+            c_idx.append(c)
+            vals.append(v)
+    A = sp.csc_matrix((vals, (r_idx, c_idx)), shape=(len(rows), len(cols)))
+    c_arr = np.array(cols, dtype=float).reshape(-1, 4)
+    values, _, bound, status = run_highs(len(cols), c_arr[:, 0], c_arr[:, 1], c_arr[:, 2], c_arr[:, 3] > 0, A,
+                                         np.array([r[1] for r in rows]), np.array([r[2] for r in rows]), True,
+                                         seconds, None, 1)
+    routes = []
+    for members, x, _ in layout:
+        chosen = {a for a, c in x.items() if len(values) and values[c] > 0.5}
+        starts = sorted(j for (i, j) in chosen if i == 0)
+        nxt = {i: j for (i, j) in chosen if i}
+        for unit, first in zip(members, starts + [0] * len(members), strict=False):
+            stops: list[int] = []
+            here = first
+            while here and len(stops) <= n:
+                stops.append(here - 1)
+                here = nxt.get(here, 0)
+            routes.append(_route(inst, unit, stops))
+    routes.sort(key=lambda r: inst.units.index(r.unit))
+    objective = float(sum(r.prize for r in routes))
+    proven = objective if status == "Optimal" else bound
+    return Plan(routes, objective, max(proven, objective), "MILP (HiGHS)", time.perf_counter() - t0, status)
