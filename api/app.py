@@ -20,7 +20,20 @@ from api.errors import add_exception_handlers
 from api.logs import configure_logging
 from api.maps.base import Basemap
 from api.openapi import document
-from api.routers import auth, exports, features, layers, ogc, pages, placement, problems, risk, whatif, workspace
+from api.routers import (
+    auth,
+    exports,
+    features,
+    layers,
+    ogc,
+    pages,
+    patrol,
+    placement,
+    problems,
+    risk,
+    whatif,
+    workspace,
+)
 from api.security import SecurityMiddleware
 from api.settings import Settings
 from layers.pgsql import redact
@@ -50,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(risk.router, prefix="/api")
     app.include_router(whatif.router, prefix="/api")
     app.include_router(placement.router, prefix="/api")
+    app.include_router(patrol.router, prefix="/api")
     app.include_router(workspace.router, prefix="/api")
     app.include_router(exports.router, prefix="/api")
     app.include_router(ogc.router)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import folium
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from api.access import ForbiddenError, Scope
 from api.deps import LangDep, ScopeDep, SettingsDep, StoreDep
-from api.maps import coverage, households, overview, placement
+from api.maps import coverage, households, overview, patrol, placement
 from api.maps.base import Basemap
 from api.maps.layers import Page
 from api.routers.features import frame_cache
@@ -58,3 +60,10 @@ def placement_page(request: Request, store: StoreDep, settings: SettingsDep, lan
 def overview_page(request: Request, store: StoreDep, settings: SettingsDep, lang: LangDep,
                   scope: ScopeDep) -> HTMLResponse:
     return _page(overview.overview_map(_context(request, store, settings, lang, scope)), lang, settings)
+
+
+@router.get("/patrol", response_class=HTMLResponse, summary="Patrol plan: zones, routes, stops, checkpoints by slot")
+def patrol_page(request: Request, store: StoreDep, settings: SettingsDep, lang: LangDep,
+                scope: ScopeDep, slot: Annotated[str | None, Query(max_length=20)] = None) -> HTMLResponse:
+    scope.allow_read("patrol_routes")
+    return _page(patrol.patrol_map(_context(request, store, settings, lang, scope), slot), lang, settings)

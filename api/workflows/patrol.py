@@ -314,7 +314,7 @@ def choose_checkpoints(st: Streets, model: PatrolModel, slot: Slot, k: int | Non
     for node in chosen.nodes:
         near = s[(s["u"] == node) | (s["v"] == node)]["name"].dropna().astype(str)
         names[int(node)] = "与".join(dict.fromkeys(near)) or None
-    rows = [{"rank": r + 1, "name": names[int(n)], "slot": slot.label, "node": int(n),
+    rows = [{"id": f"{slot.label}/{r + 1}", "rank": r + 1, "name": names[int(n)], "slot": slot.label, "node": int(n),
              "flow_captured": float(chosen.gains[r]) if r < len(chosen.gains) else None,
              "share_captured": chosen.captured / chosen.total if chosen.total else 0.0,
              "bound": chosen.bound, "status": chosen.status, "geometry": shapely.Point(g.nodes[int(n)])}
@@ -340,3 +340,14 @@ def write_plan(store: Store, plan: PatrolPlan, slot: Slot) -> None:
     stamps = dict(store.get_meta("patrol") or {})
     stamps[slot.label] = plan.stamp
     store.set_meta({"patrol": stamps})
+
+
+def summary(streets: pd.DataFrame, routes: pd.DataFrame, slot: Slot) -> dict[str, float]:
+    """Uncovered risk of a slot before and after the stored patrols (of the rows given: the caller's area)."""
+    key = f"weight_{slot.key}"
+    before = float(streets[key].sum()) if key in streets else 0.0
+    mine = routes[routes["slot"].astype(str) == slot.label] if len(routes) and "slot" in routes else routes.iloc[:0]
+    routed = float(mine["prize"].sum()) if len(mine) else 0.0
+    return {"before": before, "routed": routed, "after": max(before - routed, 0.0),
+            "absorbed": routed / before if before > 0 else 0.0, "routes": len(mine),
+            "stops": int(mine["stops"].sum()) if len(mine) else 0}

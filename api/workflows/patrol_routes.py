@@ -56,7 +56,8 @@ def route_station(st: Any, model: PatrolModel, slot: Slot, station: int, units: 
         line = shapely.LineString(xy[keep]) if keep.sum() >= 2 else shapely.LineString()
         ids = frame["id"].to_numpy()[stops[r.stops]]
         route_rows.append({
-            "slot": slot.label, "unit": r.unit.name, "kind": r.unit.kind, "station_id": sid, "station": name,
+            "id": f"{slot.label}/{r.unit.name}", "slot": slot.label, "unit": r.unit.name, "kind": r.unit.kind,
+            "station_id": sid, "station": name,
             "stops": len(r.stops), "stretch_ids": ",".join(ids), "prize": r.prize,
             "minutes": round(r.end_s / 60.0, 1), "shift_minutes": round(r.unit.shift_s / 60.0, 1),
             "dwell_minutes": r.unit.dwell_s / 60.0, "start": _clock(slot, 0), "end": _clock(slot, r.end_s),
@@ -64,7 +65,8 @@ def route_station(st: Any, model: PatrolModel, slot: Slot, station: int, units: 
         for k, (s, arrive) in enumerate(zip(r.stops, r.arrivals, strict=True), start=1):
             e = int(stops[s])
             stop_rows.append({
-                "slot": slot.label, "unit": r.unit.name, "kind": r.unit.kind, "station_id": sid, "order": k,
+                "id": f"{slot.label}/{r.unit.name}/{k}", "slot": slot.label, "unit": r.unit.name,
+                "kind": r.unit.kind, "station_id": sid, "order": k,
                 "stretch_id": str(frame["id"].iat[e]), "street": frame["name"].iat[e],
                 "grid_code": frame["grid_code"].iat[e], "arrive": _clock(slot, arrive),
                 "arrive_minutes": round(arrive / 60.0, 1), "dwell_minutes": r.unit.dwell_s / 60.0,

@@ -37,7 +37,7 @@ ROLE_NAMES = list(access.ROLES)
 USERS = [f"{role}_{area}" for role in ROLE_NAMES for area in ("all", "c")] + [None]  # None: anonymous
 EDITABLE = ["communities", "grids", "buildings", "households", "roads", "targets", "incidents", "cameras", "sites"]
 KEYS = {"communities": "code", "grids": "code", "risk": "code", "risk_history": "code", "coverage_grids": "code",
-        "coverage_communities": "community_code", "views": "camera", "proposals": "rank"}
+        "coverage_communities": "community_code", "views": "camera", "proposals": "rank", "patrol_zones": "code"}
 COUNTS: collections.Counter[str] = collections.Counter()
 
 
@@ -129,8 +129,11 @@ def _na(v: Any) -> bool:
 
 @pytest.fixture(scope="module")
 def world(analysed_path, tmp_path_factory) -> World:
+    from api.workflows.patrol import plan_patrols
+
     path = tmp_path_factory.mktemp("matrix") / "demo.gpkg"
     shutil.copyfile(analysed_path, path)
+    plan_patrols(store.open_workspace(path), slot="18-24", units={"foot": 1, "car": 1}, shift_h=1.0, seconds=0.3)
     return World(path)
 
 
@@ -313,12 +316,33 @@ def page(url: str) -> Callable[[World, str | None], None]:
     def check(w: World, user: str | None) -> None:
         r = call(w, user, "GET", url, follow_redirects=False)
         role = role_of(user)
-        expect(r, role is not None and (url != "/placement" or role.can_place), (200,), user, url)
+        expect(r, role is not None and (url != "/placement" or role.can_place)
+               and (url != "/patrol" or "patrol_routes" in role.reads), (200,), user, url)
         if r.status_code == 200:
             assert "script-src 'self' 'sha256-" in r.headers["content-security-policy"]
             if limited(user):
                 assert str(w.theirs["code"].iloc[0]) not in r.text
     return check
+
+
+def patrol_summary(w: World, user: str | None) -> None:
+    r = call(w, user, "GET", "/api/patrol", params={"slot": "18-24"})
+    role = role_of(user)
+    expect(r, role is not None and "patrol_routes" in role.reads, (200,), user, "patrol")
+    if r.status_code != 200:
+        return
+    got = r.json()["slots"][0]
+    streets = w.ws.read("patrol_streets")
+    keep = shapely.covers(w.shape, shapely.point_on_surface(streets.geometry.to_numpy())) if limited(user) else (
+        np.ones(len(streets), dtype=bool))
+    assert got["before"] == pytest.approx(float(streets["weight_18_24"][keep].sum())), user
+    assert ("solves" in got) == (not limited(user)), user
+
+
+def patrol_model(w: World, user: str | None) -> None:
+    r = call(w, user, "GET", "/api/patrol/model")
+    role = role_of(user)
+    expect(r, role is not None and "patrol_routes" in role.reads, (200,), user, "patrol model")
 
 
 def risk_model(w: World, user: str | None) -> None:
@@ -583,6 +607,8 @@ ROUTES: dict[tuple[str, str], Callable[[World, str | None], None]] = {
     ("PUT", "/api/layers/{name}/{fid}"): feature_update, ("DELETE", "/api/layers/{name}/{fid}"): feature_delete,
     ("GET", "/api/features/{key}"): features, ("GET", "/api/search"): search,
     ("GET", "/api/tiles/{key}/{z}/{x}/{y}.pbf"): vector_tiles,
+    ("GET", "/patrol"): page("/patrol"), ("GET", "/api/patrol"): patrol_summary,
+    ("GET", "/api/patrol/model"): patrol_model,
     ("GET", "/api/risk/model"): risk_model, ("PUT", "/api/risk/model"): risk_model_put,
     ("POST", "/api/whatif/cameras"): whatif_drop, ("DELETE", "/api/whatif/cameras/{cam_id}"): whatif_remove,
     ("POST", "/api/placement/run"): placement_run, ("POST", "/api/placement/jobs"): placement_job,
