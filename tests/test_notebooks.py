@@ -12,8 +12,8 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
-def test_there_are_six_numbered_notebooks():
-    assert [p.name[:3] for p in NOTEBOOKS] == ["01_", "02_", "03_", "04_", "05_", "06_"]
+def test_there_are_seven_numbered_notebooks():
+    assert [p.name[:3] for p in NOTEBOOKS] == ["01_", "02_", "03_", "04_", "05_", "06_", "07_"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -27,7 +27,7 @@ def test_committed_without_outputs(path):
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
-    """One folder for all six, as a reader's clone has: notebooks/work/ is shared (the demo is built once)."""
+    """One folder for all of them, as a reader's clone has: notebooks/work/ is shared (the demo is built once)."""
     return tmp_path_factory.mktemp("notebooks")
 
 

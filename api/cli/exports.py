@@ -58,9 +58,9 @@ def _export(workspace: str, user: str | None, lang: str, target: Path, title: st
 def export_layer_cmd(
         workspace: Workspace, layer: Annotated[str, typer.Argument(help="Layer or result to export")],
         target: Annotated[Path, typer.Argument(
-            help="Output file (.gpkg .geojson .zip .kml .csv .xlsx; .gpx for patrol_routes)")],
+            help="Output file (.gpkg .geojson .zip .kml .csv .xlsx; .gpx and .pdf route cards for patrol_routes)")],
         fmt: Annotated[str | None, typer.Option(
-            "--format", help="gpkg, geojson, shapefile, kml, csv, xlsx, gpx")] = None,
+            "--format", help="gpkg, geojson, shapefile, kml, csv, xlsx; gpx, pdf (patrol_routes)")] = None,
         coords: Annotated[str, typer.Option(help="wgs84 (default), cgcs2000, gcj02, bd09 or EPSG:code")] = "wgs84",
         detail: Annotated[bool, typer.Option(help="households one row each instead of per-grid aggregates")] = False,
         reason: Annotated[str | None, typer.Option(help="Why household detail is exported (PIPL; audited)")] = None,
@@ -69,7 +69,7 @@ def export_layer_cmd(
     from layers.exchange import detect_format
 
     with cli_errors():
-        kind = fmt or ("gpx" if target.suffix.lower() == ".gpx" else detect_format(target))
+        kind = fmt or {".gpx": "gpx", ".pdf": "pdf"}.get(target.suffix.lower()) or detect_format(target)
     _export(workspace, user, lang, target, f"exporting {layer}", what="layer", layer=layer,
             format={"shp": "shapefile", "json": "geojson"}.get(kind, kind), coords=coords.lower(), detail=detail,
             reason=reason, area=area, force=force)

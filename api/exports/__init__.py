@@ -44,7 +44,7 @@ class ExportSpec(BaseModel):
     def resolved_format(self) -> str:
         default = {"layer": "gpkg", "map": "png", "tables": "xlsx", "offline": "html"}[self.what]
         fmt = self.format or default
-        allowed = {"layer": ("gpkg", "geojson", "shapefile", "kml", "csv", "xlsx", "gpx"), "map": ("png", "pdf"),
+        allowed = {"layer": ("gpkg", "geojson", "shapefile", "kml", "csv", "xlsx", "gpx", "pdf"), "map": ("png", "pdf"),
                    "tables": ("xlsx", "csv"), "offline": ("html",)}[self.what]
         if fmt not in allowed:
             raise ValueError(f"a {self.what} export is {', '.join(allowed)}, not '{fmt}'")

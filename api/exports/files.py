@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from api.exports import cells, gpx, privacy, qgis
+from api.exports import cells, gpx, privacy, qgis, route_cards
 from api.exports.source import Source
 from api.i18n import MESSAGES
 from api.workflows import reasons
@@ -30,8 +30,8 @@ from layers.errors import ImportFormatError
 
 GIS_FORMATS = ("gpkg", "geojson", "shapefile", "kml")
 TABLE_FORMATS = ("csv", "xlsx")
-#: formats of one layer only: GPX is patrol routes for handhelds
-ROUTE_FORMATS = ("gpx",)
+#: formats of one layer only: patrol routes as GPX for handhelds and as printable route cards (PDF)
+ROUTE_FORMATS = ("gpx", "pdf")
 FORMATS = GIS_FORMATS + TABLE_FORMATS + ROUTE_FORMATS
 EXTENSIONS = {"gpkg": ".gpkg", "geojson": ".geojson", "shapefile": ".zip", "kml": ".kml", "csv": ".csv",
               "xlsx": ".xlsx", "gpx": ".gpx", "png": ".png", "pdf": ".pdf", "html": ".html"}
@@ -49,7 +49,7 @@ def format_of(path: Path, fmt: str | None) -> str:
     if fmt:
         fmt = {"shp": "shapefile", "json": "geojson", "xls": "xlsx"}.get(fmt.lower(), fmt.lower())
     else:
-        fmt = exchange.FORMATS.get(path.suffix.lower()) or ("gpx" if path.suffix.lower() == ".gpx" else None)
+        fmt = exchange.FORMATS.get(path.suffix.lower()) or {".gpx": "gpx", ".pdf": "pdf"}.get(path.suffix.lower())
     if fmt not in FORMATS:
         raise ImportFormatError(f"cannot export to '{fmt or path.suffix}': use one of {', '.join(FORMATS)}")
     return fmt
@@ -111,6 +111,8 @@ def _headers(layer: str, columns: list[str], lang: str) -> dict[str, str]:
     labels = {k[len("column."):]: v for k, v in MESSAGES["zh"].items() if k.startswith("column.")}
     if layer in schemas.SCHEMAS:
         labels |= {f.name: f.label for f in schemas.SCHEMAS[layer].fields if f.label}
+    if layer.startswith("patrol_") or layer == "checkpoints":  # the patrol plan's own words
+        labels |= {k[len("patrol.col_"):]: v for k, v in MESSAGES["zh"].items() if k.startswith("patrol.col_")}
     out: dict[str, str] = {}
     for c in columns:
         label = labels.get(c)
@@ -206,10 +208,17 @@ def export_layer(source: Source, layer: str, path: str | Path, *, fmt: str | Non
     step(f"reading {layer}")
     frame, detail_info = layer_frame(source, layer, detail=detail, reason=reason)
     step(f"writing {len(frame):,} rows as {kind}")
-    if kind == "gpx":
+    if kind in ROUTE_FORMATS:
         if layer != "patrol_routes":
-            raise ImportFormatError(f"GPX holds patrol routes: export patrol_routes as gpx, '{layer}' as gpkg or kml")
+            raise ImportFormatError(f"{kind.upper()} holds patrol routes: export patrol_routes as {kind}, '{layer}' "
+                                    "as gpkg or kml")
         stops, _ = layer_frame(source, "patrol_stops") if source.store.has("patrol_stops") else (frame.iloc[:0], {})
+    if kind == "pdf":
+        metric = source.store.metric_crs()
+        roads, _ = layer_frame(source, "roads") if source.may_read("roads") else (frame.iloc[:0], {})
+        out = route_cards.write_cards(frame.to_crs(metric), stops.to_crs(metric) if len(stops) else stops,
+                                      roads.to_crs(metric), path, lang=source.lang, meta={"Author": source.who})
+    elif kind == "gpx":
         text = gpx.routes_gpx(frame, stops, lang=source.lang)
         def write_gpx(tmp: Path) -> None:
             tmp.write_text(text, encoding="utf-8")

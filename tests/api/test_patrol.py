@@ -94,6 +94,28 @@ def test_routes_export_as_gpx_that_gdal_reads(planned, tmp_path):
     assert bad.exit_code != 0 and "GPX holds patrol routes" in bad.output
 
 
+def test_route_cards_print_one_page_per_unit_in_chinese(planned, tmp_path):
+    import pypdf
+
+    target = tmp_path / "cards.pdf"
+    result = runner.invoke(app, ["export", "layer", str(planned), "patrol_routes", str(target)])
+    assert result.exit_code == 0, result.output
+    routes = store.open_workspace(planned).read("patrol_routes")
+    pages = pypdf.PdfReader(target).pages
+    assert len(pages) == len(routes)
+    first = pages[0].extract_text()
+    assert "巡逻任务卡" in first and "到达" in first and sorted(routes["unit"])[0] in first
+
+
+def test_the_schedule_table_has_chinese_headers(planned, tmp_path):
+    import openpyxl
+
+    target = tmp_path / "schedule.xlsx"
+    assert runner.invoke(app, ["export", "layer", str(planned), "patrol_stops", str(target)]).exit_code == 0
+    header = next(openpyxl.load_workbook(target).active.iter_rows(max_row=1, values_only=True))
+    assert {"巡逻单元", "顺序", "到达", "停留(分钟)", "街道"} <= set(header)
+
+
 def test_a_new_camera_lowers_the_uncovered_risk_and_the_routes_follow(planned, tmp_path):
     path = tmp_path / "w.gpkg"
     shutil.copyfile(planned, path)
