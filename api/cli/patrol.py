@@ -26,6 +26,8 @@ def plan_cmd(workspace: Workspace,
              seconds: Annotated[float, typer.Option(min=0.1, max=3600,
                                                     help="Route solver time per station (s)")] = 10.0,
              seed: Annotated[int, typer.Option(help="Route solver seed (same seed, same routes)")] = 0,
+             include_planned: Annotated[bool, typer.Option(help="Count planned cameras as watching (what-if of "
+                                                                 "the plan)")] = False,
              model: Annotated[Path | None, typer.Option(help="Install this patrol model (TOML) first")] = None,
              show_model: Annotated[bool, typer.Option(help="Print the patrol model in use and stop")] = False) -> None:
     """Plan patrols for a slot: writes patrol_streets, patrol_zones, patrol_routes, patrol_stops, checkpoints."""
@@ -45,7 +47,8 @@ def plan_cmd(workspace: Workspace,
         counts, hours = parse_units(units, current), parse_duration_h(shift)
         with progress_steps("patrol") as step:
             plan = plan_patrols(store, slot=slot, units=counts, shift_h=hours, n_zones=zones,
-                                k_checkpoints=checkpoints, seconds=seconds, seed=seed, progress=step)
+                                k_checkpoints=checkpoints, seconds=seconds, seed=seed,
+                                include_planned=include_planned, progress=step)
     if emit({"stamp": plan.stamp, "solves": plan.solves, "zones": plan.zones.drop(columns="geometry"),
              "routes": plan.routes.drop(columns="geometry"), "checkpoints": plan.checkpoints.drop(columns="geometry")}):
         return

@@ -34,10 +34,12 @@ def demo_cmd(workspace: Annotated[Path, typer.Argument(help="Where to build it")
              seed: Annotated[int, typer.Option(help="Random seed (same seed, same town)")] = 2013,
              force: Annotated[bool, typer.Option(help="Rebuild even if the workspace exists")] = False,
              serve: Annotated[bool, typer.Option(help="Serve the map afterwards")] = False,
-             analysis: Annotated[bool, typer.Option(help="Compute views, coverage and risk")] = True,
+             analysis: Annotated[bool, typer.Option(help="Compute views, coverage, risk and patrols")] = True,
              port: Annotated[int, typer.Option(help="Port for --serve")] = 8000) -> None:
-    """Build the demo workspace (a town in 莱西市, Qingdao), compute coverage and risk, optionally serve it."""
+    """Build the demo workspace (a town in 莱西市, Qingdao), compute coverage, risk and the evening patrols,
+    optionally serve it."""
     from api.workflows.coverage import compute_coverage, coverage_is_current
+    from api.workflows.patrol import plan_patrols
     from api.workflows.risk import compute_risk
     from api.workflows.views import compute_views
 
@@ -69,10 +71,16 @@ def demo_cmd(workspace: Annotated[Path, typer.Argument(help="Where to build it")
                 compute_views(store)
                 compute_coverage(store, progress=step)
                 result = compute_risk(store, progress=step)
+                if store.has("stations"):  # the evening patrols, so /patrol has a plan to show
+                    patrol = plan_patrols(store, slot="18-24", units={"foot": 2, "car": 1}, shift_h=4.0, seconds=2.0,
+                                          progress=step)
+                    summary["patrol_routes"] = len(patrol.routes)
             levels = result.grids["level"].value_counts()
             summary["levels"] = {lv: int(levels.get(lv, 0)) for lv in ("red", "yellow", "green")}
             say(f"coverage and risk computed: {levels.get('red', 0)} red, {levels.get('yellow', 0)} yellow, "
                       f"{levels.get('green', 0)} green grids")
+            if "patrol_routes" in summary:
+                say(f"evening patrols (18-24) planned: {summary['patrol_routes']} routes, shown at /patrol")
         emit(summary)
     if serve:
         serve_cmd(str(workspace), port=port)

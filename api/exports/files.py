@@ -216,10 +216,13 @@ def export_layer(source: Source, layer: str, path: str | Path, *, fmt: str | Non
     if kind == "pdf":
         metric = source.store.metric_crs()
         roads, _ = layer_frame(source, "roads") if source.may_read("roads") else (frame.iloc[:0], {})
-        out = route_cards.write_cards(frame.to_crs(metric), stops.to_crs(metric) if len(stops) else stops,
-                                      roads.to_crs(metric), path, lang=source.lang, meta={"Author": source.who})
+        out = route_cards.write_cards(gpd.GeoDataFrame(frame).to_crs(metric),
+                                      gpd.GeoDataFrame(stops).to_crs(metric) if len(stops) else gpd.GeoDataFrame(stops),
+                                      gpd.GeoDataFrame(roads).to_crs(metric), path, lang=source.lang,
+                                      meta={"Author": source.who})
     elif kind == "gpx":
-        text = gpx.routes_gpx(frame, stops, lang=source.lang)
+        text = gpx.routes_gpx(gpd.GeoDataFrame(frame), gpd.GeoDataFrame(stops), lang=source.lang)
+
         def write_gpx(tmp: Path) -> None:
             tmp.write_text(text, encoding="utf-8")
 

@@ -64,12 +64,13 @@ class Streets:
     grids: gpd.GeoDataFrame
 
 
-def _views_at(store: Store, level: str, metric: Any, extra: list[shapely.Geometry]) -> list[shapely.Geometry]:
+def _views_at(store: Store, level: str, metric: Any, extra: list[shapely.Geometry],
+              include_planned: bool = False) -> list[shapely.Geometry]:
     if not store.has("cameras"):
         return list(extra)
     if not views_are_current(store):
         compute_views(store)
-    statuses = set(coverage_options(store.settings()).covering_statuses)
+    statuses = set(coverage_options(store.settings(), include_planned=include_planned).covering_statuses)
     cams = store.read("cameras")
     covering = set(cams.loc[cams["status"].fillna("active").isin(statuses), "id"].astype(str))
     views = store.features("views").to_crs(metric)
@@ -78,9 +79,10 @@ def _views_at(store: Store, level: str, metric: Any, extra: list[shapely.Geometr
 
 
 def streets(store: Store, model: PatrolModel, wanted: list[Slot], *, extra_views: list[shapely.Geometry] | None = None,
-            period: str | None = None) -> Streets:
+            period: str | None = None, include_planned: bool = False) -> Streets:
     """Stretches with their uncovered risk per slot (``risk_<slot>``, ``uncovered_<slot>`` = risk × the
-    unwatched share, ``weight_<slot>`` = uncovered × km). ``extra_views`` are what-if views (metric)."""
+    unwatched share, ``weight_<slot>`` = uncovered × km). ``extra_views`` are what-if views (metric);
+    ``include_planned`` counts the planned cameras as watching (the plan's what-if)."""
     for layer, fix in (("roads", "import roads (pingan import … --layer roads) or OSM"),
                        ("grids", "import or plan grids first"),
                        ("stations", "import the 派出所/警务室 points (pingan import FILE --layer stations)")):
@@ -98,7 +100,8 @@ def streets(store: Store, model: PatrolModel, wanted: list[Slot], *, extra_views
     gidx = partition.grid_index(grids, mid)
     codes = grids["code"].astype(str).to_numpy()
     frame["grid_code"] = np.where(gidx >= 0, codes[np.maximum(gidx, 0)], None)
-    frame["watched"] = watched_share(frame.geometry, _views_at(store, model.dori_level, metric, extra_views or []))
+    frame["watched"] = watched_share(frame.geometry, _views_at(store, model.dori_level, metric, extra_views or [],
+                                                               include_planned))
     end = period_end(store, period)
     inc = store.features("incidents").to_crs(metric) if store.has("incidents") else gpd.GeoDataFrame(
         {"time": pd.Series([], dtype="datetime64[ms]")}, geometry=[], crs=metric)
@@ -225,8 +228,8 @@ def stamp_of(store: Store, model: PatrolModel, **extra: Any) -> dict[str, Any]:
 
 def plan_patrols(store: Store, *, slot: str = "18-24", units: dict[str, int] | None = None, shift_h: float = 4.0,
                  n_zones: int = 3, k_checkpoints: int | None = None, seconds: float = 10.0, seed: int = 0,
-                 extra_views: list[shapely.Geometry] | None = None, write: bool = True,
-                 progress: Step | None = None) -> PatrolPlan:
+                 extra_views: list[shapely.Geometry] | None = None, include_planned: bool = False,
+                 write: bool = True, progress: Step | None = None) -> PatrolPlan:
     """Plan patrols for one slot: uncovered risk, zones, routes, checkpoints and duty levels.
 
     Parameters
@@ -249,6 +252,8 @@ def plan_patrols(store: Store, *, slot: str = "18-24", units: dict[str, int] | N
         PyVRP's seed.
     extra_views
         What-if: views (metric) of cameras that are not stored.
+    include_planned
+        What-if: the planned cameras (accepted proposals) watch too.
     write
         Store the five layers and the stamp.
     progress
@@ -262,12 +267,14 @@ def plan_patrols(store: Store, *, slot: str = "18-24", units: dict[str, int] | N
     from api.workflows.patrol_routes import route_station  # the routes have their own module
 
     step = as_step(progress)
+    if extra_views and write:
+        raise ValueError("a what-if plan (extra_views) is not stored: plan it with write=False")
     model = model_of(store)
     wanted = model.slot(slot)
     all_slots = list(model.slots) + ([wanted] if wanted not in model.slots else [])
     units = units or {"foot": 2}
     step("uncovered risk of every street")
-    st = streets(store, model, all_slots, extra_views=extra_views)
+    st = streets(store, model, all_slots, extra_views=extra_views, include_planned=include_planned)
     step("patrol zones")
     zone_frame = plan_zones(st, model, n_zones)
     officers = sum(model.units[k].crew * n for k, n in units.items())  # each station's own
@@ -290,6 +297,7 @@ def plan_patrols(store: Store, *, slot: str = "18-24", units: dict[str, int] | N
     stop_frame = gpd.GeoDataFrame(stop_frame, geometry="geometry", crs=metric) if len(stop_frame) else \
         gpd.GeoDataFrame({"slot": []}, geometry=[], crs=metric)
     stamp = stamp_of(store, model, slot=wanted.label, units=units, shift_h=shift_h, zones=n_zones,
+                     include_planned=include_planned, what_if_views=len(extra_views or []),
                      solves=[dict(r.items()) for r in solves])
     plan = PatrolPlan(st.frame, zone_frame, route_frame, stop_frame, checkpoints, st.slot_risk, solves, stamp)
     if write:

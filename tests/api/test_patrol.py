@@ -131,6 +131,19 @@ def test_a_new_camera_lowers_the_uncovered_risk_and_the_routes_follow(planned, t
     assert hot["id"] not in ",".join(after.routes["stretch_ids"])
 
 
+def test_planned_cameras_watch_in_the_plans_what_if(planned):
+    ws = store.open_workspace(planned)
+    assert (ws.read("cameras")["status"] == "planned").any()
+    now = plan_patrols(ws, slot="18-24", units={"foot": 1}, shift_h=1.0, seconds=0.3, write=False)
+    later = plan_patrols(ws, slot="18-24", units={"foot": 1}, shift_h=1.0, seconds=0.3, include_planned=True,
+                         write=False)
+    assert (later.streets["watched"] >= now.streets["watched"] - 1e-12).all()
+    assert later.streets["weight_18_24"].sum() < now.streets["weight_18_24"].sum()
+    assert later.stamp["include_planned"] is True
+    with pytest.raises(ValueError, match="what-if plan"):
+        plan_patrols(ws, slot="18-24", extra_views=[shapely.Point(0, 0).buffer(1)])
+
+
 def test_a_town_every_camera_watches_has_nothing_to_patrol(planned, tmp_path):
     ws = store.open_workspace(planned)
     everything = shapely.box(*ws.features("roads").to_crs(ws.metric_crs()).total_bounds).buffer(100)
