@@ -21,6 +21,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     'patrol.level3': ('三级勤务', 'duty level 3'),
     'patrol.gpx_name': ('巡逻路线', 'Patrol routes'),
     'patrol.title': ('巡逻勤务图', 'Patrol plan'),
+    'patrol.why': ('网格 {grid}：风险分 {score} × 时段强度 {intensity}'
+                   '（该网格 {total} 起警情中 {n} 起在 {slot}）= {risk}；未被摄像机覆盖 {open} × {km} 公里 = {weight}',
+                   'grid {grid}: risk score {score} × slot intensity {intensity} ({n} of its {total} incidents in '
+                   '{slot}) = {risk}; {open} not watched × {km} km = {weight}'),
+    'patrol.why_outside': ('不在任何网格内：无风险', 'outside every grid: no risk'),
     'patrol.card_title': ('巡逻任务卡 · {unit} · {slot}', 'Patrol card · {unit} · {slot}'),
     'patrol.zones': ('巡区', 'Patrol zones'),
     'patrol.routes': ('巡逻路线', 'Patrol routes'),
@@ -55,6 +60,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     'patrol.col_dwell_minutes': ('停留(分钟)', 'Stay (min)'),
     'patrol.col_street': ('街道', 'Street'),
     'patrol.col_rank': ('序号', 'Rank'),
+    'patrol.col_why': ('依据', 'Why'),
     'patrol.col_slot': ('时段', 'Slot'),
     'patrol.col_station_id': ('派出所/警务室编号', 'Station'),
     'patrol.col_station': ('派出所/警务室', 'Station name'),

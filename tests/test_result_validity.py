@@ -34,6 +34,19 @@ def test_the_demos_result_layers_are_valid(analysed_path):
     assert len(spots) > 900 and np.isclose(spots.to_crs(ws.metric_crs()).area.sum(), spots["area_m2"].sum(), rtol=1e-3)
 
 
+def test_the_patrol_plans_layers_are_valid(analysed_path, tmp_path):
+    import shutil
+
+    from api.workflows.patrol import LAYERS, plan_patrols
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(analysed_path, path)
+    ws = store.open_workspace(path)
+    plan_patrols(ws, slot="18-24", units={"foot": 2, "car": 1}, shift_h=2.0, seconds=0.5)
+    assert set(LAYERS) <= set(ws.versions())
+    assert _invalid(ws) == dict.fromkeys(_invalid(ws), 0)
+
+
 @pytest.mark.slow
 def test_a_synthetic_citys_result_layers_are_valid(tmp_path):
     path = tmp_path / "city.gpkg"

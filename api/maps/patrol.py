@@ -89,7 +89,7 @@ def patrol_map(page: Page, slot: str | None = None) -> folium.Map:
         stops = page.read("patrol_stops")
         stops = stops[stops["slot"].astype(str) == chosen.label] if len(stops) else stops
         if len(stops):
-            cols = ["unit", "order", "arrive", "dwell_minutes", "street"]
+            cols = [c for c in ("unit", "order", "arrive", "dwell_minutes", "street", "why") if c in stops]
             shown = page.escaped(stops, cols)
             shown["_colour"] = stops["unit"].map(colours).fillna("#333333").to_numpy()
             folium.GeoJson(shown, name=t(lang, "patrol.stops"),

@@ -134,6 +134,23 @@ def streets(store: Store, model: PatrolModel, wanted: list[Slot], *, extra_views
     return Streets(graph, frame, table, stations, s_nodes, grids)
 
 
+def explain(st: Streets, slot: Slot, lang: str = "zh") -> list[str]:
+    """Each stretch's uncovered risk in the slot in words: its grid's score × the slot's intensity there
+    (the counts behind it), × the share no camera watches, × km."""
+    table = st.slot_risk[st.slot_risk["slot"] == slot.label].set_index("code")
+    out = []
+    for code, watched, km, weight in zip(st.frame["grid_code"], st.frame["watched"], st.frame["length_m"] / 1000.0,
+                                         st.frame[f"weight_{slot.key}"], strict=True):
+        if code is None or code not in table.index:
+            out.append(t(lang, "patrol.why_outside"))
+            continue
+        r = table.loc[code]
+        out.append(t(lang, "patrol.why", grid=code, score=f"{r['score']:.1f}", intensity=f"{r['intensity']:.2f}",
+                     n=int(r["in_slot"]), total=int(r["incidents"]), slot=slot.label, risk=f"{r['risk']:.2f}",
+                     open=f"{1 - watched:.0%}", km=f"{km:.3f}", weight=f"{weight:.4f}"))
+    return out
+
+
 def _coded(station_id: str, shapes: list[shapely.Geometry], band_m: float = 250.0) -> list[str]:
     """Zone codes like grid codes: the station's id + a 2-digit serial, west → east in north → south bands."""
     c = shapely.centroid(np.asarray(shapes, dtype=object))
@@ -275,6 +292,7 @@ def plan_patrols(store: Store, *, slot: str = "18-24", units: dict[str, int] | N
     units = units or {"foot": 2}
     step("uncovered risk of every street")
     st = streets(store, model, all_slots, extra_views=extra_views, include_planned=include_planned)
+    st.frame[f"why_{wanted.key}"] = explain(st, wanted)
     step("patrol zones")
     zone_frame = plan_zones(st, model, n_zones)
     officers = sum(model.units[k].crew * n for k, n in units.items())  # each station's own

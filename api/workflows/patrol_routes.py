@@ -70,7 +70,7 @@ def route_station(st: Any, model: PatrolModel, slot: Slot, station: int, units: 
                 "stretch_id": str(frame["id"].iat[e]), "street": frame["name"].iat[e],
                 "grid_code": frame["grid_code"].iat[e], "arrive": _clock(slot, arrive),
                 "arrive_minutes": round(arrive / 60.0, 1), "dwell_minutes": r.unit.dwell_s / 60.0,
-                "prize": float(inst.prizes[s]),
+                "prize": float(inst.prizes[s]), "why": frame[f"why_{slot.key}"].iat[e],
                 "geometry": shapely.line_interpolate_point(frame.geometry.iat[e], 0.5, normalized=True)})
     report = {"station_id": sid, "station": name, "slot": slot.label, "stops_offered": int(inst.n_stops),
               "units": len(inst.units), "objective": plan.objective, "bound": plan.bound,

@@ -50,6 +50,9 @@ def test_the_stored_routes_are_on_the_streets_fit_their_shifts_and_claim_what_th
     assert np.allclose(s["uncovered_18_24"], s["risk_18_24"] * (1 - s["watched"]))
     assert np.allclose(s["weight_18_24"], s["uncovered_18_24"] * s["length_m"] / 1000)
     assert (s["watched"].between(0, 1)).all() and (s["watched"] > 0).any() and (s["watched"] < 1).any()
+    hot = s.sort_values("weight_18_24").iloc[-1]  # every figure explained, with the numbers it is made of
+    assert hot["grid_code"] in hot["why_18_24"] and f"{hot['weight_18_24']:.4f}" in hot["why_18_24"]
+    assert stops["why"].str.contains("时段强度").all()
 
 
 def test_zones_tile_each_station_area_and_duty_levels_follow_uncovered_risk(planned):
