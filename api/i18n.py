@@ -21,6 +21,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     'patrol.level3': ('三级勤务', 'duty level 3'),
     'patrol.gpx_name': ('巡逻路线', 'Patrol routes'),
     'patrol.title': ('巡逻勤务图', 'Patrol plan'),
+    'patrol.reason_no_units': ('没有巡逻单元', 'no units'),
+    'patrol.reason_no_prize': ('没有未覆盖风险：街道均已被摄像机覆盖或无风险',
+                               'no uncovered risk: every street is watched or has no risk'),
+    'patrol.reason_unreachable': ('班次太短：到不了任何巡点、停留后返回',
+                                  'the shift is too short to reach any hot spot, dwell and return'),
+    'patrol.reason_mixed_dwell': ('各类单元停留时间不同：求解按最长停留计算',
+                                  'units dwell differently: the solver used the longest dwell at every stop'),
+    'patrol.reason_infeasible': ('求解器在时限内未找到可行方案：路线为空',
+                                 'the route solver found no feasible plan in time: the routes are empty'),
+    'patrol.reason_idle': ('班次内已无可去的巡点', 'no hot spot left within its shift'),
     'patrol.why': ('网格 {grid}：风险分 {score} × 时段强度 {intensity}'
                    '（该网格 {total} 起警情中 {n} 起在 {slot}）= {risk}；未被摄像机覆盖 {open} × {km} 公里 = {weight}',
                    'grid {grid}: risk score {score} × slot intensity {intensity} ({n} of its {total} incidents in '

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from api.i18n import t
 from gis.patrol import routing
 from gis.patrol.model import PatrolModel, Slot
 
@@ -35,8 +36,15 @@ def instance(st: Any, model: PatrolModel, slot: Slot, station: int, units: dict[
                              per_station=model.per_station)
 
 
+def reason_text(code: str, unit: str = "", lang: str = "zh") -> str:
+    """A plan's reason (:data:`gis.patrol.routing.REASONS`) in words, naming the unit when it is one's."""
+    text = t(lang, f"patrol.reason_{code}")
+    return f"{unit}: {text}" if unit else text
+
+
 def route_station(st: Any, model: PatrolModel, slot: Slot, station: int, units: dict[str, int], shift_h: float,
-                  *, seconds: float = 10.0, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+                  *, seconds: float = 10.0, seed: int = 0, lang: str = "zh"
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Route one station's units; returns the route rows, the stop rows and the solver's report."""
     g, frame = st.graph, st.frame
     sid, name = str(st.stations["id"].iat[station]), str(st.stations["name"].iat[station])
@@ -75,7 +83,8 @@ def route_station(st: Any, model: PatrolModel, slot: Slot, station: int, units: 
     report = {"station_id": sid, "station": name, "slot": slot.label, "stops_offered": int(inst.n_stops),
               "units": len(inst.units), "objective": plan.objective, "bound": plan.bound,
               "bound_method": plan.bound_method, "gap": plan.gap, "seconds": round(plan.seconds, 3),
-              "status": plan.status, "reasons": plan.reasons}
+              "status": plan.status, "reasons": [reason_text(code, unit, lang) for code, unit in plan.reasons],
+              "reason_codes": [code for code, _ in plan.reasons]}
     return pd.DataFrame(route_rows), pd.DataFrame(stop_rows), report
 
 

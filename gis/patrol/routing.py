@@ -22,6 +22,11 @@ import scipy.sparse as sp
 
 from gis.solvers import run_highs
 
+#: the reasons a plan gives, by code (the words people read are ``patrol.reason_<code>`` in :mod:`api.i18n`):
+#: no units; no uncovered risk anywhere; the shift too short to reach any stop; units of different dwell
+#: (the solver used the longest); no feasible plan found in time; a unit left without a stop ("idle")
+REASONS = ("no_units", "no_prize", "unreachable", "mixed_dwell", "infeasible", "idle")
+
 
 @dataclass(frozen=True)
 class Unit:
@@ -76,7 +81,8 @@ class Plan:
     bound_method: str
     seconds: float
     status: str
-    reasons: list[str] = field(default_factory=list)
+    #: why a route is empty or the plan is limited: (code, unit name or ""), codes in :data:`REASONS`
+    reasons: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def gap(self) -> float:
@@ -192,16 +198,16 @@ def solve(inst: Instance, *, seconds: float = 5.0, seed: int = 0) -> Plan:
     t0 = time.perf_counter()
     bound, method = upper_bound(inst)
     reach = reachable(inst)
-    reasons = []
+    reasons: list[tuple[str, str]] = []
     if not len(inst.units):
-        return Plan([], 0.0, 0.0, method, 0.0, "no units", ["no units"])
+        return Plan([], 0.0, 0.0, method, 0.0, "no units", [("no_units", "")])
     prizes = np.asarray(inst.prizes, dtype=float)
     if not (prizes > 0).any():
         return Plan([_route(inst, u, []) for u in inst.units], 0.0, 0.0, "no prize", time.perf_counter() - t0,
-                    "no prize", ["no uncovered risk: every street is watched or has no risk"])
+                    "no prize", [("no_prize", "")])
     if not reach.any():
         return Plan([_route(inst, u, []) for u in inst.units], 0.0, 0.0, method, time.perf_counter() - t0,
-                    "unreachable", ["the shift is too short to reach any hot spot, dwell and return"])
+                    "unreachable", [("unreachable", "")])
     scale = _scale(prizes, inst.units)
     m = Model()
     useful = np.flatnonzero(reach.any(axis=0))
@@ -231,7 +237,7 @@ def solve(inst: Instance, *, seconds: float = 5.0, seed: int = 0) -> Plan:
         m.add_vehicle_type(len(members), start_depot=depots[depot], end_depot=depots[depot],
                            shift_duration=int(shift), unit_distance_cost=1, profile=profiles[kind])
     if len({u.dwell_s for u in inst.units}) > 1:
-        reasons.append("units dwell differently: the solver used the longest dwell at every stop")
+        reasons.append(("mixed_dwell", ""))
     result = m.solve(MultipleCriteria([MaxRuntime(seconds), NoImprovement(3000)]), seed=seed, display=False)
     best = result.best
     routes: list[Route] = []
@@ -244,12 +250,12 @@ def solve(inst: Instance, *, seconds: float = 5.0, seed: int = 0) -> Plan:
             stops = [int(useful[a.idx]) for a in found.schedule() if a.is_client()]  # a client's idx: its client number
             routes.append(_route(inst, unit, stops))
     else:
-        reasons.append("PyVRP found no feasible plan in time: the routes are empty")
+        reasons.append(("infeasible", ""))
     routes += [_route(inst, u, []) for u in inst.units if not used[id(u)]]
     routes.sort(key=lambda r: inst.units.index(r.unit))
     for r in routes:
         if not r.stops:
-            reasons.append(f"{r.unit.name}: no hot spot left within its shift")
+            reasons.append(("idle", r.unit.name))
     objective = float(sum(r.prize for r in routes))
     return Plan(routes, objective, max(bound, objective), method, time.perf_counter() - t0,
                 "feasible" if best.is_feasible() else "infeasible", reasons)

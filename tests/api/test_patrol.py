@@ -153,7 +153,7 @@ def test_a_town_every_camera_watches_has_nothing_to_patrol(planned, tmp_path):
     plan = plan_patrols(ws, slot="00-06", units={"foot": 1}, shift_h=1.0, seconds=0.5, extra_views=[everything],
                         write=False)
     assert plan.streets["weight_00_06"].sum() == 0 and len(plan.routes) == 0
-    assert all("no uncovered risk" in " ".join(s["reasons"]) for s in plan.solves)
+    assert all(s["reason_codes"] == ["no_prize"] and "没有未覆盖风险" in s["reasons"][0] for s in plan.solves)
 
 
 def test_planning_without_stations_says_what_to_import(tiny_path):

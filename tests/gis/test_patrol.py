@@ -87,14 +87,14 @@ def test_a_shift_too_short_gives_an_empty_route_with_the_reason():
     inst, *_ = g.instance(np.ones(4), 0, _units(2, 700.0), {"foot": lambda _c: 3.6})  # 100 m + 10 min + 100 m > 700 s
     plan = routing.solve(inst, seconds=1)
     assert all(not r.stops for r in plan.routes) and plan.objective == 0 and plan.bound == 0
-    assert "too short" in " ".join(plan.reasons)
+    assert plan.reasons == [("unreachable", "")]
 
 
 def test_no_prize_means_no_route_and_says_so():
     g = StreetGraph.of(_square())
     inst, *_ = g.instance(np.zeros(4), 0, _units(1, 7200.0), {"foot": lambda _c: 3.6})
     plan = routing.solve(inst, seconds=1)
-    assert plan.objective == 0 and not plan.routes[0].stops and "no uncovered risk" in plan.reasons[0]
+    assert plan.objective == 0 and not plan.routes[0].stops and plan.reasons == [("no_prize", "")]
 
 
 def _random_instance(seed: int, n: int, units: int) -> routing.Instance:
