@@ -288,7 +288,8 @@ def plan_patrols(store: Store, *, slot: str = "18-24", units: dict[str, int] | N
         raise ValueError("a what-if plan (extra_views) is not stored: plan it with write=False")
     model = model_of(store)
     wanted = model.slot(slot)
-    all_slots = list(model.slots) + ([wanted] if wanted not in model.slots else [])
+    kept = kept_slots(store, wanted, include_planned) if write else []
+    all_slots = list(dict.fromkeys([*model.slots, wanted, *kept]))  # the streets carry every stored slot's figures
     units = units or {"foot": 2}
     step("uncovered risk of every street")
     st = streets(store, model, all_slots, extra_views=extra_views, include_planned=include_planned)
@@ -320,7 +321,7 @@ def plan_patrols(store: Store, *, slot: str = "18-24", units: dict[str, int] | N
     plan = PatrolPlan(st.frame, zone_frame, route_frame, stop_frame, checkpoints, st.slot_risk, solves, stamp)
     if write:
         step("writing")
-        write_plan(store, plan, wanted)
+        write_plan(store, plan, wanted, kept)
     return plan
 
 
@@ -349,9 +350,19 @@ def choose_checkpoints(st: Streets, model: PatrolModel, slot: Slot, k: int | Non
         {"rank": []}, geometry=[], crs=s.crs)
 
 
-def write_plan(store: Store, plan: PatrolPlan, slot: Slot) -> None:
+def kept_slots(store: Store, slot: Slot, include_planned: bool) -> list[Slot]:
+    """The other slots whose stored plans stay beside a new one: those made from the same inputs (and the
+    same planned-camera choice), so the streets layer still gives their figures. Any other is dropped."""
+    current = {n: store.version(n) for n in PATROL_INPUTS if store.has(n)}
+    return [Slot.parse(label) for label, stamp in (store.get_meta("patrol") or {}).items()
+            if label != slot.label and stamp.get("inputs") == current
+            and bool(stamp.get("include_planned")) == include_planned]
+
+
+def write_plan(store: Store, plan: PatrolPlan, slot: Slot, kept: list[Slot] | None = None) -> None:
     """Store the plan: streets, zones and checkpoints replaced; routes and stops of this slot replaced,
-    other slots' kept."""
+    those of the ``kept`` slots (:func:`kept_slots`) kept, any other slot's dropped."""
+    keep = {s.label for s in kept or []}
     frames: dict[str, pd.DataFrame] = {"patrol_streets": plan.streets.to_crs(4326),
                                        "patrol_zones": plan.zones.to_crs(4326),
                                        "checkpoints": plan.checkpoints.to_crs(4326)}
@@ -359,11 +370,11 @@ def write_plan(store: Store, plan: PatrolPlan, slot: Slot) -> None:
         new = planned.to_crs(4326)
         if store.has(name):
             old = store.features(name)
-            old = old[old["slot"].astype(str) != slot.label] if "slot" in old else old.iloc[:0]
+            old = old[old["slot"].astype(str).isin(keep)] if "slot" in old else old.iloc[:0]
             new = pd.concat([old, new], ignore_index=True) if len(old) else new
         frames[name] = gpd.GeoDataFrame(new, geometry="geometry", crs=4326)
     store.write_many(frames, message=f"pingan patrol plan {slot.label}")
-    stamps = dict(store.get_meta("patrol") or {})
+    stamps = {k: v for k, v in (store.get_meta("patrol") or {}).items() if k in keep}
     stamps[slot.label] = plan.stamp
     store.set_meta({"patrol": stamps})
 

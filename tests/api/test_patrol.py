@@ -18,6 +18,7 @@ from api.cli import app
 from api.workflows.patrol import plan_patrols
 from api.workflows.patrol_routes import check_routes
 from layers import store
+from tests.conftest import BACKENDS, copied_workspace
 
 runner = CliRunner()
 
@@ -164,3 +165,28 @@ def test_planning_without_stations_says_what_to_import(tiny_path):
 def test_a_bad_units_option_names_the_fix(planned):
     result = runner.invoke(app, ["patrol", "plan", str(planned), "--units", "horse:2"])
     assert result.exit_code == 2 and "use foot, bike, car" in result.output
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def either_store(request, analysed_path, tmp_path_factory):
+    return copied_workspace(request, analysed_path, "patrol_store", tmp_path_factory)[1]
+
+
+def test_a_plan_is_stored_and_read_back_the_same_on_geopackage_and_postgis(either_store):
+    ws = either_store
+    plan = plan_patrols(ws, slot="weekday:18-24", units={"foot": 1, "car": 1}, shift_h=1.0, seconds=0.3)
+    plan_patrols(ws, slot="00-06", units={"foot": 1}, shift_h=1.0, seconds=0.3)
+    routes = _metric(ws, "patrol_routes")
+    assert set(routes["slot"]) == {"weekday:18-24", "00-06"}  # another slot's plan keeps the first
+    mine = routes[routes["slot"] == "weekday:18-24"].sort_values("unit")
+    assert list(mine["unit"]) == sorted(plan.routes["unit"])
+    assert np.allclose(mine["prize"], plan.routes.sort_values("unit")["prize"])
+    streets, stops = _metric(ws, "patrol_streets"), _metric(ws, "patrol_stops")
+    assert check_routes(streets, routes, stops) == []
+    assert len(ws.read("patrol_zones")) == len(plan.zones) and len(ws.read("checkpoints")) == len(plan.checkpoints)
+    assert set(ws.get_meta("patrol") or {}) == {"weekday:18-24", "00-06"}
+    # a camera changes the inputs: a new plan drops the other slot's plan, whose figures no longer hold
+    cams = ws.read("cameras")
+    ws.write("cameras", cams[cams["id"] != cams["id"].iloc[0]])
+    plan_patrols(ws, slot="00-06", units={"foot": 1}, shift_h=1.0, seconds=0.3)
+    assert set(ws.read("patrol_routes")["slot"]) == {"00-06"} and set(ws.get_meta("patrol")) == {"00-06"}
