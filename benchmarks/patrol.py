@@ -31,20 +31,24 @@ from gis.patrol.model import PatrolModel
 from gis.patrol.network import StreetGraph
 
 
-def demo_rows(path: Path) -> list[str]:
+def each_slot(ws, units: dict[str, int], seconds: float):
+    """Plan every slot of the workspace's patrol model (not stored): slot, plan, wall s, routed, bound."""
     from api.workflows.patrol import model_of, plan_patrols
+
+    for slot in model_of(ws).slots:
+        t0 = time.perf_counter()
+        plan = plan_patrols(ws, slot=slot.label, units=units, shift_h=4.0, seconds=seconds, write=False)
+        wall = time.perf_counter() - t0
+        yield (slot, plan, wall, sum(s["objective"] for s in plan.solves), sum(s["bound"] for s in plan.solves))
+
+
+def demo_rows(path: Path) -> list[str]:
     from layers import store
 
     if not path.exists():
         analysed_demo(path)
-    ws = store.open_workspace(path)
     rows = []
-    for slot in model_of(ws).slots:
-        t0 = time.perf_counter()
-        plan = plan_patrols(ws, slot=slot.label, units={"foot": 4, "car": 2}, shift_h=4.0, seconds=5.0, write=False)
-        wall = time.perf_counter() - t0
-        obj = sum(s["objective"] for s in plan.solves)
-        bound = sum(s["bound"] for s in plan.solves)
+    for slot, plan, wall, obj, bound in each_slot(store.open_workspace(path), {"foot": 4, "car": 2}, 5.0):
         total = float(plan.streets[f"weight_{slot.key}"].sum())
         rows.append(f"| {slot.label} | {wall:.1f} | {len(plan.routes)} | {total:.3f} | {obj:.3f} | {bound:.3f} | "
                     f"{(bound - obj) / bound if bound else 0:.2%} |")
@@ -117,7 +121,6 @@ def small_rows(count: int, milp_s: float) -> tuple[list[str], list[str]]:
 
 
 def city_rows(path: Path) -> list[str]:
-    from api.workflows.patrol import plan_patrols
     from layers import store, validate
 
     ws = store.open_workspace(path)
@@ -128,15 +131,8 @@ def city_rows(path: Path) -> list[str]:
                                   "name": [f"第{k + 1}派出所" for k in range(4)], "kind": ["station"] * 4},
                                  geometry=pts, crs=ws.metric_crs()).to_crs(4326)
         ws.write("stations", validate.validate(frame, "stations", source="benchmark"))
-    from api.workflows.patrol import model_of
-
     rows = []
-    for slot in model_of(ws).slots:
-        t0 = time.perf_counter()
-        plan = plan_patrols(ws, slot=slot.label, units={"foot": 3, "car": 2}, shift_h=4.0, seconds=8.0, write=False)
-        wall = time.perf_counter() - t0
-        obj = sum(s["objective"] for s in plan.solves)
-        bound = sum(s["bound"] for s in plan.solves)
+    for slot, plan, wall, obj, bound in each_slot(ws, {"foot": 3, "car": 2}, 8.0):
         solve_s = sum(s["seconds"] for s in plan.solves)
         rows.append(f"| {slot.label} | {len(plan.streets):,} | {sum(s['units'] for s in plan.solves)} | "
                     f"{len(plan.routes)} | {wall:.1f} | {solve_s:.1f} | {obj:.3f} | {bound:.3f} | "
