@@ -51,6 +51,8 @@ class Role:
     household_detail: bool
     can_place: bool = False
     can_export: bool = True
+    #: plans patrols (人防): the stored plan (a whole-workspace user) and what-if plans in the area
+    can_patrol: bool = False
 
 
 RESULTS = frozenset({"views", "risk", "risk_history", "coverage_grids", "coverage_communities", "coverage_targets",
@@ -60,12 +62,12 @@ PATROL = frozenset({"patrol_streets", "patrol_zones", "patrol_routes", "patrol_s
 BASE = frozenset({"communities", "grids", "buildings", "households", "roads", "targets", "incidents", "cameras",
                   "sites", "stations"})
 ROLES: dict[str, Role] = {r.name: r for r in (
-    Role("admin", "管理员", BASE | RESULTS | PATROL, BASE, True, can_place=True),
+    Role("admin", "管理员", BASE | RESULTS | PATROL, BASE, True, can_place=True, can_patrol=True),
     Role("planner", "规划/综治办", BASE | RESULTS | PATROL,
          frozenset({"grids", "communities", "buildings", "targets", "roads"}), True),
     Role("police", "公安", frozenset({"communities", "grids", "buildings", "roads", "targets", "incidents", "cameras",
                                      "sites", "stations"}) | RESULTS | PATROL,
-         frozenset({"cameras", "sites", "stations"}), False, can_place=True),
+         frozenset({"cameras", "sites", "stations"}), False, can_place=True, can_patrol=True),
     Role("grid_worker", "网格员", frozenset({"communities", "grids", "buildings", "households", "roads", "targets",
                                            "incidents", "risk", "coverage_grids"}), frozenset({"households"}), True),
     Role("viewer", "查看", frozenset({"communities", "grids", "risk", "coverage_grids", "coverage_communities"}),

@@ -31,6 +31,7 @@ PANEL = """
   <div id="pp-before">%(before)s</div>
   <div id="pp-after">%(after)s</div>
   <div style="font-size:12px;color:#555">%(note)s</div>
+  %(whatif)s
   <div style="margin-top:6px">%(legend)s</div>
 </div>
 <script>
@@ -40,6 +41,66 @@ document.getElementById('pp-slot').addEventListener('change', function () {
 });
 </script>
 """
+
+
+WHATIF = """
+<div style="margin-top:6px"><button type="button" id="pp-whatif">%(button)s</button>
+  <div id="pp-whatif-status" style="font-size:12px"></div>
+  <div style="font-size:12px;color:#555">%(note)s</div></div>
+"""
+
+#: the what-if re-plan: a background patrol job on the user's what-if cameras, its routes drawn dashed
+WHATIF_SCRIPT = """
+<script type="application/json" id="pingan-patrol-whatif-config">%(config)s</script>
+<script>
+(function () {
+  const CFG = JSON.parse(document.getElementById('pingan-patrol-whatif-config').textContent);
+  function mapOf() { return Object.values(window).find(v => v && v._container && v.eachLayer); }
+  let drawn = null;
+  async function replan() {
+    const status = document.getElementById('pp-whatif-status');
+    status.textContent = CFG.running;
+    const r = await fetch('/api/patrol/jobs', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                               body: JSON.stringify(CFG.run)});
+    let job = await r.json();
+    if (!r.ok) { status.textContent = job.detail || r.status; return; }
+    while (job.status === 'queued' || job.status === 'running') {
+      await new Promise(done => setTimeout(done, 500));
+      const poll = await fetch('/api/patrol/jobs/' + job.id);
+      job = await poll.json();
+      if (!poll.ok) { status.textContent = job.detail || poll.status; return; }
+      status.textContent = CFG.running + ' ' + (job.progress.length ? job.progress[job.progress.length - 1] : '');
+    }
+    if (job.status !== 'done') { status.textContent = job.error || job.status; return; }
+    const ans = job.result, map = mapOf();
+    if (drawn) { map.removeLayer(drawn); }
+    drawn = L.geoJSON(ans.routes, {style: {color: '#6a3d9a', weight: 3, dashArray: '6 6'}}).addTo(map);
+    status.textContent = CFG.done.replace('{before}', ans.before.toFixed(3)).replace('{after}', ans.after.toFixed(3))
+      .replace('{routes}', String(ans.routes.features.length));
+    status.dataset.before = ans.before; status.dataset.after = ans.after;
+    status.dataset.routes = ans.routes.features.length;
+  }
+  document.addEventListener('DOMContentLoaded', function () {
+    document.getElementById('pp-whatif').addEventListener('click', replan);
+  });
+})();
+</script>
+"""
+
+
+def _whatif(page: Page, chosen: Slot) -> tuple[str, str]:
+    """The what-if button and its script, for a user who may plan patrols (else nothing)."""
+    if page.scope is None or not page.scope.user.role.can_patrol:
+        return "", ""
+    lang = page.lang
+    stamp = (page.store.get_meta("patrol") or {}).get(chosen.label) or {}
+    run = {"slot": chosen.label, "units": stamp.get("units") or {"foot": 2}, "shift_h": stamp.get("shift_h", 4.0),
+           "zones": stamp.get("zones", 3), "seconds": 2.0, "whatif": True,
+           "baseline": "planned" if stamp.get("include_planned") else "active"}
+    config = {"run": run, "running": t(lang, "patrol.whatif_running"), "done": t(lang, "patrol.whatif_done")}
+    button = WHATIF % {"button": html.escape(t(lang, "patrol.whatif_button")),
+                       "note": html.escape(t(lang, "patrol.whatif_note"))}
+    return button, WHATIF_SCRIPT % {"config": json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")}
 
 
 def _slot(page: Page, wanted: str | None, stored: list[str]) -> Slot:
@@ -115,13 +176,16 @@ def patrol_map(page: Page, slot: str | None = None) -> folium.Map:
                       for s in slots)
     legend = "".join(f'<div><i style="background:{c}"></i>{html.escape(t(lang, f"patrol.level{k}"))}</div>'
                      for k, c in DUTY_COLOURS.items())
+    button, script = _whatif(page, chosen)
     page_html(m).add_child(folium.Element(PANEL % {
         "title": html.escape(t(lang, "patrol.title")), "slot_label": html.escape(t(lang, "patrol.slot")),
         "options": options, "legend": legend,
         "before": html.escape(t(lang, "patrol.before", value=f"{figures['before']:.3f}")),
         "after": html.escape(t(lang, "patrol.after", value=f"{figures['after']:.3f}",
                                 share=f"{figures['absorbed']:.0%}", routes=figures["routes"])),
-        "note": html.escape(t(lang, "patrol.note"))}))
+        "note": html.escape(t(lang, "patrol.note")), "whatif": button}))
+    if script:
+        page_html(m).add_child(folium.Element(script))
     data = json.dumps(figures).replace("<", "\\u003c")  # nothing in it can close the script element
     page_html(m).add_child(folium.Element(f'<script type="application/json" id="pingan-patrol-data">{data}</script>'))
     folium.LayerControl(collapsed=False).add_to(m)

@@ -80,6 +80,14 @@ class _Session:
     model: _Model | None = None
 
 
+def session_ops(store: Any, scope: Scope, baseline: str) -> list[list[Any]]:
+    """The operations (``[camera id, fields or None]``, in order) of the user's what-if session for
+    ``baseline``: none when there is no session or the workspace's inputs changed since it began."""
+    record = store.record("whatif", f"{scope.user.username}|{baseline}")
+    state = json.loads(record["state"]) if record else None
+    return list(state["ops"]) if state is not None and state["versions"] == store.versions() else []
+
+
 def _load(request: Request, store: Any, scope: Scope, baseline: str) -> _Session:
     """The user's session for one baseline (a new one when the workspace's inputs changed), with a
     model that has applied all of its operations."""

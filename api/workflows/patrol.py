@@ -79,10 +79,13 @@ def _views_at(store: Store, level: str, metric: Any, extra: list[shapely.Geometr
 
 
 def streets(store: Store, model: PatrolModel, wanted: list[Slot], *, extra_views: list[shapely.Geometry] | None = None,
-            period: str | None = None, include_planned: bool = False) -> Streets:
+            period: str | None = None, include_planned: bool = False,
+            views: list[shapely.Geometry] | None = None) -> Streets:
     """Stretches with their uncovered risk per slot (``risk_<slot>``, ``uncovered_<slot>`` = risk × the
-    unwatched share, ``weight_<slot>`` = uncovered × km). ``extra_views`` are what-if views (metric);
-    ``include_planned`` counts the planned cameras as watching (the plan's what-if)."""
+    unwatched share, ``weight_<slot>`` = uncovered × km). ``extra_views`` are what-if views (metric) added
+    to the stored ones; ``views``, when given, are all the watching views instead of the stored ones (a
+    what-if session's, with its moved and removed cameras); ``include_planned`` counts the planned
+    cameras as watching (the plan's what-if)."""
     for layer, fix in (("roads", "import roads (pingan import … --layer roads) or OSM"),
                        ("grids", "import or plan grids first"),
                        ("stations", "import the 派出所/警务室 points (pingan import FILE --layer stations)")):
@@ -100,8 +103,9 @@ def streets(store: Store, model: PatrolModel, wanted: list[Slot], *, extra_views
     gidx = partition.grid_index(grids, mid)
     codes = grids["code"].astype(str).to_numpy()
     frame["grid_code"] = np.where(gidx >= 0, codes[np.maximum(gidx, 0)], None)
-    frame["watched"] = watched_share(frame.geometry, _views_at(store, model.dori_level, metric, extra_views or [],
-                                                               include_planned))
+    watching = list(views) + list(extra_views or []) if views is not None else _views_at(
+        store, model.dori_level, metric, extra_views or [], include_planned)
+    frame["watched"] = watched_share(frame.geometry, watching)
     end = period_end(store, period)
     inc = store.features("incidents").to_crs(metric) if store.has("incidents") else gpd.GeoDataFrame(
         {"time": pd.Series([], dtype="datetime64[ms]")}, geometry=[], crs=metric)
@@ -246,7 +250,8 @@ def stamp_of(store: Store, model: PatrolModel, **extra: Any) -> dict[str, Any]:
 def plan_patrols(store: Store, *, slot: str = "18-24", units: dict[str, int] | None = None, shift_h: float = 4.0,
                  n_zones: int = 3, k_checkpoints: int | None = None, seconds: float = 10.0, seed: int = 0,
                  extra_views: list[shapely.Geometry] | None = None, include_planned: bool = False,
-                 write: bool = True, progress: Step | None = None) -> PatrolPlan:
+                 write: bool = True, progress: Step | None = None,
+                 views: list[shapely.Geometry] | None = None) -> PatrolPlan:
     """Plan patrols for one slot: uncovered risk, zones, routes, checkpoints and duty levels.
 
     Parameters
@@ -275,6 +280,8 @@ def plan_patrols(store: Store, *, slot: str = "18-24", units: dict[str, int] | N
         Store the five layers and the stamp.
     progress
         Called with a short description of each step.
+    views
+        What-if: all the watching views (metric), instead of the stored ones (see :func:`streets`).
 
     Returns
     -------
@@ -284,15 +291,15 @@ def plan_patrols(store: Store, *, slot: str = "18-24", units: dict[str, int] | N
     from api.workflows.patrol_routes import route_station  # the routes have their own module
 
     step = as_step(progress)
-    if extra_views and write:
-        raise ValueError("a what-if plan (extra_views) is not stored: plan it with write=False")
+    if (extra_views or views is not None) and write:
+        raise ValueError("a what-if plan (extra_views, views) is not stored: plan it with write=False")
     model = model_of(store)
     wanted = model.slot(slot)
     kept = kept_slots(store, wanted, include_planned) if write else []
     all_slots = list(dict.fromkeys([*model.slots, wanted, *kept]))  # the streets carry every stored slot's figures
     units = units or {"foot": 2}
     step("uncovered risk of every street")
-    st = streets(store, model, all_slots, extra_views=extra_views, include_planned=include_planned)
+    st = streets(store, model, all_slots, extra_views=extra_views, include_planned=include_planned, views=views)
     st.frame[f"why_{wanted.key}"] = explain(st, wanted)
     step("patrol zones")
     zone_frame = plan_zones(st, model, n_zones)
@@ -317,6 +324,7 @@ def plan_patrols(store: Store, *, slot: str = "18-24", units: dict[str, int] | N
         gpd.GeoDataFrame({"slot": []}, geometry=[], crs=metric)
     stamp = stamp_of(store, model, slot=wanted.label, units=units, shift_h=shift_h, zones=n_zones,
                      include_planned=include_planned, what_if_views=len(extra_views or []),
+                     what_if=views is not None,
                      solves=[dict(r.items()) for r in solves])
     plan = PatrolPlan(st.frame, zone_frame, route_frame, stop_frame, checkpoints, st.slot_risk, solves, stamp)
     if write:

@@ -7,7 +7,7 @@ dwells at each, and returns within its shift; together the units collect the mos
   whole seconds, so every route it returns fits its shift on the real times too.
 - :func:`upper_bound` is an LP relaxation (HiGHS): each visit costs at least its dwell plus the
   fastest way into the stop, within each unit's shift, each stop at most once.
-- :func:`solve_exact` is the MILP (HiGHS; MTZ subtour elimination) for small instances.
+- :func:`gis.patrol.exact.solve_exact` is the MILP (HiGHS) for small instances.
 """
 
 from __future__ import annotations
@@ -102,6 +102,14 @@ def timeline(inst: Instance, unit: Unit, stops: Sequence[int]) -> tuple[list[flo
     return arrivals, clock + float(t[here, unit.depot])
 
 
+def classes(units: Sequence[Unit]) -> dict[tuple[str, int, float, float], list[Unit]]:
+    """Units that are interchangeable: the same kind, station, shift and dwell."""
+    out: dict[tuple[str, int, float, float], list[Unit]] = {}
+    for u in units:
+        out.setdefault((u.kind, u.depot, u.shift_s, u.dwell_s), []).append(u)
+    return out
+
+
 def reachable(inst: Instance) -> np.ndarray:
     """Unit × stop: whether the unit can go there, dwell and be back within its shift."""
     out = np.zeros((len(inst.units), inst.n_stops), dtype=bool)
@@ -113,7 +121,8 @@ def reachable(inst: Instance) -> np.ndarray:
     return out & (np.asarray(inst.prizes) > 0)
 
 
-def _cheapest_way_in(inst: Instance, k: int) -> np.ndarray:
+def cheapest_way_in(inst: Instance, k: int) -> np.ndarray:
+    """Per stop, unit k's fastest way in: from its station or from another stop (s)."""
     u = inst.units[k]
     t = inst.travel[u.kind]
     into = t[:, inst.n_depots:].copy()
@@ -143,7 +152,7 @@ def upper_bound(inst: Instance) -> tuple[float, str]:
     n = reach.shape[1]
     cols = [(k, i) for k in range(K) for i in np.flatnonzero(reach[k])]
     # a stop left out is charged its dwell only (its way in is not known): the bound stays valid
-    weights = {k: np.r_[_cheapest_way_in(inst, k), np.zeros(len(extra))] + inst.units[k].dwell_s for k in range(K)}
+    weights = {k: np.r_[cheapest_way_in(inst, k), np.zeros(len(extra))] + inst.units[k].dwell_s for k in range(K)}
     m = len(cols)
     rows, data, cidx = [], [], []
     for c, (k, i) in enumerate(cols):
@@ -160,7 +169,8 @@ def upper_bound(inst: Instance) -> tuple[float, str]:
     return min(value, reachable_total), "LP relaxation (dwell + fastest way in, per unit shift)"
 
 
-def _route(inst: Instance, unit: Unit, stops: list[int]) -> Route:
+def route_of(inst: Instance, unit: Unit, stops: list[int]) -> Route:
+    """The route of a unit through the given stops, with its times and prize."""
     arrivals, end = timeline(inst, unit, stops)
     return Route(unit, stops, arrivals, end, float(np.asarray(inst.prizes, dtype=float)[stops].sum()))
 
@@ -203,10 +213,10 @@ def solve(inst: Instance, *, seconds: float = 5.0, seed: int = 0) -> Plan:
         return Plan([], 0.0, 0.0, method, 0.0, "no units", [("no_units", "")])
     prizes = np.asarray(inst.prizes, dtype=float)
     if not (prizes > 0).any():
-        return Plan([_route(inst, u, []) for u in inst.units], 0.0, 0.0, "no prize", time.perf_counter() - t0,
+        return Plan([route_of(inst, u, []) for u in inst.units], 0.0, 0.0, "no prize", time.perf_counter() - t0,
                     "no prize", [("no_prize", "")])
     if not reach.any():
-        return Plan([_route(inst, u, []) for u in inst.units], 0.0, 0.0, method, time.perf_counter() - t0,
+        return Plan([route_of(inst, u, []) for u in inst.units], 0.0, 0.0, method, time.perf_counter() - t0,
                     "unreachable", [("unreachable", "")])
     scale = _scale(prizes, inst.units)
     m = Model()
@@ -228,11 +238,8 @@ def solve(inst: Instance, *, seconds: float = 5.0, seed: int = 0) -> Plan:
         for a, b in zip(a_idx.tolist(), b_idx.tolist(), strict=True):
             d = math.ceil(t[a, b])
             m.add_edge(locs[a], locs[b], distance=d, duration=d, profile=profiles[kind])
-    groups: dict[tuple[str, int, float, float], list[Unit]] = {}
-    for u in inst.units:
-        groups.setdefault((u.kind, u.depot, u.shift_s, u.dwell_s), []).append(u)
     types = []
-    for (kind, depot, shift, _), members in groups.items():
+    for (kind, depot, shift, _), members in classes(inst.units).items():
         types.append(members)
         m.add_vehicle_type(len(members), start_depot=depots[depot], end_depot=depots[depot],
                            shift_duration=int(shift), unit_distance_cost=1, profile=profiles[kind])
@@ -248,10 +255,10 @@ def solve(inst: Instance, *, seconds: float = 5.0, seed: int = 0) -> Plan:
             unit = next(u for u in members if not used[id(u)])
             used[id(unit)] = True
             stops = [int(useful[a.idx]) for a in found.schedule() if a.is_client()]  # a client's idx: its client number
-            routes.append(_route(inst, unit, stops))
+            routes.append(route_of(inst, unit, stops))
     else:
         reasons.append(("infeasible", ""))
-    routes += [_route(inst, u, []) for u in inst.units if not used[id(u)]]
+    routes += [route_of(inst, u, []) for u in inst.units if not used[id(u)]]
     routes.sort(key=lambda r: inst.units.index(r.unit))
     for r in routes:
         if not r.stops:
@@ -259,109 +266,3 @@ def solve(inst: Instance, *, seconds: float = 5.0, seed: int = 0) -> Plan:
     objective = float(sum(r.prize for r in routes))
     return Plan(routes, objective, max(bound, objective), method, time.perf_counter() - t0,
                 "feasible" if best.is_feasible() else "infeasible", reasons)
-
-
-def _classes(units: Sequence[Unit]) -> dict[tuple[str, int, float, float], list[Unit]]:
-    """Units that are interchangeable: the same kind, station, shift and dwell."""
-    out: dict[tuple[str, int, float, float], list[Unit]] = {}
-    for u in units:
-        out.setdefault((u.kind, u.depot, u.shift_s, u.dwell_s), []).append(u)
-    return out
-
-
-def solve_exact(inst: Instance, *, seconds: float = 60.0) -> Plan:
-    """The team orienteering MILP, solved by HiGHS (for small instances: a few dozen stops).
-
-    Interchangeable units (same kind, station, shift, dwell) share one set of arc variables, so
-    the model has no symmetry between them: ``x_cij`` (a unit of class c goes from i to j; 0 is the
-    station), ``y_cj`` (class c visits stop j) and ``T_cj``, the arrival at j (s from the start):
-
-    - ``Σ_j x_c0j ≤ m_c`` units leave, as many return; in = out = ``y_cj`` at every stop;
-    - ``Σ_c y_cj ≤ 1``: each stop is counted once;
-    - ``t_0j ≤ T_cj ≤ shift − dwell − t_j0`` (travel times are shortest paths: no way back is faster);
-    - ``T_cj ≥ T_ci + dwell + t_ij − M_ij (1 − x_cij)`` with the smallest valid ``M_ij``, which also
-      rules out subtours; no 2-cycles; all the class's travel and dwell within its shifts.
-
-    Returns HiGHS's best routes and its proven bound (equal when the status is Optimal).
-    """
-    t0 = time.perf_counter()
-    n, D = inst.n_stops, inst.n_depots
-    p = np.asarray(inst.prizes, dtype=float)
-    classes = list(_classes(inst.units).items())
-    reach = reachable(inst)
-    cols: list[tuple[float, float, float, bool]] = []  # cost, lower, upper, integer
-    rows: list[tuple[dict[int, float], float, float]] = []
-    layout = []
-    for (kind, depot, shift, dwell), members in classes:
-        t = inst.travel[kind]
-        k0 = inst.units.index(members[0])
-
-        def loc(i: int, depot: int = depot) -> int:
-            return depot if i == 0 else D + i - 1
-
-        ok = np.r_[True, reach[k0]]
-        x: dict[tuple[int, int], int] = {}
-        for i in range(n + 1):
-            for j in range(n + 1):
-                if i == j or not (ok[i] and ok[j]) or not np.isfinite(t[loc(i), loc(j)]):
-                    continue
-                if i and j and t[depot, loc(i)] + 2 * dwell + t[loc(i), loc(j)] + t[loc(j), depot] > shift + 1e-6:
-                    continue  # no route of the shift can take this arc
-                x[(i, j)] = len(cols)
-                cols.append((0.0, 0.0, 1.0, True))
-        y = {j: len(cols) + q for q, j in enumerate(range(1, n + 1))}
-        cols += [(float(p[j - 1]) if ok[j] else 0.0, 0.0, 1.0 if ok[j] else 0.0, True) for j in range(1, n + 1)]
-        T = {j: len(cols) + q for q, j in enumerate(range(1, n + 1))}
-        # arrival windows: no sooner than straight from the station, no later than leaves time to
-        # dwell and go straight back (travel times are shortest paths, so no detour is faster)
-        early = np.array([t[depot, loc(j)] for j in range(1, n + 1)])
-        late = np.array([shift - dwell - t[loc(j), depot] for j in range(1, n + 1)])
-        late = np.where(ok[1:], np.maximum(late, early), early)
-        cols += [(0.0, float(early[q]), float(late[q]), False) for q in range(n)]
-        layout.append((members, x, y))
-        rows.append(({x[(0, j)]: 1.0 for j in range(1, n + 1) if (0, j) in x}, -np.inf, float(len(members))))
-        rows.append(({**{x[(0, j)]: 1.0 for j in range(1, n + 1) if (0, j) in x},
-                      **{x[(j, 0)]: -1.0 for j in range(1, n + 1) if (j, 0) in x}}, 0.0, 0.0))
-        for j in range(1, n + 1):
-            rows.append(({**{x[(i, j)]: 1.0 for i in range(n + 1) if (i, j) in x}, y[j]: -1.0}, 0.0, 0.0))
-            rows.append(({**{x[(j, b)]: 1.0 for b in range(n + 1) if (j, b) in x}, y[j]: -1.0}, 0.0, 0.0))
-        for (i, j), c in x.items():
-            if i and j:  # T_j ≥ T_i + dwell + t_ij − M (1 − x_ij), with the smallest M the windows allow
-                big = max(0.0, late[i - 1] + dwell + float(t[loc(i), loc(j)]) - early[j - 1])
-                rows.append(({T[j]: 1.0, T[i]: -1.0, c: -big}, float(dwell + t[loc(i), loc(j)]) - big, np.inf))
-                if (j, i) in x and i < j:
-                    rows.append(({c: 1.0, x[(j, i)]: 1.0, y[i]: -1.0}, -np.inf, 0.0))  # no 2-cycles
-        way_in = np.sort((_cheapest_way_in(inst, k0) + dwell)[reach[k0]])
-        most = int(np.searchsorted(np.cumsum(way_in), shift + 1e-6, side="right"))  # visits one shift can hold
-        rows.append(({y[j]: 1.0 for j in range(1, n + 1)}, -np.inf, float(most * len(members))))
-        rows.append(({**{c: float(t[loc(i), loc(j)]) for (i, j), c in x.items()},  # all units' time together
-                      **{y[j]: float(dwell) for j in range(1, n + 1)}}, -np.inf, float(shift * len(members))))
-    for j in range(1, n + 1):
-        rows.append(({y[j]: 1.0 for _, _, y in layout}, -np.inf, 1.0))
-    r_idx, c_idx, vals = [], [], []
-    for r, (coefs, _, _) in enumerate(rows):
-        for c, v in coefs.items():
-            r_idx.append(r)
-            c_idx.append(c)
-            vals.append(v)
-    A = sp.csc_matrix((vals, (r_idx, c_idx)), shape=(len(rows), len(cols)))
-    c_arr = np.array(cols, dtype=float).reshape(-1, 4)
-    values, _, bound, status = run_highs(len(cols), c_arr[:, 0], c_arr[:, 1], c_arr[:, 2], c_arr[:, 3] > 0, A,
-                                         np.array([r[1] for r in rows]), np.array([r[2] for r in rows]), True,
-                                         seconds, None, 1)
-    routes = []
-    for members, x, _ in layout:
-        chosen = {a for a, c in x.items() if len(values) and values[c] > 0.5}
-        starts = sorted(j for (i, j) in chosen if i == 0)
-        nxt = {i: j for (i, j) in chosen if i}
-        for unit, first in zip(members, starts + [0] * len(members), strict=False):
-            stops: list[int] = []
-            here = first
-            while here and len(stops) <= n:
-                stops.append(here - 1)
-                here = nxt.get(here, 0)
-            routes.append(_route(inst, unit, stops))
-    routes.sort(key=lambda r: inst.units.index(r.unit))
-    objective = float(sum(r.prize for r in routes))
-    proven = objective if status == "Optimal" else bound
-    return Plan(routes, objective, max(proven, objective), "MILP (HiGHS)", time.perf_counter() - t0, status)
