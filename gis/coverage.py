@@ -226,7 +226,8 @@ class CoverageModel:
         return self.grid_figures(grids), self.target_coverage(targets)
 
     # ---- figures -------------------------------------------------------------------------------------
-    def _level_unions(self, region: shapely.Geometry, levels: Iterable[str]) -> dict[str, shapely.Geometry]:
+    def level_unions(self, region: shapely.Geometry, levels: Iterable[str]) -> dict[str, shapely.Geometry]:
+        """What the covering cameras near ``region`` see of it, per level (one union each)."""
         cams = self.cameras_near(region)
         sub = self.views.loc[cams] if cams else self.views.iloc[:0]
         return {level: shapes.union(shapes.intersection(sub[level].to_numpy(), region)) if len(sub)
@@ -268,7 +269,7 @@ class CoverageModel:
         for i in rows:
             grid = self.grids.geometry.iat[i]
             public = self.public_of(i)
-            unions = self._level_unions(grid, DORI_LEVELS)
+            unions = self.level_unions(grid, DORI_LEVELS)
             rec: dict[str, object] = {"code": self.grids["code"].iat[i],
                                       "community_code": self.grids["community_code"].iat[i],
                                       "public_m2": float(shapely.area(public))}
@@ -321,7 +322,7 @@ class CoverageModel:
             t = self.targets.iloc[i]
             geom = self.target_areas[i]
             required = t.get("required_level") or self.options.default_required_level
-            unions = self._level_unions(geom.buffer(0.01) if geom.geom_type == "Point" else geom, DORI_LEVELS)
+            unions = self.level_unions(geom.buffer(0.01) if geom.geom_type == "Point" else geom, DORI_LEVELS)
             best, share_req, cams = None, 0.0, 0
             for level in DORI_LEVELS:
                 if geom.geom_type == "Point":
@@ -375,7 +376,7 @@ class CoverageModel:
         unit_names = units["name"].to_numpy()
         for i in rows:
             grid = self.grids.geometry.iat[i]
-            remaining = shapes.difference(self.public_of(i), self._level_unions(grid, [level])[level])
+            remaining = shapes.difference(self.public_of(i), self.level_unions(grid, [level])[level])
             near = np.sort(self.space.unit_tree.query(remaining, predicate="intersects"))  # intersections first
             pieces: list[tuple[shapely.Geometry, str, object]] = []
             if len(near):

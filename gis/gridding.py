@@ -96,11 +96,14 @@ def plan(community_code: str, community: shapely.Geometry, roads: Sequence[shape
                 units.append({"geometry": piece, "households": float(hh[here].sum()), "kind": "basic", "name": None})
         else:
             units.append({"geometry": block, "households": count, "kind": "basic", "name": None})
-    grids = _grow(units, rules)
+    grids = grow(units, rules)
     return _code(community_code, grids, rules)
 
 
-def _grow(units: list[dict[str, object]], rules: Rules) -> list[dict[str, object]]:
+def grow(units: list[dict[str, object]], rules: Rules) -> list[dict[str, object]]:
+    """Contiguous regions of ``units`` (dicts with ``geometry``, ``households``, ``kind``: ``basic``
+    units are grown, others kept as they are) within the household range of ``rules`` (step 4 of the
+    module's plan); each region has its ``geometry`` (the union), ``households`` and ``note``."""
     basic = [u for u in units if u["kind"] == "basic"]
     geoms = np.array([u["geometry"] for u in basic], dtype=object)
     counts = np.array([u["households"] for u in basic], dtype=float)

@@ -82,14 +82,15 @@ def _roads(town: Town) -> None:
 
 
 def _building(town: Town, geom: shapely.Polygon, floors: int, use: str, name: str | None,
-              address: str, households: int = 0, village: bool = False) -> None:
+              address: str, households: int = 0, village: bool = False, entrances: int = 1) -> None:
     bid = f"B{len(town.rows.get('buildings', [])) + 1:05d}"
     height = round(floors * float(town.rng.uniform(2.9, 3.3)), 1)
     town.add("buildings", id=bid, name=name, height_m=None if town.rng.random() < 0.1 else height,
              floors=floors, use=use, address=address, geometry=geom)
     rng = town.rng
+    per_floor = 2 * entrances  # two doors per entrance (单元) on each floor
     for k in range(households):
-        floor, door = k // 2 + 1, k % 2 + 1
+        floor, entrance, door = min(k // per_floor + 1, floors), (k // 2) % entrances + 1, k % 2 + 1
         r = rng.random()
         tags = []
         if r < (0.06 if not village else 0.04):
@@ -105,8 +106,9 @@ def _building(town: Town, geom: shapely.Polygon, floors: int, use: str, name: st
             if rng.random() < 0.025:
                 tags.append("低保")
         vacant = tags == ["空置"]
-        unit = f"{k + 1}号" if village else f"{(k // 2) % 3 + 1}单元{floor}0{door}"
-        town.add("households", id=f"{bid}-{k + 1:03d}", building_id=bid, unit=unit,
+        where = {"unit": None, "floor": 1, "room": f"{k + 1}号"} if village else {
+            "unit": f"{entrance}单元", "floor": floor, "room": f"{floor}{door:02d}"}
+        town.add("households", id=f"{bid}-{k + 1:03d}", building_id=bid, **where,
                  members=0 if vacant else int(rng.integers(1, 6)), tags=";".join(tags))
 
 
@@ -125,7 +127,7 @@ def _fill_block(town: Town, i: int, j: int, kind: str, street: str, n_compound: 
                 geom = box(x, y, x + (58 if floors < 11 else 24), y + 13 if floors < 11 else y + 24)
                 units = 3 if floors < 11 else 2
                 _building(town, geom, floors, "residential", f"{name}{number}号楼", f"{street}{number * 2}号",
-                          households=floors * units * 2)
+                          households=floors * units * 2, entrances=units)
                 number += 1
         town.add("compounds", name=name, cell=(i, j))
     elif kind == "village":

@@ -23,7 +23,7 @@ from pyproj import CRS
 
 from gis import coords as offsets
 from gis import crs as crs_policy
-from layers import osm, schemas, sheets, validate, values
+from layers import osm, references, schemas, sheets, validate, values
 from layers.errors import ImportFormatError, LayerValidationError, Problem
 from layers.store import DEFAULT_SETTINGS, Store
 
@@ -323,6 +323,7 @@ def check(store: Store | None, raw: RawTable, layer: str, *, mode: str = "replac
     except LayerValidationError as exc:
         problems += [p for p in exc.problems if not (p.row in bad_rows and p.field == "geometry")]
         raise LayerValidationError(layer, problems, raw.source) from None
+    problems += references.problems(store, layer, frame, raw.rows, raw.shown)
     if problems:
         raise LayerValidationError(layer, problems, raw.source)
     id_field = schemas.get(layer).id_field

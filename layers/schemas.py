@@ -155,6 +155,10 @@ SITE_KINDS = _choices({
     "roof": ("屋顶", "楼顶"),
     "other": ("其他", "其它"),
 })
+SUBGRID_LEVELS = _choices({
+    "group": ("组格",),
+    "patch": ("片格",),
+})
 STATION_KINDS = _choices({
     "station": ("派出所", "police_station", "公安派出所"),
     "post": ("警务室", "社区警务室", "警务站", "police_post", "治安岗亭", "岗亭"),
@@ -220,7 +224,10 @@ SCHEMAS: dict[str, LayerSchema] = {s.name: s for s in [
     LayerSchema("households", "户况", None, fields=(
         Field("id", "str", True, "户编号", ("户编号", "编号", "户号")),
         Field("building_id", "str", True, "楼栋编号", ("楼栋编号", "建筑编号", "楼号")),
-        Field("unit", "str", False, "房号", ("房号", "门牌", "单元", "门牌号")),
+        Field("unit", "str", False, "单元", ("单元", "单元号"), hint="the building's entrance (单元), e.g. 2单元"),
+        Field("floor", "int", False, "楼层", ("楼层", "所在楼层", "层", "层次"), min=-5, max=200,
+              hint="the floor the household lives on (1 = ground; negative: basement)"),
+        Field("room", "str", False, "房号", ("房号", "房间号", "门牌", "门牌号", "室"), hint="e.g. 301"),
         Field("members", "int", False, "人数", ("人数", "家庭人数", "户人数", "人口"), min=0, max=60),
         Field("tags", "tags", False, "户况标签", ("户况", "标签", "户况标签", "类别"), HOUSEHOLD_TAGS),
     )),
@@ -278,6 +285,18 @@ SCHEMAS: dict[str, LayerSchema] = {s.name: s for s in [
         Field("name", "str", True, "单位名称", ("单位名称", "机构名称", "名称", "派出所")),
         Field("kind", "enum", False, "类型", ("类型", "机构类型"), STATION_KINDS),
         _ADDRESS,
+    )),
+    LayerSchema("subgrids", "组格/片格", ("Polygon", "MultiPolygon"), id_field="code", fields=(
+        Field("code", "code", True, "编码", ("编码", "组格编码", "片格编码"),
+              hint="a 组格: grid code + 2 digits (17); a 片格: its 组格's code + 2 digits (19)"),
+        Field("level", "enum", True, "层级", ("层级", "级别", "类型"), SUBGRID_LEVELS),
+        Field("parent_code", "code", True, "上级编码", ("上级编码", "所属编码", "父级编码")),
+        Field("grid_code", "code", True, "网格编码", ("网格编码", "所属网格")),
+        Field("name", "str", False, "名称", ("名称",)),
+        Field("worker_id", "str", False, "责任人编号", ("责任人编号", "责任人", "负责人编号", "楼栋长"),
+              hint="who answers for it: a worker or role id, never a resident's details"),
+        Field("buildings", "int", False, "楼栋数", ("楼栋数",), min=0, max=100_000),
+        Field("note", "str", False, "说明", ("说明", "备注")),
     )),
     LayerSchema("incidents", "警情", ("Point",), fields=(
         Field("id", "str", True, "警情编号", ("警情编号", "案件编号", "编号")),

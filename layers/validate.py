@@ -161,6 +161,9 @@ def _check_codes(ctx: _Context, out: pd.DataFrame) -> None:
             ctx.add(pos, "code", v, f"community code {v} has {len(v)} digits", "use the 12-digit statistical code")
         elif v[:2] not in PROVINCE_CODES:
             ctx.add(pos, "code", v, f"{v} does not start with a province code", "check the GB/T 2260 code")
+        if layer == "subgrids" and (len(v) not in (17, 19) or not v.startswith(str(out["parent_code"].iat[pos]))):
+            ctx.add(pos, "code", v, f"{v} is not its parent's code + 2 digits",
+                    "a 组格 is its grid's code + 2 digits, a 片格 its 组格's code + 2 digits")
         if layer == "grids":
             comm = str(out["community_code"].iat[pos]) if "community_code" in out else ""
             if len(v) != 15:
@@ -169,7 +172,8 @@ def _check_codes(ctx: _Context, out: pd.DataFrame) -> None:
             elif comm not in ("", "None") and not v.startswith(comm):
                 ctx.add(pos, "code", v, f"grid code {v} does not start with its community code {comm}",
                         "grid codes are the community code + a 3-digit serial")
-    for field, lengths in (("admin_code", (6, 9, 12)), ("community_code", (12,)), ("grid_code", (15,))):
+    for field, lengths in (("admin_code", (6, 9, 12)), ("community_code", (12,)), ("grid_code", (15,)),
+                           ("parent_code", (15, 17))):
         for pos, v in enumerate(out.get(field, pd.Series(dtype=object))):
             if v is None:
                 continue

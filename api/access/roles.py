@@ -10,8 +10,8 @@ planner       every layer and result in the area; households    grids, communiti
 (规划/综治办)  in detail                                          buildings, targets,
                                                                  roads, risk model
 police (公安)  cameras, sites, views, targets, coverage, grids,   cameras, sites,
-               buildings, roads, incidents; households as         placement
-               aggregates only
+               buildings, roads, incidents, stations, patrol      stations, placement,
+               plans; households as aggregates only               patrol plans
 grid_worker   own grids: grids, buildings, households in        households
 (网格员)       detail, targets, incidents, roads, risk
 viewer        aggregates only: grids, communities, risk and     nothing
@@ -59,18 +59,20 @@ RESULTS = frozenset({"views", "risk", "risk_history", "coverage_grids", "coverag
                      "blind_spots", "proposals", "proposal_views"})
 #: the patrol plan's layers (人防): police and the whole-workspace roles read them, nobody else
 PATROL = frozenset({"patrol_streets", "patrol_zones", "patrol_routes", "patrol_stops", "checkpoints"})
-BASE = frozenset({"communities", "grids", "buildings", "households", "roads", "targets", "incidents", "cameras",
-                  "sites", "stations"})
+BASE = frozenset({"communities", "grids", "subgrids", "buildings", "households", "roads", "targets", "incidents",
+                  "cameras", "sites", "stations"})
 ROLES: dict[str, Role] = {r.name: r for r in (
     Role("admin", "管理员", BASE | RESULTS | PATROL, BASE, True, can_place=True, can_patrol=True),
     Role("planner", "规划/综治办", BASE | RESULTS | PATROL,
-         frozenset({"grids", "communities", "buildings", "targets", "roads"}), True),
-    Role("police", "公安", frozenset({"communities", "grids", "buildings", "roads", "targets", "incidents", "cameras",
-                                     "sites", "stations"}) | RESULTS | PATROL,
+         frozenset({"grids", "subgrids", "communities", "buildings", "targets", "roads"}), True),
+    Role("police", "公安", frozenset({"communities", "grids", "subgrids", "buildings", "roads", "targets", "incidents",
+                                     "cameras", "sites", "stations"}) | RESULTS | PATROL,
          frozenset({"cameras", "sites", "stations"}), False, can_place=True, can_patrol=True),
-    Role("grid_worker", "网格员", frozenset({"communities", "grids", "buildings", "households", "roads", "targets",
-                                           "incidents", "risk", "coverage_grids"}), frozenset({"households"}), True),
-    Role("viewer", "查看", frozenset({"communities", "grids", "risk", "coverage_grids", "coverage_communities"}),
+    Role("grid_worker", "网格员", frozenset({"communities", "grids", "subgrids", "buildings", "households", "roads",
+                                           "targets", "incidents", "risk", "coverage_grids"}),
+         frozenset({"households"}), True),
+    Role("viewer", "查看", frozenset({"communities", "grids", "subgrids", "risk", "coverage_grids",
+                                     "coverage_communities"}),
          frozenset(), False, can_export=False),
 )}
 

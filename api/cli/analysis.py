@@ -317,10 +317,20 @@ def grids_plan_cmd(workspace: Workspace,
                    min_households: Annotated[int, typer.Option("--min", help="Fewest households")] = 300,
                    max_households: Annotated[int, typer.Option("--max", help="Most households")] = 500,
                    write: Annotated[bool, typer.Option(help="Store them as the planned_grids layer")] = False,
-                   replace: Annotated[bool, typer.Option(help="Also replace the grids layer with them")] = False
+                   replace: Annotated[bool, typer.Option(help="Also replace the grids layer with them")] = False,
+                   subgrids: Annotated[bool, typer.Option(help="Instead: the 组格 and 片格 of every grid")] = False,
+                   group: Annotated[str, typer.Option(help="Households of a 组格 (min-max)")] = "60-150",
+                   patch: Annotated[str, typer.Option(help="Households of a 片格 (min-max)")] = "15-50",
                    ) -> None:
-    """Partition communities into contiguous grids of a household range along streets."""
+    """Partition communities into contiguous grids of a household range along streets; with
+    ``--subgrids``, partition every grid into 组格 and those into 片格 (the ``subgrids`` layer)."""
     from api.workflows.grids import plan_grids
+
+    if subgrids:
+        from api.cli.subgrids import plan_and_show
+
+        plan_and_show(Path(workspace), group, patch)
+        return
 
     with cli_errors():
         result = plan_grids(open_store(workspace), community=community, min_households=min_households,

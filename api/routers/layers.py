@@ -21,8 +21,8 @@ from api.errors import ConflictError, PreconditionFailedError, PreconditionRequi
 from api.exports import files
 from api.exports.source import Source
 from api.openapi import GEOJSON, answers
-from layers import validate
-from layers.errors import UnknownLayerError
+from layers import references, validate
+from layers.errors import LayerValidationError, UnknownLayerError
 from layers.store import json_value
 
 router = APIRouter(tags=["layers"])
@@ -174,6 +174,9 @@ def _edit(store: Any, scope: Any, name: str, fid: str | None, feature: Any, if_m
         checked = (validate.validate(pd.DataFrame([new_row]), name, source=source) if name in TABLES else
                    validate.validate(gpd.GeoDataFrame([new_row], geometry="geometry", crs=4326), name,
                                      source=source))
+        wrong = references.problems(store, name, checked)
+        if wrong:
+            raise LayerValidationError(name, wrong, source)
 
     def decide(current: pd.Series | None) -> pd.DataFrame | None:
         # runs inside the store's transaction, the stored row locked: only this row is read and checked

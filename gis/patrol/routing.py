@@ -175,14 +175,18 @@ def route_of(inst: Instance, unit: Unit, stops: list[int]) -> Route:
     return Route(unit, stops, arrivals, end, float(np.asarray(inst.prizes, dtype=float)[stops].sum()))
 
 
-def _scale(prizes: np.ndarray, units: Sequence[Unit]) -> float:
-    """Integer prizes for PyVRP, so that the smallest prize outweighs all the units' travel together:
-    the solver then collects prize first and saves travel only between equal collections."""
+#: the most PyVRP's penalty for a second over the shift may grow to: 100 × the largest prize
+MAX_PENALTY = 1e8
+
+
+def _scale(prizes: np.ndarray) -> float:
+    """The factor that makes the prizes PyVRP's integers: the largest becomes 10⁶, against travel at 1
+    per second. Prize outweighs travel (a detour of 100 s must bring 10⁻⁴ of the largest prize), and
+    the shift penalty may rise to :data:`MAX_PENALTY` per second late, so no prize pays for running
+    late; scaling the smallest prize above all travel instead made the prizes ~10¹² on the city, and
+    PyVRP struggled to find feasible routes (PenaltyBoundWarning)."""
     positive = prizes[prizes > 0]
-    if not len(positive):
-        return 1.0
-    travel = sum(u.shift_s for u in units) + 1.0
-    return min(max(10.0 * travel / positive.min(), 1e6 / positive.max()), 1e12 / positive.max())
+    return 1e6 / float(positive.max()) if len(positive) else 1.0
 
 
 def solve(inst: Instance, *, seconds: float = 5.0, seed: int = 0) -> Plan:
@@ -202,7 +206,7 @@ def solve(inst: Instance, *, seconds: float = 5.0, seed: int = 0) -> Plan:
     Plan
         One route per unit (possibly empty, with the reason), the objective and an upper bound.
     """
-    from pyvrp import Model
+    from pyvrp import Model, PenaltyParams, SolveParams
     from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement
 
     t0 = time.perf_counter()
@@ -218,7 +222,7 @@ def solve(inst: Instance, *, seconds: float = 5.0, seed: int = 0) -> Plan:
     if not reach.any():
         return Plan([route_of(inst, u, []) for u in inst.units], 0.0, 0.0, method, time.perf_counter() - t0,
                     "unreachable", [("unreachable", "")])
-    scale = _scale(prizes, inst.units)
+    scale = _scale(prizes)
     m = Model()
     useful = np.flatnonzero(reach.any(axis=0))
     index = np.r_[np.arange(inst.n_depots), inst.n_depots + useful]  # the locations the model holds
@@ -245,7 +249,8 @@ def solve(inst: Instance, *, seconds: float = 5.0, seed: int = 0) -> Plan:
                            shift_duration=int(shift), unit_distance_cost=1, profile=profiles[kind])
     if len({u.dwell_s for u in inst.units}) > 1:
         reasons.append(("mixed_dwell", ""))
-    result = m.solve(MultipleCriteria([MaxRuntime(seconds), NoImprovement(3000)]), seed=seed, display=False)
+    result = m.solve(MultipleCriteria([MaxRuntime(seconds), NoImprovement(3000)]), seed=seed, display=False,
+                     params=SolveParams(penalty=PenaltyParams(max_penalty=MAX_PENALTY)))
     best = result.best
     routes: list[Route] = []
     used = {id(u): False for u in inst.units}

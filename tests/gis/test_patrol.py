@@ -154,3 +154,40 @@ def test_a_gap_at_a_gate_is_bridged_but_a_far_piece_is_not():
     assert (g.stretches["road_class"] == "connector").sum() == 1
     from scipy.sparse.csgraph import connected_components
     assert connected_components(g.travel(lambda _c: 3.6), directed=False)[0] == 2
+
+
+def test_the_feasible_route_family_matches_brute_force():
+    inst = _random_instance(5, 8, 2)
+    for u in inst.units:
+        t = inst.travel[u.kind]
+        locs = [inst.n_depots + i for i in range(8)]
+        fam = exact_mod.family(t, u.depot, list(range(8)), locs, u.dwell_s, u.shift_s)
+        feasible = {m for m in range(1, 1 << 8)
+                    if exact_mod.best_order(t, u.depot, [locs[b] for b in range(8) if m >> b & 1], u.dwell_s)[1]
+                    <= u.shift_s + 1e-6}
+        assert fam.total == len(feasible)
+        every_small = [m for m in range(1, 1 << 8) if bin(m).count("1") <= fam.k]
+        assert set(every_small) <= feasible  # every set of at most k stops fits
+        maximal = {m for m in feasible if bin(m).count("1") > fam.k
+                   and not any(m | 1 << b in feasible for b in range(8) if not m >> b & 1)}
+        assert set(fam.masks.tolist()) == maximal
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_the_exact_solve_equals_brute_force_over_every_assignment(seed):
+    import itertools
+
+    inst = _random_instance(seed, 7, 2)
+    best = 0.0
+    for owner in itertools.product(range(3), repeat=7):  # each stop: unit 0, unit 1 or nobody
+        total = 0.0
+        for k, u in enumerate(inst.units):
+            mine = [i for i in range(7) if owner[i] == k]
+            _, used = exact_mod.best_order(inst.travel[u.kind], u.depot, [inst.n_depots + i for i in mine], u.dwell_s)
+            if used > u.shift_s + 1e-6:
+                break
+            total += float(inst.prizes[mine].sum())
+        else:
+            best = max(best, total)
+    plan = exact_mod.solve_exact(inst, seconds=30)
+    assert plan.status == "Optimal" and plan.objective == pytest.approx(best) and plan.bound == pytest.approx(best)
