@@ -22,6 +22,7 @@ from api.maps.base import Basemap
 from api.openapi import document
 from api.routers import (
     auth,
+    buildings,
     exports,
     features,
     layers,
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(whatif.router, prefix="/api")
     app.include_router(placement.router, prefix="/api")
     app.include_router(patrol.router, prefix="/api")
+    app.include_router(buildings.router, prefix="/api")
     app.include_router(workspace.router, prefix="/api")
     app.include_router(exports.router, prefix="/api")
     app.include_router(ogc.router)

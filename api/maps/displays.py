@@ -26,6 +26,7 @@ from api.access import Scope
 from api.i18n import t
 from api.maps.base import NO_BASEMAP, Basemap
 from gis.camera import DORI_LEVELS
+from gis.visibility import building_heights
 from layers.errors import UnknownLayerError
 from layers.store import Store
 
@@ -90,6 +91,18 @@ def building_layer(store: Store, lang: str, basemap: Basemap) -> tuple[pd.DataFr
     shown = escaped(b, fields, basemap=basemap)
     shown["_fill"] = [_rented_colour(r, bool(v)) if h > 0 else "#e0e0e0" for r, v, h in
                       zip(s["rented_share"], s["vacant_only"], s["households"], strict=True)]
+    # for the 3D page: the building's id and height, and each situation's share where there are
+    # enough households to show one (a share of fewer than five would give the count back)
+    shown["_id"] = b["id"].astype(str).to_numpy()
+    storey = float(store.settings().get("storey_height_m", 3.0))
+    height = building_heights(b["height_m"], b["floors"], storey)
+    shown["_height"] = np.round(np.where(np.isfinite(height), height, 2 * storey), 1)  # unknown: two storeys
+    enough = s["households"].to_numpy() >= SMALL_COUNT
+    for col in ("rented", "vacant", "floating", "elderly"):
+        share = (s[col] / s["households"].where(s["households"] > 0)).to_numpy(dtype=float)
+        values = [round(float(v), 3) if ok else None for v, ok in zip(share, enough, strict=True)]
+        shown[f"_s_{col}"] = pd.Series(values, index=shown.index, dtype=object)
+        shown[f"_m_{col}"] = (s[col].to_numpy() > 0).astype(int)  # a marker: at least one (as "<5" shows)
     return shown, fields
 
 

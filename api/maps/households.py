@@ -19,6 +19,21 @@ from api.maps.displays import LEVEL_COLOURS, RENTED_BINS, VACANT_COLOUR
 from api.maps.layers import GridLabels, Page, add_layer
 from api.workflows import reasons
 
+TO_3D = """
+<a id="pingan-to-3d" class="pingan-title" href="/3d"
+   style="position:fixed;bottom:24px;left:10px;z-index:1000">%(text)s</a>
+<script>
+document.getElementById('pingan-to-3d').addEventListener('click', function (ev) {
+  const map = Object.values(window).find(v => v && v._container && v.eachLayer);
+  if (!map) { return; }
+  ev.preventDefault();
+  const c = map.getCenter();
+  window.location.href = '/3d?lat=' + c.lat.toFixed(6) + '&lon=' + c.lng.toFixed(6) + '&zoom=' + map.getZoom()
+    + '%(lang)s';
+});
+</script>
+"""
+
 
 def household_map(page: Page, *, households: bool = True, title_key: str = "household_title",
                   exports: bool = True) -> folium.Map:
@@ -67,6 +82,9 @@ def household_map(page: Page, *, households: bool = True, title_key: str = "hous
     if exports and "risk" in present and page.scope is not None and page.scope.user.role.can_export:
         add_export_menu(m, lang, "risk")
     page_html(m).add_child(folium.Element(_legend(lang, counts, rented=households)))
+    if households and exports:  # the same place in 3D (an offline copy has no /3d to go to)
+        page_html(m).add_child(folium.Element(TO_3D % {"text": html.escape(t(lang, "3d.open")),
+                                                       "lang": "&lang=en" if lang == "en" else ""}))
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 

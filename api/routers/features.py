@@ -95,7 +95,7 @@ def _display(request: Request, store: Any, settings: Any, lang: str, scope: Any,
 
 
 SEARCHABLE = {"grids": ("code", "name"), "cameras": ("id", "name"), "targets": ("id", "name"),
-              "communities": ("code", "name")}
+              "communities": ("code", "name"), "subgrids": ("code", "name"), "buildings": ("id", "address")}
 
 
 @router.get("/search", summary="Find grids, cameras, key targets and communities by code or name")

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from api.access import ForbiddenError, Scope
 from api.deps import LangDep, ScopeDep, SettingsDep, StoreDep
-from api.maps import coverage, households, overview, patrol, placement
+from api.maps import coverage, households, overview, patrol, placement, three_d
 from api.maps.base import Basemap
 from api.maps.layers import Page
 from api.routers.features import frame_cache
@@ -60,6 +60,17 @@ def placement_page(request: Request, store: StoreDep, settings: SettingsDep, lan
 def overview_page(request: Request, store: StoreDep, settings: SettingsDep, lang: LangDep,
                   scope: ScopeDep) -> HTMLResponse:
     return _page(overview.overview_map(_context(request, store, settings, lang, scope)), lang, settings)
+
+
+@router.get("/3d", response_class=HTMLResponse, summary="3D 户况网格图: buildings by height and household situation")
+def three_d_page(request: Request, store: StoreDep, settings: SettingsDep, lang: LangDep, scope: ScopeDep,
+                 pitch: Annotated[float, Query(ge=0, le=80)] = 55.0,
+                 bearing: Annotated[float, Query(ge=-180, le=180)] = -20.0) -> HTMLResponse:
+    if store.has("households") and "buildings" in scope.user.role.reads:
+        store.audit("view", "households", {"page": "3d", "area": scope.user.area.describe()},
+                    user=scope.user.username)
+    text = three_d.three_d_page(_context(request, store, settings, lang, scope), pitch=pitch, bearing=bearing)
+    return page_response(text, Basemap.from_settings(settings).tile_origins())
 
 
 @router.get("/patrol", response_class=HTMLResponse, summary="Patrol plan: zones, routes, stops, checkpoints by slot")

@@ -345,6 +345,22 @@ def patrol_model(w: World, user: str | None) -> None:
     expect(r, role is not None and "patrol_routes" in role.reads, (200,), user, "patrol model")
 
 
+def building_stack(w: World, user: str | None) -> None:
+    role = role_of(user)
+    for where in ("in", "out"):
+        bid = w.row("buildings", where)["properties"]["id"]
+        r = call(w, user, "GET", f"/api/buildings/{bid}/stack", where)
+        allowed = role is not None and "buildings" in role.reads and not (where == "out" and limited(user))
+        expect(r, allowed, (200,), user, f"stack {where}")
+        if r.status_code == 200:
+            cells = r.json()["cells"]
+            assert all(c["households"] == "<5" or c["households"] == 0 or c["households"] >= 5 for c in cells)
+        r = call(w, user, "GET", f"/api/buildings/{bid}/stack", where, params={"reason": "matrix check"})
+        expect(r, allowed and role.household_detail, (200,), user, f"stack detail {where}")  # type: ignore[union-attr]
+        if r.status_code == 200:
+            assert r.json()["detail"] is not None
+
+
 def patroller(user: str | None) -> bool:
     role = role_of(user)
     return role is not None and role.can_patrol
@@ -643,6 +659,7 @@ ROUTES: dict[tuple[str, str], Callable[[World, str | None], None]] = {
     ("GET", "/api/features/{key}"): features, ("GET", "/api/search"): search,
     ("GET", "/api/tiles/{key}/{z}/{x}/{y}.pbf"): vector_tiles,
     ("GET", "/patrol"): page("/patrol"), ("GET", "/api/patrol"): patrol_summary,
+    ("GET", "/3d"): page("/3d"), ("GET", "/api/buildings/{building_id}/stack"): building_stack,
     ("GET", "/api/patrol/model"): patrol_model,
     ("GET", "/api/risk/model"): risk_model, ("PUT", "/api/risk/model"): risk_model_put,
     ("POST", "/api/whatif/cameras"): whatif_drop, ("DELETE", "/api/whatif/cameras/{cam_id}"): whatif_remove,
