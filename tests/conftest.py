@@ -60,8 +60,9 @@ def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def analysed_path(tmp_path_factory: pytest.TempPathFactory, demo_path: Path) -> Path:
-    """The demo workspace with views, coverage and risk computed (as `pingan demo` leaves it)."""
+    """The demo workspace with views, coverage, risk and the 组格/片格 computed (as `pingan demo` leaves it)."""
     from api.workflows.coverage import compute_coverage
+    from api.workflows.hierarchy import plan_subgrids
     from api.workflows.risk import compute_risk
     from api.workflows.views import compute_views
 
@@ -71,6 +72,7 @@ def analysed_path(tmp_path_factory: pytest.TempPathFactory, demo_path: Path) -> 
     compute_views(ws)
     compute_coverage(ws)
     compute_risk(ws)
+    plan_subgrids(ws)
     return path
 
 

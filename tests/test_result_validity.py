@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 import shapely
 
+from api.workflows import hierarchy
 from api.workflows.coverage import compute_coverage
 from api.workflows.risk import compute_risk
 from api.workflows.views import compute_views
 from benchmarks import synthetic_city
 from layers import store
 
-RESULTS = ("views", "blind_spots", "coverage_grids", "coverage_communities", "coverage_targets", "risk")
+RESULTS = ("views", "blind_spots", "coverage_grids", "coverage_communities", "coverage_targets", "risk", "subgrids")
 
 
 def _invalid(ws) -> dict[str, int]:
@@ -55,5 +56,6 @@ def test_a_synthetic_citys_result_layers_are_valid(tmp_path):
     compute_views(ws)
     compute_coverage(ws)
     compute_risk(ws)
+    hierarchy.plan_subgrids(ws)
     assert set(RESULTS) <= set(ws.versions())
     assert _invalid(ws) == dict.fromkeys(_invalid(ws), 0)

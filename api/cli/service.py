@@ -39,6 +39,7 @@ def demo_cmd(workspace: Annotated[Path, typer.Argument(help="Where to build it")
     """Build the demo workspace (a town in 莱西市, Qingdao), compute coverage, risk and the evening patrols,
     optionally serve it."""
     from api.workflows.coverage import compute_coverage, coverage_is_current
+    from api.workflows.hierarchy import plan_subgrids
     from api.workflows.patrol import plan_patrols
     from api.workflows.risk import compute_risk
     from api.workflows.views import compute_views
@@ -75,10 +76,14 @@ def demo_cmd(workspace: Annotated[Path, typer.Argument(help="Where to build it")
                     patrol = plan_patrols(store, slot="18-24", units={"foot": 2, "car": 1}, shift_h=4.0, seconds=2.0,
                                           progress=step)
                     summary["patrol_routes"] = len(patrol.routes)
+                step("组格 and 片格")  # the levels below the grids, for the 3D map's drill-down
+                summary["subgrids"] = len(plan_subgrids(store, progress=step))
             levels = result.grids["level"].value_counts()
             summary["levels"] = {lv: int(levels.get(lv, 0)) for lv in ("red", "yellow", "green")}
             say(f"coverage and risk computed: {levels.get('red', 0)} red, {levels.get('yellow', 0)} yellow, "
                       f"{levels.get('green', 0)} green grids")
+            if "subgrids" in summary:
+                say(f"{summary['subgrids']} 组格/片格 planned inside the grids; the 3D map is at /3d")
             if "patrol_routes" in summary:
                 say(f"evening patrols (18-24) planned: {summary['patrol_routes']} routes, shown at /patrol")
         emit(summary)

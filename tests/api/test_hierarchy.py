@@ -27,7 +27,7 @@ runner = CliRunner()
 def planned(analysed_path, tmp_path_factory):
     path = tmp_path_factory.mktemp("hierarchy") / "demo.gpkg"
     shutil.copyfile(analysed_path, path)
-    result = runner.invoke(app, ["--json", "grids", "plan", str(path), "--subgrids"])
+    result = runner.invoke(app, ["--json", "grids", "plan", str(path), "--subgrids", "--group", "50-120"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["subgrids"] and data["grid_totals"]

@@ -37,7 +37,8 @@ ROLE_NAMES = list(access.ROLES)
 USERS = [f"{role}_{area}" for role in ROLE_NAMES for area in ("all", "c")] + [None]  # None: anonymous
 EDITABLE = ["communities", "grids", "buildings", "households", "roads", "targets", "incidents", "cameras", "sites"]
 KEYS = {"communities": "code", "grids": "code", "risk": "code", "risk_history": "code", "coverage_grids": "code",
-        "coverage_communities": "community_code", "views": "camera", "proposals": "rank", "patrol_zones": "code"}
+        "coverage_communities": "community_code", "views": "camera", "proposals": "rank", "patrol_zones": "code",
+        "subgrids": "code"}
 COUNTS: collections.Counter[str] = collections.Counter()
 
 
