@@ -2,7 +2,7 @@
 headless Chromium (Debian's ``chromium``, driven by playwright), 1400×900.
 
     python scripts/screenshots.py            # writes docs/login.png, households.png, coverage.png,
-                                             # placement.png, overview.png
+                                             # placement.png, overview.png, three-d.png
 
 Builds and analyses the demo in a temporary folder, serves it on a free loopback port with login
 required, and refuses to write a picture of a page that logged a console error or asked anything
@@ -23,11 +23,15 @@ sys.path.insert(0, str(ROOT))
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+#: the 3D page needs WebGL: ANGLE on SwiftShader (no GPU)
+WEBGL = [f for f in FLAGS if f != "--disable-gpu"] + ["--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+                                                       "--ignore-gpu-blocklist"]
 MAP = "Object.values(window).find(v => v && v._container && v.eachLayer)"
 
 
 def _analysed_demo(path: Path) -> None:
     from api.workflows.coverage import compute_coverage
+    from api.workflows.hierarchy import plan_subgrids
     from api.workflows.risk import compute_risk
     from api.workflows.views import compute_views
     from layers import demo, store
@@ -38,6 +42,7 @@ def _analysed_demo(path: Path) -> None:
     compute_views(ws)
     compute_coverage(ws)
     compute_risk(ws)
+    plan_subgrids(ws)
 
 
 def _serve(path: Path):  # type: ignore[no-untyped-def]
@@ -107,6 +112,27 @@ def main() -> None:
                 page.wait_for_timeout(300)
                 shot("placement")
                 browser.close()
+                gl = p.chromium.launch(executable_path=chromium, args=WEBGL)
+                page = gl.new_page(viewport={"width": 1400, "height": 900})
+                page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda e: problems.append(str(e)))
+                page.on("request", lambda r: problems.append(f"outside request {r.url}")
+                        if not r.url.startswith((url, "data:", "blob:")) else None)
+                page.request.post(f"{url}/api/auth/login", data={"username": "admin", "password": password})
+                ws = store.open_workspace(path)
+                hh = ws.read("households").groupby("building_id").size()
+                tallest = ws.features("buildings").set_index("id").loc[str(hh.idxmax())]
+                lon, lat = tallest.geometry.representative_point().coords[0]
+                page.goto(f"{url}/3d?lat={lat}&lon={lon}&zoom=17.3&pitch=58&bearing=-25", wait_until="load")
+                for _ in range(1200):  # (not wait_for_function: the page's CSP forbids the eval it uses)
+                    if page.evaluate("!!(window.pingan3d && window.pingan3d.ready && window.pingan3d.map.loaded())"):
+                        break
+                    page.wait_for_timeout(100)
+                page.evaluate(f"window.pingan3d.openStack('{tallest.name}')")
+                page.wait_for_selector("#p3-table")
+                page.wait_for_timeout(800)
+                shot("three-d")
+                gl.close()
         finally:
             server.should_exit = True
             thread.join(timeout=10)

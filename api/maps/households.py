@@ -77,6 +77,18 @@ def household_map(page: Page, *, households: bool = True, title_key: str = "hous
         # thousands of labels appear from street zoom on
         GridLabels(shown.geometry.representative_point(), [str(c)[-3:] for c in grids["code"]],
                    name=t(lang, "grid_labels"), min_zoom=0 if len(grids) <= 300 else 15).add_to(m)
+    if "subgrids" in present:  # the drill-down below the grid: 组格 solid, 片格 dashed (outlines only)
+        subs = page.read("subgrids")
+        if len(subs):
+            subs["level_text"] = subs["level"].map(lambda v: t(lang, f"subgrid_{v}"))
+            cols = ["code", "name", "level_text", "buildings"]
+            shown = page.escaped(subs, cols)
+            shown["_dash"] = np.where(subs["level"].to_numpy() == "patch", "4 4", "")
+            shown["_weight"] = np.where(subs["level"].to_numpy() == "patch", 0.8, 1.6)
+            folium.GeoJson(shown, name=t(lang, "subgrids"), show=False,
+                           tooltip=folium.GeoJsonTooltip(cols, aliases=[t(lang, f"sub_{c}") for c in cols]),
+                           style_function=lambda f: {"fill": False, "color": "#4a148c", "weight": f["properties"][
+                               "_weight"], "dashArray": f["properties"]["_dash"]}).add_to(m)
     if households and "buildings" in present and "households" in present:
         add_layer(m, page, "household_buildings", name=t(lang, "buildings"), popup=True)
     if exports and "risk" in present and page.scope is not None and page.scope.user.role.can_export:
