@@ -108,7 +108,10 @@ def main() -> None:
                 xy = page.evaluate(f"() => {MAP}.latLngToContainerPoint([{lat}, {lon}])")
                 page.select_option("#pp-model", "bullet-12mm")
                 page.mouse.click(xy["x"], xy["y"])
-                page.wait_for_function("document.getElementById('pingan-gain').textContent !== '—'")
+                for _ in range(600):  # polled: wait_for_function's eval is what the page's CSP forbids
+                    if page.evaluate("document.getElementById('pingan-gain').textContent !== '—'"):
+                        break
+                    page.wait_for_timeout(100)
                 page.wait_for_timeout(300)
                 shot("placement")
                 browser.close()

@@ -41,9 +41,11 @@ PAGE = """<!DOCTYPE html>
 <link rel="stylesheet" href="/static/pingan.css">
 <style>
   html, body, #map { margin: 0; height: 100%%; width: 100%%; }
-  #p3-panel { position: fixed; top: 10px; left: 10px; z-index: 2; width: 300px; max-height: 92vh; overflow: auto; }
+  #p3-panel { position: fixed; top: 10px; left: 10px; z-index: 2; width: 300px; max-height: 92vh; overflow: auto;
+              background: #fff; }
   #p3-stack { position: fixed; top: 10px; right: 10px; z-index: 2; width: 360px; max-height: 92vh; overflow: auto;
-              display: none; }
+              display: none; background: #fff; padding: 6px 8px; border-radius: 4px;
+              box-shadow: 0 1px 4px rgba(0, 0, 0, 0.3); }
   #p3-stack table { border-collapse: collapse; font-size: 12px; }
   #p3-stack td, #p3-stack th { border: 1px solid #ccc; padding: 2px 4px; text-align: center; }
   .p3-bar { display: inline-block; height: 8px; background: #6a51a3; vertical-align: middle; }
