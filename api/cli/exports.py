@@ -92,7 +92,7 @@ def export_map_cmd(
 @export_app.command("tables")
 def export_tables_cmd(
         workspace: Workspace, target: Annotated[Path, typer.Argument(help=".xlsx, or .csv for one table")],
-        table: Annotated[str, typer.Option(help="For CSV: grids or communities")] = "grids",
+        table: Annotated[str, typer.Option(help="CSV: grids, communities, groups, patches")] = "grids",
         user: ExportUser = None, lang: Lang = "zh", area: AreaOpt = None, force: Force = False) -> None:
     """Per-grid and per-community figures: an XLSX workbook (summary first) or one CSV table."""
     _export(workspace, user, lang, target, "building the tables", what="tables",

@@ -36,7 +36,7 @@ class ExportSpec(BaseModel):
     paper: Literal["A4", "A3"] = "A4"
     orientation: Literal["landscape", "portrait"] = "landscape"
     dpi: Annotated[int, Field(ge=72, le=600)] = 300
-    table: Literal["grids", "communities"] = "grids"
+    table: Literal["grids", "communities", "groups", "patches"] = "grids"
     name: Annotated[str | None, Field(max_length=120)] = None
     area: Annotated[str | None, Field(max_length=400, description="a part of your area: an admin-code prefix, "
                                       "'community:CODE,…' or 'grid:CODE,…'")] = None

@@ -27,14 +27,18 @@ from gis import partition
 #: column key → format; the format drives XLSX styles and CSV values (headers: ``column.<key>`` in
 #: the message catalogue)
 COLUMNS: dict[str, str] = {
+    "subgrid_code": "text",
     "code": "text",
     "name": "text",
     "community_code": "text",
     "community_name": "text",
     "township": "text",
     "kind": "text",
+    "parent_code": "text",
+    "grid_code": "text",
     "worker_id": "text",
     "grids": "int",
+    "buildings": "int",
     "red": "int",
     "yellow": "int",
     "green": "int",
@@ -46,6 +50,8 @@ COLUMNS: dict[str, str] = {
     "residents": "count",
     "rented": "count",
     "floating": "count",
+    "vacant": "count",
+    "elderly_alone": "count",
     "care": "count",
     "incidents": "int",
     "serious_incidents": "int",
@@ -237,13 +243,38 @@ def _csv_values(table: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out
 
 
+def level_table(source: Source, level: str) -> tuple[pd.DataFrame, int]:
+    """The 组格 (``groups``) or 片格 (``patches``) of the user's grids with their rolled-up figures
+    (:func:`api.workflows.hierarchy.rollup`), household counts 1–4 suppressed within each parent."""
+    from api.workflows.hierarchy import rollup
+
+    mine = set(source.read("grids")["code"].astype(str))
+    subs = source.read("subgrids")
+    key = {"groups": "group", "patches": "patch"}[level]
+    figures = rollup(source.store, grid_codes=mine)[key]
+    subs = subs[subs["level"] == key].set_index(subs[subs["level"] == key]["code"].astype(str))
+    out = figures.reindex(subs.index).fillna(0.0).reset_index(names="subgrid_code")
+    for col in ("name", "parent_code", "grid_code", "worker_id"):
+        out[col] = subs[col].reindex(out["subgrid_code"]).to_numpy() if col in subs else None
+    out["share_detect"] = (out["seen_detect_m2"] / out["public_m2"].replace(0, np.nan)).fillna(0.0)
+    for col in out.columns:  # counts as whole numbers (the roll-up sums them as floats)
+        if COLUMNS.get(col) in ("count", "int"):
+            out[col] = out[col].round().astype(np.int64)
+    if not privacy.may_see_aggregates(source):
+        out = out.drop(columns=[c for c in privacy.DERIVED if c in out])
+    return _shown(out, "parent_code", source.lang)
+
+
 def write_csv(source: Source, path: str | Path, *, table: str = "grids") -> Path:
     """One table as CSV, UTF-8 with a byte-order mark so Excel opens the Chinese headers right."""
-    if table not in ("grids", "communities"):
-        raise ValueError(f"unknown table '{table}': use 'grids' or 'communities'")
+    if table not in ("grids", "communities", "groups", "patches"):
+        raise ValueError(f"unknown table '{table}': use 'grids', 'communities', 'groups' (组格) or 'patches' (片格)")
     source.require_export()
-    rows = grid_figures(source)
-    shown, suppressed = grid_table(source, rows) if table == "grids" else community_table(source, rows)
+    if table in ("groups", "patches"):
+        shown, suppressed = level_table(source, table)
+    else:
+        rows = grid_figures(source)
+        shown, suppressed = grid_table(source, rows) if table == "grids" else community_table(source, rows)
     frame = cells.safe_frame(_csv_values(shown, source.lang))
     out = cells.atomic(Path(path), lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig",
                                                        quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n"))

@@ -112,7 +112,7 @@ def report_map(store: StoreDep, scope: ScopeDep, lang: LangDep, tasks: Backgroun
             response_class=FileResponse, responses=_files("xlsx", "csv"))
 def report_tables(store: StoreDep, scope: ScopeDep, lang: LangDep, tasks: BackgroundTasks,
                   fmt: Annotated[Literal["xlsx", "csv"], Query(alias="format")] = "xlsx",
-                  table: Literal["grids", "communities"] = "grids", name: Name = None,
+                  table: Literal["grids", "communities", "groups", "patches"] = "grids", name: Name = None,
                   area: AreaQ = None) -> FileResponse:
     spec = ExportSpec(what="tables", format=fmt, table=table, name=name, area=area)
     return _download(store, scope, lang, tasks, spec)

@@ -100,3 +100,42 @@ def test_households_carry_unit_floor_and_room_and_a_floor_above_the_building_is_
     text = str(err.value)
     assert "row 3" in text and "楼层" in text and f"floors of building {bid}" in text and "nothing was stored" in text
     assert len(ws.read("households")) == len(hh)
+
+
+def test_the_tables_per_zu_ge_and_pian_ge_hold_ones_area_with_small_counts_suppressed(planned, tmp_path):
+    import csv
+    import io
+
+    from fastapi.testclient import TestClient
+
+    from api import access
+    from api.app import create_app
+    from api.settings import Settings
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(planned, path)
+    ws = store.open_workspace(path)
+    community = ws.read("grids").sort_values("code")["community_code"].iloc[0]
+    access.add_user(ws, "local", "grid_worker", access.Area.parse(f"community:{community}"), "correct horse battery")
+    app = create_app(Settings(workspace=str(path)))
+    token = TestClient(app).post("/api/auth/login", json={"username": "local", "password": "correct horse battery"}
+                                 ).json()["token"]
+    client = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    mine = set(ws.read("grids").query("community_code == @community")["code"])
+    levels = hierarchy.rollup(ws)
+    for table, level in (("groups", "group"), ("patches", "patch")):
+        r = client.get("/api/reports/tables", params={"format": "csv", "table": table})
+        assert r.status_code == 200, r.text
+        rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+        assert rows and {"组格/片格编码", "网格编码"} <= set(rows[0])
+        assert {row["网格编码"] for row in rows} <= mine
+        codes = {row["组格/片格编码"] for row in rows}
+        subs = ws.read("subgrids")
+        assert codes == set(subs[(subs["level"] == level) & subs["grid_code"].isin(mine)]["code"])
+        households = next(k for k in rows[0] if "户数" in k)
+        for row in rows:
+            value = row[households]
+            assert value in {"<5", "0"} or int(value) >= 5
+            if value != "<5":
+                assert int(value) == int(levels[level].loc[row["组格/片格编码"], "households"])
+            assert not any(str(v).startswith(("=", "+", "@")) for v in row.values())

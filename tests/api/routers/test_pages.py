@@ -35,7 +35,7 @@ def test_every_page_renders_offline(client, path):
     assert page.status_code == 200, page.text[:500]
     urls = re.findall(r"""(?:src|href)=["']([^"']+)""", page.text)
     # assets from this server's /static, links to this server's own pages (the 2D map's 三维视图: /3d)
-    assets = [u for u in urls if not (u in ("/", "/3d"))]
+    assets = [u for u in urls if u not in ("/", "/3d")]
     assert all(u.startswith("/static/") for u in assets), urls
     assert "https://" not in page.text and "http://" not in page.text
 
