@@ -283,20 +283,29 @@ def write_csv(source: Source, path: str | Path, *, table: str = "grids") -> Path
 
 
 def write_xlsx(source: Source, path: str | Path) -> Path:
-    """A workbook: summary sheet, then grids and communities, Chinese headers, widths, filters, print setup."""
+    """A workbook: summary sheet, then grids and communities (and their 组格 and 片格 when the workspace
+    has them and the role reads them), Chinese headers, widths, filters, print setup."""
     source.require_export()
     rows = grid_figures(source)
     grid_shown, n_grid = grid_table(source, rows)
     comm_shown, n_comm = community_table(source, rows)
-    summary = summary_rows(source, rows, n_grid + n_comm)
-    out = cells.atomic(Path(path), lambda tmp: _workbook(source, tmp, summary, grid_shown, comm_shown))
+    tx = texts(source.lang, "table")
+    sheets = [(tx["grids"], grid_shown), (tx["communities"], comm_shown)]
+    suppressed = n_grid + n_comm
+    if source.store.has("subgrids") and "subgrids" in source.user.role.reads:
+        for level in ("groups", "patches"):
+            shown, n = level_table(source, level)
+            sheets.append((tx[level], shown))
+            suppressed += n
+    summary = summary_rows(source, rows, suppressed)
+    out = cells.atomic(Path(path), lambda tmp: _workbook(source, tmp, summary, sheets))
     source.audit("table:xlsx", {"format": "xlsx", "grids": len(grid_shown), "communities": len(comm_shown),
-                                "suppressed_cells": n_grid + n_comm})
+                                "sheets": [title for title, _ in sheets], "suppressed_cells": suppressed})
     return out
 
 
-def _workbook(source: Source, path: Path, summary: list[tuple[str, Any]], grids: pd.DataFrame,
-              comms: pd.DataFrame) -> None:
+def _workbook(source: Source, path: Path, summary: list[tuple[str, Any]],
+              sheets: list[tuple[str, pd.DataFrame]]) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -322,7 +331,7 @@ def _workbook(source: Source, path: Path, summary: list[tuple[str, Any]], grids:
     ws.column_dimensions["B"].width = min(80, max(cells.width(r[1]) for r in summary) + 4)
     for row in ws.iter_rows(min_row=4, max_col=2):
         row[1].alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
-    for title, table in ((tx["grids"], grids), (tx["communities"], comms)):
+    for title, table in sheets:
         sheet = wb.create_sheet(title)
         sheet.append([cells.cell(header(c, lang)) for c in table.columns])
         for cell in sheet[1]:
@@ -347,7 +356,7 @@ def _workbook(source: Source, path: Path, summary: list[tuple[str, Any]], grids:
                 elif kind == "level" and cell.value in LEVEL_COLOURS:
                     cell.fill = PatternFill("solid", fgColor=LEVEL_COLOURS[cell.value].lstrip("#"))
                     cell.value = t(lang, f"level.{cell.value}")
-        sheet.freeze_panes = "C2" if "name" in table or "community_name" in table else "B2"
+        sheet.freeze_panes = "C2" if {"name", "community_name"} & set(table.columns) else "B2"
         if len(table):
             sheet.auto_filter.ref = sheet.dimensions
         sheet.page_setup.orientation = "landscape"

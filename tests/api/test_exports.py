@@ -123,7 +123,7 @@ def test_maps_refuse_bad_paper_and_missing_results(ws, tmp_path, tiny_path):
 def test_xlsx_workbook_totals_match_the_workspace(ws, tmp_path):
     out = make(source_as(ws), ExportSpec(what="tables"), tmp_path / "t.xlsx")
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == ["汇总", "网格", "社区"]
+    assert wb.sheetnames == ["汇总", "网格", "社区", "组格", "片格"]  # the demo has its 组格 and 片格
     grids = pd.DataFrame(list(wb["网格"].values)[1:], columns=next(wb["网格"].values))
     comms = pd.DataFrame(list(wb["社区"].values)[1:], columns=next(wb["社区"].values))
     assert len(grids) == len(ws.read("grids")) and len(comms) == len(ws.read("communities"))

@@ -139,3 +139,15 @@ def test_the_tables_per_zu_ge_and_pian_ge_hold_ones_area_with_small_counts_suppr
             if value != "<5":
                 assert int(value) == int(levels[level].loc[row["组格/片格编码"], "households"])
             assert not any(str(v).startswith(("=", "+", "@")) for v in row.values())
+    import openpyxl
+
+    r = client.get("/api/reports/tables", params={"format": "xlsx"})
+    assert r.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(r.content))
+    assert {"网格", "社区", "组格", "片格"} <= set(book.sheetnames)
+    patches = book["片格"]
+    head = [c.value for c in patches[1]]
+    assert "组格/片格编码" in head
+    codes = {row[head.index("组格/片格编码")] for row in patches.iter_rows(min_row=2, values_only=True)}
+    subs = ws.read("subgrids")
+    assert codes == set(subs[(subs["level"] == "patch") & subs["grid_code"].isin(mine)]["code"])
