@@ -125,19 +125,29 @@ def rollup(store: Store, *, grid_codes: Iterable[str] | None = None) -> dict[str
     fig = pd.DataFrame(0.0, index=pd.Index(patches["code"].astype(str), name="code"), columns=list(FIGURES))
     by_grid = {code: np.flatnonzero(patches["grid_code"].astype(str).to_numpy() == code) for code in wanted}
 
+    codes = grids["code"].astype(str).to_numpy()
+    patch_grid = patches["grid_code"].astype(str).to_numpy()
+    tree = shapely.STRtree(patches.geometry.to_numpy())
+
     def patch_of(grid_rows: np.ndarray, points: np.ndarray) -> np.ndarray:
-        """Per point (grid row given), the position in ``patches`` of its 片格 (−1: none)."""
+        """Per point (grid row given), the position in ``patches`` of its 片格 (−1: none): the first
+        片格 of its own grid it meets (one spatial query for all points), else the nearest in that grid."""
         out = np.full(len(points), -1)
-        codes = grids["code"].astype(str).to_numpy()
-        for r in np.unique(grid_rows[grid_rows >= 0]):
-            mine = by_grid.get(codes[r])
-            if mine is None or not len(mine):
-                continue
-            here = np.flatnonzero(grid_rows == r)
-            geoms = patches.geometry.to_numpy()[mine]
-            hit = np.array([np.flatnonzero(shapely.intersects(geoms, p)) for p in points[here]], dtype=object)
-            out[here] = [mine[h[0]] if len(h) else mine[int(np.argmin(shapely.distance(geoms, p)))]
-                         for h, p in zip(hit, points[here], strict=True)]
+        ok = grid_rows >= 0
+        if not len(patches) or not ok.any():
+            return out
+        want = np.where(ok, codes[np.maximum(grid_rows, 0)], "")
+        p_idx, t_idx = tree.query(points, predicate="intersects")
+        match = patch_grid[t_idx] == want[p_idx]
+        p_idx, t_idx = p_idx[match], t_idx[match]
+        order = np.lexsort((t_idx, p_idx))  # per point, its lowest 片格 first
+        p_idx, t_idx = p_idx[order], t_idx[order]
+        points_hit, first = np.unique(p_idx, return_index=True)
+        out[points_hit] = t_idx[first]
+        for i in np.flatnonzero(ok & (out < 0)).tolist():  # on an edge, off by rounding: the nearest
+            mine = by_grid.get(str(want[i]))
+            if mine is not None and len(mine):
+                out[i] = mine[int(np.argmin(shapely.distance(patches.geometry.to_numpy()[mine], points[i])))]
         return out
 
     b, home = _buildings(store, grids)
