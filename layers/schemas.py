@@ -24,8 +24,9 @@ from layers.errors import UnknownLayerError
 class Field:
     """One attribute of a layer.
 
-    ``kind`` is one of ``str``, ``int``, ``float``, ``enum``, ``tags``, ``datetime``
-    or ``code`` (a digit string kept as text so leading zeros survive).
+    ``kind`` is one of ``str``, ``int``, ``float``, ``enum``, ``tags``, ``datetime``,
+    ``code`` (a digit string kept as text so leading zeros survive) or ``worker`` (text naming who
+    answers for an area: a staff or role id; a phone or ID-card number is refused).
     ``choices`` maps every accepted spelling (English key, Chinese word, synonyms)
     to the canonical key that is stored.
     """
@@ -210,7 +211,7 @@ SCHEMAS: dict[str, LayerSchema] = {s.name: s for s in [
         Field("name", "str", False, "网格名称", ("网格名称", "名称")),
         Field("community_code", "code", True, "社区编码", ("社区编码", "所属社区编码", "村居编码")),
         Field("kind", "enum", False, "网格类型", ("网格类型", "类型"), GRID_KINDS),
-        Field("worker_id", "str", False, "网格员编号", ("网格员编号", "网格员", "网格员工号")),
+        Field("worker_id", "worker", False, "网格员编号", ("网格员编号", "网格员", "网格员工号")),
     )),
     LayerSchema("buildings", "建筑", ("Polygon", "MultiPolygon"), fields=(
         Field("id", "str", True, "建筑编号", ("建筑编号", "楼栋编号", "楼号", "编号")),
@@ -293,7 +294,7 @@ SCHEMAS: dict[str, LayerSchema] = {s.name: s for s in [
         Field("parent_code", "code", True, "上级编码", ("上级编码", "所属编码", "父级编码")),
         Field("grid_code", "code", True, "网格编码", ("网格编码", "所属网格")),
         Field("name", "str", False, "名称", ("名称",)),
-        Field("worker_id", "str", False, "责任人编号", ("责任人编号", "责任人", "负责人编号", "楼栋长"),
+        Field("worker_id", "worker", False, "责任人编号", ("责任人编号", "责任人", "负责人编号", "楼栋长"),
               hint="who answers for it: a worker or role id, never a resident's details"),
         Field("buildings", "int", False, "楼栋数", ("楼栋数",), min=0, max=100_000),
         Field("note", "str", False, "说明", ("说明", "备注")),

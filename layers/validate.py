@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from layers.errors import LayerValidationError, Problem
 from layers.schemas import Field, LayerSchema
 from layers.values import (
     CONTROL,
+    PERSONAL_NUMBER,
     RESOLUTION,
     TAG_SPLIT,
     is_missing,
@@ -111,6 +113,13 @@ def _coerce(ctx: _Context, f: Field, pos: int, v: Any) -> Any:
             ctx.add(pos, f.name, v, f"'{v}' is not a date/time", "use e.g. 2026-03-01 14:30")
             return None
         return ts
+    if f.kind == "worker":  # who answers for an area: a worker or role id, never someone's phone or ID card
+        text = str(to_code(v)).strip()
+        if PERSONAL_NUMBER.fullmatch(re.sub(r"[\s-]", "", text)):
+            ctx.add(pos, f.name, v, f"{label} looks like a phone or ID-card number, which is personal information",
+                    "enter the worker's staff id (e.g. WGY0123) or a role, not their phone or 身份证号")
+            return None
+        return text
     if f.kind == "code":
         code = to_code(v)
         if not code.isdigit():
@@ -288,6 +297,19 @@ def _km_outside(extent: Sequence[float], x: float, y: float) -> float:
     dx = max(w - x, 0.0, x - e) * 111.32 * math.cos(math.radians(y))
     dy = max(s - y, 0.0, y - n) * 110.57
     return math.hypot(dx, dy)
+
+
+def check_cells(layer: str, field: str, values: Sequence[Any], rows: Sequence[int],
+                shown: str | None = None) -> tuple[list[Any], list[Problem]]:
+    """One field's cells checked as an import checks them: the stored value of each (None when empty or
+    wrong) and the problems found, by row. For tables that change one field of stored features."""
+    schema = schemas.get(layer)
+    f = next((x for x in schema.fields if x.name == field), None)
+    if f is None:
+        raise KeyError(f"layer '{layer}' has no field '{field}'")
+    ctx = _Context(schema, rows, {field: shown or f.label or field})
+    stored = [None if is_missing(v) else _coerce(ctx, f, pos, v) for pos, v in enumerate(values)]
+    return stored, ctx.problems
 
 
 def validate(data: pd.DataFrame, layer: str, *, extra: str = "error", repair: bool = False,

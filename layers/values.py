@@ -16,6 +16,9 @@ TAG_SPLIT = re.compile(r"[;,，；、|/\s]+")
 #: control characters (a line break inside a cell excepted) and bidirectional overrides: they cut,
 #: hide or reorder text (a NUL ends a name in SQLite tools; a tab before '=' makes a formula)
 CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+#: what a resident's mainland mobile number (1[3-9]x xxxx xxxx, optional +86) or 身份证号 (17 digits and a
+#: check digit or X) looks like: refused where a field holds who answers for an area
+PERSONAL_NUMBER = re.compile(r"(?:\+?86)?1[3-9]\d{9}|\d{17}[\dXx]")
 #: a spreadsheet number with this many digits has lost some (float64 holds 15–17)
 LOSSY_DIGITS = 16
 

@@ -348,3 +348,15 @@ def grids_plan_cmd(workspace: Workspace,
               f"within {min_households}–{max_households} households, the others explained in the note")
     for code, problems in result.problems.items():
         out.print(f"community {code}: " + ("tiles without gaps or overlaps" if not problems else "; ".join(problems)))
+
+
+@grids_app.command("assign")
+def grids_assign_cmd(workspace: Workspace,
+                     table: Annotated[Path, typer.Argument(help="CSV/XLSX: 编码 (grid, 组格 or 片格 code) and "
+                                                                "责任人编号 (a staff or role id)")],
+                     user: Annotated[str | None, typer.Option(
+                         "--user", help="Act as this workspace user (their role and area apply)")] = None) -> None:
+    """Store who answers for each 网格/组格/片格 (责任人) from a table; every row is checked first."""
+    from api.cli.subgrids import assign_and_show
+
+    assign_and_show(Path(workspace), table, user)

@@ -42,3 +42,20 @@ def plan_and_show(workspace: Path, group: str, patch: str) -> None:
               f"{g_lo}–{g_hi}, 片格 {p_lo}–{p_hi} households); stored as the subgrids layer. Totals: "
               f"{grid['households'].sum():.0f} households, {grid['incidents'].sum():.0f} incidents, the same at "
               "every level")
+
+
+def assign_and_show(workspace: Path, table: Path, user: str | None) -> None:
+    """Check and store the responsibility table ``table`` as ``user`` (default: the local administrator)."""
+    from api.exports import Source
+    from api.workflows.responsibility import assign, read_table
+
+    with cli_errors():
+        store = open_store(workspace)
+        scope = Source.local(store, user).scope
+        frame, rows = read_table(table)
+        result = assign(store, scope, frame, rows=rows, source=table.name)
+    if emit(result):
+        return
+    changed = result["changed"]
+    out.print(f"{changed.get('grids', 0)} grid(s) and {changed.get('subgrids', 0)} 组格/片格 now have a new 责任人; "
+              f"{result['unchanged']} already had it")

@@ -1,12 +1,16 @@
-"""A building's stack (单元 × 楼层) for the 3D page: counts per floor, detail only with a reason."""
+"""Below the grid: a building's stack (单元 × 楼层; counts per floor, detail only with a reason) and who
+answers for each 网格, 组格 and 片格 (责任人)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
+import pandas as pd
 from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ScopeDep, StoreDep
+from api.workflows.responsibility import assign
 from api.workflows.stacks import stack
 
 router = APIRouter(tags=["buildings"])
@@ -19,3 +23,27 @@ def get_stack(store: StoreDep, scope: ScopeDep,
               reason: Annotated[str | None, Query(max_length=200, description="why household detail is read "
                                                   "(audited)")] = None) -> dict[str, Any]:
     return stack(store, scope, building_id, reason=reason)
+
+
+class Responsibility(BaseModel):
+    """Who answers for one area: its code and a staff or role id (null clears it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: Annotated[str, Field(min_length=1, max_length=32)]
+    worker_id: Annotated[str | None, Field(max_length=64)] = None
+
+
+class Responsibilities(BaseModel):
+    """Rows of a responsibility table, as ``pingan grids assign`` reads them from a spreadsheet."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rows: Annotated[list[Responsibility], Field(min_length=1, max_length=20_000)]
+
+
+@router.put("/responsibility", summary="Set who answers for grids, 组格 and 片格 of your area (a staff or role "
+            "id, never a phone or ID number; every row checked first; audited)")
+def put_responsibility(store: StoreDep, scope: ScopeDep, body: Responsibilities) -> dict[str, Any]:
+    table = pd.DataFrame({"code": [r.code for r in body.rows], "worker_id": [r.worker_id for r in body.rows]})
+    return assign(store, scope, table)

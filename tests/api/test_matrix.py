@@ -362,6 +362,21 @@ def building_stack(w: World, user: str | None) -> None:
             assert r.json()["detail"] is not None
 
 
+def responsibility(w: World, user: str | None) -> None:
+    role = role_of(user)
+    for where in ("in", "out"):
+        code = str(w.row("grids", where)["properties"]["code"])
+        r = call(w, user, "PUT", "/api/responsibility", where, json={"rows": [{"code": code, "worker_id": "MX1"}]})
+        may = role is not None and {"grids", "subgrids"} <= role.writes
+        if may and where == "out" and limited(user):  # outside: the same answer as a code that does not exist
+            assert r.status_code == 422 and "in your area" in r.text, (user, r.status_code, r.text[:200])
+            ghost = call(w, user, "PUT", "/api/responsibility", where,
+                         json={"rows": [{"code": "999999999999999", "worker_id": "MX1"}]})
+            assert ghost.json()["detail"].replace("999999999999999", code) == r.json()["detail"], user
+            continue
+        expect(r, may, (200,), user, f"responsibility {where}")
+
+
 def patroller(user: str | None) -> bool:
     role = role_of(user)
     return role is not None and role.can_patrol
@@ -661,6 +676,7 @@ ROUTES: dict[tuple[str, str], Callable[[World, str | None], None]] = {
     ("GET", "/api/tiles/{key}/{z}/{x}/{y}.pbf"): vector_tiles,
     ("GET", "/patrol"): page("/patrol"), ("GET", "/api/patrol"): patrol_summary,
     ("GET", "/3d"): page("/3d"), ("GET", "/api/buildings/{building_id}/stack"): building_stack,
+    ("PUT", "/api/responsibility"): responsibility,
     ("GET", "/api/patrol/model"): patrol_model,
     ("GET", "/api/risk/model"): risk_model, ("PUT", "/api/risk/model"): risk_model_put,
     ("POST", "/api/whatif/cameras"): whatif_drop, ("DELETE", "/api/whatif/cameras/{cam_id}"): whatif_remove,
