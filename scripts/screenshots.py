@@ -132,7 +132,7 @@ def main() -> None:
                         break
                     page.wait_for_timeout(100)
                 page.evaluate(f"window.pingan3d.openStack('{tallest.name}')")
-                page.wait_for_selector("#p3-table")
+                page.wait_for_selector("#p3-stack .ps-table")
                 page.wait_for_timeout(800)
                 shot("three-d")
                 gl.close()

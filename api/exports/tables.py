@@ -243,13 +243,16 @@ def _csv_values(table: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out
 
 
-def level_table(source: Source, level: str) -> tuple[pd.DataFrame, int]:
-    """The 组格 (``groups``) or 片格 (``patches``) of the user's grids with their rolled-up figures
-    (:func:`api.workflows.hierarchy.rollup`), household counts 1–4 suppressed within each parent."""
+def level_table(source: Source, level: str, grids: set[str] | None = None) -> tuple[pd.DataFrame, int]:
+    """The 组格 (``groups``) or 片格 (``patches``) of the user's grids (of those among ``grids`` when
+    given) with their rolled-up figures (:func:`api.workflows.hierarchy.rollup`), household counts 1–4
+    suppressed within each parent (so one grid's rows are the same as in the whole table)."""
     from api.workflows.hierarchy import rollup
 
     mine = set(source.read("grids")["code"].astype(str))
+    mine = mine if grids is None else mine & grids
     subs = source.read("subgrids")
+    subs = subs[subs["grid_code"].astype(str).isin(mine)]
     key = {"groups": "group", "patches": "patch"}[level]
     figures = rollup(source.store, grid_codes=mine)[key]
     subs = subs[subs["level"] == key].set_index(subs[subs["level"] == key]["code"].astype(str))

@@ -8,6 +8,8 @@ information: buildings show aggregates only, and counts below ``SMALL_COUNT`` ar
 from __future__ import annotations
 
 import html
+import json
+from typing import Any
 
 import folium
 import numpy as np
@@ -21,7 +23,7 @@ from api.workflows import reasons
 
 TO_3D = """
 <a id="pingan-to-3d" class="pingan-title" href="/3d"
-   style="position:fixed;bottom:24px;left:10px;z-index:1000">%(text)s</a>
+   style="position:fixed;top:50px;left:60px;z-index:1000;font-size:13px">%(text)s</a>
 <script>
 document.getElementById('pingan-to-3d').addEventListener('click', function (ev) {
   const map = Object.values(window).find(v => v && v._container && v.eachLayer);
@@ -77,7 +79,8 @@ def household_map(page: Page, *, households: bool = True, title_key: str = "hous
         # thousands of labels appear from street zoom on
         GridLabels(shown.geometry.representative_point(), [str(c)[-3:] for c in grids["code"]],
                    name=t(lang, "grid_labels"), min_zoom=0 if len(grids) <= 300 else 15).add_to(m)
-    if "subgrids" in present:  # the drill-down below the grid: 组格 solid, 片格 dashed (outlines only)
+    served = exports  # a page this server answers for (an offline copy has no API to drill into)
+    if "subgrids" in present:  # the drill-down below the grid: 组格 solid, 片格 dashed; a click opens the card
         subs = page.read("subgrids")
         if len(subs):
             subs["level_text"] = subs["level"].map(lambda v: t(lang, f"subgrid_{v}"))
@@ -85,20 +88,63 @@ def household_map(page: Page, *, households: bool = True, title_key: str = "hous
             shown = page.escaped(subs, cols)
             shown["_dash"] = np.where(subs["level"].to_numpy() == "patch", "4 4", "")
             shown["_weight"] = np.where(subs["level"].to_numpy() == "patch", 0.8, 1.6)
+            # a fill a click can land on (almost transparent); patches drawn last, so a click finds the smallest
+            shown = shown.iloc[np.argsort(subs["level"].to_numpy() == "patch", kind="stable")]
+            kwargs: dict[str, Any] = {}
+            if served:
+                shown["_sub"] = shown["code"].to_numpy()
+                kwargs["popup"] = folium.GeoJsonPopup(["code"], aliases=[t(lang, "drill.card")], max_width=360)
             folium.GeoJson(shown, name=t(lang, "subgrids"), show=False,
                            tooltip=folium.GeoJsonTooltip(cols, aliases=[t(lang, f"sub_{c}") for c in cols]),
-                           style_function=lambda f: {"fill": False, "color": "#4a148c", "weight": f["properties"][
-                               "_weight"], "dashArray": f["properties"]["_dash"]}).add_to(m)
+                           style_function=lambda f: {"fill": True, "fillOpacity": 0.01, "color": "#4a148c",
+                                                     "weight": f["properties"]["_weight"],
+                                                     "dashArray": f["properties"]["_dash"]}, **kwargs).add_to(m)
     if households and "buildings" in present and "households" in present:
         add_layer(m, page, "household_buildings", name=t(lang, "buildings"), popup=True)
     if exports and "risk" in present and page.scope is not None and page.scope.user.role.can_export:
         add_export_menu(m, lang, "risk")
     page_html(m).add_child(folium.Element(_legend(lang, counts, rented=households)))
-    if households and exports:  # the same place in 3D (an offline copy has no /3d to go to)
+    if households and served:  # the same place in 3D (an offline copy has no /3d to go to)
         page_html(m).add_child(folium.Element(TO_3D % {"text": html.escape(t(lang, "3d.open")),
                                                        "lang": "&lang=en" if lang == "en" else ""}))
+    if served and ("subgrids" in present or (households and "buildings" in present)):
+        page_html(m).add_child(folium.Element(drill_script(page, present, households=households)))
     folium.LayerControl(collapsed=False).add_to(m)
     return m
+
+
+#: what a 组格/片格 card shows, in order (the report tables' figures)
+CARD_FIELDS = ("worker_id", "buildings", "households", "residents", "rented", "floating", "vacant", "elderly_alone",
+               "incidents", "public_m2", "share_detect")
+DRILL = """<div class="pingan-panel pingan-stack" id="pingan-stack"></div>
+<script type="application/json" id="pingan-drill-config">%(config)s</script>
+<script src="/static/pingan-drill.js"></script>
+<script>
+window.addEventListener('load', function () {
+  const map = Object.values(window).find(v => v && v._container && v.eachLayer);
+  const cfg = JSON.parse(document.getElementById('pingan-drill-config').textContent);
+  if (map) { window.pinganDrill(map, cfg); }
+});
+</script>
+"""
+
+
+def drill_script(page: Page, present: set[str], *, households: bool) -> str:
+    """The drill-down of the served 2D map: 组格/片格 cards and building stacks (pingan-drill.js)."""
+    lang = page.lang
+    role = page.scope.user.role if page.scope is not None else None
+    stack_texts = ("stack", "households", "floor", "unit", "detail", "reason", "reason_needed", "close",
+                   "suppressed", "rented")
+    texts = {k: t(lang, f"3d.{k}") for k in stack_texts}
+    texts |= {k: t(lang, f"column.{k}") for k in CARD_FIELDS if k != "worker_id"}
+    texts |= {"worker_id": t(lang, "drill.worker_id"), "children": t(lang, "drill.children"),
+              "level_group": t(lang, "subgrid_group"), "level_patch": t(lang, "subgrid_patch")}
+    fields = [f for f in CARD_FIELDS if households or f not in ("households", "residents", "rented", "floating",
+                                                                "vacant", "elderly_alone")]
+    config = {"lang": lang, "texts": texts, "fields": fields,
+              "stacks": households and "buildings" in present,
+              "detail": bool(role is not None and role.household_detail and "households" in present)}
+    return DRILL % {"config": json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")}
 
 
 def _legend(lang: str, counts: dict[str, int], *, rented: bool = True) -> str:

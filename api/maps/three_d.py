@@ -43,12 +43,6 @@ PAGE = """<!DOCTYPE html>
   html, body, #map { margin: 0; height: 100%%; width: 100%%; }
   #p3-panel { position: fixed; top: 10px; left: 10px; z-index: 2; width: 300px; max-height: 92vh; overflow: auto;
               background: #fff; }
-  #p3-stack { position: fixed; top: 10px; right: 10px; z-index: 2; width: 360px; max-height: 92vh; overflow: auto;
-              display: none; background: #fff; padding: 6px 8px; border-radius: 4px;
-              box-shadow: 0 1px 4px rgba(0, 0, 0, 0.3); }
-  #p3-stack table { border-collapse: collapse; font-size: 12px; }
-  #p3-stack td, #p3-stack th { border: 1px solid #ccc; padding: 2px 4px; text-align: center; }
-  .p3-bar { display: inline-block; height: 8px; background: #6a51a3; vertical-align: middle; }
 </style>
 </head>
 <body>
@@ -63,9 +57,10 @@ PAGE = """<!DOCTYPE html>
   <div id="p3-note" style="font-size:12px;color:#555">%(note)s</div>
   <div><a id="p3-2d" href="/">%(to_2d)s</a></div>
 </div>
-<div class="pingan-panel" id="p3-stack"></div>
+<div class="pingan-panel pingan-stack" id="p3-stack"></div>
 <script type="application/json" id="pingan-3d-config">%(config)s</script>
 <script src="/static/maplibre/maplibre-gl-csp.js"></script>
+<script src="/static/pingan-drill.js"></script>
 <script src="/static/pingan-3d.js"></script>
 </body>
 </html>

@@ -9,9 +9,9 @@ import pandas as pd
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import ScopeDep, StoreDep
+from api.deps import LangDep, ScopeDep, StoreDep
 from api.workflows.responsibility import assign
-from api.workflows.stacks import stack
+from api.workflows.stacks import stack, subgrid_card
 
 router = APIRouter(tags=["buildings"])
 
@@ -23,6 +23,13 @@ def get_stack(store: StoreDep, scope: ScopeDep,
               reason: Annotated[str | None, Query(max_length=200, description="why household detail is read "
                                                   "(audited)")] = None) -> dict[str, Any]:
     return stack(store, scope, building_id, reason=reason)
+
+
+@router.get("/subgrids/{code}", summary="A 组格's or 片格's rolled-up figures (your area; household counts 1–4 "
+            "shown as <5) and its children: the 2D map's drill-down")
+def get_subgrid(store: StoreDep, scope: ScopeDep, lang: LangDep,
+                code: Annotated[str, Path(max_length=32, pattern=r"^[0-9]+$")]) -> dict[str, Any]:
+    return subgrid_card(store, scope, code, lang=lang)
 
 
 class Responsibility(BaseModel):

@@ -11,8 +11,6 @@
   const EMPTY = {type: 'FeatureCollection', features: []};
   const RAMP = ['#f2f0f7', '#cbc9e2', '#9e9ac8', '#6a51a3', '#3f007d'];
 
-  function esc(s) { const d = document.createElement('div'); d.textContent = String(s); return d.innerHTML; }
-
   maplibregl.setWorkerUrl('/static/maplibre/maplibre-gl-csp-worker.js');
   const place = params.has('lat') && params.has('lon')  // a place asked for (the 2D map's link), else the area
     ? {center: [Number(params.get('lon')), Number(params.get('lat'))], zoom: Number(params.get('zoom') || 16)}
@@ -90,66 +88,9 @@
     state.loads += 1;
   }
 
-  function cell(value) { return value === '<5' ? '&lt;5' : esc(value); }
-
-  function showStack(data) {
-    state.lastStack = data;
-    const box = document.getElementById('p3-stack');
-    const b = data.building;
-    const floors = [...new Set(data.cells.map(c => c.floor))].sort((a, b) => (b ?? -99) - (a ?? -99));
-    const units = data.units;
-    const at = {};
-    for (const c of data.cells) { at[c.unit + '|' + c.floor] = c; }
-    let rows = '';
-    for (const f of floors) {
-      rows += '<tr><th>' + (f === null ? '?' : esc(f)) + '</th>';
-      for (const u of units) {
-        const c = at[u + '|' + f];
-        if (!c) { rows += '<td></td>'; continue; }
-        const n = typeof c.households === 'number' ? c.households : 2;
-        rows += '<td class="p3-cell" data-unit="' + esc(u) + '" data-floor="' + esc(f) + '" data-households="'
-          + esc(c.households) + '">' + cell(c.households) + ' <span class="p3-bar" style="width:' + (4 * n)
-          + 'px"></span>' + (typeof c.rented === 'number' && c.rented ? ' ' + esc(T.rented) + ' ' + c.rented : '')
-          + '</td>';
-      }
-      rows += '</tr>';
-    }
-    let html = '<b>' + esc(T.stack.replace('{building}', b.name || b.address || b.id)) + '</b>'
-      + ' <button type="button" id="p3-close">' + esc(T.close) + '</button>'
-      + '<div>' + esc(T.households) + ': <span id="p3-total">' + cell(b.households) + '</span></div>'
-      + '<table id="p3-table"><tr><th>' + esc(T.floor) + ' \\ ' + esc(T.unit) + '</th>'
-      + units.map(u => '<th>' + esc(u || '—') + '</th>').join('') + '</tr>' + rows + '</table>';
-    if (data.suppressed) { html += '<div style="font-size:12px">' + esc(T.suppressed.replace('{n}', data.suppressed)) + '</div>'; }
-    if (CFG.detail) {
-      html += '<div><input id="p3-reason" placeholder="' + esc(T.reason) + '"> <button type="button" id="p3-detail">'
-        + esc(T.detail) + '</button></div><div id="p3-people"></div>';
-    }
-    if (data.detail) {
-      html += '<table id="p3-detail-rows">' + data.detail.map(h => '<tr><td>' + esc(h.unit ?? '') + '</td><td>'
-        + esc(h.floor ?? '') + '</td><td>' + esc(h.room ?? '') + '</td><td>' + esc(h.members ?? '') + '</td><td>'
-        + esc(h.tags ?? '') + '</td></tr>').join('') + '</table>';
-    }
-    box.innerHTML = html;
-    box.style.display = 'block';
-    document.getElementById('p3-close').addEventListener('click', () => { box.style.display = 'none'; });
-    const ask = document.getElementById('p3-detail');
-    if (ask) {
-      ask.addEventListener('click', async function () {
-        const reason = document.getElementById('p3-reason').value.trim();
-        if (!reason) { document.getElementById('p3-people').textContent = T.reason_needed; return; }
-        const r = await fetch('/api/buildings/' + encodeURIComponent(b.id) + '/stack?reason='
-                              + encodeURIComponent(reason));
-        const answer = await r.json();
-        if (!r.ok) { document.getElementById('p3-people').textContent = answer.detail || r.status; return; }
-        showStack(answer);
-      });
-    }
-  }
-
-  async function openStack(id) {
-    const r = await fetch('/api/buildings/' + encodeURIComponent(id) + '/stack');
-    const data = await r.json();
-    if (r.ok) { showStack(data); }
+  const stackBox = document.getElementById('p3-stack');
+  function openStack(id) {  // the stack box is drawn by pingan-drill.js, as on the 2D map
+    return window.pinganStack.open(stackBox, id, T, CFG.detail, data => { state.lastStack = data; });
   }
   state.openStack = openStack;
 

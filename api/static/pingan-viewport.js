@@ -161,7 +161,9 @@
     map.on('zoomend', tally);
     if (cfg.popup) {
       layer.on('click', function (e) {
-        L.popup({maxWidth: 420}).setLatLng(e.latlng).setContent(card(cfg, e.layer.properties)).openOn(map);
+        // pinganProps: the feature, for the drill-down (pingan-drill.js) to see what was clicked
+        L.popup({maxWidth: 420, pinganProps: e.layer.properties}).setLatLng(e.latlng)
+          .setContent(card(cfg, e.layer.properties)).openOn(map);
       });
     }
     return layer;

@@ -74,3 +74,26 @@ def stack(store: Store, scope: Scope, building_id: str, *, reason: str | None = 
                               int(v) if isinstance(v, (int, np.integer)) else v) for k, v in r.items()}
                          for r in detail.astype(object).to_dict("records")]
     return out
+
+
+def subgrid_card(store: Store, scope: Scope, code: str, *, lang: str = "zh") -> dict[str, Any]:
+    """One 组格's or 片格's card for the 2D map's drill-down: its rolled-up figures (households, tags,
+    incidents, public space seen) as the report tables give them, counts 1–4 as "<5", and its children."""
+    from api.exports import Source
+    from api.exports.tables import level_table
+
+    scope.allow_read("subgrids")
+    subs = store.read("subgrids") if store.has("subgrids") else pd.DataFrame({"code": []})
+    hit = subs[subs["code"].astype(str) == code]
+    if hit.empty or not scope.shows(store, "subgrids", hit.iloc[0].to_dict()):
+        raise UnknownLayerError(f"no 组格 or 片格 '{code}' in your area")
+    row = hit.iloc[0]
+    level = str(row["level"])
+    table, _ = level_table(Source(store, scope, lang), "groups" if level == "group" else "patches",
+                           grids={str(row["grid_code"])})
+    figures = table[table["subgrid_code"].astype(str) == code].iloc[0].to_dict() if len(table) else {}
+    children = subs[subs["parent_code"].astype(str) == code]["code"].astype(str).sort_values().tolist()
+    out = {k: (None if not isinstance(v, str) and pd.isna(v) else v.item() if isinstance(v, np.generic) else v)
+           for k, v in figures.items()}
+    return {**out, "code": code, "level": level, "name": None if pd.isna(row.get("name")) else str(row["name"]),
+            "parent_code": str(row["parent_code"]), "grid_code": str(row["grid_code"]), "children": children}

@@ -362,6 +362,20 @@ def building_stack(w: World, user: str | None) -> None:
             assert r.json()["detail"] is not None
 
 
+def subgrid_card(w: World, user: str | None) -> None:
+    role = role_of(user)
+    for where in ("in", "out"):
+        code = str(w.row("subgrids", where)["properties"]["code"])
+        r = call(w, user, "GET", f"/api/subgrids/{code}", where)
+        allowed = role is not None and "subgrids" in role.reads and not (where == "out" and limited(user))
+        expect(r, allowed, (200,), user, f"subgrid card {where}")
+        if r.status_code == 200:
+            card = r.json()
+            assert card["code"] == code
+            assert all(card.get(c) in (None, "<5", 0) or card[c] >= 5 for c in ("households", "rented", "vacant"))
+            assert ("households" in card) == bool(role.reads & {"households", "buildings", "risk"}), user  # type: ignore[union-attr]
+
+
 def responsibility(w: World, user: str | None) -> None:
     role = role_of(user)
     for where in ("in", "out"):
@@ -676,7 +690,7 @@ ROUTES: dict[tuple[str, str], Callable[[World, str | None], None]] = {
     ("GET", "/api/tiles/{key}/{z}/{x}/{y}.pbf"): vector_tiles,
     ("GET", "/patrol"): page("/patrol"), ("GET", "/api/patrol"): patrol_summary,
     ("GET", "/3d"): page("/3d"), ("GET", "/api/buildings/{building_id}/stack"): building_stack,
-    ("PUT", "/api/responsibility"): responsibility,
+    ("PUT", "/api/responsibility"): responsibility, ("GET", "/api/subgrids/{code}"): subgrid_card,
     ("GET", "/api/patrol/model"): patrol_model,
     ("GET", "/api/risk/model"): risk_model, ("PUT", "/api/risk/model"): risk_model_put,
     ("POST", "/api/whatif/cameras"): whatif_drop, ("DELETE", "/api/whatif/cameras/{cam_id}"): whatif_remove,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+import shapely
 from fastapi.testclient import TestClient
 
 from api import access
@@ -123,13 +124,66 @@ def test_the_3d_page_renders_offline_and_a_click_on_a_building_shows_its_floors(
         page.mouse.click(x, y)
         wait_for(page, "window.pingan3d.lastStack !== null", 20)
         assert page.evaluate("window.pingan3d.lastStack.building.id") == bid
-        shown = page.evaluate("""() => Array.from(document.querySelectorAll('#p3-table td.p3-cell')).map(
+        shown = page.evaluate("""() => Array.from(document.querySelectorAll('#p3-stack .ps-table td.ps-cell')).map(
             td => [td.dataset.unit, td.dataset.floor, td.dataset.households])""")
         got = {(u, int(f)): h for u, f, h in shown}
         assert got == {(u, int(f)): ("<5" if n < 5 else str(int(n))) for (u, f), n in cells.items()}
-        assert "<5" in page.inner_text("#p3-table") or all(n >= 5 for n in cells)
+        assert "<5" in page.inner_text("#p3-stack .ps-table") or all(n >= 5 for n in cells)
         # tilt and rotate, then the page still draws without errors
         page.evaluate("window.pingan3d.map.jumpTo({pitch: 60, bearing: 45})")
         wait_for(page, "window.pingan3d.map.loaded()", 20)
         assert errors == [] and outside == []
+        page.close()
+
+
+@pytest.mark.browser
+def test_the_2d_map_drills_down_to_a_patchs_figures_and_a_buildings_floors(demo3d, webgl, tmp_path):
+    from api.exports import Source
+    from api.exports.tables import level_table
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo3d, path)
+    ws = store.open_workspace(path)
+    bid, cells = _known_building(ws)
+    b = ws.features("buildings").set_index("id")
+    centre = b.geometry[bid].representative_point()
+    subs = ws.features("subgrids")
+    patches = subs[subs["level"] == "patch"]
+    patch = patches[patches.geometry.contains(centre)].iloc[0]
+    empty = patch.geometry.difference(shapely.union_all(b.geometry.to_numpy())).representative_point()
+    table, _ = level_table(Source.local(ws), "patches")
+    expected = table.set_index("subgrid_code").loc[patch["code"]]
+    with serving(str(path)) as url:
+        page = webgl.new_page(viewport={"width": 1200, "height": 800})
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{url}/", wait_until="load")
+        wait_for(page, "!!window.pinganDrillState", 30)
+        page.evaluate(f"void Object.values(window).find(v => v && v._container && v.eachLayer)"
+                      f".setView([{centre.y}, {centre.x}], 19, {{animate: false}})")
+
+        def click(point):
+            x, y = page.evaluate(f"(() => {{ const m = Object.values(window).find(v => v && v._container && "
+                                 f"v.eachLayer); const p = m.latLngToContainerPoint([{point.y}, {point.x}]); "
+                                 "return [p.x, p.y]; })()")
+            page.mouse.click(x, y)
+
+        click(centre)  # a building: its card, and its stack beside it
+        wait_for(page, "window.pinganDrillState.lastStack !== null", 20)
+        assert page.evaluate("window.pinganDrillState.lastStack.building.id") == bid
+        shown = page.evaluate("""() => Array.from(document.querySelectorAll('#pingan-stack .ps-table td.ps-cell'))
+            .map(td => [td.dataset.unit, td.dataset.floor, td.dataset.households])""")
+        assert {(u, int(f)): h for u, f, h in shown} == {
+            (u, int(f)): ("<5" if n < 5 else str(int(n))) for (u, f), n in cells.items()}
+        page.locator(".leaflet-control-layers-overlays label", has_text="组格/片格").locator("input").click()
+        click(empty)  # inside the patch, off every building
+        wait_for(page, "window.pinganDrillState.lastCard !== null", 20)
+        card = page.evaluate("window.pinganDrillState.lastCard")
+        assert card["code"] == patch["code"] and card["level"] == "patch"
+        got = page.evaluate("""() => Object.fromEntries(Array.from(document.querySelectorAll(
+            '.leaflet-popup-content .ps-card td')).map(td => [td.dataset.key, td.textContent]))""")
+        for key in ("households", "rented", "vacant", "elderly_alone", "incidents"):
+            assert got[key] == str(expected[key]), (key, got[key], expected[key])
+        assert errors == []
         page.close()
