@@ -93,7 +93,7 @@ def subgrid_card(store: Store, scope: Scope, code: str, *, lang: str = "zh") -> 
                            grids={str(row["grid_code"])})
     figures = table[table["subgrid_code"].astype(str) == code].iloc[0].to_dict() if len(table) else {}
     children = subs[subs["parent_code"].astype(str) == code]["code"].astype(str).sort_values().tolist()
-    out = {k: (None if not isinstance(v, str) and pd.isna(v) else v.item() if isinstance(v, np.generic) else v)
+    out = {str(k): (None if not isinstance(v, str) and pd.isna(v) else v.item() if isinstance(v, np.generic) else v)
            for k, v in figures.items()}
     return {**out, "code": code, "level": level, "name": None if pd.isna(row.get("name")) else str(row["name"]),
             "parent_code": str(row["parent_code"]), "grid_code": str(row["grid_code"]), "children": children}
