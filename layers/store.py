@@ -43,6 +43,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "occlusion": "2.5d",
     "basemap": {"kind": "none", "url": None},
     "max_outside_km": 50.0,
+    # the household situations marked on buildings in the 3D 户况网格图 ("看标识户况")
+    "markers": ["elderly"],
 }
 
 

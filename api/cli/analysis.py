@@ -51,6 +51,8 @@ def settings_cmd(workspace: Workspace,
                     values[key.strip()] = json.loads(text)
                 except json.JSONDecodeError:
                     values[key.strip()] = text
+                if key.strip() == "markers" and isinstance(values["markers"], str):  # markers=elderly,rented
+                    values["markers"] = [m.strip() for m in values["markers"].split(",") if m.strip()]
             allowed = {*SETTABLE, *TABLE_SETTINGS}
             unknown = sorted(set(values) - allowed)
             if unknown:
@@ -73,7 +75,7 @@ def settings_cmd(workspace: Workspace,
 
 #: settings changed one value at a time (the API's PUT /api/settings takes the same)
 SETTABLE = ("storey_height_m", "target_height_m", "dori_profile", "dori_form", "occlusion", "expect_china",
-            "max_outside_km")
+            "max_outside_km", "markers")
 
 
 @app.command("views")

@@ -22,10 +22,12 @@ import shapely
 from api.i18n import t
 from api.maps.displays import LEVEL_COLOURS, LEVEL_FILL
 from api.maps.layers import Page
+from api.workflows.settings import MARKABLE
 
-#: the situations a building can be coloured by, and the markers "看标识户况" draws
-SITUATIONS = ("rented", "vacant", "floating", "elderly")
-MARKERS = ("elderly",)
+#: the situations a building can be coloured by or marked with ("看标识户况": which ones is the
+#: workspace setting ``markers``), and each marker's colour
+SITUATIONS = MARKABLE
+MARKER_COLOURS = {"elderly": "#d7301f", "rented": "#2171b5", "floating": "#e6550d", "vacant": "#525252"}
 TEXTS = ("title", "search", "colour_by", "rented", "vacant", "floating", "elderly", "no_share", "stack",
          "households", "floor", "unit", "detail", "reason", "reason_needed", "views", "cameras", "markers",
          "to_2d", "no_buildings", "loading", "close", "residents", "suppressed")
@@ -90,16 +92,20 @@ def three_d_page(page: Page, *, pitch: float = 55.0, bearing: float = -20.0) -> 
         bounds = [float(v) for v in shapely.union_all([shapely.geometry.shape(f["geometry"])
                                                         for f in grids["features"]]).bounds]
     role = page.scope.user.role if page.scope is not None else None
+    markers = [m for m in page.store.settings()["markers"] if m in MARKER_COLOURS]
     config = {
         "lang": lang, "bounds": bounds, "pitch": pitch, "bearing": bearing, "grids": grids,
         "buildings": "buildings" in present, "households": "buildings" in present and page.store.has("households"),
         "views": "views" in present and page.store.has("views"), "cameras": "cameras" in present,
         "detail": bool(role is not None and role.household_detail and "households" in present),
-        "situations": list(SITUATIONS), "markers": list(MARKERS), "view_fill": LEVEL_FILL["detect"],
+        "situations": list(SITUATIONS), "markers": markers, "marker_colours": MARKER_COLOURS,
+        "view_fill": LEVEL_FILL["detect"],
         "texts": {k: t(lang, f"3d.{k}") for k in TEXTS}}
     situations = "".join(f'<option value="{s}">{html.escape(t(lang, f"3d.{s}"))}</option>' for s in SITUATIONS)
     legend = "".join(f'<div><i style="background:{c}"></i>{html.escape(t(lang, f"level_{k}"))}</div>'
                      for k, c in LEVEL_COLOURS.items())
+    legend += "".join(f'<div class="p3-marker" data-marker="{m}"><i style="background:{MARKER_COLOURS[m]};'
+                      f'border-radius:50%"></i>{html.escape(t(lang, f"3d.marker_{m}"))}</div>' for m in markers)
     note = t(lang, "3d.note") if config["buildings"] else t(lang, "3d.no_buildings")
     return PAGE % {
         "html_lang": "zh-CN" if lang == "zh" else "en", "title": html.escape(f"{t(lang, '3d.title')} · "

@@ -26,6 +26,7 @@ class SettingsChange(BaseModel):
     occlusion: Literal["2d", "2.5d"] | None = None
     expect_china: bool | None = None
     max_outside_km: Annotated[float | None, Field(ge=0, le=5000)] = None
+    markers: Annotated[list[Literal["rented", "vacant", "floating", "elderly"]] | None, Field(max_length=4)] = None
 
 
 @router.get("/settings", summary="The workspace's analysis settings")

@@ -77,10 +77,13 @@
       geometry: {type: 'Polygon', coordinates: square(f.geometry.coordinates[0], f.geometry.coordinates[1], 0.4)}}))});
     const marks = [];
     for (const f of blds.features) {
+      const [x, y] = centre(f.geometry);
+      let k = 0;  // a building with several marked situations: the markers side by side (about 2 m apart)
       for (const m of CFG.markers) {
         if (f.properties['_m_' + m]) {
           marks.push({type: 'Feature', properties: {kind: m, height: f.properties._height},
-                      geometry: {type: 'Point', coordinates: centre(f.geometry)}});
+                      geometry: {type: 'Point', coordinates: [x + 0.00002 * k, y]}});
+          k += 1;
         }
       }
     }
@@ -108,7 +111,8 @@
     map.addLayer({id: 'poles', type: 'fill-extrusion', source: 'poles',
                   paint: {'fill-extrusion-color': '#1b7f3b', 'fill-extrusion-height': ['get', 'height']}});
     map.addLayer({id: 'markers', type: 'circle', source: 'markers',
-                  paint: {'circle-radius': 5, 'circle-color': '#d7301f', 'circle-stroke-color': '#fff',
+                  paint: {'circle-radius': 5, 'circle-stroke-color': '#fff',
+                          'circle-color': ['match', ['get', 'kind'], ...Object.entries(CFG.marker_colours).flat(), '#d7301f'],
                           'circle-stroke-width': 1.5, 'circle-pitch-alignment': 'viewport'}});
     map.on('click', 'buildings', function (e) {
       const f = e.features && e.features[0];

@@ -37,6 +37,8 @@ def coverage_options(settings: dict[str, Any], *, include_planned: bool = False)
     return opts
 
 
+#: the household situations a building can be marked with on the 3D map (setting ``markers``)
+MARKABLE = ("rented", "vacant", "floating", "elderly")
 #: settings that take a table (JSON object) rather than one value
 TABLE_SETTINGS = ("camera_defaults", "coverage", "dori_profiles")
 
@@ -66,6 +68,11 @@ def change_settings(store: Store, values: dict[str, Any], *, user: str) -> dict[
     if "dori_profile" in values and values["dori_profile"] not in profiles:
         raise ValueError(f"unknown DORI profile '{values['dori_profile']}': "
                          f"choose one of {', '.join(sorted(profiles))}")
+    if "markers" in values:
+        given = values["markers"]
+        if not isinstance(given, list) or any(m not in MARKABLE for m in given):
+            raise ValueError(f"markers is a list of situations to mark on buildings, from: {', '.join(MARKABLE)} "
+                             "(e.g. markers=elderly,rented)")
     for key in TABLE_SETTINGS:
         if key in values and not isinstance(values[key], dict):
             raise ValueError(f"{key} takes a table, e.g. {key}='{{\"…\": …}}' (JSON)")

@@ -187,3 +187,31 @@ def test_the_2d_map_drills_down_to_a_patchs_figures_and_a_buildings_floors(demo3
             assert got[key] == str(expected[key]), (key, got[key], expected[key])
         assert errors == []
         page.close()
+
+
+def test_the_marked_situations_are_a_workspace_setting(demo3d, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo3d, path)
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["settings", str(path), "markers=elderly,rented"])
+    assert ok.exit_code == 0, ok.output
+    bad = runner.invoke(cli, ["settings", str(path), "markers=elderly,pets"])
+    assert bad.exit_code != 0 and "markers" in bad.output
+    ws = store.open_workspace(path)
+    assert ws.settings()["markers"] == ["elderly", "rented"]
+    client = _clients(ws, path)
+    html = client("planner").get("/3d").text
+    start = html.index('id="pingan-3d-config">') + len('id="pingan-3d-config">')
+    config = json.loads(html[start:html.index("</script>", start)])
+    assert config["markers"] == ["elderly", "rented"] and set(config["marker_colours"]) >= {"elderly", "rented"}
+    assert 'data-marker="rented"' in html  # and the legend names it
+    refused = client("planner").put("/api/settings", json={"markers": ["pets"]})
+    assert refused.status_code == 422
+    assert client("planner").put("/api/settings", json={"markers": ["vacant"]}).status_code == 200
+    assert store.open_workspace(path).settings()["markers"] == ["vacant"]
