@@ -78,12 +78,13 @@ def export_layer_cmd(
 @export_app.command("map")
 def export_map_cmd(
         workspace: Workspace, target: Annotated[Path, typer.Argument(help="Output file (.png or .pdf)")],
-        kind: Annotated[str, typer.Option(help="risk (levels) or coverage")] = "risk",
+        kind: Annotated[str, typer.Option(help="risk (levels), coverage, or subgrids (组格/片格; with "
+                                               "--area grid:CODE for one grid)")] = "risk",
         paper: Annotated[str, typer.Option(help="A4 or A3")] = "A4",
         orientation: Annotated[str, typer.Option(help="landscape or portrait")] = "landscape",
         dpi: Annotated[int, typer.Option(help="PNG resolution")] = 300,
         user: ExportUser = None, lang: Lang = "zh", area: AreaOpt = None, force: Force = False) -> None:
-    """Print the risk-level or coverage map (PNG at 300 dpi or PDF, A4/A3)."""
+    """Print the risk-level, coverage or 组格/片格 map (PNG at 300 dpi or PDF, A4/A3)."""
     _export(workspace, user, lang, target, f"printing the {kind} map", what="map", kind=kind,
             format=target.suffix.lstrip(".").lower() or "png", paper=paper.upper(), orientation=orientation,
             dpi=dpi, area=area, force=force)

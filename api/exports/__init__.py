@@ -32,7 +32,7 @@ class ExportSpec(BaseModel):
                                              "cgcs2000-geographic (EPSG:4490), gcj02, bd09 or EPSG:code")] = "wgs84"
     detail: bool = False
     reason: Annotated[str | None, Field(max_length=200)] = None
-    kind: Literal["risk", "coverage"] = "risk"
+    kind: Literal["risk", "coverage", "subgrids"] = "risk"
     paper: Literal["A4", "A3"] = "A4"
     orientation: Literal["landscape", "portrait"] = "landscape"
     dpi: Annotated[int, Field(ge=72, le=600)] = 300
@@ -50,6 +50,8 @@ class ExportSpec(BaseModel):
             raise ValueError(f"a {self.what} export is {', '.join(allowed)}, not '{fmt}'")
         if self.what == "layer" and not self.layer:
             raise ValueError("say which layer to export")
+        if self.what == "offline" and self.kind not in ("risk", "coverage"):
+            raise ValueError(f"the offline map is the risk or the coverage map, not '{self.kind}'")
         return fmt
 
 
@@ -60,9 +62,12 @@ def default_name(spec: ExportSpec, source: Source) -> str:
         shifted = {"gcj02": "_gcj02", "bd09": "_bd09"}.get(spec.coords.lower(), "")
         return f"{spec.layer}{shifted}_{day}"
     if spec.what == "tables":
-        return f"{'网格统计' if zh else 'grid_tables'}_{day}" if spec.table == "grids" or spec.format != "csv" else \
-            f"{'社区统计' if zh else 'community_tables'}_{day}"
-    titles = {"risk": ("网格风险等级图", "risk_map"), "coverage": ("视频覆盖图", "coverage_map")}[spec.kind]
+        table = spec.table if spec.format == "csv" else "grids"  # the workbook holds them all
+        names = {"grids": ("网格统计", "grid_tables"), "communities": ("社区统计", "community_tables"),
+                 "groups": ("组格统计", "group_tables"), "patches": ("片格统计", "patch_tables")}[table]
+        return f"{names[0] if zh else names[1]}_{day}"
+    titles = {"risk": ("网格风险等级图", "risk_map"), "coverage": ("视频覆盖图", "coverage_map"),
+              "subgrids": ("组格片格图", "subgrid_map")}[spec.kind]
     return f"{titles[0] if zh else titles[1]}_{day}"
 
 

@@ -1,6 +1,7 @@
 """Printed maps (PNG at 300 dpi, PDF; A4/A3, portrait/landscape) drawn with matplotlib.
 
-Two maps: the risk-level map (grids filled 红/黄/绿, community boundaries and names) and
+Three maps: the risk-level map (grids filled 红/黄/绿, community boundaries and names), the
+组格/片格 map (one grid or an area with its 组格 numbered, households and 责任人, 片格 and buildings) and
 the coverage map (share of each grid's public space seen, blind spots, cameras by status).
 Each carries a title, the administrative area, a legend with counts, a scale bar, a north
 arrow, the data date, a source line and who exported it when. Chinese text is drawn with
@@ -19,20 +20,23 @@ import geopandas as gpd
 import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib import patheffects
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import FancyArrow, Patch, Rectangle
+from matplotlib.patches import Patch
 
 from api.exports import cells
+from api.exports.cartography import fit, label, north_arrow, scale_bar
 from api.exports.fonts import cjk_family, glyph_guard
 from api.exports.source import Source
 from api.i18n import t, texts
 from api.maps.displays import COVERAGE_BREAKS, COVERAGE_COLOURS, LEVEL_COLOURS, STATUS_COLOURS
 
 PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
-KINDS = ("risk", "coverage")
+KINDS = ("risk", "coverage", "subgrids")
+#: the most 组格 labelled on a 组格/片格 map and listed in its legend (a grid or a community has far fewer)
+GROUP_LABELS = 80
+GROUP_LEGEND = 16
+GROUP_FILLS = ("#fbb4ae", "#b3cde3", "#ccebc5", "#decbe4", "#fed9a6", "#ffffcc", "#e5d8bd", "#fddaec")
 UNGRADED = "#bdbdbd"
 _RENDER = threading.Lock()  # matplotlib's rcParams are process-wide
 
@@ -92,8 +96,8 @@ def print_map(source: Source, path: str | Path, *, kind: str = "risk", paper: st
 def map_layers(source: Source, kind: str) -> dict[str, gpd.GeoDataFrame]:
     """The layers the ``kind`` map draws, the user's rows of each, in the workspace's metric CRS."""
     metric = source.store.metric_crs()
-    wanted = ["grids", "communities", "roads"] + (["risk"] if kind == "risk" else
-                                                  ["coverage_grids", "blind_spots", "cameras"])
+    wanted = ["grids", "communities", "roads"] + {"risk": ["risk"], "subgrids": ["subgrids", "buildings"]}.get(
+        kind, ["coverage_grids", "blind_spots", "cameras"])
     if not source.may_read("grids"):
         raise ValueError("the map needs the grids layer: import or plan grids first")
     out = {}
@@ -104,6 +108,8 @@ def map_layers(source: Source, kind: str) -> dict[str, gpd.GeoDataFrame]:
                 out[layer] = frame.to_crs(metric)
     if kind == "risk" and "risk" not in out:
         raise ValueError("no risk levels yet: run `pingan risk` (or the risk page) before printing the risk map")
+    if kind == "subgrids" and "subgrids" not in out:
+        raise ValueError("no 组格/片格 yet: run `pingan grids plan WS --subgrids` before printing their map")
     if kind == "coverage" and "coverage_grids" not in out:
         raise ValueError("no coverage yet: run `pingan coverage` before printing the coverage map")
     return out
@@ -165,15 +171,17 @@ def draw(fig: Figure, source: Source, kind: str, layers: dict[str, gpd.GeoDataFr
         layers["roads"].plot(ax=ax, color="#ffffff", linewidth=0.8 if big else 0.6, alpha=0.8, zorder=4)
     if kind == "risk":
         handles += _risk(ax, layers["risk"], lang)
+    elif kind == "subgrids":
+        handles += _subgrids(ax, source, layers, big)
     else:
         handles += _coverage(ax, grids, layers, lang)
     if "communities" in layers:
         comms = layers["communities"]
         comms.boundary.plot(ax=ax, color="#111111", linewidth=1.4 if big else 1.0, zorder=6)
         for point, name in zip(comms.geometry.representative_point(), comms["name"].astype(str), strict=True):
-            _label(ax, point.x, point.y, name, 2.5, fontsize=12 if big else 9, fontweight="bold", zorder=9)
+            label(ax, point.x, point.y, name, 2.5, fontsize=12 if big else 9, fontweight="bold", zorder=9)
         handles.append(Line2D([], [], color="#111111", linewidth=1.2, label=tx["community"]))
-    _fit(fig, ax, (xmin - pad, ymin - pad, xmax + pad, ymax + pad))
+    fit(fig, ax, (xmin - pad, ymin - pad, xmax + pad, ymax + pad))
     ax.set_xlabel("")  # the CRS is named in the panel, not as axis titles
     ax.set_ylabel("")
     landscape = width >= height
@@ -182,37 +190,12 @@ def draw(fig: Figure, source: Source, kind: str, layers: dict[str, gpd.GeoDataFr
                           ncol=1 if landscape else 2, alignment="left", borderaxespad=0)
     # the north arrow, scale bar and CRS note: at the panel's foot (landscape) or right (portrait)
     x0 = 0.0 if landscape else 0.62
-    _north_arrow(panel, tx["north"], x0 + 0.06, 0.30 if landscape else 0.62)
-    box, parts = _scale_bar(fig, ax, panel, x0, 0.10 if landscape else 0.30, big)
+    north_arrow(panel, tx["north"], x0 + 0.06, 0.30 if landscape else 0.62)
+    box, parts = scale_bar(fig, ax, panel, x0, 0.10 if landscape else 0.30, big)
     note = panel.text(x0, 0.0, _crs_note(source, tx), transform=panel.transAxes, ha="left", va="bottom",
                       fontsize=6.5 if big else 6, color="#333333", wrap=True)
     _footer(fig, source, kind, layers, margin_x, margin_y)
     return Layout(ax, panel, legend, box, parts, note)
-
-
-def _label(ax: Any, x: float, y: float, text: str, halo: float, **style: Any) -> None:
-    """Text with a white halo; the halo is a second, stroked copy, so the text itself stays text in a PDF."""
-    style = {"ha": "center", "va": "center"} | style
-    zorder = style.pop("zorder", 8)
-    ax.text(x, y, text, **(style | {"color": "white"}), zorder=zorder - 0.5,
-            path_effects=[patheffects.Stroke(linewidth=halo, foreground="white")])
-    ax.text(x, y, text, **style, zorder=zorder)
-
-
-def _fit(fig: Figure, ax: Any, bounds: tuple[float, float, float, float]) -> None:
-    """Widen the extent to the frame's proportions, so the map fills it at one scale both ways."""
-    x0, y0, x1, y1 = bounds
-    box = ax.get_position()
-    w, h = fig.get_size_inches()
-    frame = (box.width * w) / (box.height * h)
-    cx, cy, dx, dy = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
-    if dx / dy < frame:
-        dx = dy * frame
-    else:
-        dy = dx / frame
-    ax.set_xlim(cx - dx / 2, cx + dx / 2)
-    ax.set_ylim(cy - dy / 2, cy + dy / 2)
-    ax.set_aspect("equal", adjustable="box")
 
 
 def _risk(ax: Any, risk: gpd.GeoDataFrame, lang: str) -> list[Any]:
@@ -222,13 +205,58 @@ def _risk(ax: Any, risk: gpd.GeoDataFrame, lang: str) -> list[Any]:
     risk.plot(ax=ax, color=colours.to_numpy(), edgecolor="#555555", linewidth=0.3, alpha=0.85, zorder=3)
     if len(risk) <= 400:
         for point, code in zip(risk.geometry.representative_point(), risk["code"].astype(str), strict=True):
-            _label(ax, point.x, point.y, code[-3:], 1.5, fontsize=4.5, color="#333333", zorder=7)
+            label(ax, point.x, point.y, code[-3:], 1.5, fontsize=4.5, color="#333333", zorder=7)
     unit = tx["unit"]
     handles = [Patch(facecolor=LEVEL_COLOURS[k], edgecolor="#555555", alpha=0.85,
                      label=f"{tx[k]}  {int((level == k).sum())} {unit}".rstrip()) for k in ("red", "yellow", "green")]
     if level.isna().any():
         handles.append(Patch(facecolor=UNGRADED, edgecolor="#555555",
                              label=f"{tx['ungraded']}  {int(level.isna().sum())} {unit}".rstrip()))
+    return handles
+
+
+def _subgrids(ax: Any, source: Source, layers: dict[str, gpd.GeoDataFrame], big: bool) -> list[Any]:
+    """Grids with their 组格 (filled, numbered, with households and 责任人 as the report tables give them,
+    1–4 as "<5") and 片格 (dashed), buildings beneath."""
+    from api.exports.tables import level_table
+
+    tx = texts(source.lang, "print")
+    subs = layers["subgrids"]
+    groups = subs[subs["level"] == "group"].sort_values("code")
+    patches = subs[subs["level"] == "patch"]
+    rank = groups.groupby("grid_code").cumcount().to_numpy()
+    groups.plot(ax=ax, color=[GROUP_FILLS[i % len(GROUP_FILLS)] for i in rank], edgecolor="#4a148c",
+                linewidth=0.9 if big else 0.7, zorder=3)
+    if "buildings" in layers:
+        layers["buildings"].plot(ax=ax, color="#8c8c8c", linewidth=0, alpha=0.75, zorder=3.5)
+    patches.boundary.plot(ax=ax, color="#4a148c", linewidth=0.4, linestyle=(0, (3, 2)), zorder=4.5)
+    layers["grids"].boundary.plot(ax=ax, color="#111111", linewidth=1.6 if big else 1.2, zorder=5)
+    figures = level_table(source, "groups")[0].set_index("subgrid_code") if len(groups) else pd.DataFrame()
+    unit = tx["households_unit"]
+
+    def text(code: str, worker: bool) -> str:
+        row = figures.loc[code] if code in figures.index else None
+        n = "" if row is None or "households" not in row else f" · {row['households']}{unit}"
+        who = row.get("worker_id") if row is not None else None
+        return code[-2:] + n + (f" · {who}" if worker and isinstance(who, str) and who else "")
+
+    if len(groups) <= GROUP_LABELS:
+        for point, code in zip(groups.geometry.representative_point(), groups["code"].astype(str), strict=True):
+            label(ax, point.x, point.y, text(code, False).replace(" · ", "\n", 1), 1.8,
+                  fontsize=(11 if big else 9) if len(groups) <= GROUP_LEGEND else (6.5 if big else 5.5),
+                  color="#2d004b", zorder=7)
+    handles: list[Any] = [Line2D([], [], color="#111111", linewidth=1.2, label=tx["grid"]),
+                          Patch(facecolor=GROUP_FILLS[0], edgecolor="#4a148c", label=tx["group"])]
+    if len(groups) <= GROUP_LEGEND:
+        handles += [Patch(facecolor=GROUP_FILLS[i % len(GROUP_FILLS)], edgecolor="#4a148c",
+                          label=f"{code[-2:]} {name} {text(code, True)[2:].lstrip()}".strip())
+                    for i, code, name in zip(rank, groups["code"].astype(str), groups["name"].fillna(""), strict=True)]
+    else:
+        handles.append(Patch(facecolor="none", edgecolor="none",
+                             label=tx["too_many_groups"].replace("{n}", str(len(groups)))))
+    handles += [Line2D([], [], color="#4a148c", linewidth=0.6, linestyle=(0, (3, 2)),
+                       label=f"{tx['patch']}  {len(patches)} {tx['unit']}".rstrip()),
+                Patch(facecolor="#8c8c8c", alpha=0.75, edgecolor="none", label=tx["buildings"])]
     return handles
 
 
@@ -253,7 +281,7 @@ def _coverage(ax: Any, grids: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFra
         if len(top):
             top.plot(ax=ax, facecolor="none", edgecolor="#b2182b", hatch="////", linewidth=0.9, zorder=5)
             for point, r in zip(top.geometry.representative_point(), rank[rank <= 10], strict=True):
-                _label(ax, point.x, point.y, str(int(r)), 1.8, fontsize=7, color="#b2182b", fontweight="bold",
+                label(ax, point.x, point.y, str(int(r)), 1.8, fontsize=7, color="#b2182b", fontweight="bold",
                        zorder=8)
             handles.append(Patch(facecolor="none", edgecolor="#b2182b", hatch="////",
                                  label=f"{tx['spots']}  {len(top)} {tx['spot_unit']}".rstrip()))
@@ -270,58 +298,6 @@ def _coverage(ax: Any, grids: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFra
     return handles
 
 
-def nice_length(metres: float) -> float:
-    """The longest 1, 2 or 5 × 10ⁿ metres not over ``metres`` (a scale bar's length).
-
-    >>> nice_length(830), nice_length(1999), nice_length(37)
-    (500.0, 1000.0, 20.0)
-    """
-    power = 10 ** np.floor(np.log10(max(metres, 1e-9)))
-    return float(max(m * power for m in (1, 2, 5) if m * power <= metres))
-
-
-def _scale_bar(fig: Figure, ax: Any, panel: Any, x0: float, y0: float, big: bool) -> tuple[Any, tuple[Any, ...]]:
-    """A two-segment scale bar at the map's scale, in the panel, in a box that holds it and its labels;
-    with the scale on paper (1:n)."""
-    width_in = ax.get_position().width * fig.get_size_inches()[0]
-    metres_per_inch = (ax.get_xlim()[1] - ax.get_xlim()[0]) / width_in
-    panel_in = panel.get_position().width * fig.get_size_inches()[0]
-    room_in = min(panel_in * (0.9 if x0 == 0 else 0.34), 1.6)  # at most about 4 cm of paper
-    length = nice_length(room_in * metres_per_inch)
-    frac = length / metres_per_inch / panel_in  # the bar's length as a share of the panel's width
-    height = 0.018 if x0 == 0 else 0.05
-    size = 7 if big else 6
-    parts: list[Any] = []
-    for i, colour in enumerate(("#111111", "#ffffff")):
-        parts.append(panel.add_patch(Rectangle((x0 + i * frac / 2, y0), frac / 2, height, transform=panel.transAxes,
-                                               facecolor=colour, edgecolor="#111111", linewidth=0.6, zorder=3)))
-    unit = "km" if length >= 1000 else "m"
-    scale = 1000.0 if unit == "km" else 1.0
-    for share, text in ((0.0, "0"), (0.5, f"{length / 2 / scale:g}"), (1.0, f"{length / scale:g} {unit}")):
-        parts.append(panel.text(x0 + share * frac, y0 + height * 1.4, text, transform=panel.transAxes,
-                                ha="center" if share < 1 else "left", va="bottom", fontsize=size, zorder=3))
-    ratio = metres_per_inch / 0.0254
-    parts.append(panel.text(x0, y0 - height * 0.6, f"1:{_round_ratio(ratio):,}", transform=panel.transAxes,
-                            ha="left", va="top", fontsize=size, zorder=3))
-    box = panel.add_patch(Rectangle((0, 0), 1, 1, transform=panel.transAxes, facecolor="white", edgecolor="#666666",
-                                    linewidth=0.5, zorder=2))
-    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    renderer = canvas.get_renderer()  # the labels' sizes, to fit the box round them
-    inverse = panel.transAxes.inverted()
-    boxes = [inverse.transform(p.get_window_extent(renderer)) for p in parts]
-    lo = np.min([b[0] for b in boxes], axis=0)
-    hi = np.max([b[1] for b in boxes], axis=0)
-    pad_x, pad_y = 0.02, 0.012 if x0 == 0 else 0.03
-    box.set_bounds(lo[0] - pad_x, lo[1] - pad_y, hi[0] - lo[0] + 2 * pad_x, hi[1] - lo[1] + 2 * pad_y)
-    return box, tuple(parts)
-
-
-def _round_ratio(ratio: float) -> int:
-    """A map scale to two significant figures (1:7,834 is printed 1:7,800)."""
-    digits = max(int(np.floor(np.log10(max(ratio, 1.0)))) - 1, 0)
-    return int(round(ratio / 10**digits) * 10**digits)
-
-
 def _crs_note(source: Source, tx: dict[str, str]) -> str:
     """What the map is drawn in: the workspace's metric CRS by name and EPSG code."""
     crs = source.store.metric_crs()
@@ -329,14 +305,6 @@ def _crs_note(source: Source, tx: dict[str, str]) -> str:
     if source.lang == "zh":
         return f"{tx['crs']}：{crs.name}（{code}）"
     return f"{tx['crs']}: {crs.name} ({code})"
-
-
-def _north_arrow(panel: Any, label: str, x: float, y: float) -> None:
-    # the map is drawn in the workspace's Gauss-Krüger/UTM metres: grid north is up, within a degree of true north
-    panel.add_patch(FancyArrow(x, y, 0, 0.08, width=0.012, head_width=0.03, head_length=0.035,
-                               length_includes_head=True, transform=panel.transAxes, color="#111111", zorder=21))
-    _label(panel, x, y - 0.01, label, 2.5, transform=panel.transAxes, va="top", fontsize=10, fontweight="bold",
-           zorder=21)
 
 
 def _footer(fig: Figure, source: Source, kind: str, layers: dict[str, gpd.GeoDataFrame], margin_x: float,

@@ -96,10 +96,10 @@ def export_layer(store: StoreDep, scope: ScopeDep, lang: LangDep, tasks: Backgro
     return _download(store, scope, lang, tasks, spec)
 
 
-@router.get("/reports/map", summary="The risk-level or coverage map, printed (PNG 300 dpi or PDF; A4/A3)",
-            response_class=FileResponse, responses=_files("png", "pdf"))
+@router.get("/reports/map", summary="The risk-level, coverage or 组格/片格 map, printed (PNG 300 dpi or PDF; A4/A3); "
+            "area=grid:CODE for one grid", response_class=FileResponse, responses=_files("png", "pdf"))
 def report_map(store: StoreDep, scope: ScopeDep, lang: LangDep, tasks: BackgroundTasks,
-               kind: Literal["risk", "coverage"] = "risk",
+               kind: Literal["risk", "coverage", "subgrids"] = "risk",
                fmt: Annotated[Literal["png", "pdf"], Query(alias="format")] = "pdf",
                paper: Literal["A4", "A3"] = "A4", orientation: Literal["landscape", "portrait"] = "landscape",
                dpi: Annotated[int, Query(ge=72, le=600)] = 300, name: Name = None, area: AreaQ = None) -> FileResponse:

@@ -151,3 +151,45 @@ def test_the_tables_per_zu_ge_and_pian_ge_hold_ones_area_with_small_counts_suppr
     codes = {row[head.index("组格/片格编码")] for row in patches.iter_rows(min_row=2, values_only=True)}
     subs = ws.read("subgrids")
     assert codes == set(subs[(subs["level"] == "patch") & subs["grid_code"].isin(mine)]["code"])
+
+
+def test_the_printed_map_of_one_grid_lists_its_zu_ge_with_households_and_who_answers(planned, tmp_path):
+    from fastapi.testclient import TestClient
+    from pypdf import PdfReader
+
+    from api import access
+    from api.app import create_app
+    from api.settings import Settings
+    from api.workflows.responsibility import assign
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(planned, path)
+    ws = store.open_workspace(path)
+    grids = ws.read("grids").sort_values("code")
+    grid = str(grids["code"].iloc[0])
+    community = str(grids["community_code"].iloc[0])
+    other = str(grids[grids["community_code"] != community]["code"].iloc[0])
+    subs = ws.read("subgrids")
+    groups = subs[(subs["level"] == "group") & (subs["grid_code"] == grid)].sort_values("code")
+    admin = access.User("admin", access.ROLES["admin"], access.Area(), "管理员")
+    assign(ws, access.Scope.of(ws, admin), pd.DataFrame({"code": [groups["code"].iloc[0]], "worker_id": ["LZZ-01"]}))
+    access.add_user(ws, "local", "planner", access.Area.parse(f"community:{community}"), "correct horse battery")
+    app = create_app(Settings(workspace=str(path)))
+    token = TestClient(app).post("/api/auth/login", json={"username": "local", "password": "correct horse battery"}
+                                 ).json()["token"]
+    client = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    r = client.get("/api/reports/map", params={"kind": "subgrids", "format": "pdf", "area": f"grid:{grid}"})
+    assert r.status_code == 200, r.text
+    out = tmp_path / "grid.pdf"
+    out.write_bytes(r.content)
+    text = "\n".join(p.extract_text() for p in PdfReader(out).pages)
+    figures = hierarchy.rollup(ws)["group"]
+    assert "组格" in text and "片格界" in text and "1 个网格" in text
+    for i, code in enumerate(groups["code"]):
+        n = round(float(figures.loc[code, "households"]))
+        shown = "<5" if 0 < n < 5 else str(n)
+        assert f"{code[-2:]} {groups['name'].iloc[i]} · {shown}户" in text, (code, text[:400])
+    assert "LZZ-01" in text  # who answers for the first 组格
+    # a grid outside the user's area is not printed
+    assert client.get("/api/reports/map", params={"kind": "subgrids", "format": "pdf",
+                                                  "area": f"grid:{other}"}).status_code in (403, 404, 422)

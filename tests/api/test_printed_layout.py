@@ -8,7 +8,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from api import access
-from api.exports import printed
+from api.exports import cartography, printed
 from api.exports.fonts import cjk_family
 from api.exports.source import Source
 from layers import store
@@ -52,4 +52,4 @@ def test_nothing_covers_the_map_and_the_scale_bar_is_true(source, kind, paper, o
 
 @pytest.mark.parametrize(("metres", "nice"), [(830, 500), (1999, 1000), (37, 20), (5000, 5000), (0.7, 0.5)])
 def test_nice_length(metres, nice):
-    assert printed.nice_length(metres) == nice
+    assert cartography.nice_length(metres) == nice
