@@ -46,20 +46,24 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-act
 _SCRIPT = re.compile(r"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 
 
-def page_csp(text: str, img_sources: Iterable[str] = ()) -> str:
-    """The CSP of one page: its own assets, and its inline scripts by hash."""
+def page_csp(text: str, img_sources: Iterable[str] = (), connect_sources: Iterable[str] = ()) -> str:
+    """The CSP of one page: its own assets, and its inline scripts by hash; basemap tiles from
+    ``img_sources`` (a Leaflet page loads them as images, a WebGL page fetches them: ``connect_sources``)."""
     hashes = sorted({"'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
                      for body in _SCRIPT.findall(text)})
     images = " ".join(["'self'", "data:", "blob:", *sorted(set(img_sources))])
+    connect = " ".join(["'self'", *sorted(set(connect_sources))])
     return ("default-src 'self'; script-src 'self' " + " ".join(hashes) + "; style-src 'self' 'unsafe-inline'; "
-            f"img-src {images}; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'self'; "
+            f"img-src {images}; connect-src {connect}; font-src 'self' data:; object-src 'none'; base-uri 'self'; "
             "form-action 'self'; frame-ancestors 'none'")
 
 
-def page_response(text: str, img_sources: Iterable[str] = (), status_code: int = 200) -> HTMLResponse:
+def page_response(text: str, img_sources: Iterable[str] = (), status_code: int = 200,
+                  connect_sources: Iterable[str] = ()) -> HTMLResponse:
     """An HTML page with its own CSP."""
     return HTMLResponse(text, status_code=status_code,
-                        headers={"Content-Security-Policy": page_csp(text, img_sources), "Cache-Control": "no-store"})
+                        headers={"Content-Security-Policy": page_csp(text, img_sources, connect_sources),
+                                 "Cache-Control": "no-store"})
 
 
 def tile_origins(templates: Iterable[str | None]) -> list[str]:

@@ -106,6 +106,23 @@ class Basemap:
                                            overlay=True, control=False, max_zoom=19))
         return layers
 
+    def tile_urls(self) -> list[list[str]]:
+        """The basemap's tile URL templates as a WebGL map takes them (MapLibre: no ``{s}``, so one URL per
+        subdomain; the key filled in): the base layer, then the labels layer if the preset has one."""
+        if self.kind == "none":
+            return []
+        if self.kind == "xyz":
+            assert self.url is not None
+            subs = list("abc") if "{s}" in self.url else [""]
+            return [[self.url.replace("{s}", sub) for sub in subs]]
+        preset = PRESETS[self.kind]
+        out = []
+        for template in (preset["url"], preset.get("labels")):
+            if template:
+                filled = template.replace("{tk}", self.tk or "")
+                out.append([filled.replace("{s}", sub) for sub in preset["subdomains"]])
+        return out
+
     def tile_origins(self) -> list[str]:
         """Where this basemap's tiles come from, as CSP sources (a page may load images from them only)."""
         if self.kind == "none":

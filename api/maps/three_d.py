@@ -100,7 +100,10 @@ def three_d_page(page: Page, *, pitch: float = 55.0, bearing: float = -20.0) -> 
         "detail": bool(role is not None and role.household_detail and "households" in present),
         "situations": list(SITUATIONS), "markers": markers, "marker_colours": MARKER_COLOURS,
         "view_fill": LEVEL_FILL["detect"],
-        "texts": {k: t(lang, f"3d.{k}") for k in TEXTS}}
+        "texts": {k: t(lang, f"3d.{k}") for k in TEXTS},
+        # basemap tiles only when the deployment names a tile server (none by default: no request leaves)
+        "basemap": {"tiles": page.basemap.tile_urls(), "attribution": page.basemap.attribution or page.basemap.kind}
+        if page.basemap.kind != "none" else None}
     situations = "".join(f'<option value="{s}">{html.escape(t(lang, f"3d.{s}"))}</option>' for s in SITUATIONS)
     legend = "".join(f'<div><i style="background:{c}"></i>{html.escape(t(lang, f"level_{k}"))}</div>'
                      for k, c in LEVEL_COLOURS.items())

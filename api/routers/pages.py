@@ -70,7 +70,8 @@ def three_d_page(request: Request, store: StoreDep, settings: SettingsDep, lang:
         store.audit("view", "households", {"page": "3d", "area": scope.user.area.describe()},
                     user=scope.user.username)
     text = three_d.three_d_page(_context(request, store, settings, lang, scope), pitch=pitch, bearing=bearing)
-    return page_response(text, Basemap.from_settings(settings).tile_origins())
+    origins = Basemap.from_settings(settings).tile_origins()  # MapLibre fetches its tiles
+    return page_response(text, origins, connect_sources=origins)
 
 
 @router.get("/patrol", response_class=HTMLResponse, summary="Patrol plan: zones, routes, stops, checkpoints by slot")

@@ -98,6 +98,14 @@
   state.openStack = openStack;
 
   map.on('load', function () {
+    if (CFG.basemap) {  // the deployment's own tile server (PINGAN_TILES_URL or a preset), under everything
+      CFG.basemap.tiles.forEach(function (urls, i) {
+        map.addSource('basemap' + i, {type: 'raster', tiles: urls, tileSize: 256, maxzoom: 19,
+                                      attribution: CFG.basemap.attribution});
+        map.addLayer({id: 'basemap' + i, type: 'raster', source: 'basemap' + i});
+      });
+      map.addControl(new maplibregl.AttributionControl({compact: true}));
+    }
     map.addSource('grids', {type: 'geojson', data: CFG.grids});
     map.addLayer({id: 'grids', type: 'fill', source: 'grids',
                   paint: {'fill-color': ['get', '_fill'], 'fill-opacity': 0.35}});

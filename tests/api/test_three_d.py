@@ -215,3 +215,45 @@ def test_the_marked_situations_are_a_workspace_setting(demo3d, tmp_path):
     assert refused.status_code == 422
     assert client("planner").put("/api/settings", json={"markers": ["vacant"]}).status_code == 200
     assert store.open_workspace(path).settings()["markers"] == ["vacant"]
+
+
+@pytest.mark.browser
+def test_the_3d_page_draws_the_deployments_own_basemap_tiles(demo3d, webgl):
+    import io
+
+    from fastapi import FastAPI
+    from fastapi.responses import Response
+    from PIL import Image
+
+    from api.app import serve_in_background
+
+    buf = io.BytesIO()
+    Image.new("RGB", (256, 256), (200, 220, 240)).save(buf, format="PNG")
+    png, hits = buf.getvalue(), []
+    tiles = FastAPI()
+
+    @tiles.get("/{z}/{x}/{y}.png")
+    def tile(z: int, x: int, y: int) -> Response:  # an intranet tile server (WebGL maps need CORS)
+        hits.append((z, x, y))
+        return Response(png, media_type="image/png", headers={"Access-Control-Allow-Origin": "*"})
+
+    tiles_url, srv, thread = serve_in_background(tiles)
+    try:
+        with serving(str(demo3d), tiles_url=f"{tiles_url}/{{z}}/{{x}}/{{y}}.png", tiles_attribution="内网底图") as url:
+            page = webgl.new_page(viewport={"width": 900, "height": 600})
+            errors = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(f"{url}/3d", wait_until="load")
+            wait_for(page, "window.pingan3d && window.pingan3d.ready", 60)
+            for _ in range(200):  # the raster tiles are asked for once the map has settled
+                if hits:
+                    break
+                page.wait_for_timeout(50)
+            assert hits, "no basemap tile was asked for"
+            assert page.evaluate("window.pingan3d.map.getLayer('basemap0').type") == "raster"
+            assert "内网底图" in page.inner_text(".maplibregl-ctrl-attrib")
+            assert errors == []
+            page.close()
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
