@@ -23,6 +23,7 @@ from api.openapi import document
 from api.routers import (
     auth,
     buildings,
+    design,
     exports,
     features,
     layers,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(placement.router, prefix="/api")
     app.include_router(patrol.router, prefix="/api")
     app.include_router(buildings.router, prefix="/api")
+    app.include_router(design.router, prefix="/api")
     app.include_router(workspace.router, prefix="/api")
     app.include_router(exports.router, prefix="/api")
     app.include_router(ogc.router)

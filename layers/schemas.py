@@ -98,6 +98,16 @@ CAMERA_STATUS = _choices({
     "planned": ("规划", "拟建", "待建", "计划", "在建", "proposed"),
     "removed": ("拆除", "停用", "废弃", "disabled"),
 })
+CODECS = _choices({
+    "H.264": ("h264", "avc", "h.264/avc"),
+    "H.265": ("h265", "hevc", "h.265/hevc"),
+    "H.265+": ("h265+", "h.265+"),
+    "smart": ("smart", "智能编码", "smart h.265+", "smart h.265", "u-code", "ucode"),
+})
+RECORDING_MODES = _choices({
+    "continuous": ("连续", "全天", "24小时", "定时", "全时"),
+    "event": ("事件", "移动侦测", "报警", "motion", "alarm"),
+})
 POINT_CLASSES = _choices({
     "1": ("一类", "一类点", "一类点位", "i", "class1"),
     "2": ("二类", "二类点", "二类点位", "ii", "class2"),
@@ -272,6 +282,13 @@ SCHEMAS: dict[str, LayerSchema] = {s.name: s for s in [
               POINT_CLASSES),
         Field("grid_code", "code", False, "网格编码", ("网格编码", "所属网格")),
         Field("community_name", "str", False, "社区名称", ("社区名称", "所属社区")),
+        Field("codec", "enum", False, "编码格式", ("编码格式", "视频编码", "编码方式", "codec"), CODECS),
+        Field("fps", "float", False, "帧率", ("帧率", "fps", "frame_rate"), min=1, max=120),
+        Field("bitrate_mbps", "float", False, "码率(Mbps)", ("码率", "主码流码率", "码率(mbps)", "bitrate"),
+              min=0.05, max=100, hint="main-stream bitrate in Mbps (a 4096 kbps stream is 4.096)"),
+        Field("recording", "enum", False, "录像方式", ("录像方式", "录像模式", "recording"), RECORDING_MODES),
+        Field("retention_days", "int", False, "存储天数", ("存储天数", "录像保存天数", "保存天数", "retention"),
+              min=1, max=3650),
         _ADDRESS,
     )),
     LayerSchema("sites", "候选点位", ("Point",), fields=(

@@ -45,6 +45,12 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "max_outside_km": 50.0,
     # the household situations marked on buildings in the 3D 户况网格图 ("看标识户况")
     "markers": ["elderly"],
+    # how cameras without their own fields record (gis.storage): codec, frame rate, scene activity,
+    # continuous or event recording (recorded share), retention (class-1 points longer), the sub stream,
+    # and the storage unit class the plan counts
+    "recording": {"codec": "H.265", "fps": 25.0, "scene": "medium", "mode": "continuous", "event_share": 0.3,
+                  "retention_days": 30, "class1_retention_days": 90, "substream_mbps": 0.5,
+                  "record_substream": False, "unit": "nvr-8", "site_level": "community"},
 }
 
 

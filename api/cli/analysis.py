@@ -362,3 +362,17 @@ def grids_assign_cmd(workspace: Workspace,
     from api.cli.subgrids import assign_and_show
 
     assign_and_show(Path(workspace), table, user)
+
+
+@app.command("storage")
+def storage_cmd(workspace: Workspace,
+                level: Annotated[str | None, typer.Option(help="Where recorders stand: grid, community, township "
+                                                              "or all (default from the recording setting)")] = None,
+                status: Annotated[list[str] | None, typer.Option(help="Cameras that record (repeat); default: "
+                                                                      "active, planned, faulty")] = None,
+                user: Annotated[str | None, typer.Option("--user", help="Act as this workspace user")] = None,
+                ) -> None:
+    """Bandwidth (Mbps) and storage (TB) per grid, community and 街镇, and the storage units needed."""
+    from api.cli.design import storage_and_show
+
+    storage_and_show(Path(workspace), level, tuple(status or ("active", "planned", "faulty")), user)

@@ -1,4 +1,5 @@
-"""``pingan grids plan WS --subgrids``: the 组格 and 片格 of every grid, planned, stored and shown."""
+"""``pingan grids plan WS --subgrids`` (the 组格 and 片格 of every grid, planned, stored and shown) and
+``pingan grids assign`` (who answers for each area)."""
 
 from __future__ import annotations
 
@@ -59,3 +60,4 @@ def assign_and_show(workspace: Path, table: Path, user: str | None) -> None:
     changed = result["changed"]
     out.print(f"{changed.get('grids', 0)} grid(s) and {changed.get('subgrids', 0)} 组格/片格 now have a new 责任人; "
               f"{result['unchanged']} already had it")
+

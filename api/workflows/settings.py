@@ -6,10 +6,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from gis import camera, coverage
+from gis import camera, coverage, storage
 from gis import footprint as fp
 from layers.errors import WorkspaceError
-from layers.store import Store
+from layers.store import DEFAULT_SETTINGS, Store
 
 
 def assumptions(settings: dict[str, Any]) -> fp.Assumptions:
@@ -37,10 +37,40 @@ def coverage_options(settings: dict[str, Any], *, include_planned: bool = False)
     return opts
 
 
+def recording_options(settings: dict[str, Any]) -> dict[str, Any]:
+    """How cameras record (``recording``, over its defaults), checked: codec, scene and mode known,
+    frame rate, shares and days in range, the storage unit class and site level known."""
+    given = dict(settings.get("recording") or {})
+    defaults = DEFAULT_SETTINGS["recording"]
+    unknown = set(given) - set(defaults)
+    if unknown:
+        raise WorkspaceError(f"unknown recording setting(s) {sorted(unknown)}: known are {sorted(defaults)}")
+    out = {**defaults, **given}
+    checks = [(out["codec"] in storage.CODECS, f"codec: one of {', '.join(storage.CODECS)}"),
+              (out["scene"] in storage.SCENES, f"scene: one of {', '.join(storage.SCENES)}"),
+              (out["mode"] in ("continuous", "event"), "mode: continuous or event"),
+              (isinstance(out["fps"], (int, float)) and 1 <= out["fps"] <= 120, "fps: 1–120"),
+              (isinstance(out["event_share"], (int, float)) and 0 < out["event_share"] <= 1, "event_share: (0, 1]"),
+              (all(isinstance(out[k], int) and 1 <= out[k] <= 3650 for k in ("retention_days",
+                                                                            "class1_retention_days")),
+               "retention_days, class1_retention_days: whole days 1–3650"),
+              (isinstance(out["substream_mbps"], (int, float)) and 0 <= out["substream_mbps"] <= 20,
+               "substream_mbps: 0–20"),
+              (isinstance(out["record_substream"], bool), "record_substream: true or false"),
+              (out["unit"] in {u.id for u in storage.STORAGE_UNITS},
+               f"unit: one of {', '.join(u.id for u in storage.STORAGE_UNITS)}"),
+              (out["site_level"] in ("grid", "community", "township", "all"),
+               "site_level: grid, community, township or all")]
+    bad = [text for ok, text in checks if not ok]
+    if bad:
+        raise WorkspaceError(f"recording setting out of range ({'; '.join(bad)})")
+    return out
+
+
 #: the household situations a building can be marked with on the 3D map (setting ``markers``)
 MARKABLE = ("rented", "vacant", "floating", "elderly")
 #: settings that take a table (JSON object) rather than one value
-TABLE_SETTINGS = ("camera_defaults", "coverage", "dori_profiles")
+TABLE_SETTINGS = ("camera_defaults", "coverage", "dori_profiles", "recording")
 
 
 def change_settings(store: Store, values: dict[str, Any], *, user: str) -> dict[str, Any]:
@@ -79,6 +109,7 @@ def change_settings(store: Store, values: dict[str, Any], *, user: str) -> dict[
     try:
         assumptions(merged)
         coverage_options(merged)
+        recording_options(merged)
     except WorkspaceError as exc:  # a bad value given now, not a damaged workspace
         raise ValueError(str(exc)) from exc
     camera.profile(str(merged["dori_profile"]), merged.get("dori_profiles"))

@@ -376,6 +376,16 @@ def subgrid_card(w: World, user: str | None) -> None:
             assert ("households" in card) == bool(role.reads & {"households", "buildings", "risk"}), user  # type: ignore[union-attr]
 
 
+def design_storage(w: World, user: str | None) -> None:
+    r = call(w, user, "GET", "/api/design/storage", params={"level": "grid"})
+    role = role_of(user)
+    expect(r, role is not None and "cameras" in role.reads, (200,), user, "design storage")
+    if r.status_code == 200 and limited(user):  # only the area's grids, and only its cameras counted
+        rows = r.json()["levels"]["grid"]
+        assert {row["grid"] for row in rows} <= w.inside("grids"), user
+        assert r.json()["total"]["cameras"] <= len(w.inside("cameras")), user
+
+
 def responsibility(w: World, user: str | None) -> None:
     role = role_of(user)
     for where in ("in", "out"):
@@ -690,7 +700,7 @@ ROUTES: dict[tuple[str, str], Callable[[World, str | None], None]] = {
     ("GET", "/api/tiles/{key}/{z}/{x}/{y}.pbf"): vector_tiles,
     ("GET", "/patrol"): page("/patrol"), ("GET", "/api/patrol"): patrol_summary,
     ("GET", "/3d"): page("/3d"), ("GET", "/api/buildings/{building_id}/stack"): building_stack,
-    ("PUT", "/api/responsibility"): responsibility, ("GET", "/api/subgrids/{code}"): subgrid_card,
+    ("PUT", "/api/responsibility"): responsibility, ("GET", "/api/design/storage"): design_storage, ("GET", "/api/subgrids/{code}"): subgrid_card,
     ("GET", "/api/patrol/model"): patrol_model,
     ("GET", "/api/risk/model"): risk_model, ("PUT", "/api/risk/model"): risk_model_put,
     ("POST", "/api/whatif/cameras"): whatif_drop, ("DELETE", "/api/whatif/cameras/{cam_id}"): whatif_remove,

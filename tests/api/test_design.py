@@ -1,0 +1,92 @@
+"""Bandwidth and storage of the demo's cameras: the sums per grid, community and 街镇 agree, a
+camera's own fields win over the settings, class-1 points keep longer, the area policy holds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from api import access
+from api.app import create_app
+from api.cli import app as cli
+from api.exports import Source
+from api.settings import Settings
+from api.workflows.settings import change_settings
+from api.workflows.storage import storage_plan
+from gis import storage
+from layers import store
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def ws_path(analysed_path, tmp_path):
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(analysed_path, path)
+    return path
+
+
+def test_every_camera_is_sized_by_the_formula_and_the_levels_sum_to_the_total(ws_path):
+    ws = store.open_workspace(ws_path)
+    plan = storage_plan(ws, Source.local(ws).scope)
+    cams = ws.read("cameras")
+    recording = cams[cams["status"].fillna("active") != "removed"]
+    assert len(plan.cameras) == len(recording)
+    c = plan.cameras
+    assert (c["tb"] - c["record_mbps"] * 3600 * 24 * c["days"] / 8 / 1e6).abs().max() < 1e-9
+    klass = recording.set_index("id")["point_class"].astype(str).reindex(c["id"])
+    assert (c["days"].to_numpy()[(klass == "1").to_numpy()] == 90).all()
+    assert (c["days"].to_numpy()[(klass != "1").to_numpy()] == 30).all()
+    for level in ("grid", "community", "township"):
+        sums = plan.levels[level]
+        assert sums["tb"].sum() == pytest.approx(c[c[level].notna()]["tb"].sum())
+    assert plan.levels["township"]["cameras"].sum() == plan.levels["community"]["cameras"].sum()
+    assert plan.total["tb"] == pytest.approx(c["tb"].sum())
+    unit = plan.unit
+    for code, row in plan.levels["community"].iterrows():
+        assert row["units"] == unit.needed(row["tb"], row["record_mbps"], int(row["cameras"])), code
+
+
+def test_a_cameras_own_bitrate_and_retention_win_and_event_recording_takes_its_share(ws_path):
+    ws = store.open_workspace(ws_path)
+    cams = ws.features("cameras")
+    first = cams["id"].iloc[0]
+    cams.loc[cams.index[0], ["bitrate_mbps", "retention_days", "recording"]] = [4.0, 60, "event"]
+    ws.write("cameras", cams)
+    change_settings(ws, {"recording": {"event_share": 0.25}}, user="test")
+    row = storage_plan(ws, Source.local(ws).scope).cameras.set_index("id").loc[first]
+    assert row["main_mbps"] == 4.0 and not row["estimated"] and row["days"] == 60
+    assert row["tb"] == pytest.approx(storage.storage_tb(4.0, 60, 0.25))
+    with pytest.raises(ValueError, match="event_share"):
+        change_settings(ws, {"recording": {"event_share": 2}}, user="test")
+    with pytest.raises(ValueError, match="unknown recording"):
+        change_settings(ws, {"recording": {"colour": "red"}}, user="test")
+
+
+def test_the_cli_and_the_api_answer_for_the_users_area_only(ws_path):
+    result = CliRunner().invoke(cli, ["--json", "storage", str(ws_path), "--level", "grid"])
+    assert result.exit_code == 0, result.output
+    whole = json.loads(result.stdout)
+    assert whole["site_level"] == "grid" and whole["total"]["units"] >= 1
+    ws = store.open_workspace(ws_path)
+    community = ws.read("grids").sort_values("code")["community_code"].iloc[0]
+    access.add_user(ws, "local", "police", access.Area.parse(f"community:{community}"), PASSWORD)
+    access.add_user(ws, "looker", "viewer", access.Area.parse("all"), PASSWORD)
+    app = create_app(Settings(workspace=str(ws_path)))
+
+    def client(name):
+        token = TestClient(app).post("/api/auth/login", json={"username": name, "password": PASSWORD}).json()["token"]
+        return TestClient(app, headers={"Authorization": f"Bearer {token}"})
+
+    r = client("local").get("/api/design/storage", params={"level": "community"})
+    assert r.status_code == 200, r.text
+    mine = r.json()
+    assert {row["community"] for row in mine["levels"]["community"]} == {community}
+    expected = pd.DataFrame(whole["levels"]["community"]).set_index("community").loc[community]
+    assert mine["total"]["tb"] == pytest.approx(expected["tb"])
+    assert client("looker").get("/api/design/storage").status_code == 403  # viewers do not read cameras
