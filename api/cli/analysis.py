@@ -199,9 +199,13 @@ def place_cmd(workspace: Workspace,
               parallel: Annotated[bool, typer.Option(help="Candidate views in tiles on a dask LocalCluster "
                                                           "(same views)")] = False,
               scheduler: Annotated[str | None, typer.Option(help="A dask cluster to use (tcp://host:8786)")] = None,
+              phases: Annotated[str | None, typer.Option(help="A multi-year plan, NAME:BUDGET in yuan, e.g. "
+                                                              "2027:3000000,2028:2000000; each phase keeps the "
+                                                              "earlier ones")] = None,
               ) -> None:
-    """Propose where the next cameras do the most good (MCLP for --k/--budget, LSCP for --cover-class)."""
+    """Propose where the next cameras do the most good (MCLP for --k/--budget/--phases, LSCP for --cover-class)."""
     from api.workflows.placement import place
+    from gis.phasing import parse_phases
     from gis.placement import DEFAULT_MODELS
 
     for cls in cover_class or []:
@@ -209,7 +213,9 @@ def place_cmd(workspace: Workspace,
             raise typer.BadParameter(f"'{cls}' is not a point class: use 1, 2 or 3", param_hint="--cover-class")
 
     with cli_errors(), progress_steps("placement") as step:
+        planned = parse_phases(phases) if phases else None
         result = place(open_store(workspace), k=k, budget=budget, cover_classes=cover_class, seconds=seconds,
+                       phases=planned,
                        method="greedy" if greedy else "milp", heading_step_deg=heading_step,
                        models=tuple(model) if model else DEFAULT_MODELS,
                        workers=workers, progress=step, parallel=parallel, scheduler=scheduler)
@@ -217,7 +223,7 @@ def place_cmd(workspace: Workspace,
     if emit({"problem": result.problem, "objective": result.objective, "bound": result.bound, "gap": result.gap,
              "status": result.status, "cost": result.cost, "candidates": result.candidates,
              "demand": result.demand, "already_covered": result.already_covered,
-             "uncoverable": result.uncoverable, "proposals": props.to_crs(4326).assign(
+             "uncoverable": result.uncoverable, "phases": result.phases, "proposals": props.to_crs(4326).assign(
                  lon=lambda f: f.geometry.x, lat=lambda f: f.geometry.y)}):
         return
     table = people_table("#", "site", "model", "heading", "gain", "covers", "grids", "blind spots", "cost ¥")
@@ -230,6 +236,12 @@ def place_cmd(workspace: Workspace,
               f"(gap {result.gap:.2%}, {result.status}); {len(props)} cameras, ¥{result.cost:,.0f}; "
               f"{result.candidates:,} candidates, {result.demand:,} demand points "
               f"({result.already_covered:,} already covered by existing cameras)")
+    if result.phases:
+        phased = people_table("phase", "budget ¥", "cameras", "cost ¥", "gain", "gain per ¥10,000", "gap")
+        for ph in result.phases:
+            phased.add_row(str(ph["phase"]), f"{ph['budget']:,.0f}", str(ph["cameras"]), f"{ph['cost']:,.0f}",
+                           f"{ph['gain']:,.1f}", f"{ph['gain_per_yuan'] * 1e4:,.2f}", f"{ph['gap']:.2%}")
+        out.print(phased)
     if result.uncoverable:
         out.print(f"no candidate can cover: {'、'.join(result.uncoverable)}")
     out.print("stored as the layers proposals and proposal_views; accept with: pingan accept WORKSPACE RANK…")

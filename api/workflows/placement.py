@@ -7,7 +7,7 @@ import collections
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -20,7 +20,7 @@ from api.workflows import parallel as dask_run
 from api.workflows.coverage import COVERAGE_INPUTS
 from api.workflows.progress import Step, as_step, counter
 from api.workflows.whatif import WhatIf
-from gis import camera, placement, solvers, visibility
+from gis import camera, phasing, placement, solvers, visibility
 from gis import footprint as fp
 from layers import validate
 from layers.errors import UnknownLayerError
@@ -54,6 +54,8 @@ class PlacementResult:
     uncoverable: list[str]
     #: the proposals' views, one column per DORI level, in rank order
     views: pd.DataFrame
+    #: a phased plan (``phases``): per phase its name, budget, cameras, gain, cost, gain per yuan, bound, gap
+    phases: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _sites(store: Store, model: Any, metric: Any) -> gpd.GeoDataFrame:
@@ -109,7 +111,7 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
           models: Sequence[str] = placement.DEFAULT_MODELS, spacing_m: float = 20.0, method: str = "milp",
           workers: int = 1, write: bool = True, progress: Step | None = None,
           parallel: bool = False, scheduler: str | None = None, tile_m: float = 1000.0,
-          reuse_views: bool = True) -> PlacementResult:
+          reuse_views: bool = True, phases: Sequence[tuple[str, float]] | None = None) -> PlacementResult:
     """Propose new cameras: MCLP for ``k`` cameras or a ``budget``, or LSCP for target classes.
 
     Existing active and planned cameras are kept and count as covering. The proposals are
@@ -152,6 +154,9 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
         Tile size (m) of a partitioned run.
     reuse_views
         Reuse the candidates' views of the previous run when its inputs are unchanged.
+    phases
+        A multi-year plan, (name, budget in yuan) in order (:mod:`gis.phasing`): each phase keeps the
+        cameras of the earlier ones and covers the most within its own budget (MCLP; not with ``k``).
 
     Returns
     -------
@@ -159,8 +164,10 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
         The proposals, ranked, and the solver's objective, bound and gap; see :class:`PlacementResult`.
     """
     step = as_step(progress)
-    if cover_classes is None and k is None and budget is None:
-        raise ValueError("say how many cameras (k), a budget in yuan, or which target classes to cover")
+    if cover_classes is None and k is None and budget is None and not phases:
+        raise ValueError("say how many cameras (k), a budget in yuan, phases, or which target classes to cover")
+    if phases and (k is not None or budget is not None or cover_classes is not None):
+        raise ValueError("phases carry their own budgets: give them without k, budget or cover classes")
     unknown = [m for m in models if m not in placement.CATALOGUE]
     if unknown:
         raise ValueError(f"unknown camera model(s) {unknown}: the catalogue has {', '.join(placement.CATALOGUE)}")
@@ -213,7 +220,20 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
     A = placement.coverage_matrix(views, points)
     step(f"solving ({A.shape[0]:,} demand points × {A.shape[1]:,} candidates, {A.nnz:,} links)")
     costs = cand["cost"].to_numpy(dtype=float)
-    if cover_classes is not None:
+    planned: list[dict[str, Any]] = []
+    if phases:
+        weights = points["weight"].to_numpy(dtype=float)
+        done = phasing.solve_phases(A, weights, costs, cand["heading_group"].to_numpy(), cand["site"].to_numpy(),
+                                    phases, per_site=PER_SITE_LIMIT, seconds=seconds)
+        gained, bounded = sum(p.gain for p in done), sum(p.bound for p in done)  # each phase given the earlier
+        sol = solvers.Solution(np.concatenate([p.chosen for p in done]), gained, bounded,
+                               abs(bounded - gained) / gained if gained else 0.0,
+                               "; ".join(f"{p.name}: {p.status}" for p in done), sum(p.seconds for p in done))
+        planned = [{"phase": p.name, "budget": p.budget, "cameras": len(p.chosen), "gain": p.gain, "cost": p.cost,
+                    "gain_per_yuan": p.gain_per_yuan, "bound": p.bound, "gap": p.gap, "status": p.status,
+                    "seconds": p.seconds} for p in done]
+        problem = "MCLP (phased)"
+    elif cover_classes is not None:
         sol = solvers.solve_lscp(A, costs, seconds=seconds, threads=max(1, workers))
         problem = "LSCP"
         weights = points["weight"].to_numpy(dtype=float)
@@ -226,18 +246,25 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
         else:
             sol = solvers.solve_mclp(A, weights, k=k, costs=costs, budget=budget, groups=groups, seconds=seconds)
         problem = "MCLP"
-    order, gains = solvers.rank_by_gain(A, weights, sol.chosen)
+    if phases:  # phase by phase, each ranked within itself (phasing gives them so)
+        order = np.asarray(sol.chosen, dtype=int)
+        gains = np.concatenate([p.gains for p in done])
+    else:
+        order, gains = solvers.rank_by_gain(A, weights, sol.chosen)
     proposals = _explain(order, gains, cand, sites, views, points, A, model)
+    if phases:
+        proposals["phase"] = np.repeat([p.name for p in done], [len(p.chosen) for p in done])
     uncoverable = sorted(set(points.loc[sol.uncoverable, "target_id"].dropna())) if len(sol.uncoverable) else []
     names = dict(zip(model.targets["id"], model.targets["name"], strict=True))
     result = PlacementResult(
         problem=problem, objective=sol.objective, bound=sol.bound, gap=sol.gap, status=sol.status,
         seconds=(dt.datetime.now() - t0).total_seconds(), candidates=len(cand), demand=len(points),
         already_covered=int(covered.sum()), proposals=proposals, cost=float(proposals["cost"].sum()),
-        uncoverable=[names.get(t, t) for t in uncoverable], views=views.iloc[order])
+        uncoverable=[names.get(t, t) for t in uncoverable], views=views.iloc[order], phases=planned)
     if write:
         step("writing the scenario")
-        _write(store, result, k=k, budget=budget, cover_classes=cover_classes, models=models, metric=metric)
+        _write(store, result, k=k, budget=budget if not phases else sum(b for _, b in phases),
+               cover_classes=cover_classes, models=models, metric=metric)
     return result
 
 
@@ -284,6 +311,7 @@ def _write(store: Store, result: PlacementResult, *, k: int | None, budget: floa
         "scenario": scenario, "computed_at": now_iso(), "problem": result.problem, "k": k, "budget": budget,
         "cover_classes": list(cover_classes) if cover_classes else None, "models": list(models),
         "objective": result.objective, "bound": result.bound, "gap": result.gap, "status": result.status,
+        "phases": result.phases,
         "inputs": {name: store.version(name) for name in COVERAGE_INPUTS if store.has(name)}}})
 
 

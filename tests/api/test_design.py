@@ -90,3 +90,26 @@ def test_the_cli_and_the_api_answer_for_the_users_area_only(ws_path):
     expected = pd.DataFrame(whole["levels"]["community"]).set_index("community").loc[community]
     assert mine["total"]["tb"] == pytest.approx(expected["tb"])
     assert client("looker").get("/api/design/storage").status_code == 403  # viewers do not read cameras
+
+
+def test_a_phased_plan_keeps_each_budget_and_reports_the_gain_per_yuan(ws_path):
+    result = CliRunner().invoke(cli, ["--json", "place", str(ws_path), "--phases", "2027:60000,2028:40000",
+                                      "--heading-step", "90", "--model", "bullet-4mm", "--seconds", "10"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    phases = answer["phases"]
+    assert [p["phase"] for p in phases] == ["2027", "2028"]
+    props = pd.DataFrame(answer["proposals"])
+    for p in phases:
+        mine = props[props["phase"] == p["phase"]]
+        assert len(mine) == p["cameras"] > 0
+        assert mine["cost"].sum() == pytest.approx(p["cost"]) and p["cost"] <= p["budget"]
+        assert p["gain"] == pytest.approx(mine["gain"].sum())
+        assert p["gain_per_yuan"] == pytest.approx(p["gain"] / p["cost"])
+    assert not props.duplicated(["site_id", "heading_deg"]).any()  # a later phase never re-buys a camera
+    assert props.groupby("site_id").size().max() <= 2
+    assert phases[0]["gain_per_yuan"] >= phases[1]["gain_per_yuan"]
+    stored = store.open_workspace(ws_path).get_meta("placement")
+    assert [p["phase"] for p in stored["phases"]] == ["2027", "2028"]
+    bad = CliRunner().invoke(cli, ["place", str(ws_path), "--phases", "2027:60000", "--k", "3"])
+    assert bad.exit_code != 0 and "phases carry their own budgets" in " ".join(bad.output.split())

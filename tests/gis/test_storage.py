@@ -33,7 +33,7 @@ def test_bad_inputs_are_refused_by_name():
         storage.bitrate_mbps(1920, codec="MJPEG")
     with pytest.raises(ValueError, match="scene"):
         storage.bitrate_mbps(1920, scene="busy")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="share"):
         storage.storage_tb(4.0, 30, share=1.5)
 
 
