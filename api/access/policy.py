@@ -40,6 +40,8 @@ from layers.store import Store, now_iso
 BY_GRID_CODE = ("grids", "risk", "risk_history", "coverage_grids")
 #: layers whose rows belong to a community by their code
 BY_COMMUNITY_CODE = ("communities", "coverage_communities")
+#: layers whose rows belong to a camera (its views by day and by night)
+VIEW_LAYERS = ("views", "views_night")
 
 
 def grid_codes(store: Store, area: Area) -> set[str]:
@@ -109,7 +111,7 @@ class Scope:
             return frame[col].astype(str).isin(self.communities).to_numpy()
         if layer == "households":
             return frame["building_id"].astype(str).isin(self._ids(store, "buildings")).to_numpy()
-        if layer == "views":
+        if layer in VIEW_LAYERS:
             return frame["camera"].astype(str).isin(self._ids(store, "cameras")).to_numpy()
         if isinstance(frame, gpd.GeoDataFrame):
             return self.contains(frame.geometry.to_numpy())
@@ -127,7 +129,7 @@ class Scope:
             return str(row.get("code") if "code" in row else row.get("community_code")) in self.communities
         if layer == "households":
             return str(row.get("building_id")) in self._ids(store, "buildings")
-        if layer == "views":
+        if layer in VIEW_LAYERS:
             return str(row.get("camera")) in self._ids(store, "cameras")
         if "geometry" in row:
             return bool(self.contains([row["geometry"]])[0])

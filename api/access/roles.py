@@ -55,7 +55,8 @@ class Role:
     can_patrol: bool = False
 
 
-RESULTS = frozenset({"views", "risk", "risk_history", "coverage_grids", "coverage_communities", "coverage_targets",
+RESULTS = frozenset({"views", "views_night", "risk", "risk_history", "coverage_grids", "coverage_communities",
+                     "coverage_targets",
                      "blind_spots", "proposals", "proposal_views"})
 #: the patrol plan's layers (人防): police and the whole-workspace roles read them, nobody else
 PATROL = frozenset({"patrol_streets", "patrol_zones", "patrol_routes", "patrol_stops", "checkpoints"})

@@ -89,15 +89,18 @@ def views_cmd(workspace: Workspace,
                                                           "worker per core, or --workers)")] = False,
               scheduler: Annotated[str | None, typer.Option(help="A dask cluster to use (tcp://host:8786)")] = None,
               tile_m: Annotated[float, typer.Option(help="Tile size in metres for --parallel/--scheduler")] = 1000.0,
+              light: Annotated[str, typer.Option(help="day, or night (IR lamps and street lights; stored as "
+                                                      "views_night)")] = "day",
               ) -> None:
-    """Compute what every camera sees (DORI levels, occlusion) and store it as the views layer."""
+    """Compute what every camera sees (DORI levels, occlusion) and store it as the views layer
+    (``--light night``: after dark, as views_night)."""
     from api.workflows.progress import counter
     from api.workflows.views import compute_views, summarise_views
 
     with cli_errors(), progress_steps("views") as step:
         views = compute_views(open_store(workspace), mode=mode, target_height=target_height,
                                workers=workers, parallel=parallel, scheduler=scheduler, tile_m=tile_m,
-                               progress=counter(step, "cameras"))
+                               progress=counter(step, "cameras"), light=light)
     stamp = views.attrs["stamp"]
     if emit({"levels": summarise_views(views).reset_index(), "polygons": len(views), "stamp": stamp}):
         return
@@ -105,7 +108,8 @@ def views_cmd(workspace: Workspace,
     for level, row in summarise_views(views).iterrows():
         table.add_row(str(level), str(int(row["cameras"])), f"{row['area_m2']:,.0f}")
     out.print(table)
-    out.print(f"views layer written: {len(views)} polygons, {stamp['occlusion']} occlusion, "
+    layer = "views_night" if light == "night" else "views"
+    out.print(f"{layer} layer written: {len(views)} polygons, {stamp['occlusion']} occlusion, "
               f"targets at {stamp['target_height_m']} m; from "
               + ", ".join(f"{name} v{version}" for name, version in stamp["inputs"].items()))
     if stamp.get("mounted_cameras"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from gis import camera, coverage, storage
+from gis import camera, coverage, night, storage
 from gis import footprint as fp
 from layers.errors import WorkspaceError
 from layers.store import DEFAULT_SETTINGS, Store
@@ -34,6 +34,19 @@ def coverage_options(settings: dict[str, Any], *, include_planned: bool = False)
     opts = coverage.Options(**given)
     if include_planned and "planned" not in opts.covering_statuses:
         opts = dataclasses.replace(opts, covering_statuses=(*opts.covering_statuses, "planned"))
+    return opts
+
+
+def night_options(settings: dict[str, Any]) -> night.NightOptions:
+    """The night model's options (``night``): street-light lux and the lamp assumed, checked."""
+    given = dict(settings.get("night") or {})
+    allowed = set(night.NightOptions.__dataclass_fields__)
+    unknown = set(given) - allowed
+    if unknown:
+        raise WorkspaceError(f"unknown night setting(s) {sorted(unknown)}: known are {sorted(allowed)}")
+    opts = night.NightOptions(**{k: float(v) for k, v in given.items()})
+    if not (0 <= opts.street_lux <= 1000 and 0 <= opts.default_ir_range_m <= 1000):
+        raise WorkspaceError("night setting out of range: street_lux 0–1000 lx, default_ir_range_m 0–1000 m")
     return opts
 
 
@@ -70,7 +83,7 @@ def recording_options(settings: dict[str, Any]) -> dict[str, Any]:
 #: the household situations a building can be marked with on the 3D map (setting ``markers``)
 MARKABLE = ("rented", "vacant", "floating", "elderly")
 #: settings that take a table (JSON object) rather than one value
-TABLE_SETTINGS = ("camera_defaults", "coverage", "dori_profiles", "recording")
+TABLE_SETTINGS = ("camera_defaults", "coverage", "dori_profiles", "recording", "night")
 
 
 def change_settings(store: Store, values: dict[str, Any], *, user: str) -> dict[str, Any]:
@@ -110,6 +123,7 @@ def change_settings(store: Store, values: dict[str, Any], *, user: str) -> dict[
         assumptions(merged)
         coverage_options(merged)
         recording_options(merged)
+        night_options(merged)
     except WorkspaceError as exc:  # a bad value given now, not a damaged workspace
         raise ValueError(str(exc)) from exc
     camera.profile(str(merged["dori_profile"]), merged.get("dori_profiles"))

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from api.workflows import parallel as dask_run
-from api.workflows.settings import assumptions
-from gis import camera, mounting, visibility
+from api.workflows.settings import assumptions, night_options
+from gis import camera, mounting, night, visibility
 from gis import footprint as fp
 from layers.errors import WorkspaceError
 from layers.store import Store, now_iso
@@ -21,13 +21,18 @@ log = logging.getLogger(__name__)
 
 
 VIEW_INPUTS = ("cameras", "buildings")
+LIGHTS = ("day", "night")
+#: where the views of each light are stored
+LAYER = {"day": "views", "night": "views_night"}
 
 
 def compute_views(store: Store, *, mode: str | None = None, target_height: float | None = None,
                   statuses: tuple[str, ...] = ("active", "faulty", "planned"), workers: int = 1,
                   progress: Callable[[int, int], None] | None = None, write: bool = True,
-                  parallel: bool = False, scheduler: str | None = None, tile_m: float = 1000.0) -> gpd.GeoDataFrame:
-    """What every camera sees at each DORI level, stored as the ``views`` layer (lon/lat).
+                  parallel: bool = False, scheduler: str | None = None, tile_m: float = 1000.0,
+                  light: str = "day") -> gpd.GeoDataFrame:
+    """What every camera sees at each DORI level, stored as the ``views`` layer (lon/lat); with
+    ``light="night"`` what it sees after dark (:mod:`gis.night`), stored as ``views_night``.
 
     Settings used: ``dori_profile`` (+ ``dori_profiles``), ``dori_form`` (arc/flat),
     ``storey_height_m``, ``target_height_m`` (1.6, a face), ``occlusion`` (2.5d/2d) and
@@ -57,6 +62,9 @@ def compute_views(store: Store, *, mode: str | None = None, target_height: float
         The address of a dask scheduler, e.g. ``tcp://host:8786``.
     tile_m
         Tile size (m) of a partitioned run.
+    light
+        ``"day"`` or ``"night"`` (the day ranges cut by each camera's lamp or the street lights;
+        setting ``night``).
 
     Returns
     -------
@@ -65,6 +73,8 @@ def compute_views(store: Store, *, mode: str | None = None, target_height: float
         (lon/lat; empty views left out); ``attrs["stamp"]`` holds the inputs' versions and the
         cameras put indoors.
     """
+    if light not in LIGHTS:
+        raise ValueError(f"unknown light '{light}': use day or night")
     settings = store.settings()
     for layer in VIEW_INPUTS:
         if not store.has(layer):
@@ -79,6 +89,15 @@ def compute_views(store: Store, *, mode: str | None = None, target_height: float
     assume = assumptions(settings)
     params = mounting.mount(fp.resolve(cams, assume), blds.geometry.to_numpy())  # on their walls, or indoors
     ranges = fp.level_ranges(params, ppm, target, form=str(settings["dori_form"]))
+    if light == "night":
+        def field(name: str) -> np.ndarray:
+            return pd.to_numeric(cams[name], errors="coerce").to_numpy(dtype=float) if name in cams else (
+                np.full(len(cams), np.nan))
+
+        ranges, notes = night.night_ranges(ranges, params["height_m"].to_numpy(dtype=float) - target,
+                                           field("ir_range_m"), field("min_lux"), night_options(settings))
+        params = params.assign(assumed=["; ".join(p for p in (a, n) if p) for a, n in zip(
+            params["assumed"], notes, strict=True)])
     heights = visibility.building_heights(blds["height_m"], blds["floors"], float(settings["storey_height_m"]))
     if parallel or scheduler:  # tiles with a halo on a dask cluster (a LocalCluster unless one is named)
 
@@ -100,19 +119,22 @@ def compute_views(store: Store, *, mode: str | None = None, target_height: float
              "indoor_cameras": [str(c) for c in cams["id"].to_numpy()[params["indoor"].to_numpy(dtype=bool)]],
              "mounted_cameras": int(params["assumed"].str.contains("mounted on the wall", regex=False).sum())}
     log.info("views of %d cameras: %d polygons over %d levels", len(cams), len(out), len(seen.columns))
+    stamp["light"] = light
     if write:
-        store.write("views", out, message="pingan views")
-        store.set_meta({"views": stamp})
+        name = LAYER[light]
+        store.write(name, out, message=f"pingan views --light {light}")
+        store.set_meta({name: stamp})
     out.attrs["stamp"] = stamp
     if "tiles" in seen.attrs:
         out.attrs["tiles"] = seen.attrs["tiles"]  # per-tile times and worker memory of a partitioned run
     return out
 
 
-def views_are_current(store: Store) -> bool:
-    """True when the stored views were computed from the current cameras and buildings."""
-    stamp = store.get_meta("views") or {}
-    return bool(stamp) and store.has("views") and stamp.get("inputs") == {
+def views_are_current(store: Store, light: str = "day") -> bool:
+    """True when the stored views (by day, or by night) were computed from the current cameras and buildings."""
+    name = LAYER[light]
+    stamp = store.get_meta(name) or {}
+    return bool(stamp) and store.has(name) and stamp.get("inputs") == {
         name: store.version(name) for name in VIEW_INPUTS}
 
 

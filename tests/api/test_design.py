@@ -113,3 +113,33 @@ def test_a_phased_plan_keeps_each_budget_and_reports_the_gain_per_yuan(ws_path):
     assert [p["phase"] for p in stored["phases"]] == ["2027", "2028"]
     bad = CliRunner().invoke(cli, ["place", str(ws_path), "--phases", "2027:60000", "--k", "3"])
     assert bad.exit_code != 0 and "phases carry their own budgets" in " ".join(bad.output.split())
+
+
+def test_night_views_are_stored_apart_never_beyond_the_day_ones_and_read_by_the_area_policy(ws_path):
+    from api.workflows.views import compute_views, views_are_current
+
+    ws = store.open_workspace(ws_path)
+    cams = ws.features("cameras")
+    cams["ir_range_m"] = 20.0
+    ws.write("cameras", cams)
+    day = compute_views(ws)
+    result = CliRunner().invoke(cli, ["--json", "views", str(ws_path), "--light", "night"])
+    assert result.exit_code == 0, result.output
+    ws = store.open_workspace(ws_path)
+    dark = ws.features("views_night")
+    assert views_are_current(ws, "night") and views_are_current(ws)
+    d = day.set_index(["camera", "level"])["range_m"]
+    n = dark.set_index(["camera", "level"])["range_m"]
+    assert (n <= d.reindex(n.index) + 1e-9).all() and n.max() <= 20.0
+    assert dark.geometry.is_valid.all()
+    community = ws.read("grids").sort_values("code")["community_code"].iloc[0]
+    access.add_user(ws, "local", "police", access.Area.parse(f"community:{community}"), PASSWORD)
+    app = create_app(Settings(workspace=str(ws_path)))
+    token = TestClient(app).post("/api/auth/login", json={"username": "local", "password": PASSWORD}).json()["token"]
+    local = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    r = local.get("/api/layers/views_night", params={"limit": 5000})
+    assert r.status_code == 200, r.text
+    mine = {f["properties"]["camera"] for f in r.json()["features"]}
+    scope = access.Scope.of(ws, access.named_user(ws, "local"))
+    allowed = set(scope.filter(ws, "cameras", ws.read("cameras"))["id"].astype(str))
+    assert mine and mine <= allowed and len(mine) < dark["camera"].nunique()
