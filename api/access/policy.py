@@ -37,9 +37,9 @@ from api.access.roles import Area, ForbiddenError, User
 from layers.store import Store, now_iso
 
 #: layers whose rows belong to a grid by their ``code``
-BY_GRID_CODE = ("grids", "risk", "risk_history", "coverage_grids")
+BY_GRID_CODE = ("grids", "risk", "risk_history", "coverage_grids", "coverage_grids_night")
 #: layers whose rows belong to a community by their code
-BY_COMMUNITY_CODE = ("communities", "coverage_communities")
+BY_COMMUNITY_CODE = ("communities", "coverage_communities", "coverage_communities_night")
 #: layers whose rows belong to a camera (its views by day and by night)
 VIEW_LAYERS = ("views", "views_night")
 

@@ -56,7 +56,8 @@ class Role:
 
 
 RESULTS = frozenset({"views", "views_night", "risk", "risk_history", "coverage_grids", "coverage_communities",
-                     "coverage_targets",
+                     "coverage_targets", "coverage_grids_night", "coverage_communities_night",
+                     "coverage_targets_night", "blind_spots_night",
                      "blind_spots", "proposals", "proposal_views"})
 #: the patrol plan's layers (人防): police and the whole-workspace roles read them, nobody else
 PATROL = frozenset({"patrol_streets", "patrol_zones", "patrol_routes", "patrol_stops", "checkpoints"})
@@ -70,10 +71,11 @@ ROLES: dict[str, Role] = {r.name: r for r in (
                                      "cameras", "sites", "stations"}) | RESULTS | PATROL,
          frozenset({"cameras", "sites", "stations"}), False, can_place=True, can_patrol=True),
     Role("grid_worker", "网格员", frozenset({"communities", "grids", "subgrids", "buildings", "households", "roads",
-                                           "targets", "incidents", "risk", "coverage_grids"}),
+                                           "targets", "incidents", "risk", "coverage_grids",
+                                           "coverage_grids_night"}),
          frozenset({"households"}), True),
     Role("viewer", "查看", frozenset({"communities", "grids", "subgrids", "risk", "coverage_grids",
-                                     "coverage_communities"}),
+                                     "coverage_communities", "coverage_grids_night", "coverage_communities_night"}),
          frozenset(), False, can_export=False),
 )}
 

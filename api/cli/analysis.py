@@ -131,13 +131,16 @@ def coverage_cmd(workspace: Workspace,
                  scheduler: Annotated[str | None, typer.Option(help="A dask cluster to use (tcp://host:8786)")] = None,
                  workers: Annotated[int | None, typer.Option(help="LocalCluster workers for --parallel")] = None,
                  tile_m: Annotated[float, typer.Option(help="Tile size in metres for --parallel/--scheduler")] = 2000.0,
+                 light: Annotated[str, typer.Option(help="day, or night (from the night views; writes the "
+                                                         "*_night layers)")] = "day",
                  ) -> None:
-    """Coverage per community (or one grid), key targets, blind spots; writes the coverage layers."""
+    """Coverage per community (or one grid), key targets, blind spots; writes the coverage layers
+    (``--light night``: their night twins, coverage_grids_night …)."""
     from api.workflows.coverage import compute_coverage
 
     with cli_errors(), progress_steps("coverage") as step:
         cov = compute_coverage(open_store(workspace), include_planned=include_planned, progress=step,
-                               parallel=parallel, scheduler=scheduler, workers=workers, tile_m=tile_m)
+                               parallel=parallel, scheduler=scheduler, workers=workers, tile_m=tile_m, light=light)
     grids, spots = cov.grids, cov.blind_spots
     if grid is not None:
         if grid not in set(grids["code"]):

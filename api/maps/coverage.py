@@ -85,9 +85,14 @@ SEARCH_JS = """
 """
 
 
-def coverage_map(page: Page, *, redundancy: bool = False, exports: bool = True) -> folium.Map:
+def coverage_map(page: Page, *, redundancy: bool = False, exports: bool = True, light: str = "day") -> folium.Map:
+    """The coverage map of the page's user; ``light="night"`` draws the night views, blind spots and
+    targets (``pingan coverage --light night``), with a switch between the two."""
     store, lang = page.store, page.lang
-    m, present = page.start("coverage_title")
+    m, present = page.start("coverage_title" if light == "day" else "coverage_title_night")
+    night = light == "night"
+    views_key, spots_key, targets_key = ("views_night", "blind_spots_night", "coverage_targets_night") if night \
+        else ("views", "blind_spots", "coverage_targets")
     if "grids" in present:
         folium.GeoJson(page.escaped(page.read("grids"), ["code", "name"]), name=t(lang, "grids"),
                        popup=folium.GeoJsonPopup(["code", "name"], aliases=[t(lang, "code"), t(lang, "name")]),
@@ -95,10 +100,11 @@ def coverage_map(page: Page, *, redundancy: bool = False, exports: bool = True) 
                                                  "weight": 1}).add_to(m)
     if "buildings" in present:
         add_layer(m, page, "buildings", name=t(lang, "buildings"), interactive=False)
-    if "views" in present:
+    if views_key in present:
         for level in DORI_LEVELS:
-            add_layer(m, page, f"views:{level}", name=f"{t(lang, 'views')} · {t(lang, level)}", interactive=False)
-        if redundancy and "grids" in present:
+            add_layer(m, page, f"{views_key}:{level}", name=f"{t(lang, 'views')} · {t(lang, level)}",
+                      interactive=False)
+        if redundancy and "grids" in present and not night:
             model = coverage_model(store)
             mine = model.grids if page.scope is None or page.scope.everywhere else model.grids[
                 model.grids["code"].astype(str).isin(page.scope.grids)]
@@ -108,9 +114,9 @@ def coverage_map(page: Page, *, redundancy: bool = False, exports: bool = True) 
                            name=t(lang, "redundant"),
                            style_function=lambda f: {"fillColor": "#6a3d9a", "fillOpacity": 0.5, "color": "#6a3d9a",
                                                      "weight": 0.5}).add_to(m)
-    if "blind_spots" in present:  # ranked ones: inline, or as vector tiles when there are many
-        add_layer(m, page, "blind_spots", name=t(lang, "blind_spots"), popup=True)
-    targets = page.read("coverage_targets") if "coverage_targets" in present else None
+    if spots_key in present:  # ranked ones: inline, or as vector tiles when there are many
+        add_layer(m, page, spots_key, name=t(lang, "blind_spots"), popup=True)
+    targets = page.read(targets_key) if targets_key in present else None
     if targets is not None and len(targets) and "covered" in targets:  # a workspace may have no key targets
         targets["covered_text"] = targets["covered"].astype(bool).map(lambda v: t(lang, "yes" if v else "no"))
         fields = ["id", "name", "class", "required_level", "best_level", "covered_text"]
@@ -125,11 +131,24 @@ def coverage_map(page: Page, *, redundancy: bool = False, exports: bool = True) 
     if "cameras" in present:
         add_layer(m, page, "cameras", name=t(lang, "cameras"), popup=True)
     page_html(m).add_child(folium.Element(_legend(lang)))
+    if exports:  # day or night (an offline copy is one of them, with no server to switch)
+        page_html(m).add_child(folium.Element(_light_switch(lang, light, views_key in present or night)))
     page_html(m).add_child(folium.Element(SEARCH_JS % {"placeholder": html.escape(t(lang, "search"))}))
     if exports and "coverage_grids" in present and page.scope is not None and page.scope.user.role.can_export:
         add_export_menu(m, lang, "coverage")
     folium.LayerControl(collapsed=True).add_to(m)
     return m
+
+
+def _light_switch(lang: str, light: str, available: bool) -> str:
+    """Links between the day and the night map (the night one says how to compute it when missing)."""
+    day = f'<a id="pingan-light-day" href="?light=day">{html.escape(t(lang, "light_day"))}</a>'
+    dark = f'<a id="pingan-light-night" href="?light=night">{html.escape(t(lang, "light_night"))}</a>'
+    shown = f"<b>{html.escape(t(lang, 'light_' + light))}</b>"
+    links = f"{shown} · {dark if light == 'day' else day}"
+    note = "" if available else f'<div style="font-size:12px">{html.escape(t(lang, "light_missing"))}</div>'
+    return (f'<div class="pingan-legend" id="pingan-light" style="position:fixed;top:50px;left:60px;z-index:1000">'
+            f"{links}{note}</div>")
 
 
 def _legend(lang: str) -> str:

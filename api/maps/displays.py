@@ -259,7 +259,7 @@ def _views(store: Store, key: str, lang: str, basemap: Basemap) -> Display:
     level = key.split(":")[1] if ":" in key else "detect"
     if level not in DORI_LEVELS:
         raise UnknownLayerError(f"no DORI level '{level}': use one of {', '.join(DORI_LEVELS)}")
-    views = store.read("views")
+    views = store.read(key.split(":", maxsplit=1)[0])  # views, or views_night
     part = views[views["level"] == level]
     frame = escaped(part, ["camera", "level"], basemap=basemap)
     colour = LEVEL_FILL[level]
@@ -278,7 +278,7 @@ SPOT_COLOURS = ("#b2182b", "#ef8a62", "#fddbc7")
 
 
 def _blind_spots(store: Store, key: str, lang: str, basemap: Basemap) -> Display:
-    spots = store.read("blind_spots").reset_index(drop=True)
+    spots = store.read(key).reset_index(drop=True)  # blind_spots, or blind_spots_night
     ranked = spots[spots["ranked"].astype(bool)].sort_values("rank")
     shown = ranked.assign(where=ranked["name"], area=ranked["area_m2"].round(0),
                           kind_text=ranked["kind"].map(lambda k: t(lang, f"spot_{k}")))
@@ -298,4 +298,7 @@ DISPLAYS: dict[str, Spec] = {
     "views": Spec(("views",), _views),
     "household_buildings": Spec(("buildings", "households"), _household_buildings),
     "blind_spots": Spec(("blind_spots",), _blind_spots),
+    # the night twins (pingan views/coverage --light night), drawn alike
+    "views_night": Spec(("views_night",), _views),
+    "blind_spots_night": Spec(("blind_spots_night",), _blind_spots),
 }

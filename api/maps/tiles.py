@@ -20,7 +20,7 @@ from api.maps.displays import Display
 from gis import shapes
 
 #: the display layers a page draws as vector tiles when they are too large to inline
-TILED = ("buildings", "views", "blind_spots")
+TILED = ("buildings", "views", "blind_spots", "views_night", "blind_spots_night")
 #: the one layer name inside every tile (the page styles it)
 LAYER = "features"
 EXTENT = 4096

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import folium
 from fastapi import APIRouter, Query, Request
@@ -42,9 +42,9 @@ def household_page(request: Request, store: StoreDep, settings: SettingsDep, lan
 
 @router.get("/coverage", response_class=HTMLResponse, summary="Coverage map: views, targets, blind spots")
 def coverage_page(request: Request, store: StoreDep, settings: SettingsDep, lang: LangDep,
-                  scope: ScopeDep, k: int = 1) -> HTMLResponse:
+                  scope: ScopeDep, k: int = 1, light: Literal["day", "night"] = "day") -> HTMLResponse:
     page = _context(request, store, settings, lang, scope)
-    return _page(coverage.coverage_map(page, redundancy=k >= 2), lang, settings)
+    return _page(coverage.coverage_map(page, redundancy=k >= 2, light=light), lang, settings)
 
 
 @router.get("/placement", response_class=HTMLResponse, summary="Placement: drop cameras, see what they add")

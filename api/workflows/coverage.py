@@ -17,6 +17,7 @@ from api.exports import qgis
 from api.workflows import parallel as dask_run
 from api.workflows.progress import Step, as_step, counter
 from api.workflows.settings import coverage_options
+from api.workflows.views import LAYER as VIEW_LAYER
 from api.workflows.views import compute_views, views_are_current
 from gis import camera, coverage, indicators
 from layers.errors import WorkspaceError
@@ -27,6 +28,19 @@ log = logging.getLogger(__name__)
 
 # ---- coverage ------------------------------------------------------------------------------------------
 COVERAGE_INPUTS = ("cameras", "buildings", "grids", "roads", "targets", "views")
+#: the result layers by day, and their night twins (``pingan coverage --light night``)
+RESULT_LAYERS = ("coverage_grids", "coverage_communities", "coverage_targets", "blind_spots")
+
+
+def result_layer(name: str, light: str = "day") -> str:
+    """The stored name of result layer ``name`` (or of the views) for ``light``: ``blind_spots_night`` …"""
+    if light not in VIEW_LAYER:
+        raise ValueError(f"unknown light '{light}': use day or night")
+    return name if light == "day" else f"{name}_night"
+
+
+def _inputs(light: str) -> tuple[str, ...]:
+    return tuple(VIEW_LAYER[light] if n == "views" else n for n in COVERAGE_INPUTS)
 
 
 RISK_WEIGHTS = {"red": 3.0, "yellow": 2.0, "green": 1.0}
@@ -60,18 +74,18 @@ def _wide_views(views: gpd.GeoDataFrame, cameras: pd.Series) -> pd.DataFrame:
     return wide.map(lambda g: shapely.Polygon() if g is None or (isinstance(g, float) and np.isnan(g)) else g)
 
 
-def coverage_inputs(store: Store, *, include_planned: bool = False) -> dict[str, Any]:
-    """The inputs of :class:`gis.coverage.CoverageModel` read from a workspace (metric CRS; views
-    recomputed first when they are stale)."""
+def coverage_inputs(store: Store, *, include_planned: bool = False, light: str = "day") -> dict[str, Any]:
+    """The inputs of :class:`gis.coverage.CoverageModel` read from a workspace (metric CRS; views,
+    by day or by night, recomputed first when they are stale)."""
     for layer in ("grids", "cameras", "buildings"):
         if not store.has(layer):
             raise WorkspaceError(f"the workspace has no {layer} layer: import one first (pingan import)")
-    if not views_are_current(store):
-        compute_views(store)
+    if not views_are_current(store, light):
+        compute_views(store, light=light)
     metric = store.metric_crs()
     settings = store.settings()
     cams = store.features("cameras").to_crs(metric)
-    views = store.features("views").to_crs(metric)
+    views = store.features(VIEW_LAYER[light]).to_crs(metric)
     roads = store.features("roads").to_crs(metric) if store.has("roads") else gpd.GeoDataFrame(
         {"class": []}, geometry=[], crs=metric)
     targets = store.features("targets").to_crs(metric) if store.has("targets") else gpd.GeoDataFrame(
@@ -111,7 +125,7 @@ def coverage_model(store: Store, *, include_planned: bool = False) -> coverage.C
 def compute_coverage(store: Store, *, include_planned: bool = False, write: bool = True,
                      progress: Step | None = None, parallel: bool = False,
                      scheduler: str | None = None, workers: int | None = None,
-                     tile_m: float = 2000.0) -> CoverageResult:
+                     tile_m: float = 2000.0, light: str = "day") -> CoverageResult:
     """Coverage per grid and community, target coverage, blind spots and the 雪亮 indicators.
 
     Writes ``coverage_grids``, ``coverage_communities``, ``coverage_targets`` and ``blind_spots``
@@ -138,6 +152,9 @@ def compute_coverage(store: Store, *, include_planned: bool = False, write: bool
         Worker processes of the LocalCluster (default: one per core).
     tile_m
         Tile size (m) of a partitioned run.
+    light
+        ``"day"``, or ``"night"``: from the night views (``views_night``), written as the
+        ``*_night`` twins of the four layers (``coverage_grids_night`` …), stamped ``coverage_night``.
 
     Returns
     -------
@@ -145,10 +162,11 @@ def compute_coverage(store: Store, *, include_planned: bool = False, write: bool
         The figures, in the metric CRS; see :class:`CoverageResult`.
     """
     step = as_step(progress)
+    result_layer("views", light)  # a known light, before any work
     step("views")
-    if (parallel or scheduler) and not views_are_current(store):
-        compute_views(store, parallel=True, scheduler=scheduler, workers=workers or 1, tile_m=tile_m)
-    inputs = coverage_inputs(store, include_planned=include_planned)
+    if (parallel or scheduler) and not views_are_current(store, light):
+        compute_views(store, parallel=True, scheduler=scheduler, workers=workers or 1, tile_m=tile_m, light=light)
+    inputs = coverage_inputs(store, include_planned=include_planned, light=light)
     options = inputs["options"]
     tiles: list[dict[str, Any]] = []
     prepare_s = 0.0
@@ -179,22 +197,24 @@ def compute_coverage(store: Store, *, include_planned: bool = False, write: bool
     grid_layer = gpd.GeoDataFrame(grids, geometry=inputs["grids"].geometry.to_numpy(), crs=metric).to_crs(4326)
     target_layer = gpd.GeoDataFrame(targets, geometry=inputs["targets"].geometry.to_numpy(), crs=metric).to_crs(4326)
     spot_layer = spots.to_crs(4326)
-    stamp: dict[str, Any] = {"inputs": {name: store.version(name) for name in COVERAGE_INPUTS if store.has(name)},
-             "computed_at": now_iso(), "options": dataclasses.asdict(options), "indicators": ind}
+    stamp: dict[str, Any] = {"inputs": {name: store.version(name) for name in _inputs(light) if store.has(name)},
+             "computed_at": now_iso(), "options": dataclasses.asdict(options), "indicators": ind, "light": light}
     log.info("coverage of %d grids: %d blind spots", len(grids), len(spots))
     if write:
         step("writing")
-        store.write_many({"coverage_grids": grid_layer, "coverage_communities": communities,
-                          "coverage_targets": target_layer, "blind_spots": spot_layer}, message="pingan coverage")
-        stamp["inputs"]["views"] = store.version("views")
-        store.set_meta({"coverage": stamp})
-        qgis.style_workspace(store, ["coverage_grids", "blind_spots", "cameras"])  # opens styled in QGIS
+        frames = dict(zip(RESULT_LAYERS, (grid_layer, communities, target_layer, spot_layer), strict=True))
+        store.write_many({result_layer(n, light): f for n, f in frames.items()},
+                         message=f"pingan coverage --light {light}")
+        stamp["inputs"][VIEW_LAYER[light]] = store.version(VIEW_LAYER[light])
+        store.set_meta({result_layer("coverage", light): stamp})
+        if light == "day":
+            qgis.style_workspace(store, ["coverage_grids", "blind_spots", "cameras"])  # opens styled in QGIS
     return CoverageResult(grids=grids, communities=communities, targets=targets, blind_spots=spots,
                           indicators=ind, stamp=stamp, tiles=tiles, prepare_s=prepare_s)
 
 
-def coverage_is_current(store: Store) -> bool:
-    """True when the stored coverage results were computed from the current inputs."""
-    stamp = store.get_meta("coverage") or {}
-    inputs = {name: store.version(name) for name in COVERAGE_INPUTS if store.has(name)}
-    return bool(stamp) and stamp.get("inputs") == inputs and views_are_current(store)
+def coverage_is_current(store: Store, light: str = "day") -> bool:
+    """True when the stored coverage results (by day, or by night) were computed from the current inputs."""
+    stamp = store.get_meta(result_layer("coverage", light)) or {}
+    inputs = {name: store.version(name) for name in _inputs(light) if store.has(name)}
+    return bool(stamp) and stamp.get("inputs") == inputs and views_are_current(store, light)

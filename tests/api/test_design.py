@@ -143,3 +143,59 @@ def test_night_views_are_stored_apart_never_beyond_the_day_ones_and_read_by_the_
     scope = access.Scope.of(ws, access.named_user(ws, "local"))
     allowed = set(scope.filter(ws, "cameras", ws.read("cameras"))["id"].astype(str))
     assert mine and mine <= allowed and len(mine) < dark["camera"].nunique()
+
+
+def test_night_coverage_is_a_twin_of_the_day_one_never_above_it(ws_path):
+    from api.workflows.coverage import compute_coverage, coverage_is_current
+
+    ws = store.open_workspace(ws_path)
+    result = CliRunner().invoke(cli, ["--json", "coverage", str(ws_path), "--light", "night"])
+    assert result.exit_code == 0, result.output
+    ws = store.open_workspace(ws_path)
+    for name in ("views_night", "coverage_grids_night", "coverage_communities_night", "coverage_targets_night",
+                 "blind_spots_night"):
+        assert ws.has(name), name
+    assert coverage_is_current(ws, "night")
+    if not coverage_is_current(ws):
+        compute_coverage(ws)
+    day = ws.read("coverage_grids").set_index("code")
+    dark = ws.read("coverage_grids_night").set_index("code")
+    for level in ("detect", "observe", "recognise", "identify"):
+        assert (dark[f"share_{level}"] <= day[f"share_{level}"].reindex(dark.index) + 1e-9).all(), level
+    assert dark["share_detect"].sum() < day["share_detect"].sum()  # the demo's cameras see less at night
+    assert ws.read("blind_spots_night")["area_m2"].sum() >= ws.read("blind_spots")["area_m2"].sum() - 1e-6
+    assert ws.read("blind_spots_night").geometry.is_valid.all()
+    with pytest.raises(ValueError, match="unknown light"):
+        compute_coverage(ws, light="dusk")
+
+
+@pytest.mark.browser
+def test_the_coverage_page_switches_between_day_and_night(ws_path):
+    from api.workflows.coverage import compute_coverage
+    from tests.api.test_browser import CHROMIUM, FLAGS, serving
+    from tests.conftest import require
+
+    require(CHROMIUM is not None, "Debian's chromium is not installed (apt-get install chromium)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    compute_coverage(store.open_workspace(ws_path), light="night")
+    with serving(str(ws_path)) as url, playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{url}/coverage", wait_until="load")
+        assert "视频覆盖图" in page.inner_text("#pingan-title") and "夜间" not in page.inner_text("#pingan-title")
+        page.click("#pingan-light-night")
+        page.wait_for_url("**/coverage?light=night")
+        page.wait_for_load_state("load")
+        assert "夜间视频覆盖图" in page.inner_text("#pingan-title")
+        drawn = page.evaluate("""() => { let n = 0; const m = Object.values(window).find(v => v && v._container
+            && v.eachLayer); m.eachLayer(l => { if (l.feature && l.feature.properties.rank !== undefined) n++; });
+            return n; }""")
+        spots = store.open_workspace(ws_path).read("blind_spots_night")
+        assert drawn == int(spots["ranked"].astype(bool).sum())  # the night's ranked blind spots
+        page.click("#pingan-light-day")
+        page.wait_for_url("**/coverage?light=day")
+        assert errors == []
+        browser.close()

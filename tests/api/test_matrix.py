@@ -38,7 +38,8 @@ USERS = [f"{role}_{area}" for role in ROLE_NAMES for area in ("all", "c")] + [No
 EDITABLE = ["communities", "grids", "buildings", "households", "roads", "targets", "incidents", "cameras", "sites"]
 KEYS = {"communities": "code", "grids": "code", "risk": "code", "risk_history": "code", "coverage_grids": "code",
         "coverage_communities": "community_code", "views": "camera", "proposals": "rank", "patrol_zones": "code",
-        "subgrids": "code"}
+        "subgrids": "code", "views_night": "camera", "coverage_grids_night": "code",
+        "coverage_communities_night": "community_code"}
 COUNTS: collections.Counter[str] = collections.Counter()
 
 
@@ -77,15 +78,15 @@ class World:
         if layer not in self._inside:
             frame = self.ws.read(layer)
             key = KEYS.get(layer, "id")
-            if layer in ("grids", "risk", "risk_history", "coverage_grids"):
+            if layer in ("grids", "risk", "risk_history", "coverage_grids", "coverage_grids_night"):
                 keep = frame["code"].astype(str).isin(set(self.mine["code"].astype(str)))
-            elif layer in ("communities", "coverage_communities"):
+            elif layer in ("communities", "coverage_communities", "coverage_communities_night"):
                 keep = frame[key].astype(str) == self.community
             elif layer == "households":
                 keep = frame["building_id"].astype(str).isin(self.inside("buildings"))
-            elif layer == "views":
+            elif layer in ("views", "views_night"):
                 keep = frame["camera"].astype(str).isin(self.inside("cameras"))
-            elif layer == "coverage_targets":
+            elif layer in ("coverage_targets", "coverage_targets_night"):
                 keep = frame["id"].astype(str).isin(self.inside("targets"))
             else:
                 keep = shapely.covers(self.shape, shapely.point_on_surface(frame.geometry.to_numpy()))
@@ -134,7 +135,11 @@ def world(analysed_path, tmp_path_factory) -> World:
 
     path = tmp_path_factory.mktemp("matrix") / "demo.gpkg"
     shutil.copyfile(analysed_path, path)
-    plan_patrols(store.open_workspace(path), slot="18-24", units={"foot": 1, "car": 1}, shift_h=1.0, seconds=0.3)
+    from api.workflows.coverage import compute_coverage
+
+    ws = store.open_workspace(path)
+    plan_patrols(ws, slot="18-24", units={"foot": 1, "car": 1}, shift_h=1.0, seconds=0.3)
+    compute_coverage(ws, light="night")  # the night twins: every route and layer check covers them too
     return World(path)
 
 
@@ -178,7 +183,7 @@ def layer_read(w: World, user: str | None) -> None:
             continue
         body = r.json()
         rows = [f["properties"] for f in body["features"]] if isinstance(body, dict) else body
-        if layer == "blind_spots":  # no key: by the geometry returned (as stored)
+        if layer in ("blind_spots", "blind_spots_night"):  # no key: by the geometry returned (as stored)
             geoms = [shapely.from_geojson(json.dumps(f["geometry"])) for f in body["features"] if f["geometry"]]
             inside = shapely.covers(w.shape, shapely.point_on_surface(geoms)) if geoms else []
             stored = w.ws.read(layer)
@@ -666,7 +671,7 @@ def ogc_items(w: World, user: str | None) -> None:
         if r.status_code != 200 or user is None:
             continue
         body = r.json()
-        if layer in ("blind_spots", "proposal_views"):  # no key: by the geometry returned
+        if layer in ("blind_spots", "blind_spots_night", "proposal_views"):  # no key: by the geometry returned
             geoms = [shapely.from_geojson(json.dumps(f["geometry"])) for f in body["features"] if f["geometry"]]
             inside = shapely.covers(w.shape, shapely.point_on_surface(geoms)) if geoms else []
             assert all(inside) if limited(user) else body["numberMatched"] == len(w.ws.read(layer)), (user, layer)
