@@ -25,6 +25,8 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from layers import schemas, values
+
 #: the time zone of the naive times layers hold (China Standard Time): GeoPackage DATETIMEs are UTC
 #: with "Z" (ISO 8601), converted on the way in and out
 LOCAL_TZ = "Asia/Shanghai"
@@ -282,8 +284,15 @@ def row_values(con: sqlite3.Connection, table: str, row: dict[str, Any]) -> dict
         if name == "geometry" and gcol is not None:
             out[gcol[0]] = encode([value], gcol[1])[0]
         elif name not in cols:
-            have = ", ".join(c for c in cols if c != "fid")
-            raise ValueError(f"layer '{table}' has no field '{name}' (it has {have})")
+            grown = schemas.grown_field(table, name)  # a field added to the schema since the table was made
+            if grown is None:
+                have = ", ".join(c for c in cols if c != "fid")
+                raise ValueError(f"layer '{table}' has no field '{name}' (it has {have})")
+            if values.is_missing(value):
+                continue  # nothing to keep: the table stays as it is
+            con.execute(f"ALTER TABLE {q(table)} ADD COLUMN {q(name)} {schemas.sql_type(grown, 'gpkg')}")
+            cols = columns(con, table)
+            out[name] = sql_value(value)
         else:
             out[name] = sql_value(value)
     return out

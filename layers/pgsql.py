@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers import schemas
+from layers import schemas, values
 from layers.store import declared_geometry, now_iso, storable
 
 NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -211,3 +211,20 @@ def write_layer(con: Any, schema: str, name: str, frame: pd.DataFrame, mode: str
 def redact(uri: str) -> str:
     """A database URI without its password."""
     return re.sub(r"(postgres(?:ql)?://[^:/@]+):[^@]*@", r"\1:***@", uri)
+
+
+def grow_column(con: Any, table: str, layers_table: str, layer: str, columns: dict[str, str], name: str,
+                value: Any) -> bool:
+    """Add schema field ``name`` to ``layer``'s stored table (made before the schema had it) when an edit
+    gives it a value: True when added (``columns`` then has it); False for an empty value (nothing to
+    keep, the table stays); an error for a name the schema does not have."""
+    grown = schemas.grown_field(layer, name)
+    if grown is None:
+        have = ", ".join(k for k in columns if k != GEOM)
+        raise ValueError(f"layer '{layer}' has no field '{name}' (it has {have})")
+    if values.is_missing(value):
+        return False
+    columns[name] = schemas.sql_type(grown, "postgis")
+    con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {columns[name]}')
+    con.execute(f"UPDATE {layers_table} SET columns = %s WHERE name = %s", (json.dumps(columns), layer))
+    return True

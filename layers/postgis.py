@@ -241,9 +241,11 @@ class PostGISStore(Store):
                         names.append(pgsql.GEOM)
                         marks.append("ST_GeomFromWKB(%s, 4326)")
                         args.append(None if v is None else shapely.to_wkb(v))
-                    elif c not in columns:
-                        have = ", ".join(k for k in columns if k != pgsql.GEOM)
-                        raise ValueError(f"layer '{layer}' has no field '{c}' (it has {have})")
+                    elif c not in columns:  # a field added to the schema since the table was made
+                        if pgsql.grow_column(con, table, self._t("pingan_layers"), layer, columns, str(c), v):
+                            names.append(f'"{c}"')
+                            marks.append("%s")
+                            args.append(pgsql.cell(v, columns[str(c)]))
                     else:
                         names.append(f'"{c}"')
                         marks.append("%s")

@@ -8,14 +8,9 @@ really have (Chinese inventories say 经度, 设备编码, 安装高度 …). Va
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
-import pandas as pd
 
 from layers.errors import UnknownLayerError
 
@@ -374,37 +369,19 @@ def header_map(schema: LayerSchema) -> dict[str, str]:
     return out
 
 
-def _null(v: Any) -> bool:
-    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v))
+#: the stored type of a field kind added to an existing table (GeoPackage, PostgreSQL)
+SQL_TYPES = {"float": ("REAL", "double precision"), "int": ("INTEGER", "bigint"),
+             "datetime": ("DATETIME", "timestamp")}
 
 
-def _number(v: Any) -> float:
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return float("nan")
+def grown_field(layer: str, name: str) -> Field | None:
+    """The schema field ``name`` of ``layer`` if the schema has it (a table stored by an older version
+    lacks the fields added since: an edit adds such a column, nothing else), else None."""
+    schema = SCHEMAS.get(layer)
+    return None if schema is None else schema.by_name.get(name)
 
 
-def typed(values: list[Any], kind: str) -> Any:
-    """One column of a schema field from plain values, with the field's dtype: float64, Int64 (nullable),
-    datetime64 or object with None for nulls. What every read and every validation hands on."""
-    if kind == "float":
-        return np.array([np.nan if _null(v) else _number(v) for v in values], dtype="float64")
-    if kind == "int":
-        nums = [None if _null(v) else _number(v) for v in values]
-        return pd.array([pd.NA if n is None or math.isnan(n) else int(n) for n in nums], dtype="Int64")
-    if kind == "datetime":
-        return pd.to_datetime(pd.Series(values, dtype=object)).array
-    return np.array([None if _null(v) else v for v in values], dtype=object)
-
-
-def typed_value(v: Any, kind: str) -> Any:
-    """One value as :func:`typed` would hold it (for a single row read by its key)."""
-    if kind == "float":
-        return np.nan if _null(v) else _number(v)
-    if kind == "int":
-        n = None if _null(v) else _number(v)
-        return pd.NA if n is None or math.isnan(n) else int(n)
-    if kind == "datetime":
-        return pd.NaT if _null(v) else pd.Timestamp(v)
-    return None if _null(v) else v
+def sql_type(f: Field, backend: str) -> str:
+    """The column type a field gets when it is added to a stored table (``gpkg`` or ``postgis``)."""
+    gpkg, pg = SQL_TYPES.get(f.kind, ("TEXT", "text"))
+    return gpkg if backend == "gpkg" else pg

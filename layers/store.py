@@ -27,7 +27,7 @@ from pyproj import CRS
 
 from gis import crs as crs_policy
 from gis import shapes
-from layers import accounts, schemas
+from layers import accounts, schemas, values
 from layers.errors import WorkspaceError
 
 SCHEMA_VERSION = 1
@@ -333,14 +333,14 @@ def conform(layer: str, frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     for f in schema.fields:
         if f.name not in frame:
-            frame[f.name] = schemas.typed([None] * len(frame), f.kind)
+            frame[f.name] = values.typed([None] * len(frame), f.kind)
             continue
         col = frame[f.name]
         if (f.kind == "float" and col.dtype == "float64") \
                 or (f.kind == "int" and isinstance(col.dtype, pd.Int64Dtype)) \
                 or (f.kind == "datetime" and pd.api.types.is_datetime64_any_dtype(col.dtype)):
             continue  # already as the schema has it (most columns of a GeoPackage or PostGIS read)
-        frame[f.name] = schemas.typed(col.tolist(), f.kind)
+        frame[f.name] = values.typed(col.tolist(), f.kind)
     order = schema.columns + [c for c in frame.columns if c not in schema.by_name]
     return frame if list(frame.columns) == order else frame[order]
 
@@ -350,7 +350,7 @@ def conform_record(layer: str, record: dict[str, Any]) -> pd.Series:
     schema = schemas.SCHEMAS.get(layer)
     if schema is None:
         return pd.Series(record, dtype=object)
-    out = {f.name: schemas.typed_value(record.get(f.name), f.kind) for f in schema.fields}
+    out = {f.name: values.typed_value(record.get(f.name), f.kind) for f in schema.fields}
     out |= {k: v for k, v in record.items() if k not in out}
     return pd.Series(out, dtype=object)
 

@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 from gis import crs as crs_policy
-from layers import schemas
+from layers import gb28181, schemas, values
 from layers.errors import LayerValidationError, Problem
 from layers.schemas import Field, LayerSchema
 from layers.values import (
@@ -33,12 +33,7 @@ from layers.values import (
     to_number,
 )
 
-PROVINCE_CODES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split()  # noqa: SIM905
-)
-GB28181_CAMERA_TYPES = {"131": "camera", "132": "IP camera"}
-GB28181_OTHER_TYPES = {"111": "DVR", "112": "video server", "113": "encoder", "114": "decoder",
-                       "118": "NVR", "200": "centre server", "215": "business group", "216": "virtual group"}
+
 class _Context:
     """What a validation run knows about where its rows came from."""
 
@@ -168,7 +163,7 @@ def _check_codes(ctx: _Context, out: pd.DataFrame) -> None:
             continue
         if layer == "communities" and len(v) != 12:
             ctx.add(pos, "code", v, f"community code {v} has {len(v)} digits", "use the 12-digit statistical code")
-        elif v[:2] not in PROVINCE_CODES:
+        elif v[:2] not in gb28181.PROVINCE_CODES:
             ctx.add(pos, "code", v, f"{v} does not start with a province code", "check the GB/T 2260 code")
         if layer == "subgrids" and (len(v) not in (17, 19) or not v.startswith(str(out["parent_code"].iat[pos]))):
             ctx.add(pos, "code", v, f"{v} is not its parent's code + 2 digits",
@@ -189,25 +184,8 @@ def _check_codes(ctx: _Context, out: pd.DataFrame) -> None:
             if len(v) not in lengths:
                 want = "/".join(str(n) for n in lengths)
                 ctx.add(pos, field, v, f"{v} has {len(v)} digits", f"use a {want}-digit code")
-            elif v[:2] not in PROVINCE_CODES:
+            elif v[:2] not in gb28181.PROVINCE_CODES:
                 ctx.add(pos, field, v, f"{v} does not start with a province code", "check the GB/T 2260 code")
-
-
-def check_gb28181(code: str) -> str | None:
-    """Why ``code`` is not a GB/T 28181 camera code, or None if it is one.
-
-    Codes are 20 digits: centre (8, beginning with the admin code), industry (2),
-    type (3: 131 camera, 132 IP camera), serial (7).
-    """
-    if len(code) != 20:
-        return f"GB/T 28181 codes have 20 digits, this has {len(code)}"
-    if code[:2] not in PROVINCE_CODES:
-        return f"the centre code {code[:8]} does not start with a province code"
-    kind = code[10:13]
-    if kind not in GB28181_CAMERA_TYPES:
-        what = GB28181_OTHER_TYPES.get(kind, "not a camera type")
-        return f"device type {kind} ({what}) is not a camera (131 or 132)"
-    return None
 
 
 def _check_ids(ctx: _Context, out: pd.DataFrame) -> None:
@@ -224,7 +202,7 @@ def _check_ids(ctx: _Context, out: pd.DataFrame) -> None:
         else:
             first[v] = pos
         if ctx.schema.name == "cameras" and v.isdigit():
-            why = check_gb28181(v)
+            why = gb28181.check_camera_code(v)
             if why:
                 ctx.add(pos, id_field, v, why, "fix the code or use a non-numeric local id (e.g. CAM-0001)")
 
@@ -408,8 +386,8 @@ def _finish(schema: LayerSchema, out: pd.DataFrame, geometry: gpd.GeoSeries | No
     """Give every schema column its dtype (missing optional columns become nulls)."""
     cols: dict[str, Any] = {}
     for f in schema.fields:
-        values = out[f.name].tolist() if f.name in out else [None] * len(out)
-        cols[f.name] = schemas.typed(values, f.kind)
+        cells = out[f.name].tolist() if f.name in out else [None] * len(out)
+        cols[f.name] = values.typed(cells, f.kind)
     extras = [c for c in out.columns if c not in schema.by_name]
     frame = pd.DataFrame(cols, index=out.index)
     for c in extras:

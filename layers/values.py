@@ -60,3 +60,39 @@ def to_code(v: Any) -> str:
     if isinstance(v, int | np.integer):
         return str(int(v))
     return str(v).strip()
+
+
+def _null(v: Any) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v))
+
+
+def _number(v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def typed(values: list[Any], kind: str) -> Any:
+    """One column of a schema field from plain values, with the field's dtype: float64, Int64 (nullable),
+    datetime64 or object with None for nulls. What every read and every validation hands on."""
+    if kind == "float":
+        return np.array([np.nan if _null(v) else _number(v) for v in values], dtype="float64")
+    if kind == "int":
+        nums = [None if _null(v) else _number(v) for v in values]
+        return pd.array([pd.NA if n is None or math.isnan(n) else int(n) for n in nums], dtype="Int64")
+    if kind == "datetime":
+        return pd.to_datetime(pd.Series(values, dtype=object)).array
+    return np.array([None if _null(v) else v for v in values], dtype=object)
+
+
+def typed_value(v: Any, kind: str) -> Any:
+    """One value as :func:`typed` would hold it (for a single row read by its key)."""
+    if kind == "float":
+        return np.nan if _null(v) else _number(v)
+    if kind == "int":
+        n = None if _null(v) else _number(v)
+        return pd.NA if n is None or math.isnan(n) else int(n)
+    if kind == "datetime":
+        return pd.NaT if _null(v) else pd.Timestamp(v)
+    return None if _null(v) else v

@@ -261,3 +261,22 @@ def test_bad_uris_say_what_is_wrong(postgis_uri):
     with pytest.raises(WorkspaceError, match="cannot reach"):
         store.open_workspace(postgis_uri.replace(f":{port}/", f":{port + 1}/"))
     assert np.isfinite(port)
+
+
+def test_an_edit_upgrades_a_table_stored_before_the_schema_grew(backend):
+    layers = tiny()
+    older = layers["cameras"].drop(columns=["ir_range_m", "min_lux"])  # as a version before night views stored it
+    backend.write_many({"cameras": older})
+    cid = older["id"].iat[0]
+    backend.edit("cameras", "id", cid, _heading(33.0))  # the new fields empty: the table stays as it is
+    assert backend.read("cameras")["ir_range_m"].isna().all()  # read as the schema has it: empty
+    assert backend.read("cameras")["heading_deg"].iat[0] == 33.0
+
+    def lamp(current):
+        row = current.to_dict() | {"ir_range_m": 25.0}
+        return validate.validate(gpd.GeoDataFrame([row], geometry="geometry", crs=4326), "cameras")
+    _, stored = backend.edit("cameras", "id", cid, lamp)
+    assert stored["ir_range_m"] == 25.0
+    cams = backend.read("cameras").set_index("id")
+    assert cams.loc[cid, "ir_range_m"] == 25.0 and cams.drop(index=cid)["ir_range_m"].isna().all()
+    assert len(cams) == len(older)
