@@ -142,8 +142,10 @@ def coverage_map(page: Page, *, redundancy: bool = False, exports: bool = True, 
 
 def _light_switch(lang: str, light: str, available: bool) -> str:
     """Links between the day and the night map (the night one says how to compute it when missing)."""
-    day = f'<a id="pingan-light-day" href="?light=day">{html.escape(t(lang, "light_day"))}</a>'
-    dark = f'<a id="pingan-light-night" href="?light=night">{html.escape(t(lang, "light_night"))}</a>'
+    suffix = "&amp;lang=en" if lang == "en" else ""
+    day = f'<a id="pingan-light-day" href="/coverage?light=day{suffix}">{html.escape(t(lang, "light_day"))}</a>'
+    dark = (f'<a id="pingan-light-night" href="/coverage?light=night{suffix}">'
+            f'{html.escape(t(lang, "light_night"))}</a>')
     shown = f"<b>{html.escape(t(lang, 'light_' + light))}</b>"
     links = f"{shown} · {dark if light == 'day' else day}"
     note = "" if available else f'<div style="font-size:12px">{html.escape(t(lang, "light_missing"))}</div>'

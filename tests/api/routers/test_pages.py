@@ -34,8 +34,9 @@ def test_every_page_renders_offline(client, path):
     page = client.get(path)
     assert page.status_code == 200, page.text[:500]
     urls = re.findall(r"""(?:src|href)=["']([^"']+)""", page.text)
-    # assets from this server's /static, links to this server's own pages (the 2D map's 三维视图: /3d)
-    assets = [u for u in urls if u not in ("/", "/3d")]
+    # assets from this server's /static, links to this server's own pages (the 2D map's 三维视图: /3d,
+    # the coverage page's day/night switch)
+    assets = [u for u in urls if u not in ("/", "/3d") and not u.startswith("/coverage?light=")]
     assert all(u.startswith("/static/") for u in assets), urls
     assert "https://" not in page.text and "http://" not in page.text
 
