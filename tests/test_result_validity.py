@@ -35,6 +35,18 @@ def test_the_demos_result_layers_are_valid(analysed_path):
     assert len(spots) > 900 and np.isclose(spots.to_crs(ws.metric_crs()).area.sum(), spots["area_m2"].sum(), rtol=1e-3)
 
 
+def test_the_night_twins_are_valid(analysed_path, tmp_path):
+    import shutil
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(analysed_path, path)
+    ws = store.open_workspace(path)
+    compute_coverage(ws, light="night")
+    night = {"views_night", "blind_spots_night", "coverage_grids_night", "coverage_targets_night"}
+    assert night <= set(ws.versions())
+    assert _invalid(ws) == dict.fromkeys(_invalid(ws), 0)
+
+
 def test_the_patrol_plans_layers_are_valid(analysed_path, tmp_path):
     import shutil
 

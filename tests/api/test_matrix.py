@@ -566,6 +566,15 @@ def export_layer(w: World, user: str | None) -> None:
 def report_map(w: World, user: str | None) -> None:
     r = call(w, user, "GET", "/api/reports/map", params={"format": "png", "dpi": 72})
     expect(r, exporter(user), (200,), user, "map")
+    # the 组格/片格 map of one grid: of one's own, printed; of another's, refused like any area outside
+    for where in ("in", "out"):
+        code = str(w.row("grids", where)["properties"]["code"])
+        r = call(w, user, "GET", "/api/reports/map", where,
+                 params={"kind": "subgrids", "format": "pdf", "area": f"grid:{code}"})
+        if exporter(user) and where == "out" and limited(user):
+            assert r.status_code in (403, 404, 422) and not r.content.startswith(b"%PDF"), (user, r.status_code)
+            continue
+        expect(r, exporter(user), (200,), user, f"subgrid map {where}")
 
 
 def report_tables(w: World, user: str | None) -> None:
