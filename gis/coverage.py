@@ -29,7 +29,7 @@ import shapely
 import shapely.ops
 from rtree import index as rtree_index
 
-from gis import shapes
+from gis import capture, shapes
 from gis.camera import DORI_LEVELS
 from gis.crs import require_metric
 from gis.indicators import prioritise, rank_spots
@@ -54,6 +54,7 @@ class Options:
     polygon_share: float = 0.8
     near_m: float = 30.0
     default_required_level: str = "recognise"
+    capture_rules: Mapping[str, capture.CaptureRule] = field(default_factory=lambda: dict(capture.RULES))
 
 
 @dataclass
@@ -169,7 +170,8 @@ class CoverageModel:
 
     def set_camera(self, cam: str, views: Mapping[str, shapely.Geometry] | None, *, status: str | None = None,
                    point_class: str | None = None,
-                   location: shapely.Geometry | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   location: shapely.Geometry | None = None,
+                   optics: Mapping[str, float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Add, move (same id, new views) or delete one camera, and recompute only what it touches.
 
         Parameters
@@ -184,6 +186,8 @@ class CoverageModel:
             Its point class (kept when None).
         location
             Where it stands, for the grid it counts in (kept when None).
+        optics
+            Where it stands mounted and its image (:data:`gis.capture.OPTICS`), for face and plate capture.
 
         Returns
         -------
@@ -211,6 +215,7 @@ class CoverageModel:
             record: dict[str, list[object]] = {"id": [cam], "status": [status], "point_class": [point_class]}
             if location is not None:
                 record["geometry"] = [location]
+            record.update({k: [float(v)] for k, v in (optics or {}).items()})
             self.cameras = pd.concat([self.cameras, pd.DataFrame(record)], ignore_index=True)
             self._status[cam] = status
             self._home[cam] = self._grid_of(location) if location is not None else -1
@@ -301,19 +306,13 @@ class CoverageModel:
         return out
 
     def target_coverage(self, rows: Iterable[int] | None = None) -> pd.DataFrame:
-        """Coverage of key targets at their required level.
+        """Coverage of key targets at their required level, and their face or plate capture.
 
-        Parameters
-        ----------
-        rows
-            Target rows (positions); all when None.
-
-        Returns
-        -------
-        pandas.DataFrame
-            One row per target, under the caller's index of ``targets``: id, name, category, class,
-            required_level, best_level (the highest level seen), share_required (the share of a
-            polygon's public part seen at the required level), cameras, covered.
+        Returns one row per target (``rows``: positions; all when None) under the caller's index of
+        ``targets``: id, name, category, class, required_level, best_level (the highest level seen),
+        share_required (the share of a polygon's public part seen at the required level), cameras,
+        capture (face, plate or None), capture_share, capture_cameras (:func:`gis.capture.of_target`),
+        captured, and covered (the required level reached, and captured when a capture is asked).
         """
         rows = range(len(self.targets)) if rows is None else list(rows)
         rank = {level: i for i, level in enumerate(DORI_LEVELS)}
@@ -323,41 +322,44 @@ class CoverageModel:
             geom = self.target_areas[i]
             required = t.get("required_level") or self.options.default_required_level
             unions = self.level_unions(geom.buffer(0.01) if geom.geom_type == "Point" else geom, DORI_LEVELS)
-            best, share_req, cams = None, 0.0, 0
+            best, share_req = None, 0.0
             for level in DORI_LEVELS:
                 if geom.geom_type == "Point":
-                    ok = bool(shapely.intersects(unions[level], geom))
-                    share = 1.0 if ok else 0.0
+                    share = 1.0 if shapely.intersects(unions[level], geom) else 0.0
+                    ok = share > 0
                 else:
                     area = float(shapely.area(geom))
                     share = float(shapely.area(shapes.intersection(unions[level], geom))) / area if area else 0.0
                     ok = share >= self.options.polygon_share
-                if ok:
-                    best = level
-                if level == required:
-                    share_req = share
+                best = level if ok else best
+                share_req = share if level == required else share_req
             near = self.cameras_near(geom)
             cams = sum(1 for c in near if shapely.intersects(self.view(c, required), geom))
-            covered = best is not None and rank[best] >= rank[required]
+            kind = t.get("capture") if isinstance(t.get("capture"), str) else None
+            cap = self._captured(geom, near, kind, t.get("approach_deg")) if kind else (0.0, 0, False)
+            covered = best is not None and rank[best] >= rank[required] and (cap[2] or not kind)
             records.append({"id": t["id"], "name": t["name"], "category": t["category"], "class": t["class"],
                             "required_level": required, "best_level": best, "share_required": share_req,
-                            "cameras": cams, "covered": covered})
+                            "cameras": cams, "capture": kind, "capture_share": cap[0], "capture_cameras": cap[1],
+                            "captured": cap[2] if kind else None, "covered": covered})
         return pd.DataFrame.from_records(records, index=self.target_index[list(rows)])
 
+    def _captured(self, geom: shapely.Geometry,
+                  near: list[str], kind: str, approach: object) -> tuple[float, int, bool]:
+        rule = self.options.capture_rules.get(kind)
+        if rule is None or not isinstance(approach, float | int) or not np.isfinite(approach):
+            raise ValueError(f"a target needs {kind} capture: give it approach_deg and a known capture kind")
+        if not set(capture.OPTICS) <= set(self.cameras.columns):
+            raise ValueError("targets need face/plate capture: give the cameras their optics (gis.capture.OPTICS)")
+        cams = [c for c in near if self.is_covering(c)]
+        optics = self.cameras.set_index("id").loc[cams, list(capture.OPTICS)]
+        return capture.of_target(geom, optics, [self._outer(c) for c in cams], rule, float(approach),
+                                 self.options.polygon_share)
+
     def blind_spots(self, rows: Iterable[int] | None = None) -> gpd.GeoDataFrame:
-        """Uncovered public space, one polygon per piece, ranked by priority.
-
-        Parameters
-        ----------
-        rows
-            Grid rows (positions); all when None.
-
-        Returns
-        -------
-        geopandas.GeoDataFrame
-            One row per piece (metric CRS): grid_code, kind (intersection, street, off-street), name,
-            area_m2, ranked (at least ``min_area_m2``), near_targets, priority, rank.
-        """
+        """Uncovered public space of grid ``rows`` (positions; all when None), one polygon per piece,
+        ranked by priority: grid_code, kind (intersection, street, off-street), name, area_m2, ranked
+        (at least ``min_area_m2``), near_targets, priority, rank (metric CRS)."""
         return rank_spots(self.spot_pieces(rows))
 
     def spot_pieces(self, rows: Iterable[int] | None = None) -> gpd.GeoDataFrame:
@@ -369,7 +371,7 @@ class CoverageModel:
         """
         rows = range(len(self.grids)) if rows is None else list(rows)
         level = self.options.blind_spot_level
-        parts, grid_rows, kinds, names = [], [], [], []
+        found: list[tuple[shapely.Geometry, int, object, object]] = []
         units = cast(gpd.GeoDataFrame, self.units)
         unit_geoms = units.geometry.to_numpy()
         unit_kinds = units["kind"].to_numpy()
@@ -387,10 +389,8 @@ class CoverageModel:
             for geom, kind, name in pieces:
                 for piece in shapely.get_parts(geom):
                     if piece.geom_type == "Polygon" and piece.area > SLIVER_M2:
-                        parts.append(piece)
-                        grid_rows.append(i)
-                        kinds.append(kind)
-                        names.append(name)
+                        found.append((piece, i, kind, name))
+        parts, grid_rows, kinds, names = (list(col) for col in zip(*found, strict=True)) if found else ([], [], [], [])
         codes = self.grids["code"].to_numpy()[np.asarray(grid_rows, dtype=int)]
         spots = gpd.GeoDataFrame({"grid_code": codes, "kind": kinds, "name": names}, geometry=parts,
                                  crs=self.grids.crs)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -23,6 +24,7 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 
+from gis import capture
 from gis.camera import DORI_LEVELS
 from gis.crs import require_metric
 from gis.streets import ROAD_WIDTHS_M, road_nodes
@@ -147,13 +149,19 @@ def demand(public: gpd.GeoSeries, grid_codes: Sequence[str], targets: gpd.GeoDat
     """Demand points: targets at their required level, then public space by grid risk."""
     require_metric("demand", public=public, targets=targets)
     rows: list[dict[str, object]] = []
-    levels = targets["required_level"] if "required_level" in targets else pd.Series(None, index=targets.index)
-    for tid, cls, level, area in zip(targets["id"], targets["class"].astype(str), levels, target_areas, strict=True):
+    def col(name: str) -> pd.Series:
+        return targets[name] if name in targets else pd.Series(None, index=targets.index, dtype=object)
+
+    for tid, cls, level, kind, approach, area in zip(targets["id"], targets["class"].astype(str),
+                                                     col("required_level"), col("capture"), col("approach_deg"),
+                                                     target_areas, strict=True):
         weight = target_weights.get(cls, 10.0)
         pts = [area] if area.geom_type == "Point" else list(lattice(area, 10.0))[:max_target_points] or [
             shapely.point_on_surface(area)]
-        for p in pts:
+        for p in pts:  # a face or plate capture is asked of every point of the target
             rows.append({"kind": "target", "target_id": tid, "level": level or default_level,
+                         "capture": kind if isinstance(kind, str) else None,
+                         "approach_deg": float(approach) if isinstance(kind, str) else np.nan,
                          "weight": weight / len(pts), "geometry": p})
     weights = grid_weight or {}
     for code, area in zip(grid_codes, public.to_numpy(), strict=True):
@@ -163,8 +171,11 @@ def demand(public: gpd.GeoSeries, grid_codes: Sequence[str], targets: gpd.GeoDat
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=public.crs)
 
 
-def coverage_matrix(views: pd.DataFrame, points: gpd.GeoDataFrame) -> sp.csr_matrix:
-    """Sparse demand × candidate matrix: 1 where the candidate sees the point at the point's level."""
+def coverage_matrix(views: pd.DataFrame, points: gpd.GeoDataFrame, optics: pd.DataFrame | None = None,
+                    rules: Mapping[str, capture.CaptureRule] | None = None) -> sp.csr_matrix:
+    """Sparse demand × candidate matrix: 1 where the candidate sees the point at the point's level, and
+    captures there the face or plate the point asks for (``capture``, ``approach_deg``; :mod:`gis.capture`,
+    from the candidates' ``optics`` aligned to ``views``)."""
     require_metric("coverage matrix", views=views, points=points)
     rows, cols = [], []
     for level in DORI_LEVELS:
@@ -177,12 +188,25 @@ def coverage_matrix(views: pd.DataFrame, points: gpd.GeoDataFrame) -> sp.csr_mat
         cols.append(cand)
     r = np.concatenate(rows) if rows else np.empty(0, dtype=int)
     c = np.concatenate(cols) if cols else np.empty(0, dtype=int)
-    return sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(points), len(views)))
+    rules = rules or capture.RULES
+    kinds = np.array([k if isinstance(k, str) else "" for k in points.get("capture", [None] * len(points))],
+                     dtype=object)
+    keep = np.array([k in rules or k == "" for k in kinds[r]], dtype=bool)  # an unknown kind: captured by none
+    for kind, rule in rules.items():
+        pair = np.flatnonzero(kinds[r] == kind)
+        if len(pair) and optics is None:
+            raise ValueError("demand points ask for face/plate capture: give the candidates' optics")
+        if len(pair):
+            geoms = points.geometry.to_numpy()[r[pair]]
+            keep[pair] = capture.sees(cast(pd.DataFrame, optics).iloc[c[pair]], rule, shapely.get_x(geoms),
+                                      shapely.get_y(geoms), points["approach_deg"].to_numpy(dtype=float)[r[pair]])
+    return sp.csr_matrix((np.ones(int(keep.sum())), (r[keep], c[keep])), shape=(len(points), len(views)))
 
 
-def already_covered(views: pd.DataFrame, points: gpd.GeoDataFrame) -> np.ndarray:
-    """Which demand points the given (existing) views cover at their level."""
+def already_covered(views: pd.DataFrame, points: gpd.GeoDataFrame, optics: pd.DataFrame | None = None,
+                    rules: Mapping[str, capture.CaptureRule] | None = None) -> np.ndarray:
+    """Which demand points the given (existing) views cover at their level (and capture as asked)."""
     require_metric("existing coverage", views=views, points=points)
     if len(views) == 0:
         return np.zeros(len(points), dtype=bool)
-    return np.asarray(coverage_matrix(views, points).sum(axis=1)).ravel() > 0
+    return np.asarray(coverage_matrix(views, points, optics, rules).sum(axis=1)).ravel() > 0

@@ -124,9 +124,11 @@ def _code_grids(town: Town, community_code: str, community: str, runs: list[tupl
 
 def targets(town: Town) -> None:
     """The demo's key targets: schools, hospitals, markets, stations, junctions, with their classes."""
-    def add(name: str, category: str, cls: str, level: str, geom: Any, address: str | None = None) -> None:
+    def add(name: str, category: str, cls: str, level: str, geom: Any, address: str | None = None,
+            capture: str | None = None, approach_deg: float | None = None) -> None:
         town.add("targets", id=f"T{len(town.rows.get('targets', [])) + 1:04d}", name=name, category=category,
-                 **{"class": cls}, required_level=level, address=address, geometry=geom)
+                 **{"class": cls}, required_level=level, address=address, geometry=geom, capture=capture,
+                 approach_deg=approach_deg)
 
     schools = iter(SCHOOLS)
     seen: dict[str, int] = {}
@@ -138,7 +140,10 @@ def targets(town: Town) -> None:
         if kind == "school":
             name = next(schools)
             add(name, "school", "1", "recognise", inner, f"{street}{i * 10 + 1}号")
-            add(f"{name}南门", "entrance", "1", "identify", gate)
+            first = not any(t.get("capture") == "face" for t in town.rows.get("targets", []))
+            # the first school's gate asks for faces of the pupils leaving southwards (人脸抓拍)
+            add(f"{name}南门", "entrance", "1", "identify", gate, capture="face" if first else None,
+                approach_deg=180.0 if first else None)
         elif kind in SPECIAL_NAMES:
             seen_kind = seen.setdefault(kind, 0)
             seen[kind] += 1
@@ -149,10 +154,12 @@ def targets(town: Town) -> None:
             add(name, category, cls, level, inner, f"{street}{i * 10 + 3}号")
             if kind not in ("square", "park"):
                 add(f"{name}大门", "entrance", cls, "identify", gate)
-    for comp in town.rows.get("compounds", []):
+    for k, comp in enumerate(town.rows.get("compounds", [])):
         i, j = comp["cell"]
         x0, y0, x1, _ = town.interior(i, j, 14.0).bounds
-        add(f"{comp['name']}南门", "entrance", "2", "identify", Point((x0 + x1) / 2, y0))
+        # the first compound's gate reads the plates of the cars driving out southwards (出口车牌识别)
+        add(f"{comp['name']}南门", "entrance", "2", "identify", Point((x0 + x1) / 2, y0),
+            capture="plate" if k == 0 else None, approach_deg=180.0 if k == 0 else None)
     commercial = sorted(c for c, k in town.kinds.items() if k == "commercial")
     # shop rows stand 14 m from the street centre lines: entrances are on the facades, 1 m out
     for k, name in enumerate(BANKS):
@@ -255,6 +262,20 @@ def cameras(town: Town) -> None:
     village = sorted(c for c, k in town.kinds.items() if k == "village")
     for i, j in village[:2]:  # the urban village is the known gap: two cameras on its edge
         add(town.xs[i] + 8, town.ys[j] + 8, 45.0, "bullet", "3", "望城村村口", 4.5)
+    for t in town.rows["targets"]:  # a face camera and an LPR camera where the targets ask for them
+        g = t["geometry"]
+        if t.get("capture") == "face":  # 3 m up across the pavement, 7 m from the gate, looking back at it
+            _capture_camera(town, serial, g.x, g.y - 7.0, 0.0, f"{t['name']}人脸抓拍", 3.0, 8.0, 2560, 8.0)
+        elif t.get("capture") == "plate":  # 2 m up across the pavement, facing the cars coming out
+            _capture_camera(town, serial, g.x + 1.0, g.y - 7.0, 0.0, f"{t['name']}车牌识别", 2.0, 6.0, 1920, 10.0)
+
+
+def _capture_camera(town: Town, serial: list[int], x: float, y: float, heading: float, name: str, height: float,
+                    focal: float, res: int, tilt: float) -> None:
+    serial[0] += 1
+    town.add("cameras", id=f"{TOWNSHIP_CODE[:6]}00{_INDUSTRY['1']}132{serial[0]:07d}", name=name, kind="bullet",
+             heading_deg=heading, resolution_px=res, resolution_v_px=res * 9 // 16, height_m=height, tilt_deg=tilt,
+             status="active", point_class="1", address=name, geometry=Point(x, y), focal_mm=focal, sensor='1/2.8"')
 
 
 def sites(town: Town) -> None:

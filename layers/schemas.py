@@ -53,6 +53,8 @@ class LayerSchema:
     fields: tuple[Field, ...]
     id_field: str | None = "id"
     description: str = ""
+    #: (field, the field it needs, the fix): a row giving the first must give the second
+    needs: tuple[tuple[str, str, str], ...] = ()
     by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -113,6 +115,10 @@ DORI_CHOICES = _choices({
     "observe": ("观察", "o"),
     "recognise": ("识别", "recognize", "r"),
     "identify": ("辨认", "确认", "辨识", "i"),
+})
+CAPTURE_KINDS = _choices({
+    "face": ("人脸", "人脸抓拍", "人脸识别", "人像", "人像抓拍"),
+    "plate": ("车牌", "车牌识别", "车牌抓拍", "卡口", "lpr", "anpr"),
 })
 GRID_KINDS = _choices({
     "basic": ("基础网格", "基础", "综合网格"),
@@ -251,8 +257,14 @@ SCHEMAS: dict[str, LayerSchema] = {s.name: s for s in [
         Field("class", "enum", True, "点位类别", ("点位类别", "目标等级", "等级", "class"), POINT_CLASSES),
         Field("required_level", "enum", False, "图像要求", ("图像要求", "清晰度要求", "dori", "要求等级"),
               DORI_CHOICES),
+        Field("capture", "enum", False, "抓拍要求", ("抓拍要求", "抓拍", "抓拍类型", "capture"), CAPTURE_KINDS,
+              hint="face (人脸) or plate (车牌)"),
+        Field("approach_deg", "float", False, "通行方向", ("通行方向", "行进方向", "来车方向", "approach"),
+              min=0, max=360, hint="compass bearing people or vehicles move in (0 = north, 90 = east): "
+                                   "faces and front plates point this way"),
         _ADDRESS,
-    )),
+    ), needs=(("capture", "approach_deg", "give the direction people or vehicles move in (通行方向, 0–360°): "
+               "a face or plate can only be captured from ahead"),)),
     LayerSchema("cameras", "摄像机", ("Point",), fields=(
         Field("id", "str", True, "设备编码", ("设备编码", "国标编码", "编码", "设备编号", "camera_id", "code"),
               hint="GB/T 28181 20-digit code when known"),

@@ -50,6 +50,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # and the storage unit class the plan counts
     # night views (gis.night): the street-light level (lx) and the lamp assumed where a camera says nothing
     "night": {"street_lux": 10.0, "default_ir_range_m": 30.0},
+    # face and plate capture (gis.capture): changes to its built-in rules, e.g. {"face": {"ppm": 250}}
+    "capture": {},
     "recording": {"codec": "H.265", "fps": 25.0, "scene": "medium", "mode": "continuous", "event_share": 0.3,
                   "retention_days": 30, "class1_retention_days": 90, "substream_mbps": 0.5,
                   "record_substream": False, "unit": "nvr-8", "site_level": "community"},

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -100,10 +101,7 @@ def _coerce(ctx: _Context, f: Field, pos: int, v: Any) -> Any:
             return None
         return ";".join(dict.fromkeys(out))
     if f.kind == "datetime":
-        try:
-            ts = pd.Timestamp(v)
-        except (ValueError, TypeError):
-            ts = None
+        ts = pd.to_datetime(v, errors="coerce") if not isinstance(v, bool) else None
         if ts is None or pd.isna(ts):
             ctx.add(pos, f.name, v, f"'{v}' is not a date/time", "use e.g. 2026-03-01 14:30")
             return None
@@ -364,6 +362,10 @@ def validate(data: pd.DataFrame, layer: str, *, extra: str = "error", repair: bo
                 out[str(col)] = data[col].to_numpy()
     _check_ids(ctx, out)
     _check_codes(ctx, out)
+    for given, needed, fix in ctx.schema.needs:  # a field that is meaningless without another one
+        lacking = out[needed].isna().to_numpy() if needed in out else np.ones(len(out), dtype=bool)
+        for row in np.flatnonzero(out[given].notna().to_numpy() & lacking) if given in out else []:
+            ctx.add(int(row), needed, None, f"{ctx.name(given)} is given but {ctx.name(needed)} is empty", fix)
 
     if schema.geometry is not None:
         if not isinstance(data, gpd.GeoDataFrame) or data.geometry.name not in data:

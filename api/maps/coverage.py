@@ -6,11 +6,12 @@ import html
 
 import folium
 import geopandas as gpd
+import pandas as pd
 import shapely
 
 from api.i18n import t
 from api.maps.base import add_export_menu, page_html
-from api.maps.displays import LEVEL_FILL, SPOT_COLOURS
+from api.maps.displays import CAPTURE_COLOURS, LEVEL_FILL, SPOT_COLOURS
 from api.maps.layers import Page, add_layer
 from api.workflows.coverage import coverage_model
 from gis.camera import DORI_LEVELS
@@ -116,10 +117,16 @@ def coverage_map(page: Page, *, redundancy: bool = False, exports: bool = True, 
                                                      "weight": 0.5}).add_to(m)
     if spots_key in present:  # ranked ones: inline, or as vector tiles when there are many
         add_layer(m, page, spots_key, name=t(lang, "blind_spots"), popup=True)
+    zones_key = "capture_views_night" if night else "capture_views"
+    if zones_key in present and not len(page.read(zones_key)):
+        present = present - {zones_key}  # no target asks for a capture: no layer, no legend
+    if zones_key in present:  # where faces and plates are captured
+        add_layer(m, page, zones_key, name=t(lang, "capture_views"), popup=True)
     targets = page.read(targets_key) if targets_key in present else None
     if targets is not None and len(targets) and "covered" in targets:  # a workspace may have no key targets
         targets["covered_text"] = targets["covered"].astype(bool).map(lambda v: t(lang, "yes" if v else "no"))
-        fields = ["id", "name", "class", "required_level", "best_level", "covered_text"]
+        targets["capture_text"] = [_capture_text(lang, row) for _, row in targets.iterrows()]
+        fields = ["id", "name", "class", "required_level", "best_level", "capture_text", "covered_text"]
         shown = page.escaped(targets, fields)
         shown["_colour"] = ["#1a9850" if c else "#d73027" for c in targets["covered"].astype(bool)]
         folium.GeoJson(shown, name=t(lang, "targets"),
@@ -130,7 +137,7 @@ def coverage_map(page: Page, *, redundancy: bool = False, exports: bool = True, 
                                                  "weight": 2}).add_to(m)
     if "cameras" in present:
         add_layer(m, page, "cameras", name=t(lang, "cameras"), popup=True)
-    page_html(m).add_child(folium.Element(_legend(lang)))
+    page_html(m).add_child(folium.Element(_legend(lang, zones_key in present)))
     if exports:  # day or night (an offline copy is one of them, with no server to switch)
         page_html(m).add_child(folium.Element(_light_switch(lang, light, views_key in present or night)))
     page_html(m).add_child(folium.Element(SEARCH_JS % {"placeholder": html.escape(t(lang, "search"))}))
@@ -138,6 +145,16 @@ def coverage_map(page: Page, *, redundancy: bool = False, exports: bool = True, 
         add_export_menu(m, lang, "coverage")
     folium.LayerControl(collapsed=True).add_to(m)
     return m
+
+
+def _capture_text(lang: str, row: pd.Series) -> str:
+    """'人脸 · 可抓拍 (100%)' for a target that asks for a capture, '' for one that does not."""
+    kind = row.get("capture")
+    if not isinstance(kind, str):
+        return ""
+    done = row.get("captured") in (True, 1, "1", "true", "True")
+    share = float(row.get("capture_share") or 0.0)
+    return f"{t(lang, 'capture_' + kind)} · {t(lang, 'capture_done' if done else 'capture_missed')} ({share:.0%})"
 
 
 def _light_switch(lang: str, light: str, available: bool) -> str:
@@ -153,11 +170,13 @@ def _light_switch(lang: str, light: str, available: bool) -> str:
             f"{links}{note}</div>")
 
 
-def _legend(lang: str) -> str:
+def _legend(lang: str, capture: bool = False) -> str:
     rows = "".join(f'<div><i style="background:{LEVEL_FILL[lv]}"></i>{html.escape(t(lang, lv))}</div>'
                    for lv in DORI_LEVELS)
     rows += (f'<div><i style="background:{SPOT_COLOURS[0]}"></i>{html.escape(t(lang, "blind_spots"))} 1–10</div>'
              f'<div><i style="background:#1a9850;border-radius:6px"></i>{html.escape(t(lang, "covered"))}</div>'
              f'<div><i style="background:#d73027;border-radius:6px"></i>{html.escape(t(lang, "uncovered"))}</div>')
+    rows += "".join(f'<div><i style="background:{c}"></i>{html.escape(t(lang, "capture_views"))} · '
+                    f'{html.escape(t(lang, "capture_" + k))}</div>' for k, c in CAPTURE_COLOURS.items() if capture)
     return (f'<div class="pingan-legend" id="pingan-legend" style="position:fixed;bottom:24px;right:12px;'
             f'z-index:1000"><b>{html.escape(t(lang, "legend"))}</b>{rows}</div>')

@@ -291,6 +291,21 @@ def _blind_spots(store: Store, key: str, lang: str, basemap: Basemap) -> Display
                    source_rows=(ranked.index.to_numpy(), len(spots)))
 
 
+#: face and plate capture zones
+CAPTURE_COLOURS = {"face": "#e7298a", "plate": "#66a61e"}
+
+
+def _capture_views(store: Store, key: str, lang: str, basemap: Basemap) -> Display:
+    zones = store.read(key).reset_index(drop=True)  # capture_views, or capture_views_night
+    shown = zones.assign(kind_text=zones["capture"].map(lambda k: t(lang, f"capture_{k}")),
+                         area=pd.to_numeric(zones["area_m2"]).round(1))
+    fields = ["target_name", "camera", "kind_text", "area"]
+    frame = escaped(shown, fields, basemap=basemap)
+    frame["_fill"] = zones["capture"].map(CAPTURE_COLOURS).fillna("#e7298a").to_numpy()
+    return Display(frame, fields, [html.escape(t(lang, f"cap_field_{f}")) for f in fields],
+                   {"fillColor": "$_fill", "fillOpacity": 0.5, "color": "$_fill", "weight": 1.5, "dashArray": "4 3"})
+
+
 DISPLAYS: dict[str, Spec] = {
     "buildings": Spec(("buildings",), _buildings),
     "roads": Spec(("roads",), _roads),
@@ -301,4 +316,6 @@ DISPLAYS: dict[str, Spec] = {
     # the night twins (pingan views/coverage --light night), drawn alike
     "views_night": Spec(("views_night",), _views),
     "blind_spots_night": Spec(("blind_spots_night",), _blind_spots),
+    "capture_views": Spec(("capture_views",), _capture_views),
+    "capture_views_night": Spec(("capture_views_night",), _capture_views),
 }

@@ -16,10 +16,11 @@ import shapely
 from api.exports import qgis
 from api.workflows import parallel as dask_run
 from api.workflows.progress import Step, as_step, counter
-from api.workflows.settings import coverage_options
+from api.workflows.settings import assumptions, coverage_options
 from api.workflows.views import LAYER as VIEW_LAYER
 from api.workflows.views import compute_views, views_are_current
-from gis import camera, coverage, indicators
+from gis import camera, capture, coverage, indicators, mounting
+from gis import footprint as fp
 from layers.errors import WorkspaceError
 from layers.store import Store, now_iso
 
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 # ---- coverage ------------------------------------------------------------------------------------------
 COVERAGE_INPUTS = ("cameras", "buildings", "grids", "roads", "targets", "views")
 #: the result layers by day, and their night twins (``pingan coverage --light night``)
-RESULT_LAYERS = ("coverage_grids", "coverage_communities", "coverage_targets", "blind_spots")
+RESULT_LAYERS = ("coverage_grids", "coverage_communities", "coverage_targets", "blind_spots", "capture_views")
 
 
 def result_layer(name: str, light: str = "day") -> str:
@@ -66,6 +67,8 @@ class CoverageResult:
     tiles: list[dict[str, Any]] = field(default_factory=list)
     #: seconds spent cutting the tiles (a run on a dask cluster only)
     prepare_s: float = 0.0
+    #: where each camera captures the faces or plates a target asks for (:func:`gis.capture.zones`)
+    capture_views: pd.DataFrame | None = None
 
 
 def _wide_views(views: gpd.GeoDataFrame, cameras: pd.Series) -> pd.DataFrame:
@@ -96,10 +99,13 @@ def coverage_inputs(store: Store, *, include_planned: bool = False, light: str =
         weights = {str(c): RISK_WEIGHTS.get(str(level), 1.0) for c, level in zip(risk["code"], risk["level"],
                                                                                   strict=True)}
     grids = store.features("grids").to_crs(metric)[["code", "community_code", "geometry"]]
-    return {"grids": grids.reset_index(drop=True),
-            "buildings": store.features("buildings").to_crs(metric).geometry.reset_index(drop=True),
+    buildings = store.features("buildings").to_crs(metric).geometry.reset_index(drop=True)
+    # where each camera stands (mounted on its wall) and its image: what face and plate capture need
+    optics = capture.optics(mounting.mount(fp.resolve(cams, assumptions(settings)), buildings.to_numpy()))
+    return {"grids": grids.reset_index(drop=True), "buildings": buildings,
             "roads": roads.reset_index(drop=True), "targets": targets.reset_index(drop=True),
-            "cameras": cams[["id", "status", "point_class", "geometry"]].reset_index(drop=True),
+            "cameras": pd.concat([cams[["id", "status", "point_class", "geometry"]], optics],
+                                 axis=1).reset_index(drop=True),
             "views": _wide_views(views, cams["id"]),
             "options": coverage_options(settings, include_planned=include_planned), "grid_weight": weights}
 
@@ -128,8 +134,9 @@ def compute_coverage(store: Store, *, include_planned: bool = False, write: bool
                      tile_m: float = 2000.0, light: str = "day") -> CoverageResult:
     """Coverage per grid and community, target coverage, blind spots and the 雪亮 indicators.
 
-    Writes ``coverage_grids``, ``coverage_communities``, ``coverage_targets`` and ``blind_spots``
-    in one atomic step, stamped (``coverage`` metadata) with the versions of their inputs. Views
+    Writes ``coverage_grids``, ``coverage_communities``, ``coverage_targets``, ``blind_spots`` and
+    ``capture_views`` (where each camera captures the faces or plates a target asks for) in one atomic
+    step, stamped (``coverage`` metadata) with the versions of their inputs. Views
     are recomputed first when they are stale.
 
     Parameters
@@ -197,12 +204,19 @@ def compute_coverage(store: Store, *, include_planned: bool = False, write: bool
     grid_layer = gpd.GeoDataFrame(grids, geometry=inputs["grids"].geometry.to_numpy(), crs=metric).to_crs(4326)
     target_layer = gpd.GeoDataFrame(targets, geometry=inputs["targets"].geometry.to_numpy(), crs=metric).to_crs(4326)
     spot_layer = spots.to_crs(4326)
+    step("face and plate capture")
+    cams = inputs["cameras"]
+    zones = capture.zones(inputs["targets"], cams, inputs["views"][camera.DORI_LEVELS[0]].to_numpy(),
+                          cams["status"].fillna("active").isin(options.covering_statuses).to_numpy(),
+                          options.capture_rules)
+    zone_layer = gpd.GeoDataFrame(zones, geometry="geometry", crs=metric).to_crs(4326)
     stamp: dict[str, Any] = {"inputs": {name: store.version(name) for name in _inputs(light) if store.has(name)},
              "computed_at": now_iso(), "options": dataclasses.asdict(options), "indicators": ind, "light": light}
     log.info("coverage of %d grids: %d blind spots", len(grids), len(spots))
     if write:
         step("writing")
-        frames = dict(zip(RESULT_LAYERS, (grid_layer, communities, target_layer, spot_layer), strict=True))
+        frames = dict(zip(RESULT_LAYERS, (grid_layer, communities, target_layer, spot_layer, zone_layer),
+                          strict=True))
         store.write_many({result_layer(n, light): f for n, f in frames.items()},
                          message=f"pingan coverage --light {light}")
         stamp["inputs"][VIEW_LAYER[light]] = store.version(VIEW_LAYER[light])
@@ -210,7 +224,7 @@ def compute_coverage(store: Store, *, include_planned: bool = False, write: bool
         if light == "day":
             qgis.style_workspace(store, ["coverage_grids", "blind_spots", "cameras"])  # opens styled in QGIS
     return CoverageResult(grids=grids, communities=communities, targets=targets, blind_spots=spots,
-                          indicators=ind, stamp=stamp, tiles=tiles, prepare_s=prepare_s)
+                          indicators=ind, stamp=stamp, tiles=tiles, prepare_s=prepare_s, capture_views=zones)
 
 
 def coverage_is_current(store: Store, light: str = "day") -> bool:

@@ -20,7 +20,7 @@ from api.workflows import parallel as dask_run
 from api.workflows.coverage import COVERAGE_INPUTS
 from api.workflows.progress import Step, as_step, counter
 from api.workflows.whatif import WhatIf
-from gis import camera, phasing, placement, solvers, visibility
+from gis import camera, capture, mounting, phasing, placement, solvers, visibility
 from gis import footprint as fp
 from layers import validate
 from layers.errors import UnknownLayerError
@@ -215,9 +215,13 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
     else:
         points = placement.demand(model.public, model.grids["code"].tolist(), model.targets, target_areas,
                                   spacing_m=spacing_m, grid_weight=model.grid_weight)
-    covered = placement.already_covered(existing, points)
+    rules, optics, existing_optics = model.options.capture_rules, None, None
+    if "capture" in points and points["capture"].notna().any():  # faces and plates: where each camera stands
+        optics = capture.optics(mounting.mount(params, session.obstacles.geoms, session.obstacles.tree))
+        existing_optics = model.cameras.set_index("id").loc[existing.index, list(capture.OPTICS)]
+    covered = placement.already_covered(existing, points, existing_optics, rules)
     points = points[~covered].reset_index(drop=True)
-    A = placement.coverage_matrix(views, points)
+    A = placement.coverage_matrix(views, points, optics, rules)
     step(f"solving ({A.shape[0]:,} demand points × {A.shape[1]:,} candidates, {A.nnz:,} links)")
     costs = cand["cost"].to_numpy(dtype=float)
     planned: list[dict[str, Any]] = []

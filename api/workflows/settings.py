@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from gis import camera, coverage, night, storage
+from gis import camera, capture, coverage, night, storage
 from gis import footprint as fp
 from layers.errors import WorkspaceError
 from layers.store import DEFAULT_SETTINGS, Store
@@ -31,6 +31,10 @@ def coverage_options(settings: dict[str, Any], *, include_planned: bool = False)
         raise WorkspaceError(f"unknown coverage setting(s) {sorted(unknown)}: known are {sorted(allowed)}")
     if "covering_statuses" in given:
         given["covering_statuses"] = tuple(given["covering_statuses"])
+    try:
+        given["capture_rules"] = capture.rules(settings.get("capture"))
+    except ValueError as exc:
+        raise WorkspaceError(str(exc)) from None
     opts = coverage.Options(**given)
     if include_planned and "planned" not in opts.covering_statuses:
         opts = dataclasses.replace(opts, covering_statuses=(*opts.covering_statuses, "planned"))
@@ -83,7 +87,7 @@ def recording_options(settings: dict[str, Any]) -> dict[str, Any]:
 #: the household situations a building can be marked with on the 3D map (setting ``markers``)
 MARKABLE = ("rented", "vacant", "floating", "elderly")
 #: settings that take a table (JSON object) rather than one value
-TABLE_SETTINGS = ("camera_defaults", "coverage", "dori_profiles", "recording", "night")
+TABLE_SETTINGS = ("camera_defaults", "coverage", "dori_profiles", "recording", "night", "capture")
 
 
 def change_settings(store: Store, values: dict[str, Any], *, user: str) -> dict[str, Any]:

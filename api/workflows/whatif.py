@@ -10,7 +10,7 @@ import shapely
 
 from api.workflows.coverage import coverage_model
 from api.workflows.settings import assumptions
-from gis import camera, mounting, visibility
+from gis import camera, capture, mounting, visibility
 from gis import footprint as fp
 from layers.store import Store
 
@@ -75,4 +75,4 @@ class WhatIf:
                              "place it on a street, or on a wall (within 0.5 m of it)")
         views = self.camera_views(frame)
         return self.model.set_camera(cam_id, views, status=data.get("status"), point_class=data.get("point_class"),
-                                     location=point)
+                                     location=point, optics=dict(capture.optics(placed).iloc[0]))
