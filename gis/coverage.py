@@ -29,15 +29,11 @@ import shapely
 import shapely.ops
 from rtree import index as rtree_index
 
-from gis import capture, shapes
+from gis import blindspots, capture, ptz, shapes, targets
 from gis.camera import DORI_LEVELS
 from gis.crs import require_metric
-from gis.indicators import prioritise, rank_spots
+from gis.indicators import rank_spots
 from gis.public import PublicSpace
-
-#: uncovered pieces smaller than this (m²: a square millimetre) are overlay noise, not space; a 1e-10 m²
-#: sliver of the demo vanished in lon/lat and was stored as an empty polygon
-SLIVER_M2 = 1e-6
 
 
 @dataclass(frozen=True)
@@ -79,6 +75,9 @@ class CoverageModel:
     #: street units (:func:`gis.streets.street_units` of the whole network) when given, else built
     #: from ``roads``; a partition passes the city's units that meet it, in the city's order
     units: gpd.GeoDataFrame | None = None
+    #: the views of PTZ presets (a ``preset_views`` layer: camera, preset, share, level, geometry;
+    #: metric): the time shares of what those cameras see (:mod:`gis.ptz`)
+    presets: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         require_metric("coverage", grids=self.grids, buildings=self.buildings, roads=self.roads,
@@ -107,6 +106,7 @@ class CoverageModel:
         self._keys: dict[str, int] = {}
         self._bounds: dict[str, tuple[float, ...]] = {}
         self.views = self.views.copy()
+        self.tours = ptz.tours_of(self.presets, DORI_LEVELS)
         for cam in self.views.index:
             self._insert(str(cam))
 
@@ -132,7 +132,8 @@ class CoverageModel:
         """One camera's view at one level."""
         return cast(shapely.Geometry, self.views.at[cam, level])
 
-    def _outer(self, cam: str) -> shapely.Geometry:
+    def outer_view(self, cam: str) -> shapely.Geometry:
+        """One camera's outermost (detect) view: all it sees at all (a PTZ: at some time)."""
         return self.view(cam, DORI_LEVELS[0])
 
     def _grid_of(self, point: shapely.Geometry) -> int:
@@ -151,7 +152,7 @@ class CoverageModel:
         return self._status.get(cam, "active") in self.options.covering_statuses
 
     def _insert(self, cam: str) -> None:
-        geom = self._outer(cam)
+        geom = self.outer_view(cam)
         if geom is None or shapely.is_empty(geom) or not self.is_covering(cam):
             return
         key = self._keys.setdefault(cam, len(self._keys))
@@ -171,7 +172,8 @@ class CoverageModel:
     def set_camera(self, cam: str, views: Mapping[str, shapely.Geometry] | None, *, status: str | None = None,
                    point_class: str | None = None,
                    location: shapely.Geometry | None = None,
-                   optics: Mapping[str, float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   optics: Mapping[str, float] | None = None,
+                   tour: Mapping[str, ptz.Tour] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Add, move (same id, new views) or delete one camera, and recompute only what it touches.
 
         Parameters
@@ -188,6 +190,9 @@ class CoverageModel:
             Where it stands, for the grid it counts in (kept when None).
         optics
             Where it stands mounted and its image (:data:`gis.capture.OPTICS`), for face and plate capture.
+        tour
+            A PTZ camera's tour: (time share, view) per preset, per DORI level (:mod:`gis.ptz`); a
+            camera without one is always on.
 
         Returns
         -------
@@ -201,11 +206,12 @@ class CoverageModel:
             status = status or str(before["status"].iat[0])
             point_class = point_class or cast(str | None, before["point_class"].iat[0])
         status = status or "active"
-        touched = [self._outer(cam)] if cam in self.views.index else []
+        touched = [self.outer_view(cam)] if cam in self.views.index else []
         self._remove(cam)
         self.cameras = self.cameras[self.cameras["id"] != cam]
         self._status.pop(cam, None)
         old_home = self._home.pop(cam, -1)
+        self.tours.pop(cam, None)
         if views is None:
             self.views = self.views.drop(index=cam, errors="ignore")
         else:
@@ -218,9 +224,11 @@ class CoverageModel:
             record.update({k: [float(v)] for k, v in (optics or {}).items()})
             self.cameras = pd.concat([self.cameras, pd.DataFrame(record)], ignore_index=True)
             self._status[cam] = status
+            if tour:
+                self.tours[cam] = {str(level): list(tour.get(str(level), [])) for level in DORI_LEVELS}
             self._home[cam] = self._grid_of(location) if location is not None else -1
             self._insert(cam)
-            touched.append(self._outer(cam))
+            touched.append(self.outer_view(cam))
         area = shapes.union(touched)
         homes = {h for h in (old_home, self._home.get(cam, -1)) if h >= 0}  # camera counts change there
         if shapely.is_empty(area) and not homes:
@@ -237,6 +245,15 @@ class CoverageModel:
         sub = self.views.loc[cams] if cams else self.views.iloc[:0]
         return {level: shapes.union(shapes.intersection(sub[level].to_numpy(), region)) if len(sub)
                 else shapely.Polygon() for level in levels}
+
+    def seen_time(self, region: shapely.Geometry, public: shapely.Geometry, level: str) -> float:
+        """The time-averaged area (m²) of ``public`` (within ``region``) seen at ``level``: fixed
+        cameras all the time, PTZ tours for the shares of their presets (:func:`gis.ptz.expected_area`)."""
+        near = self.cameras_near(region)
+        always = [self.view(c, level) for c in near if c not in self.tours]
+        fixed = shapes.union(shapes.intersection(np.array(always, dtype=object), region)) if always else (
+            shapely.Polygon())
+        return ptz.expected_area(public, fixed, [self.tours[c][level] for c in near if c in self.tours])
 
     def redundant(self, region: shapely.Geometry) -> shapely.Geometry:
         """The part of ``region`` seen by two or more covering cameras at the redundancy level."""
@@ -262,7 +279,9 @@ class CoverageModel:
         -------
         pandas.DataFrame
             One row per grid, under the caller's index of ``grids``, always with the same columns:
-            public_m2, seen_<level>_m2, share_<level>, redundant_m2, road_m, road_seen_<level>_m,
+            public_m2, seen_<level>_m2, share_<level>, seen_time_m2 and share_time (the time-averaged
+            seen area at the blind-spot level: below seen_<level>_m2 where only PTZ tours look),
+            redundant_m2, road_m, road_seen_<level>_m,
             cameras_<status>, cameras_class<n>, uncovered_m2 (areas in m², lengths in m).
         """
         rows = range(len(self.grids)) if rows is None else list(rows)
@@ -281,6 +300,7 @@ class CoverageModel:
             for level in DORI_LEVELS:
                 seen = shapes.intersection(public, unions[level])
                 rec[f"seen_{level}_m2"] = float(shapely.area(seen))
+            rec["seen_time_m2"] = self.seen_time(grid, public, self.options.blind_spot_level)
             rec["redundant_m2"] = float(shapely.area(shapes.intersection(public, self.redundant(grid))))
             roads, weights = self.roads_of(i)
             rec["road_m"] = float((shapely.length(roads) * weights).sum()) if len(roads) else 0.0
@@ -293,7 +313,8 @@ class CoverageModel:
             for cls in ("1", "2", "3"):
                 rec[f"cameras_class{cls}"] = int((cam_classes[here] == cls).sum())
             records.append(rec)
-        columns = ["code", "community_code", "public_m2", *(f"seen_{lv}_m2" for lv in DORI_LEVELS), "redundant_m2",
+        columns = ["code", "community_code", "public_m2", *(f"seen_{lv}_m2" for lv in DORI_LEVELS), "seen_time_m2",
+                   "redundant_m2",
                    "road_m", *(f"road_seen_{lv}_m" for lv in DORI_LEVELS),
                    *(f"cameras_{st}" for st in ("active", "faulty", "planned")),
                    *(f"cameras_class{cls}" for cls in "123")]
@@ -301,98 +322,50 @@ class CoverageModel:
         out = pd.DataFrame.from_records(records, columns=columns, index=self.grid_index[list(rows)])
         for level in DORI_LEVELS:
             out[f"share_{level}"] = np.where(out["public_m2"] > 0, out[f"seen_{level}_m2"] / out["public_m2"], 0.0)
+        out["share_time"] = np.where(out["public_m2"] > 0, out["seen_time_m2"] / out["public_m2"], 0.0)
         out["share_redundant"] = np.where(out["public_m2"] > 0, out["redundant_m2"] / out["public_m2"], 0.0)
         out["uncovered_m2"] = out["public_m2"] - out[f"seen_{self.options.blind_spot_level}_m2"]
         return out
 
     def target_coverage(self, rows: Iterable[int] | None = None) -> pd.DataFrame:
-        """Coverage of key targets at their required level, and their face or plate capture.
+        """Coverage of key targets at their required level, their face or plate capture, and the
+        share of the time they are seen (:mod:`gis.targets`).
 
-        Returns one row per target (``rows``: positions; all when None) under the caller's index of
-        ``targets``: id, name, category, class, required_level, best_level (the highest level seen),
-        share_required (the share of a polygon's public part seen at the required level), cameras,
-        capture (face, plate or None), capture_share, capture_cameras (:func:`gis.capture.of_target`),
-        captured, and covered (the required level reached, and captured when a capture is asked).
+        Parameters
+        ----------
+        rows
+            Target rows (positions); all when None.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per target, under the caller's index of ``targets``: id, name, category, class,
+            required_level, best_level (the highest level seen), share_required (the share of a
+            polygon's public part seen at the required level), cameras, time_share (the share of
+            the time it is seen at the required level: below 1 where only PTZ tours see it),
+            capture (face, plate or None), capture_share, capture_cameras, captured
+            (:func:`gis.capture.of_target`), and covered (the required level reached, and captured
+            when a capture is asked).
         """
-        rows = range(len(self.targets)) if rows is None else list(rows)
-        rank = {level: i for i, level in enumerate(DORI_LEVELS)}
-        records = []
-        for i in rows:
-            t = self.targets.iloc[i]
-            geom = self.target_areas[i]
-            required = t.get("required_level") or self.options.default_required_level
-            unions = self.level_unions(geom.buffer(0.01) if geom.geom_type == "Point" else geom, DORI_LEVELS)
-            best, share_req = None, 0.0
-            for level in DORI_LEVELS:
-                if geom.geom_type == "Point":
-                    share = 1.0 if shapely.intersects(unions[level], geom) else 0.0
-                    ok = share > 0
-                else:
-                    area = float(shapely.area(geom))
-                    share = float(shapely.area(shapes.intersection(unions[level], geom))) / area if area else 0.0
-                    ok = share >= self.options.polygon_share
-                best = level if ok else best
-                share_req = share if level == required else share_req
-            near = self.cameras_near(geom)
-            cams = sum(1 for c in near if shapely.intersects(self.view(c, required), geom))
-            kind = t.get("capture") if isinstance(t.get("capture"), str) else None
-            cap = self._captured(geom, near, kind, t.get("approach_deg")) if kind else (0.0, 0, False)
-            covered = best is not None and rank[best] >= rank[required] and (cap[2] or not kind)
-            records.append({"id": t["id"], "name": t["name"], "category": t["category"], "class": t["class"],
-                            "required_level": required, "best_level": best, "share_required": share_req,
-                            "cameras": cams, "capture": kind, "capture_share": cap[0], "capture_cameras": cap[1],
-                            "captured": cap[2] if kind else None, "covered": covered})
-        return pd.DataFrame.from_records(records, index=self.target_index[list(rows)])
-
-    def _captured(self, geom: shapely.Geometry,
-                  near: list[str], kind: str, approach: object) -> tuple[float, int, bool]:
-        rule = self.options.capture_rules.get(kind)
-        if rule is None or not isinstance(approach, float | int) or not np.isfinite(approach):
-            raise ValueError(f"a target needs {kind} capture: give it approach_deg and a known capture kind")
-        if not set(capture.OPTICS) <= set(self.cameras.columns):
-            raise ValueError("targets need face/plate capture: give the cameras their optics (gis.capture.OPTICS)")
-        cams = [c for c in near if self.is_covering(c)]
-        optics = self.cameras.set_index("id").loc[cams, list(capture.OPTICS)]
-        return capture.of_target(geom, optics, [self._outer(c) for c in cams], rule, float(approach),
-                                 self.options.polygon_share)
+        return targets.target_coverage(self, rows)
 
     def blind_spots(self, rows: Iterable[int] | None = None) -> gpd.GeoDataFrame:
-        """Uncovered public space of grid ``rows`` (positions; all when None), one polygon per piece,
-        ranked by priority: grid_code, kind (intersection, street, off-street), name, area_m2, ranked
-        (at least ``min_area_m2``), near_targets, priority, rank (metric CRS)."""
+        """Uncovered public space, one polygon per piece, ranked by priority.
+
+        Parameters
+        ----------
+        rows
+            Grid rows (positions); all when None.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            One row per piece (metric CRS): grid_code, kind (intersection, street, off-street), name,
+            area_m2, ranked (at least ``min_area_m2``), near_targets, priority, rank.
+        """
         return rank_spots(self.spot_pieces(rows))
 
     def spot_pieces(self, rows: Iterable[int] | None = None) -> gpd.GeoDataFrame:
-        """The blind-spot pieces of the given grid rows with their priorities, not yet ranked.
-
-        The uncovered space is carved into intersections, then street stretches, then the rest:
-        each street unit owns the part of it no earlier unit holds (``gis.streets.exclusive_parts``),
-        so a grid's pieces tile its uncovered space.
-        """
-        rows = range(len(self.grids)) if rows is None else list(rows)
-        level = self.options.blind_spot_level
-        found: list[tuple[shapely.Geometry, int, object, object]] = []
-        units = cast(gpd.GeoDataFrame, self.units)
-        unit_geoms = units.geometry.to_numpy()
-        unit_kinds = units["kind"].to_numpy()
-        unit_names = units["name"].to_numpy()
-        for i in rows:
-            grid = self.grids.geometry.iat[i]
-            remaining = shapes.difference(self.public_of(i), self.level_unions(grid, [level])[level])
-            near = np.sort(self.space.unit_tree.query(remaining, predicate="intersects"))  # intersections first
-            pieces: list[tuple[shapely.Geometry, str, object]] = []
-            if len(near):
-                own = shapes.intersection(remaining, np.array([self.own_part(int(u)) for u in near], dtype=object))
-                pieces.extend((g, unit_kinds[u], unit_names[u]) for g, u in zip(own, near, strict=True))
-                remaining = shapes.difference(remaining, shapes.union_all(unit_geoms[near]))
-            pieces.append((remaining, "off-street", None))
-            for geom, kind, name in pieces:
-                for piece in shapely.get_parts(geom):
-                    if piece.geom_type == "Polygon" and piece.area > SLIVER_M2:
-                        found.append((piece, i, kind, name))
-        parts, grid_rows, kinds, names = (list(col) for col in zip(*found, strict=True)) if found else ([], [], [], [])
-        codes = self.grids["code"].to_numpy()[np.asarray(grid_rows, dtype=int)]
-        spots = gpd.GeoDataFrame({"grid_code": codes, "kind": kinds, "name": names}, geometry=parts,
-                                 crs=self.grids.crs)
-        return prioritise(spots, self.targets, min_area_m2=self.options.min_area_m2, near_m=self.options.near_m,
-                          grid_weight=self.grid_weight)
+        """The blind-spot pieces of the given grid rows with their priorities, not yet ranked
+        (:func:`gis.blindspots.spot_pieces`)."""
+        return blindspots.spot_pieces(self, rows)

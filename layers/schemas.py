@@ -9,122 +9,52 @@ really have (Chinese inventories say 经度, 设备编码, 安装高度 …). Va
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from layers.errors import UnknownLayerError
+from layers.fields import Field, LayerSchema, choices
 
-
-@dataclass(frozen=True)
-class Field:
-    """One attribute of a layer.
-
-    ``kind`` is one of ``str``, ``int``, ``float``, ``enum``, ``tags``, ``datetime``,
-    ``code`` (a digit string kept as text so leading zeros survive) or ``worker`` (text naming who
-    answers for an area: a staff or role id; a phone or ID-card number is refused).
-    ``choices`` maps every accepted spelling (English key, Chinese word, synonyms)
-    to the canonical key that is stored.
-    """
-
-    name: str
-    kind: str = "str"
-    required: bool = False
-    label: str = ""
-    aliases: tuple[str, ...] = ()
-    choices: Mapping[str, str] | None = None
-    min: float | None = None
-    max: float | None = None
-    hint: str = ""
-
-    def canonical_choice(self, value: str) -> str | None:
-        """The stored form of ``value`` for a field with choices (Chinese or English, any case), or None."""
-        if self.choices is None:
-            return value
-        return self.choices.get(_norm_choice(value))
-
-
-@dataclass(frozen=True)
-class LayerSchema:
-    """A layer's schema: its name and label, the geometry types it allows, its fields, and its id field."""
-
-    name: str
-    label: str
-    geometry: tuple[str, ...] | None
-    fields: tuple[Field, ...]
-    id_field: str | None = "id"
-    description: str = ""
-    #: (field, the field it needs, the fix): a row giving the first must give the second
-    needs: tuple[tuple[str, str, str], ...] = ()
-    by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
-
-    @property
-    def required(self) -> list[str]:
-        """The names of the fields every row must have."""
-        return [f.name for f in self.fields if f.required]
-
-    @property
-    def columns(self) -> list[str]:
-        """The names of every field, in the schema's order."""
-        return [f.name for f in self.fields]
-
-
-def _norm_choice(value: str) -> str:
-    return re.sub(r"[\s_\-]+", "", str(value).strip().lower())
-
-
-def _choices(table: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, spellings in table.items():
-        for s in (key, *spellings):
-            out[_norm_choice(s)] = key
-    return out
-
-
-CAMERA_KINDS = _choices({
+CAMERA_KINDS = choices({
     "bullet": ("枪机", "枪式", "枪式摄像机", "固定枪机", "box", "fixed"),
     "dome": ("半球", "半球机", "固定半球", "半球摄像机"),
     "ptz": ("球机", "云台", "快球", "高速球", "球型摄像机", "云台摄像机", "panning", "speed dome"),
     "fisheye": ("鱼眼", "全景", "全景摄像机", "鱼眼摄像机", "panoramic", "360"),
 })
-CAMERA_STATUS = _choices({
+CAMERA_STATUS = choices({
     "active": ("正常", "在线", "运行", "在用", "启用", "online", "ok"),
     "faulty": ("故障", "离线", "损坏", "offline", "broken"),
     "planned": ("规划", "拟建", "待建", "计划", "在建", "proposed"),
     "removed": ("拆除", "停用", "废弃", "disabled"),
 })
-CODECS = _choices({
+CODECS = choices({
     "H.264": ("h264", "avc", "h.264/avc"),
     "H.265": ("h265", "hevc", "h.265/hevc"),
     "H.265+": ("h265+", "h.265+"),
     "smart": ("smart", "智能编码", "smart h.265+", "smart h.265", "u-code", "ucode"),
 })
-RECORDING_MODES = _choices({
+RECORDING_MODES = choices({
     "continuous": ("连续", "全天", "24小时", "定时", "全时"),
     "event": ("事件", "移动侦测", "报警", "motion", "alarm"),
 })
-POINT_CLASSES = _choices({
+POINT_CLASSES = choices({
     "1": ("一类", "一类点", "一类点位", "i", "class1"),
     "2": ("二类", "二类点", "二类点位", "ii", "class2"),
     "3": ("三类", "三类点", "三类点位", "iii", "class3"),
 })
-DORI_CHOICES = _choices({
+DORI_CHOICES = choices({
     "detect": ("探测", "检测", "发现", "d"),
     "observe": ("观察", "o"),
     "recognise": ("识别", "recognize", "r"),
     "identify": ("辨认", "确认", "辨识", "i"),
 })
-CAPTURE_KINDS = _choices({
+CAPTURE_KINDS = choices({
     "face": ("人脸", "人脸抓拍", "人脸识别", "人像", "人像抓拍"),
     "plate": ("车牌", "车牌识别", "车牌抓拍", "卡口", "lpr", "anpr"),
 })
-GRID_KINDS = _choices({
+GRID_KINDS = choices({
     "basic": ("基础网格", "基础", "综合网格"),
     "dedicated": ("专属网格", "专属", "专业网格"),
 })
-BUILDING_USES = _choices({
+BUILDING_USES = choices({
     "residential": ("住宅", "居住", "民居", "apartments", "house", "detached", "dormitory"),
     "commercial": ("商业", "商铺", "商场", "retail", "shop", "supermarket"),
     "office": ("办公", "写字楼"),
@@ -134,7 +64,7 @@ BUILDING_USES = _choices({
     "industrial": ("工业", "厂房", "仓库", "warehouse", "factory"),
     "other": ("其他", "其它", "yes", "unknown", "未知"),
 })
-ROAD_CLASSES = _choices({
+ROAD_CLASSES = choices({
     "primary": ("主干路", "主干道", "trunk", "motorway", "primary_link", "trunk_link"),
     "secondary": ("次干路", "次干道", "secondary_link"),
     "tertiary": ("支路", "tertiary_link", "unclassified"),
@@ -143,7 +73,7 @@ ROAD_CLASSES = _choices({
     "footway": ("人行道", "步行道", "pedestrian", "path", "steps", "cycleway", "track"),
     "other": ("其他", "其它", "road", "bridleway"),
 })
-TARGET_CATEGORIES = _choices({
+TARGET_CATEGORIES = choices({
     "school": ("学校", "中学", "小学"),
     "kindergarten": ("幼儿园",),
     "hospital": ("医院", "卫生院", "诊所", "clinic"),
@@ -161,21 +91,21 @@ TARGET_CATEGORIES = _choices({
     "shop": ("商铺", "商店", "网吧", "酒吧", "bar", "pub", "cafe", "restaurant"),
     "other": ("其他", "其它"),
 })
-SITE_KINDS = _choices({
+SITE_KINDS = choices({
     "pole": ("立杆", "杆件", "电杆", "路灯杆", "监控杆"),
     "wall": ("墙面", "外墙", "挂墙"),
     "roof": ("屋顶", "楼顶"),
     "other": ("其他", "其它"),
 })
-SUBGRID_LEVELS = _choices({
+SUBGRID_LEVELS = choices({
     "group": ("组格",),
     "patch": ("片格",),
 })
-STATION_KINDS = _choices({
+STATION_KINDS = choices({
     "station": ("派出所", "police_station", "公安派出所"),
     "post": ("警务室", "社区警务室", "警务站", "police_post", "治安岗亭", "岗亭"),
 })
-INCIDENT_CATEGORIES = _choices({
+INCIDENT_CATEGORIES = choices({
     "theft": ("盗窃", "偷盗", "扒窃"),
     "fraud": ("诈骗", "电信诈骗"),
     "dispute": ("纠纷", "矛盾纠纷", "邻里纠纷"),
@@ -187,11 +117,11 @@ INCIDENT_CATEGORIES = _choices({
     "fire": ("火灾", "消防"),
     "other": ("其他", "其它"),
 })
-SEVERITIES = _choices({
+SEVERITIES = choices({
     "minor": ("一般", "轻微", "普通"),
     "serious": ("严重", "重大", "较大", "恶性"),
 })
-HOUSEHOLD_TAGS = _choices({
+HOUSEHOLD_TAGS = choices({
     "常住": ("resident", "常住户", "自住"),
     "出租": ("rented", "出租户", "出租房", "租户"),
     "空置": ("vacant", "空置房", "空房"),

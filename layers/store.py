@@ -45,13 +45,11 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "max_outside_km": 50.0,
     # the household situations marked on buildings in the 3D 户况网格图 ("看标识户况")
     "markers": ["elderly"],
-    # how cameras without their own fields record (gis.storage): codec, frame rate, scene activity,
-    # continuous or event recording (recorded share), retention (class-1 points longer), the sub stream,
-    # and the storage unit class the plan counts
     # night views (gis.night): the street-light level (lx) and the lamp assumed where a camera says nothing
     "night": {"street_lux": 10.0, "default_ir_range_m": 30.0},
-    # face and plate capture (gis.capture): changes to its built-in rules, e.g. {"face": {"ppm": 250}}
-    "capture": {},
+    "capture": {},  # face and plate capture (gis.capture): changes to its rules, e.g. {"face": {"ppm": 250}}
+    # how cameras without their own fields record (gis.storage): codec, frame rate, scene activity, continuous
+    # or event recording (recorded share), retention (class-1 longer), the sub stream, the storage unit counted
     "recording": {"codec": "H.265", "fps": 25.0, "scene": "medium", "mode": "continuous", "event_share": 0.3,
                   "retention_days": 30, "class1_retention_days": 90, "substream_mbps": 0.5,
                   "record_substream": False, "unit": "nvr-8", "site_level": "community"},

@@ -23,16 +23,7 @@ from gis import crs as crs_policy
 from layers import gb28181, schemas, values
 from layers.errors import LayerValidationError, Problem
 from layers.schemas import Field, LayerSchema
-from layers.values import (
-    CONTROL,
-    PERSONAL_NUMBER,
-    RESOLUTION,
-    TAG_SPLIT,
-    is_missing,
-    lossy_number,
-    to_code,
-    to_number,
-)
+from layers.values import CONTROL, PERSONAL_NUMBER, RESOLUTION, TAG_SPLIT, is_missing, lossy_number, to_code, to_number
 
 
 class _Context:
@@ -363,6 +354,7 @@ def validate(data: pd.DataFrame, layer: str, *, extra: str = "error", repair: bo
     _check_ids(ctx, out)
     _check_codes(ctx, out)
     for given, needed, fix in ctx.schema.needs:  # a field that is meaningless without another one
+        ctx.shown.setdefault(needed, schema.by_name[needed].label or needed)  # named as a user's sheet would
         lacking = out[needed].isna().to_numpy() if needed in out else np.ones(len(out), dtype=bool)
         for row in np.flatnonzero(out[given].notna().to_numpy() & lacking) if given in out else []:
             ctx.add(int(row), needed, None, f"{ctx.name(given)} is given but {ctx.name(needed)} is empty", fix)

@@ -12,7 +12,8 @@ from api.workflows.views import compute_views
 from benchmarks import synthetic_city
 from layers import store
 
-RESULTS = ("views", "blind_spots", "coverage_grids", "coverage_communities", "coverage_targets", "risk", "subgrids")
+RESULTS = ("views", "blind_spots", "coverage_grids", "coverage_communities", "coverage_targets", "risk", "subgrids",
+           "capture_views")
 
 
 def _invalid(ws) -> dict[str, int]:
@@ -42,7 +43,8 @@ def test_the_night_twins_are_valid(analysed_path, tmp_path):
     shutil.copyfile(analysed_path, path)
     ws = store.open_workspace(path)
     compute_coverage(ws, light="night")
-    night = {"views_night", "blind_spots_night", "coverage_grids_night", "coverage_targets_night"}
+    night = {"views_night", "blind_spots_night", "coverage_grids_night", "coverage_targets_night",
+             "capture_views_night"}
     assert night <= set(ws.versions())
     assert _invalid(ws) == dict.fromkeys(_invalid(ws), 0)
 

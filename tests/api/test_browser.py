@@ -9,6 +9,7 @@ import pytest
 
 from api.app import create_app, serve_in_background
 from api.settings import Settings
+from layers import store
 from tests.conftest import BACKENDS, copied_workspace, require
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -225,7 +226,8 @@ def _settled(page):
 
 
 @pytest.mark.browser
-def test_viewport_layers_load_what_is_in_view(viewport_server, browser):
+def test_viewport_layers_load_what_is_in_view(viewport_server, analysed_path, browser):
+    stored = len(store.open_workspace(analysed_path).read("cameras"))
     page = open_page(browser, f"{viewport_server}/coverage")
     first = _settled(page)
     assert page.errors == [] and page.outside == []
@@ -234,13 +236,13 @@ def test_viewport_layers_load_what_is_in_view(viewport_server, browser):
     # zoom out below the buildings' and views' minimum zoom: they are dropped, cameras stay
     far = _move(page, "map.setZoom(12, {animate: false});")
     assert sum(1 for x in far["layers"] if x.get("belowMinZoom")) >= 2 and far["cameras"]
-    # in close at the centre: the buildings there, not the town's 3,860; the cameras (all 123 of them
+    # in close at the centre: the buildings there, not the town's 3,860; the cameras (all of them
     # arrived at once, the whole layer) are not fetched again
     near = _move(page, "map.setView(map.getCenter(), 18, {animate: false});")
     buildings = next(x for x in near["layers"] if "/buildings" in x["url"])
     assert 0 < buildings["count"] < 3860
     requests = page.evaluate("() => performance.getEntriesByType('resource').map(r => r.name)")
-    assert sum("/api/features/cameras" in r for r in requests) == 1 and len(near["cameras"]) == 123
+    assert sum("/api/features/cameras" in r for r in requests) == 1 and len(near["cameras"]) == stored
     assert page.errors == [] and page.outside == []
     page.close()
 

@@ -125,3 +125,21 @@ def test_capture_rules_from_settings():
         capture.rules({"plate": {"max_vertical_deg": 95}})
     with pytest.raises(ValueError, match="unknown capture kind"):
         capture.rules({"iris": {}})
+
+
+def test_placement_counts_a_capture_only_from_ahead():
+    from gis import placement
+
+    rows = [{"id": "SOUTH", "y": 0.0, "heading_deg": 0.0}, {"id": "NORTH", "y": 16.0, "heading_deg": 180.0}]
+    cands = cams([{**r, "hfov_deg": 30.0, "resolution_px": 2560, "height_m": 3.0, "tilt_deg": 8.0} for r in rows])
+    params = fp.resolve(cands)
+    views = visibility.visible(params, fp.level_ranges(params, PPM, target_height=1.6),
+                               visibility.Obstacles.build(np.array([], dtype=object)), target_height=1.6, mode="2d")
+    point = {"kind": "target", "target_id": "D", "level": "detect", "weight": 1.0, "geometry": Point(0, 8)}
+    plain = gpd.GeoDataFrame([point])
+    assert placement.coverage_matrix(views, plain).toarray().tolist() == [[1, 1]]  # both see the door
+    faces = gpd.GeoDataFrame([{**point, "capture": "face", "approach_deg": 180.0}])
+    # people leave southwards: only the camera south of the door sees their faces
+    assert placement.coverage_matrix(views, faces, capture.optics(params)).toarray().tolist() == [[1, 0]]
+    with pytest.raises(ValueError, match="optics"):
+        placement.coverage_matrix(views, faces)

@@ -118,3 +118,17 @@ def test_households_tags_and_members():
     assert [p.row for p in err.problems] == [2, 2]
     ok = validate.validate(hh.iloc[:1], "households")
     assert ok["tags"].tolist() == ["出租;流动"]
+
+
+def test_a_capture_needs_the_direction_people_move_in():
+    raw = cams(目标编号=["T1", "T2", "T3"], 目标名称=["南门", "北门", "东门"], 类别=["出入口"] * 3,
+               点位类别=["一类"] * 3, 抓拍要求=["人脸抓拍", "车牌", None], 通行方向=[180, None, None])
+    err = problems(raw, "targets")
+    assert len(err.problems) == 1
+    assert "row 2, 通行方向: 抓拍要求 is given but 通行方向 is empty" in str(err)
+    assert "captured from ahead" in str(err)
+    raw = cams(目标编号=["T1"], 目标名称=["南门"], 类别=["出入口"], 点位类别=["一类"], 抓拍要求=["车牌识别"])
+    assert "row 1, 通行方向: 抓拍要求 is given but 通行方向 is empty" in str(problems(raw, "targets"))
+    ok = validate.validate(cams(目标编号=["T1"], 目标名称=["南门"], 类别=["出入口"], 点位类别=["一类"],
+                                抓拍要求=["人脸"], 通行方向=["180"]), "targets")
+    assert (ok["capture"].iat[0], ok["approach_deg"].iat[0]) == ("face", 180.0)
