@@ -62,6 +62,8 @@ def community_figures(grid_figures: pd.DataFrame) -> pd.DataFrame:
     for level in DORI_LEVELS:
         sums[f"share_{level}"] = np.where(sums["public_m2"] > 0, sums[f"seen_{level}_m2"] / sums["public_m2"], 0.0)
     sums["share_redundant"] = np.where(sums["public_m2"] > 0, sums["redundant_m2"] / sums["public_m2"], 0.0)
+    if "seen_time_m2" in sums:  # time-averaged (PTZ tours for their shares)
+        sums["share_time"] = np.where(sums["public_m2"] > 0, sums["seen_time_m2"] / sums["public_m2"], 0.0)
     sums["grids"] = grid_figures.groupby("community_code").size()
     return sums.reset_index()
 

@@ -130,6 +130,8 @@ def coverage_tiles(inputs: dict[str, Any], tile_m: float) -> tuple[list[dict[str
                "cameras": inputs["cameras"].iloc[cams].reset_index(drop=True),
                "views": views.iloc[cams], "options": options, "grid_weight": inputs.get("grid_weight"),
                "units": units.iloc[sub_u].reset_index(drop=True)}
+        if inputs.get("presets") is not None:  # the tours of the tile's PTZ cameras
+            sub["presets"] = inputs["presets"][inputs["presets"]["camera"].isin(views.index[cams])]
         tiles.append({"key": key, "sub": sub, "grids": own_g, "targets": own_t,
                       "grid_rows": np.searchsorted(sub_g, own_g), "target_rows": np.searchsorted(sub_t, own_t)})
     return tiles, units

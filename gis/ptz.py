@@ -76,6 +76,11 @@ def parse(text: object) -> list[Preset]:
     return out
 
 
+def text(presets: Sequence[Preset]) -> str:
+    """The presets written as :func:`parse` reads them (``pan/tilt/hfov/dwell; …``)."""
+    return "; ".join("/".join(f"{v:g}" for v in (p.pan_deg, p.tilt_deg, p.hfov_deg, p.dwell_s)) for p in presets)
+
+
 def shares(presets: Sequence[Preset]) -> list[float]:
     """Each preset's share of the tour's time (its dwell over the tour's)."""
     total = sum(p.dwell_s for p in presets)
@@ -120,6 +125,38 @@ def expand(cameras: pd.DataFrame, field: str = "presets") -> pd.DataFrame:
     if "focal_mm" in tours:
         tours["focal_mm"] = np.nan
     return pd.concat([out, tours]).sort_index(kind="stable")
+
+
+def _union(views: pd.Series) -> shapely.Geometry:
+    return shapes.union(views.to_numpy())
+
+
+def combine(seen: pd.DataFrame, expanded: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Views computed per row of :func:`expand` (``seen``: one polygon column per level, aligned to
+    ``expanded``) back per camera.
+
+    Returns
+    -------
+    views : pandas.DataFrame
+        Indexed by camera id, one column per level: a camera's view, the union of its presets' for a PTZ.
+    presets : pandas.DataFrame
+        The presets' own views in long form: camera, preset, share, level, geometry (empty ones left out).
+    """
+    levels = list(seen.columns)
+    cams = expanded["camera"].to_numpy()
+    toured = expanded["preset"].to_numpy() > 0
+    views = pd.DataFrame(seen.to_numpy()[~toured], index=cams[~toured], columns=levels)
+    if toured.any():
+        rows = seen[toured].assign(camera=cams[toured])
+        unions = rows.groupby("camera", sort=False)[levels].agg(_union)
+        views = pd.concat([views, unions])
+        views = views.loc[pd.unique(cams)]  # the cameras' own order
+    long = [(c, int(k), float(sh), level, g)
+            for c, k, sh, row in zip(cams[toured], expanded["preset"].to_numpy()[toured],
+                                     expanded["share"].to_numpy()[toured], seen.to_numpy()[toured], strict=True)
+            for level, g in zip(levels, row, strict=True) if g is not None and not shapely.is_empty(g)]
+    presets = pd.DataFrame(long, columns=["camera", "preset", "share", "level", "geometry"])
+    return views, presets
 
 
 #: one camera's tour as the coverage model holds it: (time share, the preset's view) per preset

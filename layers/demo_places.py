@@ -221,6 +221,10 @@ _HOURS /= _HOURS.sum()
 _INDUSTRY = {"1": "00", "2": "02", "3": "01"}  # GB/T 28181 industry: road / internal / community
 
 
+#: the junctions whose corner pole also carries a PTZ camera on a tour of presets
+TOURED_JUNCTIONS = ("烟台路与扬州路路口", "北京路与重庆路路口")
+
+
 def cameras(town: Town) -> None:
     """The demo's cameras, with GB/T 28181-style codes, on streets, junctions and key targets."""
     rng = town.rng
@@ -244,10 +248,7 @@ def cameras(town: Town) -> None:
         g = t["geometry"]
         if t["category"] == "intersection":
             both_primary = t["name"].count("路") >= 2 and rng.random() < 0.5
-            # on the corner pole that stands inside the town (edge intersections have only that side)
-            dx = 6.0 if g.x < town.xs[-1] / 2 else -6.0
-            dy = 6.0 if g.y < town.ys[-1] / 2 else -6.0
-            facing = float(np.degrees(np.arctan2(-dx, -dy)) % 360)  # compass bearing to the junction
+            dx, dy, facing = _corner(town, g)
             for heading in ((0.0, 90.0, 180.0, 270.0) if both_primary else (facing, facing + 180.0)):
                 add(g.x + dx, g.y + dy, heading, "ptz" if both_primary else "bullet", "1", t["name"], 7.0)
         elif t["category"] == "bank":  # across the pavement, looking back at the door
@@ -268,6 +269,24 @@ def cameras(town: Town) -> None:
             _capture_camera(town, serial, g.x, g.y - 7.0, 0.0, f"{t['name']}人脸抓拍", 3.0, 8.0, 2560, 8.0)
         elif t.get("capture") == "plate":  # 2 m up across the pavement, facing the cars coming out
             _capture_camera(town, serial, g.x + 1.0, g.y - 7.0, 0.0, f"{t['name']}车牌识别", 2.0, 6.0, 1920, 10.0)
+    for t in town.rows["targets"]:  # two PTZ cameras on a tour (预置位巡航): the junction a fifth of the time
+        if t["name"] in TOURED_JUNCTIONS:  # on the corner pole, above its bullets; the rest on the roads out
+            g = t["geometry"]
+            dx, dy, facing = _corner(town, g)
+            tour = "; ".join(f"{(facing + pan) % 360:.0f}/{tilt}/{hfov}/{dwell}" for pan, tilt, hfov, dwell in (
+                (0, 30, 58, 20), (90, 10, 30, 40), (270, 10, 30, 40)))
+            serial[0] += 1
+            town.add("cameras", id=f"{TOWNSHIP_CODE[:6]}00{_INDUSTRY['1']}132{serial[0]:07d}", name=f"{t['name']}球机",
+                     kind="ptz", resolution_px=1920, resolution_v_px=1080, height_m=8.0, status="active",
+                     point_class="1", address=t["name"], geometry=Point(g.x + dx, g.y + dy), presets=tour)
+
+
+def _corner(town: Town, g: Point) -> tuple[float, float, float]:
+    """The corner pole of a junction that stands inside the town (edge junctions have only that side):
+    its offset (m) and the compass bearing from it to the junction."""
+    dx = 6.0 if g.x < town.xs[-1] / 2 else -6.0
+    dy = 6.0 if g.y < town.ys[-1] / 2 else -6.0
+    return dx, dy, float(np.degrees(np.arctan2(-dx, -dy)) % 360)
 
 
 def _capture_camera(town: Town, serial: list[int], x: float, y: float, heading: float, name: str, height: float,

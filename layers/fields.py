@@ -14,7 +14,8 @@ class Field:
 
     ``kind`` is one of ``str``, ``int``, ``float``, ``enum``, ``tags``, ``datetime``,
     ``code`` (a digit string kept as text so leading zeros survive) or ``worker`` (text naming who
-    answers for an area: a staff or role id; a phone or ID-card number is refused).
+    answers for an area: a staff or role id; a phone or ID-card number is refused) or ``presets`` (a PTZ
+    tour, :func:`gis.ptz.parse`).
     ``choices`` maps every accepted spelling (English key, Chinese word, synonyms)
     to the canonical key that is stored.
     """

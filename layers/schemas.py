@@ -223,6 +223,8 @@ SCHEMAS: dict[str, LayerSchema] = {s.name: s for s in [
               min=0, max=1000, hint="infrared or white-light reach in metres (0: no lamp)"),
         Field("min_lux", "float", False, "最低照度", ("最低照度", "min_lux", "照度"), min=0, max=1000,
               hint="minimum illumination in lx, e.g. 0.005 for a colour camera"),
+        Field("presets", "presets", False, "预置位", ("预置位", "巡航预置位", "预置点", "巡航", "presets", "tour"),
+              hint="a PTZ tour: pan/tilt/hfov/dwell per preset, e.g. 0/15/58/30; 120/10/20/60"),
         Field("codec", "enum", False, "编码格式", ("编码格式", "视频编码", "编码方式", "codec"), CODECS),
         Field("fps", "float", False, "帧率", ("帧率", "fps", "frame_rate"), min=1, max=120),
         Field("bitrate_mbps", "float", False, "码率(Mbps)", ("码率", "主码流码率", "码率(mbps)", "bitrate"),

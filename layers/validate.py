@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 
 from gis import crs as crs_policy
+from gis import ptz
 from layers import gb28181, schemas, values
 from layers.errors import LayerValidationError, Problem
 from layers.schemas import Field, LayerSchema
@@ -97,6 +98,12 @@ def _coerce(ctx: _Context, f: Field, pos: int, v: Any) -> Any:
             ctx.add(pos, f.name, v, f"'{v}' is not a date/time", "use e.g. 2026-03-01 14:30")
             return None
         return ts
+    if f.kind == "presets":  # a PTZ tour (gis.ptz): pan/tilt/hfov/dwell; …
+        try:
+            return ptz.text(ptz.parse(v)) or None
+        except ValueError as exc:
+            ctx.add(pos, f.name, v, f"{label}: {exc}", "separate the presets with ';' (水平角/俯角/视场角/停留秒)")
+            return None
     if f.kind == "worker":  # who answers for an area: a worker or role id, never someone's phone or ID card
         text = str(to_code(v)).strip()
         if PERSONAL_NUMBER.fullmatch(re.sub(r"[\s-]", "", text)):

@@ -13,7 +13,7 @@ from benchmarks import synthetic_city
 from layers import store
 
 RESULTS = ("views", "blind_spots", "coverage_grids", "coverage_communities", "coverage_targets", "risk", "subgrids",
-           "capture_views")
+           "capture_views", "preset_views")
 
 
 def _invalid(ws) -> dict[str, int]:
@@ -44,7 +44,7 @@ def test_the_night_twins_are_valid(analysed_path, tmp_path):
     ws = store.open_workspace(path)
     compute_coverage(ws, light="night")
     night = {"views_night", "blind_spots_night", "coverage_grids_night", "coverage_targets_night",
-             "capture_views_night"}
+             "capture_views_night", "preset_views_night"}
     assert night <= set(ws.versions())
     assert _invalid(ws) == dict.fromkeys(_invalid(ws), 0)
 

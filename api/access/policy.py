@@ -41,7 +41,7 @@ BY_GRID_CODE = ("grids", "risk", "risk_history", "coverage_grids", "coverage_gri
 #: layers whose rows belong to a community by their code
 BY_COMMUNITY_CODE = ("communities", "coverage_communities", "coverage_communities_night")
 #: layers whose rows belong to a camera (its views by day and by night, where it captures faces and plates)
-VIEW_LAYERS = ("views", "views_night", "capture_views", "capture_views_night")
+VIEW_LAYERS = ("views", "views_night", "capture_views", "capture_views_night", "preset_views", "preset_views_night")
 
 
 def grid_codes(store: Store, area: Area) -> set[str]:

@@ -58,7 +58,8 @@ class Role:
 RESULTS = frozenset({"views", "views_night", "risk", "risk_history", "coverage_grids", "coverage_communities",
                      "coverage_targets", "coverage_grids_night", "coverage_communities_night",
                      "coverage_targets_night", "blind_spots_night",
-                     "blind_spots", "proposals", "proposal_views", "capture_views", "capture_views_night"})
+                     "blind_spots", "proposals", "proposal_views", "capture_views", "capture_views_night",
+                     "preset_views", "preset_views_night"})
 #: the patrol plan's layers (人防): police and the whole-workspace roles read them, nobody else
 PATROL = frozenset({"patrol_streets", "patrol_zones", "patrol_routes", "patrol_stops", "checkpoints"})
 BASE = frozenset({"communities", "grids", "subgrids", "buildings", "households", "roads", "targets", "incidents",

@@ -60,6 +60,7 @@ COLUMNS: dict[str, str] = {
     "share_observe": "pct",
     "share_recognise": "pct",
     "share_identify": "pct",
+    "share_time": "pct",
     "share_redundant": "pct",
     "uncovered_m2": "int",
     "targets_1": "int",
@@ -77,7 +78,7 @@ COLUMNS: dict[str, str] = {
     "cameras_class2": "int",
     "cameras_class3": "int",
 }
-_SEEN = ("seen_detect_m2", "seen_observe_m2", "seen_recognise_m2", "seen_identify_m2", "redundant_m2")
+_SEEN = ("seen_detect_m2", "seen_observe_m2", "seen_recognise_m2", "seen_identify_m2", "seen_time_m2", "redundant_m2")
 _SUMMED = ("households", "residents", "rented", "floating", "care", "incidents", "serious_incidents", "public_m2",
            "uncovered_m2", "targets_1", "covered_1", "targets_2", "covered_2", "targets_3", "covered_3", "blind_spots",
            "blind_m2", "cameras_active", "cameras_faulty", "cameras_planned", "cameras_class1", "cameras_class2",
@@ -131,8 +132,8 @@ def grid_figures(source: Source) -> pd.DataFrame:
     if source.may_read("coverage_grids"):
         cov = source.read("coverage_grids").set_index("code")
         for col in ("public_m2", *_SEEN, "share_detect", "share_observe", "share_recognise", "share_identify",
-                    "share_redundant", "uncovered_m2", "cameras_active", "cameras_faulty", "cameras_planned",
-                    "cameras_class1", "cameras_class2", "cameras_class3"):
+                    "share_time", "share_redundant", "uncovered_m2", "cameras_active", "cameras_faulty",
+                    "cameras_planned", "cameras_class1", "cameras_class2", "cameras_class3"):
             if col in cov:
                 out[col] = out["code"].map(cov[col])
     if source.may_read("coverage_targets"):
@@ -168,6 +169,8 @@ def community_figures(grid_rows: pd.DataFrame) -> pd.DataFrame:
         for level in ("detect", "observe", "recognise", "identify"):
             out[f"share_{level}"] = (out[f"seen_{level}_m2"] / public).fillna(0.0)
         out["share_redundant"] = (out["redundant_m2"] / public).fillna(0.0)
+        if "seen_time_m2" in out:
+            out["share_time"] = (out["seen_time_m2"] / public).fillna(0.0)
     return out
 
 

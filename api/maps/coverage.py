@@ -124,7 +124,7 @@ def coverage_map(page: Page, *, redundancy: bool = False, exports: bool = True, 
         add_layer(m, page, zones_key, name=t(lang, "capture_views"), popup=True)
     targets = page.read(targets_key) if targets_key in present else None
     if targets is not None and len(targets) and "covered" in targets:  # a workspace may have no key targets
-        targets["covered_text"] = targets["covered"].astype(bool).map(lambda v: t(lang, "yes" if v else "no"))
+        targets["covered_text"] = [_covered_text(lang, row) for _, row in targets.iterrows()]
         targets["capture_text"] = [_capture_text(lang, row) for _, row in targets.iterrows()]
         fields = ["id", "name", "class", "required_level", "best_level", "capture_text", "covered_text"]
         shown = page.escaped(targets, fields)
@@ -145,6 +145,14 @@ def coverage_map(page: Page, *, redundancy: bool = False, exports: bool = True, 
         add_export_menu(m, lang, "coverage")
     folium.LayerControl(collapsed=True).add_to(m)
     return m
+
+
+def _covered_text(lang: str, row: pd.Series) -> str:
+    """'是', '否', or for a target only PTZ tours see, '是（20% 的时间：球机巡航）'."""
+    if not bool(row["covered"]):
+        return t(lang, "no")
+    share = pd.to_numeric(pd.Series([row.get("time_share")]), errors="coerce").fillna(1.0).to_numpy(float)[0]
+    return t(lang, "covered_part_time", share=f"{share:.0%}") if share < 1 else t(lang, "yes")
 
 
 def _capture_text(lang: str, row: pd.Series) -> str:

@@ -214,7 +214,7 @@ def drop_camera(request: Request, store: StoreDep, settings: SettingsDep, scope:
 
 
 CAMERA_FIELDS = ("kind", "heading_deg", "hfov_deg", "focal_mm", "sensor", "resolution_px", "height_m", "tilt_deg",
-                 "status", "point_class", "resolution_v_px")
+                 "status", "point_class", "resolution_v_px", "presets")
 
 
 def _may_place(scope: Scope) -> None:

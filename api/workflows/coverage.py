@@ -18,7 +18,7 @@ from api.workflows import parallel as dask_run
 from api.workflows.progress import Step, as_step, counter
 from api.workflows.settings import assumptions, coverage_options
 from api.workflows.views import LAYER as VIEW_LAYER
-from api.workflows.views import compute_views, views_are_current
+from api.workflows.views import PRESET_LAYER, compute_views, views_are_current
 from gis import camera, capture, coverage, indicators, mounting
 from gis import footprint as fp
 from layers.errors import WorkspaceError
@@ -89,6 +89,8 @@ def coverage_inputs(store: Store, *, include_planned: bool = False, light: str =
     settings = store.settings()
     cams = store.features("cameras").to_crs(metric)
     views = store.features(VIEW_LAYER[light]).to_crs(metric)
+    tours = PRESET_LAYER[light]  # the PTZ presets' own views, for the time shares
+    presets = store.features(tours).to_crs(metric) if store.has(tours) else None
     roads = store.features("roads").to_crs(metric) if store.has("roads") else gpd.GeoDataFrame(
         {"class": []}, geometry=[], crs=metric)
     targets = store.features("targets").to_crs(metric) if store.has("targets") else gpd.GeoDataFrame(
@@ -107,7 +109,8 @@ def coverage_inputs(store: Store, *, include_planned: bool = False, light: str =
             "cameras": pd.concat([cams[["id", "status", "point_class", "geometry"]], optics],
                                  axis=1).reset_index(drop=True),
             "views": _wide_views(views, cams["id"]),
-            "options": coverage_options(settings, include_planned=include_planned), "grid_weight": weights}
+            "options": coverage_options(settings, include_planned=include_planned), "grid_weight": weights,
+            "presets": presets}
 
 
 def coverage_model(store: Store, *, include_planned: bool = False) -> coverage.CoverageModel:

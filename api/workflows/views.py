@@ -12,7 +12,7 @@ import pandas as pd
 
 from api.workflows import parallel as dask_run
 from api.workflows.settings import assumptions, night_options
-from gis import camera, mounting, night, visibility
+from gis import camera, mounting, night, ptz, visibility
 from gis import footprint as fp
 from layers.errors import WorkspaceError
 from layers.store import Store, now_iso
@@ -24,6 +24,8 @@ VIEW_INPUTS = ("cameras", "buildings")
 LIGHTS = ("day", "night")
 #: where the views of each light are stored
 LAYER = {"day": "views", "night": "views_night"}
+#: where the views of each PTZ preset are stored (:mod:`gis.ptz`)
+PRESET_LAYER = {"day": "preset_views", "night": "preset_views_night"}
 
 
 def compute_views(store: Store, *, mode: str | None = None, target_height: float | None = None,
@@ -82,6 +84,7 @@ def compute_views(store: Store, *, mode: str | None = None, target_height: float
     metric = store.metric_crs()
     cams = store.features("cameras")
     cams = cams[cams["status"].fillna("active").isin(statuses)].to_crs(metric)
+    cams = ptz.expand(cams).reset_index(drop=True)  # a PTZ on a tour: one row per preset
     blds = store.features("buildings").to_crs(metric)
     target = float(target_height if target_height is not None else settings["target_height_m"])
     occlusion = mode or str(settings["occlusion"])
@@ -110,21 +113,32 @@ def compute_views(store: Store, *, mode: str | None = None, target_height: float
         seen = visibility.visible(params, ranges, obstacles, target_height=target, mode=occlusion,
                                   presets=tuple(assume.ptz_presets_deg), workers=workers, progress=progress)
     seen.index = cams["id"].to_numpy()
-    out = visibility.long_form(seen, crs=metric)
-    out["range_m"] = np.concatenate([ranges[level].to_numpy() for level in seen.columns])
-    out["assumed"] = np.tile(params["assumed"].to_numpy(), len(seen.columns))
+    by_camera, tours = ptz.combine(seen, cams)
+    out = visibility.long_form(by_camera, crs=metric)
+    levels = list(seen.columns)
+    per = pd.DataFrame({"camera": cams["camera"].to_numpy(), "assumed": params["assumed"].to_numpy(),
+                        **{level: ranges[level].to_numpy() for level in levels}})
+    per = per.groupby("camera", sort=False).agg({**dict.fromkeys(levels, "max"), "assumed": "first"})
+    per = per.loc[by_camera.index]
+    out["range_m"] = np.concatenate([per[level].to_numpy() for level in levels])
+    out["assumed"] = np.tile(per["assumed"].to_numpy(), len(levels))
     out = out[~out.geometry.is_empty].to_crs(4326)
+    tours = gpd.GeoDataFrame(tours, geometry="geometry", crs=metric)
+    tours.insert(4, "area_m2", tours.area)
+    tours = tours.to_crs(4326)
     stamp = {"inputs": {name: store.version(name) for name in VIEW_INPUTS}, "computed_at": now_iso(),
              "target_height_m": target, "occlusion": occlusion, "dori": ppm,
-             "indoor_cameras": [str(c) for c in cams["id"].to_numpy()[params["indoor"].to_numpy(dtype=bool)]],
-             "mounted_cameras": int(params["assumed"].str.contains("mounted on the wall", regex=False).sum())}
-    log.info("views of %d cameras: %d polygons over %d levels", len(cams), len(out), len(seen.columns))
+             "indoor_cameras": list(dict.fromkeys(str(c) for c in cams["camera"].to_numpy()[
+                 params["indoor"].to_numpy(dtype=bool)])),
+             "mounted_cameras": int(per["assumed"].str.contains("mounted on the wall", regex=False).sum())}
+    log.info("views of %d cameras: %d polygons over %d levels", len(by_camera), len(out), len(seen.columns))
     stamp["light"] = light
     if write:
         name = LAYER[light]
-        store.write(name, out, message=f"pingan views --light {light}")
+        store.write_many({name: out, PRESET_LAYER[light]: tours}, message=f"pingan views --light {light}")
         store.set_meta({name: stamp})
     out.attrs["stamp"] = stamp
+    out.attrs["presets"] = tours
     if "tiles" in seen.attrs:
         out.attrs["tiles"] = seen.attrs["tiles"]  # per-tile times and worker memory of a partitioned run
     return out

@@ -10,7 +10,7 @@ import shapely
 
 from api.workflows.coverage import coverage_model
 from api.workflows.settings import assumptions
-from gis import camera, capture, mounting, visibility
+from gis import camera, capture, mounting, ptz, visibility
 from gis import footprint as fp
 from layers.store import Store
 
@@ -34,13 +34,17 @@ class WhatIf:
         self.form = str(settings["dori_form"])
         self.occlusion = str(settings["occlusion"])
 
-    def camera_views(self, cam: gpd.GeoDataFrame) -> dict[str, shapely.Geometry]:
-        """Views of one camera given as a one-row frame of camera fields in the metric CRS."""
-        params = fp.resolve(cam, self.assume)
+    def camera_views(self, cam: gpd.GeoDataFrame) -> tuple[dict[str, shapely.Geometry], dict[str, ptz.Tour]]:
+        """Views of one camera given as a one-row frame of camera fields (with its id) in the metric CRS,
+        and a PTZ's tour per level ((time share, view) per preset; {} for a fixed camera)."""
+        rows = ptz.expand(cam).reset_index(drop=True)
+        params = fp.resolve(rows, self.assume)
         ranges = fp.level_ranges(params, self.ppm, self.target, form=self.form)
         seen = visibility.visible(params, ranges, self.obstacles, target_height=self.target, mode=self.occlusion,
                                   presets=tuple(self.assume.ptz_presets_deg))
-        return dict(seen.iloc[0])
+        views, presets = ptz.combine(seen, rows)
+        return dict(views.iloc[0]), ptz.tours_of(gpd.GeoDataFrame(presets, geometry="geometry"),
+                                                 camera.DORI_LEVELS).get(str(cam["id"].iat[0]), {})
 
     def set_camera(self, cam_id: str, fields: dict[str, Any] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Place, move or delete one camera and get the figures it changes.
@@ -68,11 +72,12 @@ class WhatIf:
             point = gpd.GeoSeries.from_xy([data.pop("lon")], [data.pop("lat")], crs=4326).to_crs(self.metric).iat[0]
         else:
             point = shapely.Point(data.pop("x"), data.pop("y"))
-        frame = gpd.GeoDataFrame({k: [v] for k, v in data.items()}, geometry=[point], crs=self.metric)
+        frame = gpd.GeoDataFrame({k: [v] for k, v in data.items()}, geometry=[point], crs=self.metric).assign(
+            id=cam_id)
         placed = mounting.mount(fp.resolve(frame, self.assume), self.obstacles.geoms, self.obstacles.tree)
         if bool(placed["indoor"].iat[0]):
             raise ValueError(f"camera {cam_id} would stand inside a building ({placed['assumed'].iat[0]}): "
                              "place it on a street, or on a wall (within 0.5 m of it)")
-        views = self.camera_views(frame)
+        views, tour = self.camera_views(frame)
         return self.model.set_camera(cam_id, views, status=data.get("status"), point_class=data.get("point_class"),
-                                     location=point, optics=dict(capture.optics(placed).iloc[0]))
+                                     location=point, optics=dict(capture.optics(placed).iloc[0]), tour=tour)

@@ -39,7 +39,8 @@ EDITABLE = ["communities", "grids", "buildings", "households", "roads", "targets
 KEYS = {"communities": "code", "grids": "code", "risk": "code", "risk_history": "code", "coverage_grids": "code",
         "coverage_communities": "community_code", "views": "camera", "proposals": "rank", "patrol_zones": "code",
         "subgrids": "code", "views_night": "camera", "coverage_grids_night": "code",
-        "coverage_communities_night": "community_code", "capture_views": "camera", "capture_views_night": "camera"}
+        "coverage_communities_night": "community_code", "capture_views": "camera", "capture_views_night": "camera",
+        "preset_views": "camera", "preset_views_night": "camera"}
 COUNTS: collections.Counter[str] = collections.Counter()
 
 
@@ -84,7 +85,8 @@ class World:
                 keep = frame[key].astype(str) == self.community
             elif layer == "households":
                 keep = frame["building_id"].astype(str).isin(self.inside("buildings"))
-            elif layer in ("views", "views_night", "capture_views", "capture_views_night"):
+            elif layer in ("views", "views_night", "capture_views", "capture_views_night", "preset_views",
+                           "preset_views_night"):
                 keep = frame["camera"].astype(str).isin(self.inside("cameras"))
             elif layer in ("coverage_targets", "coverage_targets_night"):
                 keep = frame["id"].astype(str).isin(self.inside("targets"))
