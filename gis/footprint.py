@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gis import camera
+from gis import camera, catalogue
 from gis.crs import require_metric
 
 DISC_VERTICES = 360
@@ -49,6 +49,8 @@ class Assumptions:
     ptz_presets_deg: Sequence[float] = (0.0, 90.0, 180.0, 270.0)
     #: A camera without a heading is credited as a full circle at this fraction of its ranges.
     unknown_heading_factor: float = 0.5
+    #: the camera models a camera may name in ``model`` (:mod:`gis.catalogue`), by id
+    models: Mapping[str, catalogue.CameraModel] = field(default_factory=dict)
 
 
 class CameraParameterError(ValueError):
@@ -107,6 +109,7 @@ def resolve(cameras: pd.DataFrame, assume: Assumptions | None = None) -> pd.Data
     """
     require_metric("camera parameters", cameras=cameras)
     a = assume or Assumptions()
+    cameras, from_models, model_problems = catalogue.fill(cameras, a.models)  # a model's facts, the camera's own first
     n = len(cameras)
 
     def col(name: str) -> pd.Series:
@@ -115,7 +118,7 @@ def resolve(cameras: pd.DataFrame, assume: Assumptions | None = None) -> pd.Data
         return pd.Series([None] * n, index=cameras.index, dtype=object)
 
     kind = col("kind").fillna("bullet").astype(str)
-    assumed: list[list[str]] = [[] for _ in range(n)]
+    assumed: list[list[str]] = [[note] if note else [] for note in from_models]
 
     def number(name: str) -> np.ndarray:
         return np.array(pd.to_numeric(col(name), errors="coerce"), dtype=float)  # a writable copy
@@ -133,7 +136,7 @@ def resolve(cameras: pd.DataFrame, assume: Assumptions | None = None) -> pd.Data
     hfov, focal = number("hfov_deg"), number("focal_mm")
     sensor = col("sensor").to_numpy(dtype=object)
     names = col("id").astype(object).where(col("id").notna(), pd.Series(cameras.index, index=cameras.index))
-    problems = _check_inputs(names.to_numpy(), cameras, hfov, focal, res_h, number("height_m"))
+    problems = model_problems + _check_inputs(names.to_numpy(), cameras, hfov, focal, res_h, number("height_m"))
     for i in np.flatnonzero(np.isnan(hfov) & (focal > 0) & pd.notna(sensor)):
         try:
             width = camera.sensor_width_mm(str(sensor[i]), aspect=float(res_h[i] / res_v[i]))

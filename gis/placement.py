@@ -24,7 +24,7 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 
-from gis import capture
+from gis import capture, catalogue
 from gis.camera import DORI_LEVELS
 from gis.crs import require_metric
 from gis.streets import ROAD_WIDTHS_M, road_nodes
@@ -55,6 +55,15 @@ CATALOGUE: dict[str, Model] = {m.name: m for m in [
     Model("fisheye-12mp", "fisheye", 4000, 2800, hfov_deg=360.0),
 ]}
 DEFAULT_MODELS = ("bullet-4mm", "bullet-12mm")
+
+
+def planning_models() -> dict[str, catalogue.CameraModel]:
+    """The typical models of :data:`CATALOGUE` as catalogue models (:mod:`gis.catalogue`), so a candidate or
+    an accepted proposal naming one (``model`` bullet-4mm …) is known wherever cameras are resolved."""
+    return {m.name: catalogue.CameraModel(
+        m.name, "通用", m.name, m.kind, m.resolution_px, m.resolution_px * 9 // 16, m.sensor, m.focal_mm, m.focal_mm,
+        m.hfov_deg, m.hfov_deg, price_yuan=m.price_yuan, source="gis.placement: a typical model for planning")
+        for m in CATALOGUE.values()}
 SITE_COSTS = {"pole": 12_000.0, "wall": 3_000.0, "roof": 5_000.0, "other": 6_000.0}
 SITE_HEIGHTS = {"pole": 6.0, "wall": 4.0, "roof": 10.0, "other": 5.0}
 TARGET_WEIGHTS = {"1": 100.0, "2": 30.0, "3": 10.0}

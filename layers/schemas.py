@@ -223,6 +223,7 @@ SCHEMAS: dict[str, LayerSchema] = {s.name: s for s in [
               min=0, max=1000, hint="infrared or white-light reach in metres (0: no lamp)"),
         Field("min_lux", "float", False, "最低照度", ("最低照度", "min_lux", "照度"), min=0, max=1000,
               hint="minimum illumination in lx, e.g. 0.005 for a colour camera"),
+        Field("model", "str", False, "设备型号", ("设备型号", "型号", "产品型号", "规格型号", "model")),
         Field("presets", "presets", False, "预置位", ("预置位", "巡航预置位", "预置点", "巡航", "presets", "tour"),
               hint="a PTZ tour: pan/tilt/hfov/dwell per preset, e.g. 0/15/58/30; 120/10/20/60"),
         Field("codec", "enum", False, "编码格式", ("编码格式", "视频编码", "编码方式", "codec"), CODECS),
@@ -272,10 +273,38 @@ LON_HEADERS = ("经度", "lon", "lng", "long", "longitude", "x", "东经", "x坐
 LAT_HEADERS = ("纬度", "lat", "latitude", "y", "北纬", "y坐标")
 
 
+#: tables that are not layers of the workspace but pass the same validation: the camera catalogue
+#: (the setting ``catalogue``, :mod:`gis.catalogue`)
+TABLES: dict[str, LayerSchema] = {s.name: s for s in [
+    LayerSchema("camera_models", "摄像机型号库", None, fields=(
+        Field("id", "str", True, "型号编号", ("型号编号", "编号", "model_id")),
+        Field("maker", "str", True, "厂商", ("厂商", "品牌", "生产厂家", "manufacturer", "brand")),
+        Field("model", "str", True, "型号", ("型号", "产品型号", "设备型号", "规格型号")),
+        Field("kind", "enum", True, "摄像机类型", ("摄像机类型", "类型", "设备类型", "type"), CAMERA_KINDS),
+        Field("resolution_px", "int", True, "水平分辨率", ("水平分辨率", "分辨率"), min=320, max=16384),
+        Field("resolution_v_px", "int", False, "垂直分辨率", ("垂直分辨率",), min=120, max=16384),
+        Field("sensor", "str", False, "靶面尺寸", ("靶面尺寸", "传感器", "图像传感器")),
+        Field("focal_min_mm", "float", False, "最小焦距(mm)", ("最小焦距", "焦距", "焦距下限"), min=0.5, max=2000),
+        Field("focal_max_mm", "float", False, "最大焦距(mm)", ("最大焦距", "焦距上限"), min=0.5, max=2000),
+        Field("hfov_max_deg", "float", False, "最大水平视场角", ("最大水平视场角", "水平视场角", "视场角"),
+              min=1, max=360),
+        Field("hfov_min_deg", "float", False, "最小水平视场角", ("最小水平视场角",), min=0.1, max=360),
+        Field("ir_range_m", "float", False, "补光距离(m)", ("补光距离", "红外距离"), min=0, max=1000),
+        Field("min_lux", "float", False, "最低照度(lx)", ("最低照度", "彩色最低照度"), min=0, max=1000),
+        Field("codecs", "str", False, "编码格式", ("编码格式", "视频压缩标准", "视频编码")),
+        Field("streams", "str", False, "码流", ("码流", "主码流", "码流分辨率")),
+        Field("power_w", "float", False, "功耗(W)", ("功耗", "最大功耗", "power"), min=0, max=2000),
+        Field("poe_class", "int", False, "PoE等级", ("poe等级", "poe类别", "poe"), min=0, max=8),
+        Field("price_yuan", "float", False, "单价(元)", ("单价", "价格", "price"), min=0, max=1e7),
+        Field("source", "str", False, "资料来源", ("资料来源", "来源", "数据来源", "source")),
+    )),
+]}
+
+
 def get(layer: str) -> LayerSchema:
-    """Return the schema of ``layer``; raise with the list of layers if unknown."""
+    """Return the schema of ``layer`` (or of a table of :data:`TABLES`); raise with the list of layers if unknown."""
     try:
-        return SCHEMAS[layer]
+        return SCHEMAS[layer] if layer in SCHEMAS else TABLES[layer]
     except KeyError:
         raise UnknownLayerError(
             f"unknown layer '{layer}': the data model has {', '.join(SCHEMAS)}"

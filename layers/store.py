@@ -47,6 +47,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "markers": ["elderly"],
     # night views (gis.night): the street-light level (lx) and the lamp assumed where a camera says nothing
     "night": {"street_lux": 10.0, "default_ir_range_m": 30.0},
+    "catalogue": None,  # camera models (layers.catalogue): None for the packaged default
     "capture": {},  # face and plate capture (gis.capture): changes to its rules, e.g. {"face": {"ppm": 250}}
     # how cameras without their own fields record (gis.storage): codec, frame rate, scene activity, continuous
     # or event recording (recorded share), retention (class-1 longer), the sub stream, the storage unit counted

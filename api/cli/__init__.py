@@ -13,12 +13,13 @@ from typing import Any
 from api.cli import workspace
 from api.cli import exports
 from api.cli import analysis
+from api.cli import design
 from api.cli import patrol
 from api.cli import service
 from api.cli.common import app
 # isort: on
 
-__all__ = ["analysis", "app", "exports", "main", "patrol", "service", "workspace"]
+__all__ = ["analysis", "app", "design", "exports", "main", "patrol", "service", "workspace"]
 
 
 def main(argv: list[str] | None = None) -> Any:

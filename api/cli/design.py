@@ -1,10 +1,15 @@
-"""``pingan storage``: the bandwidth and storage of a workspace's cameras, and the recorders they need."""
+"""``pingan storage``: the bandwidth and storage of a workspace's cameras, and the recorders they need;
+``pingan catalogue``: the camera models they may name."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Annotated
 
-from api.cli.common import cli_errors, emit, open_store, out, people_table
+import typer
+
+from api.cli.common import Workspace, app, cli_errors, emit, open_store, out, people_table
 
 
 def storage_and_show(workspace: Path, level: str | None, statuses: tuple[str, ...], user: str | None) -> None:
@@ -31,3 +36,42 @@ def storage_and_show(workspace: Path, level: str | None, statuses: tuple[str, ..
               f"{o['retention_days']} days, class-1 points {o['class1_retention_days']}); {t['units']:.0f} × "
               f"{u.name} ({u.usable_tb:g} TB usable, {u.max_in_mbps:g} Mbps in, {u.channels} channels) "
               f"at {plan.site_level} level. TB = Mbps × 3600 × 24 × days / 8 / 10⁶")
+
+
+@app.command("catalogue")
+def catalogue_cmd(workspace: Workspace,
+                  import_: Annotated[Path | None, typer.Option(
+                      "--import", help="Replace the catalogue with this CSV/XLSX (型号编号, 厂商, 型号, 摄像机类型, "
+                                       "水平分辨率 …); every row is checked first")] = None,
+                  export: Annotated[Path | None, typer.Option(
+                      "--export", help="Write the catalogue to this .csv or .xlsx (Chinese headers)")] = None,
+                  sheet: Annotated[str | None, typer.Option(help="The XLSX sheet to import")] = None,
+                  lang: Annotated[str, typer.Option(help="Headers and values of an export: zh or en")] = "zh",
+                  ) -> None:
+    """The camera models cameras may name in 设备型号 (model): shown, imported or exported."""
+    import getpass
+
+    from api.workflows.catalogue import catalogue_table, export_catalogue, import_catalogue
+
+    who = f"local:{getpass.getuser()}"
+    with cli_errors():
+        store = open_store(Path(workspace))
+        table = import_catalogue(store, import_, user=who, sheet=sheet) if import_ else catalogue_table(store)
+        if export:
+            written = export_catalogue(store, export, lang=lang, who=who)
+    if emit({"models": table.astype(object).where(table.notna(), None).to_dict("records")}):
+        return
+    shown = people_table("id", "maker", "model", "kind", "resolution", "lens (mm)", "hfov (°)", "IR (m)", "price (¥)")
+    def num(v: object, form: str = "g") -> str:
+        return "" if v is None or (isinstance(v, float) and math.isnan(v)) else format(float(str(v)), form)
+
+    for r in table.to_dict("records"):
+        lo, hi = num(r["focal_min_mm"]), num(r["focal_max_mm"])
+        shown.add_row(str(r["id"]), str(r["maker"]), str(r["model"]), str(r["kind"]), num(r["resolution_px"]),
+                      lo if lo == hi or not hi else f"{lo}–{hi}", num(r["hfov_max_deg"]), num(r["ir_range_m"]),
+                      num(r["price_yuan"], ",.0f"))
+    out.print(shown)
+    if import_:
+        out.print(f"{len(table)} models imported from {import_.name}")
+    if export:
+        out.print(f"written {written}")

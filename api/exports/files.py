@@ -109,8 +109,8 @@ def _headers(layer: str, columns: list[str], lang: str) -> dict[str, str]:
     if lang != "zh":
         return {}
     labels = {k[len("column."):]: v for k, v in MESSAGES["zh"].items() if k.startswith("column.")}
-    if layer in schemas.SCHEMAS:
-        labels |= {f.name: f.label for f in schemas.SCHEMAS[layer].fields if f.label}
+    if layer in schemas.SCHEMAS or layer in schemas.TABLES:
+        labels |= {f.name: f.label for f in schemas.get(layer).fields if f.label}
     if layer.startswith("patrol_") or layer == "checkpoints":  # the patrol plan's own words
         labels |= {k[len("patrol.col_"):]: v for k, v in MESSAGES["zh"].items() if k.startswith("patrol.col_")}
     out: dict[str, str] = {}
@@ -155,8 +155,8 @@ def _chinese_values(layer: str, table: pd.DataFrame) -> pd.DataFrame:
     indicator keys; values without a Chinese name are kept as they are."""
     out = table.copy()
     names: dict[str, dict[str, str]] = {}
-    if layer in schemas.SCHEMAS:
-        names = {f.name: _choice_names(f) for f in schemas.SCHEMAS[layer].fields if f.choices}
+    if layer in schemas.SCHEMAS or layer in schemas.TABLES:
+        names = {f.name: _choice_names(f) for f in schemas.get(layer).fields if f.choices}
     for col in ("level", "before", "after"):
         names.setdefault(col, {lv: MESSAGES["zh"][f"level.{lv}"] for lv in ("red", "yellow", "green")})
     for col in ("lower_indicator", "why_indicator"):
@@ -169,6 +169,15 @@ def _chinese_values(layer: str, table: pd.DataFrame) -> pd.DataFrame:
         out["drivers"] = out["drivers"].map(lambda v: "、".join(reasons.indicator_name(k) for k in v.split(";") if k)
                                             if isinstance(v, str) else v)
     return out
+
+
+def write_table(table: pd.DataFrame, path: Path, *, kind: str, title: str, footer: str) -> Path:
+    """A table (headers and values as shown, e.g. from :func:`as_table`) written atomically as CSV (UTF-8
+    with BOM, CRLF) or XLSX (bold header, filters, title and footer), every cell neutralised."""
+    if kind == "csv":
+        return cells.atomic(path, lambda tmp: cells.safe_frame(table).to_csv(tmp, index=False, encoding="utf-8-sig",
+                                                                         lineterminator="\r\n"))
+    return cells.atomic(path, lambda tmp: _write_xlsx(table, tmp, title=title, footer=footer))
 
 
 def _write_xlsx(table: pd.DataFrame, path: Path, *, title: str, footer: str) -> None:
@@ -228,14 +237,9 @@ def export_layer(source: Source, layer: str, path: str | Path, *, fmt: str | Non
 
         out = cells.atomic(path, write_gpx)
     elif kind in TABLE_FORMATS:
-        table = as_table(frame, layer, source.lang, coords)
-        if kind == "csv":
-            out = cells.atomic(path, lambda tmp: cells.safe_frame(table).to_csv(tmp, index=False, encoding="utf-8-sig",
-                                                                           lineterminator="\r\n"))
-        else:
-            by = "导出人" if source.lang == "zh" else "Exported by"
-            out = cells.atomic(path, lambda tmp: _write_xlsx(table, tmp, title=layer,
-                                                        footer=f"{by} {source.who} · {source.when}"))
+        by = "导出人" if source.lang == "zh" else "Exported by"
+        out = write_table(as_table(frame, layer, source.lang, coords), path, kind=kind, title=layer,
+                          footer=f"{by} {source.who} · {source.when}")
     else:
         if not isinstance(frame, gpd.GeoDataFrame) and kind != "gpkg":
             raise ImportFormatError(f"'{layer}' is a table without geometry: export it as csv, xlsx or gpkg")

@@ -6,20 +6,28 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from gis import camera, capture, coverage, night, storage
+from gis import camera, capture, coverage, night, placement, storage
+from gis import catalogue as gis_catalogue
 from gis import footprint as fp
-from layers.errors import WorkspaceError
+from layers import catalogue
+from layers.errors import LayerValidationError, WorkspaceError
 from layers.store import DEFAULT_SETTINGS, Store
 
 
 def assumptions(settings: dict[str, Any]) -> fp.Assumptions:
-    """Camera defaults from the workspace settings (``camera_defaults``), else the built-in ones."""
+    """Camera defaults from the workspace settings (``camera_defaults``), else the built-in ones, and
+    the camera models cameras may name (``catalogue``, else the packaged default)."""
     given = dict(settings.get("camera_defaults") or {})
-    allowed = set(fp.Assumptions.__dataclass_fields__)
+    allowed = set(fp.Assumptions.__dataclass_fields__) - {"models"}
     unknown = set(given) - allowed
     if unknown:
         raise WorkspaceError(f"unknown camera_defaults setting(s) {sorted(unknown)}: known are {sorted(allowed)}")
-    return fp.Assumptions(**given)
+    try:
+        models = {**placement.planning_models(), **gis_catalogue.from_records(
+            catalogue.of_setting(settings.get("catalogue")))}
+    except LayerValidationError as exc:
+        raise WorkspaceError(f"the catalogue setting is not a valid camera catalogue: {exc}") from exc
+    return fp.Assumptions(**given, models=models)
 
 
 def coverage_options(settings: dict[str, Any], *, include_planned: bool = False) -> coverage.Options:
@@ -123,6 +131,12 @@ def change_settings(store: Store, values: dict[str, Any], *, user: str) -> dict[
     for key in TABLE_SETTINGS:
         if key in values and not isinstance(values[key], dict):
             raise ValueError(f"{key} takes a table, e.g. {key}='{{\"…\": …}}' (JSON)")
+    if values.get("catalogue") is not None:  # camera models: the rows of a catalogue, checked as an import is
+        if not isinstance(values["catalogue"], list) or not all(isinstance(r, dict) for r in values["catalogue"]):
+            raise ValueError("catalogue takes the rows of a camera catalogue (a list of models), or null for the "
+                             "packaged default; import a file with pingan catalogue WS --import FILE")
+        values = {**values, "catalogue": catalogue.of_setting(values["catalogue"])}
+        merged["catalogue"] = values["catalogue"]
     try:
         assumptions(merged)
         coverage_options(merged)
