@@ -3,7 +3,8 @@
 - **Candidates** are mounting sites (the ``sites`` layer, plus sites generated at the corners of
   road intersections, every ``spacing_m`` along roads at the kerb, and at the corners of target
   polygons), each tried at several headings and with each model of a small catalogue. A
-  candidate's cost is its model's price plus its site's cost (a new pole, a wall bracket).
+  candidate's cost is its installed cost: its model's price, its site's works (a new pole, a wall
+  bracket), installation and fibre/network (:class:`Costs`, the setting ``costs``).
 - **Demand** is key targets, weighted by class and needing their required DORI level (polygon
   targets are sampled), plus public-space sample points weighted by the risk of their grid.
   What the existing cameras already cover is dropped: they are kept and count as covering.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 import geopandas as gpd
@@ -55,6 +56,20 @@ CATALOGUE: dict[str, Model] = {m.name: m for m in [
     Model("fisheye-12mp", "fisheye", 4000, 2800, hfov_deg=360.0),
 ]}
 DEFAULT_MODELS = ("bullet-4mm", "bullet-12mm")
+SITE_COSTS = {"pole": 12_000.0, "wall": 3_000.0, "roof": 5_000.0, "other": 6_000.0}
+SITE_HEIGHTS = {"pole": 6.0, "wall": 4.0, "roof": 10.0, "other": 5.0}
+TARGET_WEIGHTS = {"1": 100.0, "2": 30.0, "3": 10.0}
+
+
+@dataclass(frozen=True)
+class Costs:
+    """What an installed camera costs beyond its unit price (yuan): its site's works by site kind (a new
+    pole, a wall bracket …; a site's own ``cost`` wins), installation per camera, fibre and network per
+    camera's site. Planning estimates (the setting ``costs``), for a tender's to replace."""
+
+    site: Mapping[str, float] = field(default_factory=lambda: dict(SITE_COSTS))
+    install_yuan: float = 600.0
+    network_yuan: float = 1500.0
 
 
 def planning_models() -> dict[str, catalogue.CameraModel]:
@@ -64,9 +79,6 @@ def planning_models() -> dict[str, catalogue.CameraModel]:
         m.name, "通用", m.name, m.kind, m.resolution_px, m.resolution_px * 9 // 16, m.sensor, m.focal_mm, m.focal_mm,
         m.hfov_deg, m.hfov_deg, price_yuan=m.price_yuan, source="gis.placement: a typical model for planning")
         for m in CATALOGUE.values()}
-SITE_COSTS = {"pole": 12_000.0, "wall": 3_000.0, "roof": 5_000.0, "other": 6_000.0}
-SITE_HEIGHTS = {"pole": 6.0, "wall": 4.0, "roof": 10.0, "other": 5.0}
-TARGET_WEIGHTS = {"1": 100.0, "2": 30.0, "3": 10.0}
 
 
 def generated_sites(roads: gpd.GeoDataFrame, targets: gpd.GeoDataFrame, *, spacing_m: float = 50.0,
@@ -105,19 +117,23 @@ def generated_sites(roads: gpd.GeoDataFrame, targets: gpd.GeoDataFrame, *, spaci
     out = gpd.GeoDataFrame(rows, geometry="geometry", crs=roads.crs) if rows else gpd.GeoDataFrame(
         {"kind": [], "source": []}, geometry=[], crs=roads.crs)
     out["height_m"] = out["kind"].map(SITE_HEIGHTS)
-    out["cost"] = out["kind"].map(SITE_COSTS)
+    out["cost"] = np.nan  # a generated site costs what its kind costs in the setting costs (candidates())
     out["id"] = [f"G{i + 1:05d}" for i in range(len(out))]
     out["name"] = out["source"].map({"intersection": "路口立杆", "road": "沿路立杆", "target": "目标外墙"})
     return out
 
 
-def candidates(sites: gpd.GeoDataFrame, models: Sequence[Model], heading_step_deg: float = 30.0) -> gpd.GeoDataFrame:
-    """Every site × heading × model as a camera row (fields of the camera layer plus price and cost)."""
+def candidates(sites: gpd.GeoDataFrame, models: Sequence[Model], heading_step_deg: float = 30.0,
+               costs: Costs | None = None) -> gpd.GeoDataFrame:
+    """Every site × heading × model as a camera row: fields of the camera layer plus its installed cost,
+    ``cost`` = ``price`` (the model's) + ``site_cost`` + ``install`` + ``network`` (:class:`Costs`)."""
     require_metric("candidates", sites=sites)
+    c = costs or Costs()
     headings = np.arange(0.0, 360.0, heading_step_deg)
     parts = []
-    site_cost = pd.to_numeric(sites.get("cost"), errors="coerce").fillna(sites["kind"].map(SITE_COSTS)).fillna(
-        SITE_COSTS["other"]).to_numpy()
+    by_kind = {**SITE_COSTS, **c.site}
+    site_cost = pd.to_numeric(sites.get("cost"), errors="coerce").fillna(sites["kind"].map(by_kind)).fillna(
+        by_kind["other"]).to_numpy()
     height = pd.to_numeric(sites.get("height_m"), errors="coerce").fillna(sites["kind"].map(SITE_HEIGHTS)).fillna(
         SITE_HEIGHTS["other"]).to_numpy()
     for model in models:
@@ -131,7 +147,8 @@ def candidates(sites: gpd.GeoDataFrame, models: Sequence[Model], heading_step_de
             "tilt_deg": model.tilt_deg, "price": model.price_yuan, "site_cost": np.repeat(site_cost, n_h),
             "geometry": np.repeat(sites.geometry.to_numpy(), n_h)}))
     out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=sites.crs)
-    out["cost"] = out["price"] + out["site_cost"]
+    out["install"], out["network"] = float(c.install_yuan), float(c.network_yuan)
+    out["cost"] = out["price"] + out["site_cost"] + out["install"] + out["network"]
     # at most one camera per site and heading (across models)
     out["heading_group"] = pd.factorize(out["site_id"].astype(str) + "@" + out["heading_deg"].round(3).astype(str))[0]
     return out

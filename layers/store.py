@@ -28,33 +28,10 @@ from pyproj import CRS
 from gis import crs as crs_policy
 from gis import shapes
 from layers import accounts, schemas, values
+from layers.defaults import DEFAULT_SETTINGS  # re-exported: callers import it from here
 from layers.errors import WorkspaceError
 
 SCHEMA_VERSION = 1
-
-#: every workspace setting that has a default, and that default (``Store.settings`` merges them):
-#: callers read ``settings[key]``, never a default of their own
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "expect_china": True,
-    "storey_height_m": 3.0,
-    "dori_profile": "iec62676-4:2014",
-    "dori_form": "arc",
-    "target_height_m": 1.6,
-    "occlusion": "2.5d",
-    "basemap": {"kind": "none", "url": None},
-    "max_outside_km": 50.0,
-    # the household situations marked on buildings in the 3D 户况网格图 ("看标识户况")
-    "markers": ["elderly"],
-    # night views (gis.night): the street-light level (lx) and the lamp assumed where a camera says nothing
-    "night": {"street_lux": 10.0, "default_ir_range_m": 30.0},
-    "catalogue": None,  # camera models (layers.catalogue): None for the packaged default
-    "capture": {},  # face and plate capture (gis.capture): changes to its rules, e.g. {"face": {"ppm": 250}}
-    # how cameras without their own fields record (gis.storage): codec, frame rate, scene activity, continuous
-    # or event recording (recorded share), retention (class-1 longer), the sub stream, the storage unit counted
-    "recording": {"codec": "H.265", "fps": 25.0, "scene": "medium", "mode": "continuous", "event_share": 0.3,
-                  "retention_days": 30, "class1_retention_days": 90, "substream_mbps": 0.5,
-                  "record_substream": False, "unit": "nvr-8", "site_level": "community"},
-}
 
 
 @dataclass(frozen=True)

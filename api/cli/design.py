@@ -1,5 +1,5 @@
 """``pingan storage``: the bandwidth and storage of a workspace's cameras, and the recorders they need;
-``pingan catalogue``: the camera models they may name."""
+``pingan catalogue``: the camera models they may name; ``pingan bom``: the bill of materials of a plan."""
 
 from __future__ import annotations
 
@@ -74,4 +74,39 @@ def catalogue_cmd(workspace: Workspace,
     if import_:
         out.print(f"{len(table)} models imported from {import_.name}")
     if export:
+        out.print(f"written {written}")
+
+
+@app.command("bom")
+def bom_cmd(workspace: Workspace,
+            export: Annotated[Path | None, typer.Option(
+                "--export", help="Write the bill of materials to this .xlsx, .csv or .pdf")] = None,
+            lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
+            user: Annotated[str | None, typer.Option("--user", help="Act as this workspace user")] = None) -> None:
+    """The bill of materials (工程量清单) of the stored plan: models × counts × unit price, poles, installation,
+    network, the bandwidth and storage added, totals per phase."""
+    from api.exports import Source
+    from api.workflows.bom import bill_of_materials, export_bom
+
+    with cli_errors():
+        store = open_store(Path(workspace))
+        source = Source.local(store, user, lang=lang)
+        bom = bill_of_materials(source)
+        written = export_bom(source, export) if export else None
+    if emit({"lines": bom.lines.astype(object).where(bom.lines.notna(), None).to_dict("records"),
+             "phases": bom.phases.to_dict("records"), "scenario": bom.scenario}):
+        return
+    shown = people_table("phase", "item", "spec", "unit", "quantity", "unit price", "amount")
+    for r in bom.lines.to_dict("records"):
+        q = r["quantity"]
+        shown.add_row(str(r["phase"]), str(r["item"]), str(r["spec"]), str(r["unit"]),
+                      "" if q is None or (isinstance(q, float) and math.isnan(q)) else f"{int(q)}",
+                      "" if r["unit_price"] is None or math.isnan(r["unit_price"]) else f"{r['unit_price']:,.0f}",
+                      f"{r['amount']:,.0f}")
+    out.print(shown)
+    for p in bom.phases.to_dict("records"):
+        out.print(f"{p['phase']}: {p['cameras']} cameras on {p['sites']} sites, ¥{p['cost']:,.0f} as built "
+                  f"(the plan budgeted ¥{p['budgeted']:,.0f}, a site's works per camera); "
+                  f"+{p['network_mbps']:.1f} Mbps, +{p['tb']:.1f} TB")
+    if written:
         out.print(f"written {written}")

@@ -19,6 +19,7 @@ import shapely
 from api.workflows import parallel as dask_run
 from api.workflows.coverage import COVERAGE_INPUTS
 from api.workflows.progress import Step, as_step, counter
+from api.workflows.settings import cost_options
 from api.workflows.whatif import WhatIf
 from gis import camera, capture, mounting, phasing, placement, solvers, visibility
 from gis import footprint as fp
@@ -176,7 +177,8 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
     model, metric = session.model, session.metric
     step("candidate sites")
     sites = _sites(store, model, metric)
-    cand = placement.candidates(sites, [placement.CATALOGUE[m] for m in models], heading_step_deg)
+    cand = placement.candidates(sites, [placement.CATALOGUE[m] for m in models], heading_step_deg,
+                                costs=cost_options(store.settings()))
     seeing = f"views of {len(cand):,} candidates"
     step(seeing)
     params = fp.resolve(cand, session.assume)
@@ -300,7 +302,9 @@ def _explain(order: np.ndarray, gains: np.ndarray, cand: gpd.GeoDataFrame, sites
             "gain": float(gain), "targets": "、".join(names.get(t, str(t)) for t in tids),
             "grids": ",".join(sorted(set(grids))), "blind_spots_closed": len(closed),
             "blind_spot_m2_closed": float(spots["area_m2"].to_numpy()[closed].sum()) if closed else 0.0,
-            "cost": float(c["cost"]), "geometry": c.geometry})
+            "site_kind": site["kind"], "price": float(c["price"]), "site_cost": float(c["site_cost"]),
+            "install": float(c["install"]), "network": float(c["network"]), "cost": float(c["cost"]),
+            "geometry": c.geometry})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=cand.crs)
 
 

@@ -62,6 +62,24 @@ def night_options(settings: dict[str, Any]) -> night.NightOptions:
     return opts
 
 
+def cost_options(settings: dict[str, Any]) -> placement.Costs:
+    """What an installed camera costs beyond its price (``costs``, over its defaults), checked: known site
+    kinds, amounts in yuan ≥ 0."""
+    given = dict(settings.get("costs") or {})
+    defaults = DEFAULT_SETTINGS["costs"]
+    unknown = set(given) - set(defaults)
+    if unknown:
+        raise WorkspaceError(f"unknown costs setting(s) {sorted(unknown)}: known are {sorted(defaults)}")
+    site = {**defaults["site"], **dict(given.get("site") or {})}
+    amounts = [*site.values(), given.get("install_yuan", defaults["install_yuan"]),
+               given.get("network_yuan", defaults["network_yuan"])]
+    if not all(isinstance(v, int | float) and 0 <= v <= 1e8 for v in amounts):
+        raise WorkspaceError("costs are amounts in yuan from 0 to 100,000,000, e.g. costs='{\"install_yuan\": 800}'")
+    return placement.Costs(site={k: float(v) for k, v in site.items()},
+                           install_yuan=float(given.get("install_yuan", defaults["install_yuan"])),
+                           network_yuan=float(given.get("network_yuan", defaults["network_yuan"])))
+
+
 def recording_options(settings: dict[str, Any]) -> dict[str, Any]:
     """How cameras record (``recording``, over its defaults), checked: codec, scene and mode known,
     frame rate, shares and days in range, the storage unit class and site level known."""
@@ -95,7 +113,7 @@ def recording_options(settings: dict[str, Any]) -> dict[str, Any]:
 #: the household situations a building can be marked with on the 3D map (setting ``markers``)
 MARKABLE = ("rented", "vacant", "floating", "elderly")
 #: settings that take a table (JSON object) rather than one value
-TABLE_SETTINGS = ("camera_defaults", "coverage", "dori_profiles", "recording", "night", "capture")
+TABLE_SETTINGS = ("camera_defaults", "coverage", "dori_profiles", "recording", "night", "capture", "costs")
 
 
 def change_settings(store: Store, values: dict[str, Any], *, user: str) -> dict[str, Any]:
@@ -142,6 +160,7 @@ def change_settings(store: Store, values: dict[str, Any], *, user: str) -> dict[
         coverage_options(merged)
         recording_options(merged)
         night_options(merged)
+        cost_options(merged)
     except WorkspaceError as exc:  # a bad value given now, not a damaged workspace
         raise ValueError(str(exc)) from exc
     camera.profile(str(merged["dori_profile"]), merged.get("dori_profiles"))

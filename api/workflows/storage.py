@@ -20,7 +20,7 @@ import pandas as pd
 
 from api.access import Scope
 from api.workflows.settings import assumptions, recording_options
-from gis import partition, storage
+from gis import catalogue, partition, storage
 from layers.store import Store
 
 #: the figures summed per area
@@ -79,7 +79,7 @@ def storage_plan(store: Store, scope: Scope, *, statuses: Sequence[str] = ("acti
     else:
         status = cams["status"].fillna("active") if "status" in cams else pd.Series("active", index=cams.index)
         cams = cams[status.isin(list(statuses)).to_numpy()]
-        cams_frame = _per_camera(store, cams, opts)
+        cams_frame = per_camera(store, cams, opts)
     levels = {lv: _sums(cams_frame, lv) for lv in LEVELS}
     total = {k: float(cams_frame[k].sum()) if len(cams_frame) else 0.0 for k in SUMS}
     sites = levels[level] if level != "all" else pd.DataFrame([total], index=pd.Index(["all"], name="all"))
@@ -90,8 +90,11 @@ def storage_plan(store: Store, scope: Scope, *, statuses: Sequence[str] = ("acti
     return StoragePlan(cams_frame, levels, total, unit, level, opts)
 
 
-def _per_camera(store: Store, cams: Any, opts: dict[str, Any]) -> pd.DataFrame:
+def per_camera(store: Store, cams: Any, opts: dict[str, Any]) -> pd.DataFrame:
+    """Each camera's main-stream, network and recorded bitrate (Mbps) and storage (TB) under the recording
+    options ``opts``; a camera naming a model (:mod:`gis.catalogue`) records at the model's resolution."""
     defaults = assumptions(store.settings())
+    cams, _, _ = catalogue.fill(cams, defaults.models)  # a model's resolution, the camera's own first
     n = len(cams)
 
     def column(name: str, fallback: Any) -> pd.Series:
