@@ -16,6 +16,7 @@ average of 8–10 lx on branch roads (支路), 10–15 lx on secondary and 20–
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,10 +31,32 @@ DEFAULT_IR_RANGE_M = 30.0
 
 @dataclass(frozen=True)
 class NightOptions:
-    """The street-light illuminance (lx) and the lamp assumed for a camera that gives neither."""
+    """The street-light illuminance (lx), the lamp assumed for a camera that gives neither, and the
+    hours of dusk and dawn (local time; the night views hold from dusk to dawn)."""
 
     street_lux: float = STREET_LUX
     default_ir_range_m: float = DEFAULT_IR_RANGE_M
+    dusk_h: float = 19.0
+    dawn_h: float = 6.0
+
+
+def dark_share(hours: Sequence[int], options: NightOptions | None = None) -> float:
+    """The share of the clock hours ``hours`` (0–23, each the hour from h to h + 1) that lie between dusk
+    and dawn, counting the parts of the hours dusk and dawn fall in.
+
+    >>> dark_share(range(18, 24))  # 18–24 with dusk at 19:00: five of six hours
+    0.8333333333333334
+    """
+    o = options or NightOptions()
+    if not len(hours):
+        return 0.0
+
+    def dark(h: int) -> float:  # the part of hour h after dusk or before dawn
+        after = min(max(h + 1 - o.dusk_h, 0.0), 1.0)
+        before = min(max(o.dawn_h - h, 0.0), 1.0)
+        return min(after + before, 1.0)
+
+    return sum(dark(int(h)) for h in hours) / len(hours)
 
 
 def night_ranges(day: pd.DataFrame, drop_m: np.ndarray, ir_range_m: np.ndarray, min_lux: np.ndarray,

@@ -18,8 +18,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "max_outside_km": 50.0,
     # the household situations marked on buildings in the 3D 户况网格图 ("看标识户况")
     "markers": ["elderly"],
-    # night views (gis.night): the street-light level (lx) and the lamp assumed where a camera says nothing
-    "night": {"street_lux": 10.0, "default_ir_range_m": 30.0},
+    # night views (gis.night): the street-light level (lx), the lamp assumed where a camera says nothing, and
+    # the hours of dusk and dawn (patrol slots after dusk count the night views)
+    "night": {"street_lux": 10.0, "default_ir_range_m": 30.0, "dusk_h": 19.0, "dawn_h": 6.0},
     "catalogue": None,  # camera models (layers.catalogue): None for the packaged default
     "capture": {},  # face and plate capture (gis.capture): changes to its rules, e.g. {"face": {"ppm": 250}}
     # what an installed camera costs beyond its unit price (gis.placement.Costs, yuan; planning estimates):

@@ -22,11 +22,14 @@ import pandas as pd
 import shapely
 
 from api.i18n import t
+from api.workflows import patrol_duty as duties
+from api.workflows.patrol_duty import duty
 from api.workflows.progress import Step, as_step
 from api.workflows.risk import compute_risk, period_end
-from api.workflows.settings import coverage_options
+from api.workflows.settings import coverage_options, night_options
+from api.workflows.views import LAYER as VIEW_LAYER
 from api.workflows.views import compute_views, views_are_current
-from gis import partition
+from gis import night, partition
 from gis.patrol import checkpoints as cp
 from gis.patrol import slots, zones
 from gis.patrol.model import DEFAULT_MODEL, PatrolModel, Slot
@@ -34,7 +37,7 @@ from gis.patrol.network import StreetGraph, watched_share
 from layers.errors import WorkspaceError
 from layers.store import Store, now_iso
 
-PATROL_INPUTS = ("roads", "grids", "stations", "cameras", "views", "incidents", "risk")
+PATROL_INPUTS = ("roads", "grids", "stations", "cameras", "views", "views_night", "incidents", "risk")
 LAYERS = ("patrol_streets", "patrol_zones", "patrol_routes", "patrol_stops", "checkpoints")
 
 
@@ -65,15 +68,15 @@ class Streets:
 
 
 def _views_at(store: Store, level: str, metric: Any, extra: list[shapely.Geometry],
-              include_planned: bool = False) -> list[shapely.Geometry]:
+              include_planned: bool = False, light: str = "day") -> list[shapely.Geometry]:
     if not store.has("cameras"):
         return list(extra)
-    if not views_are_current(store):
-        compute_views(store)
+    if not views_are_current(store, light):
+        compute_views(store, light=light)
     statuses = set(coverage_options(store.settings(), include_planned=include_planned).covering_statuses)
     cams = store.read("cameras")
     covering = set(cams.loc[cams["status"].fillna("active").isin(statuses), "id"].astype(str))
-    views = store.features("views").to_crs(metric)
+    views = store.features(VIEW_LAYER[light]).to_crs(metric)
     views = views[(views["level"] == level) & views["camera"].astype(str).isin(covering)]
     return list(views.geometry.to_numpy()) + list(extra)
 
@@ -106,6 +109,11 @@ def streets(store: Store, model: PatrolModel, wanted: list[Slot], *, extra_views
     watching = list(views) + list(extra_views or []) if views is not None else _views_at(
         store, model.dori_level, metric, extra_views or [], include_planned)
     frame["watched"] = watched_share(frame.geometry, watching)
+    # after dusk the night views watch (a what-if session's own views serve for both): each slot counts
+    # the day and night shares for the parts of its hours in daylight and in the dark (setting night)
+    dark = {s.key: night.dark_share(s.hours, night_options(store.settings())) for s in wanted}
+    frame["watched_night"] = frame["watched"] if views is not None or not any(dark.values()) else watched_share(
+        frame.geometry, _views_at(store, model.dori_level, metric, extra_views or [], include_planned, "night"))
     end = period_end(store, period)
     inc = store.features("incidents").to_crs(metric) if store.has("incidents") else gpd.GeoDataFrame(
         {"time": pd.Series([], dtype="datetime64[ms]")}, geometry=[], crs=metric)
@@ -119,7 +127,8 @@ def streets(store: Store, model: PatrolModel, wanted: list[Slot], *, extra_views
         r = table[table["slot"] == s.label].set_index("code")["risk"]
         risk_s = frame["grid_code"].map(r).fillna(0.0).to_numpy(dtype=float)
         frame[f"risk_{s.key}"] = risk_s
-        frame[f"uncovered_{s.key}"] = risk_s * (1.0 - frame["watched"].to_numpy())
+        frame[f"watched_{s.key}"] = (1.0 - dark[s.key]) * frame["watched"] + dark[s.key] * frame["watched_night"]
+        frame[f"uncovered_{s.key}"] = risk_s * (1.0 - frame[f"watched_{s.key}"].to_numpy())
         frame[f"weight_{s.key}"] = frame[f"uncovered_{s.key}"] * km
     stations = store.features("stations").to_crs(metric).reset_index(drop=True)
     s_nodes = graph.nearest_node(stations.geometry.to_numpy()) if graph.n_nodes else np.empty(0, dtype=int)
@@ -143,7 +152,8 @@ def explain(st: Streets, slot: Slot, lang: str = "zh") -> list[str]:
     (the counts behind it), × the share no camera watches, × km."""
     table = st.slot_risk[st.slot_risk["slot"] == slot.label].set_index("code")
     out = []
-    for code, watched, km, weight in zip(st.frame["grid_code"], st.frame["watched"], st.frame["length_m"] / 1000.0,
+    for code, watched, km, weight in zip(st.frame["grid_code"], st.frame[f"watched_{slot.key}"],
+                                         st.frame["length_m"] / 1000.0,
                                          st.frame[f"weight_{slot.key}"], strict=True):
         if code is None or code not in table.index:
             out.append(t(lang, "patrol.why_outside"))
@@ -152,17 +162,6 @@ def explain(st: Streets, slot: Slot, lang: str = "zh") -> list[str]:
         out.append(t(lang, "patrol.why", grid=code, score=f"{r['score']:.1f}", intensity=f"{r['intensity']:.2f}",
                      n=int(r["in_slot"]), total=int(r["incidents"]), slot=slot.label, risk=f"{r['risk']:.2f}",
                      open=f"{1 - watched:.0%}", km=f"{km:.3f}", weight=f"{weight:.4f}"))
-    return out
-
-
-def _coded(station_id: str, shapes: list[shapely.Geometry], band_m: float = 250.0) -> list[str]:
-    """Zone codes like grid codes: the station's id + a 2-digit serial, west → east in north → south bands."""
-    c = shapely.centroid(np.asarray(shapes, dtype=object))
-    top = np.nanmax(shapely.get_y(c)) if len(c) else 0.0
-    order = sorted(range(len(shapes)), key=lambda k: ((top - shapely.get_y(c[k])) // band_m, shapely.get_x(c[k])))
-    out = [""] * len(shapes)
-    for serial, k in enumerate(order, start=1):
-        out[k] = f"{station_id}{serial:02d}"
     return out
 
 
@@ -188,7 +187,7 @@ def plan_zones(st: Streets, model: PatrolModel, n_zones: int) -> gpd.GeoDataFram
             set(frame["grid_code"].iloc[mine].dropna()))].geometry.to_numpy())
         n = len(zoning.loads)
         shapes = zones.zone_shapes(area, frame.geometry.to_numpy()[mine], zoning.zone, n)
-        codes = _coded(str(station["id"]), shapes)
+        codes = duties.zone_codes(str(station["id"]), shapes)
         frame.loc[frame.index[mine], "zone_code"] = np.asarray(codes, dtype=object)[zoning.zone]
         for z in range(n):
             part = frame.iloc[mine[zoning.zone == z]]
@@ -200,28 +199,6 @@ def plan_zones(st: Streets, model: PatrolModel, n_zones: int) -> gpd.GeoDataFram
                          **{f"uncovered_{s.key}": float(part[f"weight_{s.key}"].sum()) for s in model.slots}})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=frame.crs) if rows else gpd.GeoDataFrame(
         {"code": []}, geometry=[], crs=frame.crs)
-
-
-def duty(zones_frame: gpd.GeoDataFrame, model: PatrolModel, officers: int, lang: str = "zh") -> gpd.GeoDataFrame:
-    """勤务级别 and officers per zone and slot (the zones of one station): the level by the zone's uncovered
-    risk against the slot's mean over the zones; the station's ``officers`` shared in proportion to it
-    (largest remainder), each zone at least the model's minimum."""
-    out = zones_frame.copy()
-    for s in model.slots:
-        u = out[f"uncovered_{s.key}"].to_numpy(dtype=float) if len(out) else np.empty(0)
-        ratio = u / u.mean() if len(u) and u.mean() > 0 else np.zeros(len(u))
-        out[f"level_{s.key}"] = np.where(ratio >= model.duty["level1_ratio"], 1,
-                                         np.where(ratio >= model.duty["level2_ratio"], 2, 3))
-        floor = int(model.duty["min_officers"])
-        share = max(officers - floor * len(u), 0)
-        quota = share * u / u.sum() if len(u) and u.sum() > 0 else np.zeros(len(u))
-        base = np.floor(quota).astype(int)
-        extra = share - int(base.sum())
-        if extra > 0 and len(u):
-            base[np.argsort(-(quota - base), kind="stable")[:extra]] += 1
-        out[f"officers_{s.key}"] = base + floor
-        out[f"duty_{s.key}"] = [t(lang, f"patrol.level{int(v)}") for v in out[f"level_{s.key}"]]
-    return out
 
 
 @dataclass

@@ -57,8 +57,10 @@ def night_options(settings: dict[str, Any]) -> night.NightOptions:
     if unknown:
         raise WorkspaceError(f"unknown night setting(s) {sorted(unknown)}: known are {sorted(allowed)}")
     opts = night.NightOptions(**{k: float(v) for k, v in given.items()})
-    if not (0 <= opts.street_lux <= 1000 and 0 <= opts.default_ir_range_m <= 1000):
-        raise WorkspaceError("night setting out of range: street_lux 0–1000 lx, default_ir_range_m 0–1000 m")
+    if not (0 <= opts.street_lux <= 1000 and 0 <= opts.default_ir_range_m <= 1000
+            and 0 <= opts.dawn_h < opts.dusk_h <= 24):
+        raise WorkspaceError("night setting out of range: street_lux 0–1000 lx, default_ir_range_m 0–1000 m, "
+                             "0 ≤ dawn_h < dusk_h ≤ 24 (hours)")
     return opts
 
 

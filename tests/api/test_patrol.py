@@ -46,9 +46,12 @@ def test_the_stored_routes_are_on_the_streets_fit_their_shifts_and_claim_what_th
     assert len(routes) >= 3 and len(stops) == routes["stops"].sum()
     assert check_routes(streets, routes, stops) == []
     assert (routes["minutes"] <= 120.0).all() and set(routes["kind"]) == {"foot", "car"}
-    # the uncovered risk of a stretch is its grid's slot risk times the share no camera watches
+    # the uncovered risk of a stretch is its grid's slot risk times the share no camera watches; from dusk
+    # (19:00, the night setting) the night views watch: five of the slot's six hours
     s = streets
-    assert np.allclose(s["uncovered_18_24"], s["risk_18_24"] * (1 - s["watched"]))
+    assert np.allclose(s["watched_18_24"], s["watched"] / 6 + s["watched_night"] * 5 / 6)
+    assert (s["watched_night"] <= s["watched"] + 1e-9).all() and (s["watched_night"] < s["watched"] - 1e-6).any()
+    assert np.allclose(s["uncovered_18_24"], s["risk_18_24"] * (1 - s["watched_18_24"]))
     assert np.allclose(s["weight_18_24"], s["uncovered_18_24"] * s["length_m"] / 1000)
     assert (s["watched"].between(0, 1)).all() and (s["watched"] > 0).any() and (s["watched"] < 1).any()
     hot = s.sort_values("weight_18_24").iloc[-1]  # every figure explained, with the numbers it is made of

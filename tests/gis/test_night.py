@@ -35,3 +35,13 @@ def test_brighter_streets_and_a_camera_sensitive_enough_see_by_day_ranges_beyond
     opts = night.NightOptions(street_lux=30.0)
     ranges, _ = night.night_ranges(_day(), np.full(5, 2.4), np.full(5, 20.0), np.full(5, 15.0), opts)
     assert (ranges["detect"] == 60.0).all()
+
+
+def test_the_dark_share_of_patrol_slots():
+    from gis.patrol.model import Slot
+
+    assert night.dark_share(Slot.parse("18-24").hours) == pytest.approx(5 / 6)  # dusk 19:00
+    assert night.dark_share(Slot.parse("22-06").hours) == 1.0 and night.dark_share(Slot.parse("08-18").hours) == 0
+    late = night.NightOptions(dusk_h=18.5, dawn_h=5.25)
+    assert night.dark_share(Slot.parse("18-24").hours, late) == pytest.approx(5.5 / 6)
+    assert night.dark_share(Slot.parse("00-06").hours, late) == pytest.approx(5.25 / 6)
