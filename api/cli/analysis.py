@@ -209,6 +209,7 @@ def place_cmd(workspace: Workspace,
               phases: Annotated[str | None, typer.Option(help="A multi-year plan, NAME:BUDGET in yuan, e.g. "
                                                               "2027:3000000,2028:2000000; each phase keeps the "
                                                               "earlier ones")] = None,
+              light: Annotated[str, typer.Option(help="day, or night (night coverage and ranges)")] = "day",
               ) -> None:
     """Propose where the next cameras do the most good (MCLP for --k/--budget/--phases, LSCP for --cover-class)."""
     from api.workflows.placement import place
@@ -222,9 +223,8 @@ def place_cmd(workspace: Workspace,
     with cli_errors(), progress_steps("placement") as step:
         planned = parse_phases(phases) if phases else None
         result = place(open_store(workspace), k=k, budget=budget, cover_classes=cover_class, seconds=seconds,
-                       phases=planned,
-                       method="greedy" if greedy else "milp", heading_step_deg=heading_step,
-                       models=tuple(model) if model else DEFAULT_MODELS,
+                       phases=planned, light=light, method="greedy" if greedy else "milp",
+                       heading_step_deg=heading_step, models=tuple(model) if model else DEFAULT_MODELS,
                        workers=workers, progress=step, parallel=parallel, scheduler=scheduler)
     props = result.proposals
     if emit({"problem": result.problem, "objective": result.objective, "bound": result.bound, "gap": result.gap,

@@ -113,7 +113,7 @@ def coverage_inputs(store: Store, *, include_planned: bool = False, light: str =
             "presets": presets}
 
 
-def coverage_model(store: Store, *, include_planned: bool = False) -> coverage.CoverageModel:
+def coverage_model(store: Store, *, include_planned: bool = False, light: str = "day") -> coverage.CoverageModel:
     """The coverage model of a workspace, for repeated and incremental queries.
 
     Parameters
@@ -122,13 +122,15 @@ def coverage_model(store: Store, *, include_planned: bool = False) -> coverage.C
         The workspace (views are recomputed first when they are stale).
     include_planned
         Count planned cameras as covering.
+    light
+        ``"day"``, or ``"night"`` (from the night views).
 
     Returns
     -------
     gis.coverage.CoverageModel
         Grids, targets and views in memory, in the workspace's metric CRS.
     """
-    return coverage.CoverageModel(**coverage_inputs(store, include_planned=include_planned))
+    return coverage.CoverageModel(**coverage_inputs(store, include_planned=include_planned, light=light))
 
 
 def compute_coverage(store: Store, *, include_planned: bool = False, write: bool = True,

@@ -20,6 +20,7 @@ from api.workflows import parallel as dask_run
 from api.workflows.coverage import COVERAGE_INPUTS
 from api.workflows.progress import Step, as_step, counter
 from api.workflows.settings import cost_options
+from api.workflows.views import after_dark
 from api.workflows.whatif import WhatIf
 from gis import camera, capture, mounting, phasing, placement, solvers, visibility
 from gis import footprint as fp
@@ -112,7 +113,8 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
           models: Sequence[str] = placement.DEFAULT_MODELS, spacing_m: float = 20.0, method: str = "milp",
           workers: int = 1, write: bool = True, progress: Step | None = None,
           parallel: bool = False, scheduler: str | None = None, tile_m: float = 1000.0,
-          reuse_views: bool = True, phases: Sequence[tuple[str, float]] | None = None) -> PlacementResult:
+          reuse_views: bool = True, phases: Sequence[tuple[str, float]] | None = None,
+          light: str = "day") -> PlacementResult:
     """Propose new cameras: MCLP for ``k`` cameras or a ``budget``, or LSCP for target classes.
 
     Existing active and planned cameras are kept and count as covering. The proposals are
@@ -158,6 +160,9 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
     phases
         A multi-year plan, (name, budget in yuan) in order (:mod:`gis.phasing`): each phase keeps the
         cameras of the earlier ones and covers the most within its own budget (MCLP; not with ``k``).
+    light
+        ``"day"``, or ``"night"``: what the existing cameras cover after dark (the night views) and
+        the candidates' night ranges (their lamps, else the night setting's; :mod:`gis.night`).
 
     Returns
     -------
@@ -173,7 +178,9 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
     if unknown:
         raise ValueError(f"unknown camera model(s) {unknown}: the catalogue has {', '.join(placement.CATALOGUE)}")
     step("existing coverage")
-    session = WhatIf(store, include_planned=True)
+    if light not in ("day", "night"):
+        raise ValueError(f"unknown light '{light}': use day or night")
+    session = WhatIf(store, include_planned=True, light=light)
     model, metric = session.model, session.metric
     step("candidate sites")
     sites = _sites(store, model, metric)
@@ -183,6 +190,8 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
     step(seeing)
     params = fp.resolve(cand, session.assume)
     ranges = fp.level_ranges(params, session.ppm, session.target, form=session.form)
+    if light == "night":
+        params, ranges = after_dark(cand, params, ranges, session.target, session.settings)
     presets = tuple(session.assume.ptz_presets_deg)
     key = _fingerprint(params, ranges, session.obstacles.geoms, session.obstacles.heights,
                        (session.target, session.occlusion, presets))
@@ -270,7 +279,7 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
     if write:
         step("writing the scenario")
         _write(store, result, k=k, budget=budget if not phases else sum(b for _, b in phases),
-               cover_classes=cover_classes, models=models, metric=metric)
+               cover_classes=cover_classes, models=models, metric=metric, light=light)
     return result
 
 
@@ -309,7 +318,7 @@ def _explain(order: np.ndarray, gains: np.ndarray, cand: gpd.GeoDataFrame, sites
 
 
 def _write(store: Store, result: PlacementResult, *, k: int | None, budget: float | None,
-           cover_classes: Sequence[str] | None, models: Sequence[str], metric: Any) -> None:
+           cover_classes: Sequence[str] | None, models: Sequence[str], metric: Any, light: str = "day") -> None:
     scenario = dt.datetime.now(dt.UTC).strftime("S%Y%m%d%H%M%S")
     props = result.proposals.assign(scenario=scenario).to_crs(4326)
     views = gpd.GeoDataFrame({"scenario": scenario, "rank": props["rank"].to_numpy()},
@@ -319,7 +328,7 @@ def _write(store: Store, result: PlacementResult, *, k: int | None, budget: floa
         "scenario": scenario, "computed_at": now_iso(), "problem": result.problem, "k": k, "budget": budget,
         "cover_classes": list(cover_classes) if cover_classes else None, "models": list(models),
         "objective": result.objective, "bound": result.bound, "gap": result.gap, "status": result.status,
-        "phases": result.phases,
+        "phases": result.phases, "light": light,
         "inputs": {name: store.version(name) for name in COVERAGE_INPUTS if store.has(name)}}})
 
 

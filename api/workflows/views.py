@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -12,7 +13,7 @@ import pandas as pd
 
 from api.workflows import parallel as dask_run
 from api.workflows.settings import assumptions, night_options
-from gis import camera, mounting, night, ptz, visibility
+from gis import camera, catalogue, mounting, night, ptz, visibility
 from gis import footprint as fp
 from layers.errors import WorkspaceError
 from layers.store import Store, now_iso
@@ -93,14 +94,7 @@ def compute_views(store: Store, *, mode: str | None = None, target_height: float
     params = mounting.mount(fp.resolve(cams, assume), blds.geometry.to_numpy())  # on their walls, or indoors
     ranges = fp.level_ranges(params, ppm, target, form=str(settings["dori_form"]))
     if light == "night":
-        def field(name: str) -> np.ndarray:
-            return pd.to_numeric(cams[name], errors="coerce").to_numpy(dtype=float) if name in cams else (
-                np.full(len(cams), np.nan))
-
-        ranges, notes = night.night_ranges(ranges, params["height_m"].to_numpy(dtype=float) - target,
-                                           field("ir_range_m"), field("min_lux"), night_options(settings))
-        params = params.assign(assumed=["; ".join(p for p in (a, n) if p) for a, n in zip(
-            params["assumed"], notes, strict=True)])
+        params, ranges = after_dark(cams, params, ranges, target, settings)
     heights = visibility.building_heights(blds["height_m"], blds["floors"], float(settings["storey_height_m"]))
     if parallel or scheduler:  # tiles with a halo on a dask cluster (a LocalCluster unless one is named)
 
@@ -142,6 +136,23 @@ def compute_views(store: Store, *, mode: str | None = None, target_height: float
     if "tiles" in seen.attrs:
         out.attrs["tiles"] = seen.attrs["tiles"]  # per-tile times and worker memory of a partitioned run
     return out
+
+
+def after_dark(cams: pd.DataFrame, params: pd.DataFrame, ranges: pd.DataFrame, target: float,
+               settings: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cameras' (or candidates') parameters and DORI ranges after dark (:func:`gis.night.night_ranges`): their
+    own lamp and minimum illumination, else their model's (:mod:`gis.catalogue`), else the night setting's;
+    what was assumed is added to ``assumed``."""
+    filled, _, _ = catalogue.fill(cams, assumptions(settings).models)
+
+    def field(name: str) -> np.ndarray:
+        return pd.to_numeric(filled[name], errors="coerce").to_numpy(dtype=float) if name in filled else (
+            np.full(len(filled), np.nan))
+
+    ranges, notes = night.night_ranges(ranges, params["height_m"].to_numpy(dtype=float) - target,
+                                       field("ir_range_m"), field("min_lux"), night_options(settings))
+    return params.assign(assumed=["; ".join(p for p in (a, n) if p) for a, n in zip(
+        params["assumed"], notes, strict=True)]), ranges
 
 
 def views_are_current(store: Store, light: str = "day") -> bool:

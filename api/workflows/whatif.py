@@ -10,6 +10,7 @@ import shapely
 
 from api.workflows.coverage import coverage_model
 from api.workflows.settings import assumptions
+from api.workflows.views import after_dark
 from gis import camera, capture, mounting, ptz, visibility
 from gis import footprint as fp
 from layers.store import Store
@@ -21,10 +22,11 @@ class WhatIf:
     #: the grid figures the session started from, kept up to date by the what-if routes
     figures: pd.DataFrame
 
-    def __init__(self, store: Store, *, include_planned: bool = True):
+    def __init__(self, store: Store, *, include_planned: bool = True, light: str = "day"):
         settings = store.settings()
+        self.settings, self.light = settings, light
         self.metric = store.metric_crs()
-        self.model = coverage_model(store, include_planned=include_planned)
+        self.model = coverage_model(store, include_planned=include_planned, light=light)
         blds = store.features("buildings").to_crs(self.metric)
         heights = visibility.building_heights(blds["height_m"], blds["floors"], float(settings["storey_height_m"]))
         self.obstacles = visibility.Obstacles.build(blds.geometry.to_numpy(), heights)
@@ -40,6 +42,8 @@ class WhatIf:
         rows = ptz.expand(cam).reset_index(drop=True)
         params = fp.resolve(rows, self.assume)
         ranges = fp.level_ranges(params, self.ppm, self.target, form=self.form)
+        if self.light == "night":
+            params, ranges = after_dark(rows, params, ranges, self.target, self.settings)
         seen = visibility.visible(params, ranges, self.obstacles, target_height=self.target, mode=self.occlusion,
                                   presets=tuple(self.assume.ptz_presets_deg))
         views, presets = ptz.combine(seen, rows)
