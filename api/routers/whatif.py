@@ -21,9 +21,10 @@ from api.deps import LangDep, ScopeDep, SettingsDep, StoreDep
 from api.errors import ConflictError, declares
 from api.i18n import t
 from api.maps.base import Basemap
+from api.workflows.placement import planning_model
+from api.workflows.settings import assumptions
 from api.workflows.whatif import WhatIf
 from gis.camera import DORI_LEVELS
-from gis.placement import CATALOGUE
 from layers.errors import UnknownLayerError
 from layers.store import json_value, now_iso
 
@@ -180,9 +181,7 @@ def drop_camera(request: Request, store: StoreDep, settings: SettingsDep, scope:
     if camera.move is not None:
         cam_id, fields = camera.move, _existing(store, camera, scope)
     else:
-        if camera.model not in CATALOGUE:
-            raise ValueError(f"unknown camera model '{camera.model}': the catalogue has {', '.join(CATALOGUE)}")
-        spec = CATALOGUE[camera.model]
+        spec = planning_model(camera.model, assumptions(store.settings()))  # a typical model, or the catalogue's
         cam_id = camera.id or ""
         fields = {"kind": spec.kind, "heading_deg": camera.heading_deg, "hfov_deg": spec.hfov_deg,
                   "focal_mm": spec.focal_mm, "sensor": spec.sensor, "resolution_px": spec.resolution_px,

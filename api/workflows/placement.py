@@ -19,10 +19,11 @@ import shapely
 from api.workflows import parallel as dask_run
 from api.workflows.coverage import COVERAGE_INPUTS
 from api.workflows.progress import Step, as_step, counter
-from api.workflows.settings import cost_options
+from api.workflows.settings import assumptions, cost_options
 from api.workflows.views import after_dark
 from api.workflows.whatif import WhatIf
 from gis import camera, capture, mounting, phasing, placement, solvers, visibility
+from gis import catalogue as gis_catalogue
 from gis import footprint as fp
 from layers import validate
 from layers.errors import UnknownLayerError
@@ -174,9 +175,7 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
         raise ValueError("say how many cameras (k), a budget in yuan, phases, or which target classes to cover")
     if phases and (k is not None or budget is not None or cover_classes is not None):
         raise ValueError("phases carry their own budgets: give them without k, budget or cover classes")
-    unknown = [m for m in models if m not in placement.CATALOGUE]
-    if unknown:
-        raise ValueError(f"unknown camera model(s) {unknown}: the catalogue has {', '.join(placement.CATALOGUE)}")
+    specs = [planning_model(m, assumptions(store.settings())) for m in models]
     step("existing coverage")
     if light not in ("day", "night"):
         raise ValueError(f"unknown light '{light}': use day or night")
@@ -184,7 +183,7 @@ def place(store: Store, *, k: int | None = None, budget: float | None = None,
     model, metric = session.model, session.metric
     step("candidate sites")
     sites = _sites(store, model, metric)
-    cand = placement.candidates(sites, [placement.CATALOGUE[m] for m in models], heading_step_deg,
+    cand = placement.candidates(sites, specs, heading_step_deg,
                                 costs=cost_options(store.settings()))
     seeing = f"views of {len(cand):,} candidates"
     step(seeing)
@@ -332,6 +331,24 @@ def _write(store: Store, result: PlacementResult, *, k: int | None, budget: floa
         "inputs": {name: store.version(name) for name in COVERAGE_INPUTS if store.has(name)}}})
 
 
+def planning_model(key: str, assume: fp.Assumptions) -> placement.Model:
+    """The model a candidate may take: a typical one of :data:`gis.placement.CATALOGUE` by name, or one
+    of the workspace's catalogue (:mod:`gis.catalogue`, by id or model code) at its datasheet's field of
+    view (a zoom lens at its wide end) and its unit price."""
+    if key in placement.CATALOGUE:
+        return placement.CATALOGUE[key]
+    m = gis_catalogue.lookup(assume.models, key)
+    if m is None:
+        known = sorted({*placement.CATALOGUE, *(k for k in assume.models if k not in placement.CATALOGUE)})
+        raise ValueError(f"unknown camera model '{key}': the planning models and the catalogue have {', '.join(known)}")
+    if m.price_yuan is None:
+        raise ValueError(f"model {m.model} has no unit price in the catalogue: give it 单价 (pingan catalogue "
+                         "--import) to plan with it")
+    return placement.Model(m.id, m.kind, m.resolution_px, float(m.price_yuan),
+                           focal_mm=None if m.hfov_max_deg is not None else m.focal_min_mm, sensor=m.sensor,
+                           hfov_deg=m.hfov_max_deg)
+
+
 def accept(store: Store, ranks: Sequence[int], *, user: str = "cli") -> list[str]:
     """Turn proposals of the stored scenario into planned cameras (validated, audited).
 
@@ -359,15 +376,15 @@ def accept(store: Store, ranks: Sequence[int], *, user: str = "cli") -> list[str
         raise ValueError(f"no proposal ranked {missing} in scenario {props['scenario'].iat[0]}")
     cams = store.read("cameras")
     base = len(cams)
+    assume = assumptions(store.settings())
+    specs = [planning_model(str(m), assume) for m in chosen["model"]]
     new = gpd.GeoDataFrame({
         "id": [f"PLAN-{props['scenario'].iat[0]}-{int(r):03d}" for r in chosen["rank"]],
-        "name": [f"规划点位 {s}" for s in chosen["site"]],
-        "kind": [placement.CATALOGUE[m].kind for m in chosen["model"]],
+        "name": [f"规划点位 {s}" for s in chosen["site"]], "model": chosen["model"].astype(str).to_numpy(),
+        "kind": [m.kind for m in specs],
         "heading_deg": chosen["heading_deg"].to_numpy(),
-        "hfov_deg": [placement.CATALOGUE[m].hfov_deg for m in chosen["model"]],
-        "focal_mm": [placement.CATALOGUE[m].focal_mm for m in chosen["model"]],
-        "sensor": [placement.CATALOGUE[m].sensor for m in chosen["model"]],
-        "resolution_px": [placement.CATALOGUE[m].resolution_px for m in chosen["model"]],
+        "hfov_deg": [m.hfov_deg for m in specs], "focal_mm": [m.focal_mm for m in specs],
+        "sensor": [m.sensor for m in specs], "resolution_px": [m.resolution_px for m in specs],
         "height_m": chosen["height_m"].to_numpy(), "tilt_deg": chosen["tilt_deg"].to_numpy(),
         "status": "planned", "point_class": "1"}, geometry=chosen.geometry.to_numpy(), crs=4326)
 

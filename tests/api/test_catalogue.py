@@ -108,3 +108,17 @@ def test_the_demo_ptz_cameras_take_their_models_facts(ws_path):
     assert with_model["res_h"].iat[0] == 2560 and without["res_h"].iat[0] == 1920
     assert with_model["hfov_deg"].iat[0] == 59.5  # the zoom lens at its wide end, said so
     assert "zoom lens of DS-2DE4425IW-DE at its wide end" in with_model["assumed"].iat[0]
+
+
+def test_placement_proposes_and_accepts_a_catalogue_model(ws_path):
+    from api.workflows.placement import accept, place
+
+    ws = store.open_workspace(ws_path)
+    result = place(ws, budget=20_000.0, models=["IPC2124LB-SF28-A"], heading_step_deg=90.0, seconds=5.0)
+    props = result.proposals
+    assert len(props) and (props["model"] == "unv-ipc2124lb-sf28-a").all() and (props["price"] == 350.0).all()
+    ids = accept(ws, [1])
+    cam = ws.read("cameras").set_index("id").loc[ids[0]]
+    assert cam["model"] == "unv-ipc2124lb-sf28-a" and cam["hfov_deg"] == 97.0 and cam["resolution_px"] == 2560
+    with pytest.raises(ValueError, match=r"unknown camera model 'no-such'.*bullet-4mm.*hik-2de4425iw-de"):
+        place(ws, budget=1.0, models=["no-such"], write=False)

@@ -54,7 +54,8 @@ def test_lscp_covers_class_1_at_least_cost_and_reports_what_cannot_be(layout):
     assert result.uncoverable == ["楼内目标"]  # inside a 20 m building: no candidate sees it
     assert result.already_covered == 1  # 银行门口 is seen by the existing camera
     assert len(props) == 1 and props["site_id"].iat[0] == "S1"  # the cheap wall beats the new poles
-    assert result.objective == pytest.approx(1000.0 + 600.0)
+    # the whole installed cost: the wall's works 1,000 + the camera 600 + installation 600 + network 1,500
+    assert result.objective == pytest.approx(1000.0 + 600.0 + 600.0 + 1500.0)
     assert props["targets"].iat[0] == "小学南门"
     assert layout.has("proposals") and layout.get_meta("placement")["problem"] == "LSCP"
 
