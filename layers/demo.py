@@ -23,7 +23,7 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import LineString, box
 
-from layers import demo_places, validate
+from layers import catalogue, demo_places, validate
 from layers.demo_town import (
     COMPOUNDS,
     EW_ROADS,
@@ -205,4 +205,5 @@ def build(store: Any, seed: int = 2013, progress: Callable[[str], None] | None =
     versions = store.write_many(checked, message=f"demo seed {seed}")
     store.set_meta({"metric_epsg": METRIC_EPSG, "place": PLACE, "demo_seed": seed,
                     "period_end": PERIOD_END.isoformat()})
+    store.update_settings(catalogue=catalogue.default_records())  # the workspace carries its camera models
     return {name: len(frame) for name, frame in checked.items()} | {"_versions": sum(versions.values())}
