@@ -83,12 +83,14 @@ def _views_at(store: Store, level: str, metric: Any, extra: list[shapely.Geometr
 
 def streets(store: Store, model: PatrolModel, wanted: list[Slot], *, extra_views: list[shapely.Geometry] | None = None,
             period: str | None = None, include_planned: bool = False,
-            views: list[shapely.Geometry] | None = None) -> Streets:
+            views: list[shapely.Geometry] | None = None,
+            night_views: list[shapely.Geometry] | None = None) -> Streets:
     """Stretches with their uncovered risk per slot (``risk_<slot>``, ``uncovered_<slot>`` = risk × the
     unwatched share, ``weight_<slot>`` = uncovered × km). ``extra_views`` are what-if views (metric) added
     to the stored ones; ``views``, when given, are all the watching views instead of the stored ones (a
-    what-if session's, with its moved and removed cameras); ``include_planned`` counts the planned
-    cameras as watching (the plan's what-if)."""
+    what-if session's, with its moved and removed cameras) and ``night_views`` its night ones (else its
+    day views serve after dark too); ``include_planned`` counts the planned cameras as watching (the
+    plan's what-if)."""
     for layer, fix in (("roads", "import roads (pingan import … --layer roads) or OSM"),
                        ("grids", "import or plan grids first"),
                        ("stations", "import the 派出所/警务室 points (pingan import FILE --layer stations)")):
@@ -109,11 +111,15 @@ def streets(store: Store, model: PatrolModel, wanted: list[Slot], *, extra_views
     watching = list(views) + list(extra_views or []) if views is not None else _views_at(
         store, model.dori_level, metric, extra_views or [], include_planned)
     frame["watched"] = watched_share(frame.geometry, watching)
-    # after dusk the night views watch (a what-if session's own views serve for both): each slot counts
-    # the day and night shares for the parts of its hours in daylight and in the dark (setting night)
+    # after dusk the night views watch: each slot counts the day and night shares for the parts of its
+    # hours in daylight and in the dark (setting night)
     dark = {s.key: night.dark_share(s.hours, night_options(store.settings())) for s in wanted}
-    frame["watched_night"] = frame["watched"] if views is not None or not any(dark.values()) else watched_share(
-        frame.geometry, _views_at(store, model.dori_level, metric, extra_views or [], include_planned, "night"))
+    if not any(dark.values()) or (views is not None and night_views is None):
+        frame["watched_night"] = frame["watched"]
+    else:
+        frame["watched_night"] = watched_share(frame.geometry, list(night_views) + list(extra_views or [])
+                                               if night_views is not None else _views_at(
+            store, model.dori_level, metric, extra_views or [], include_planned, "night"))
     end = period_end(store, period)
     inc = store.features("incidents").to_crs(metric) if store.has("incidents") else gpd.GeoDataFrame(
         {"time": pd.Series([], dtype="datetime64[ms]")}, geometry=[], crs=metric)
@@ -228,7 +234,8 @@ def plan_patrols(store: Store, *, slot: str = "18-24", units: dict[str, int] | N
                  n_zones: int = 3, k_checkpoints: int | None = None, seconds: float = 10.0, seed: int = 0,
                  extra_views: list[shapely.Geometry] | None = None, include_planned: bool = False,
                  write: bool = True, progress: Step | None = None,
-                 views: list[shapely.Geometry] | None = None) -> PatrolPlan:
+                 views: list[shapely.Geometry] | None = None,
+                 night_views: list[shapely.Geometry] | None = None) -> PatrolPlan:
     """Plan patrols for one slot: uncovered risk, zones, routes, checkpoints and duty levels.
 
     Parameters
@@ -259,6 +266,8 @@ def plan_patrols(store: Store, *, slot: str = "18-24", units: dict[str, int] | N
         Called with a short description of each step.
     views
         What-if: all the watching views (metric), instead of the stored ones (see :func:`streets`).
+    night_views
+        What-if: all the watching views after dark (metric), with ``views``.
 
     Returns
     -------
@@ -276,7 +285,8 @@ def plan_patrols(store: Store, *, slot: str = "18-24", units: dict[str, int] | N
     all_slots = list(dict.fromkeys([*model.slots, wanted, *kept]))  # the streets carry every stored slot's figures
     units = units or {"foot": 2}
     step("uncovered risk of every street")
-    st = streets(store, model, all_slots, extra_views=extra_views, include_planned=include_planned, views=views)
+    st = streets(store, model, all_slots, extra_views=extra_views, include_planned=include_planned, views=views,
+                 night_views=night_views)
     st.frame[f"why_{wanted.key}"] = explain(st, wanted)
     step("patrol zones")
     zone_frame = plan_zones(st, model, n_zones)

@@ -19,11 +19,11 @@ from api.workflows.whatif import WhatIf
 from layers.store import Store, json_value
 
 
-def session_views(store: Store, ops: Sequence[Sequence[Any]], *, include_planned: bool, level: str
-                  ) -> list[shapely.Geometry]:
-    """The watching views at ``level`` (metric) once a what-if session's operations (``[camera id,
-    fields or None]`` in order, as the what-if routes store them) are applied to the workspace."""
-    whatif = WhatIf(store, include_planned=include_planned)
+def session_views(store: Store, ops: Sequence[Sequence[Any]], *, include_planned: bool, level: str,
+                  light: str = "day") -> list[shapely.Geometry]:
+    """The watching views at ``level`` (metric; by day, or at night) once a what-if session's operations
+    (``[camera id, fields or None]`` in order, as the what-if routes store them) are applied to the workspace."""
+    whatif = WhatIf(store, include_planned=include_planned, light=light)
     for cam_id, fields in ops:
         whatif.set_camera(str(cam_id), fields)
     cov = whatif.model
@@ -36,15 +36,17 @@ def run_plan(store: Store, scope: Scope, params: dict[str, Any], basemap: Basema
     cameras (``ops``); the answer is :func:`answer`'s."""
     whatif = bool(params.get("whatif"))
     planned = params.get("baseline") == "planned"
-    views = None
+    views = night_views = None
     if whatif:
         if progress:
             progress("cameras of the what-if session")
-        views = session_views(store, params.get("ops") or [], include_planned=planned,
-                              level=model_of(store).dori_level)
+        ops, level = params.get("ops") or [], model_of(store).dori_level
+        views = session_views(store, ops, include_planned=planned, level=level)
+        night_views = session_views(store, ops, include_planned=planned, level=level, light="night")
     plan = plan_patrols(store, slot=params["slot"], units=dict(params["units"]), shift_h=float(params["shift_h"]),
                         n_zones=int(params["zones"]), k_checkpoints=params.get("checkpoints"),
                         seconds=float(params["seconds"]), seed=int(params.get("seed", 0)), views=views,
+                        night_views=night_views,
                         include_planned=planned, write=not whatif, progress=progress)
     return answer(store, scope, plan, params["slot"], basemap, whatif=whatif)
 
