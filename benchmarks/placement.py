@@ -188,8 +188,10 @@ def phased(seconds: float) -> str:
                     f"{ph['gain']:,.1f} | {ph['gain_per_yuan'] * 1e4:,.2f} | {ph['gap']:.2%} | {ph['seconds']:.1f} s |")
     return ("### Phased plan on the demo (`pingan place --phases 2027:300000,2028:200000`)\n\n"
             f"{result.candidates:,} candidates, {result.demand:,} demand points; the whole run (candidate views "
-            f"reused from a first run, demand, two exact solves) took {wall:.1f} s, HiGHS limit {seconds:.0f} s "
-            "per phase. Each phase keeps the cameras of the one before and is solved exactly on what is left.\n\n"
+            f"reused from a first run, demand, two MILP solves) took {wall:.1f} s, HiGHS limit {seconds:.0f} s "
+            "per phase (a phase that reaches it reports its proven gap). Each phase keeps the cameras of the one "
+            "before and is solved on what is left; a camera costs its whole installed cost (model, site works, "
+            "installation, network: the setting costs).\n\n"
             + "\n".join(rows))
 
 
