@@ -15,6 +15,14 @@ from layers.workspace import copy_workspace
 PASSWORD = "correct horse battery"
 
 
+@pytest.fixture
+def ws_path(analysed_path, tmp_path):
+    """A copy of the analysed demo of the test's own, to change freely."""
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(analysed_path, path)
+    return path
+
+
 @pytest.fixture(scope="module", params=["gpkg", "postgis"])
 def secured(request, analysed_path, tmp_path_factory):
     """Users admin, planner, police (area all), worker/worker2 (one grid each), viewer (a community);

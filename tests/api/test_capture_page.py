@@ -4,20 +4,11 @@ draws the capture zones and says so in the targets' cards (real Chromium); place
 
 from __future__ import annotations
 
-import shutil
-
 import pandas as pd
 import pytest
 
 from api.workflows.coverage import compute_coverage
 from layers import store
-
-
-@pytest.fixture
-def ws_path(analysed_path, tmp_path):
-    path = tmp_path / "demo.gpkg"
-    shutil.copyfile(analysed_path, path)
-    return path
 
 
 def test_the_demo_gates_are_captured_by_their_own_cameras_day_and_night(ws_path):

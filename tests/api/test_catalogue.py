@@ -5,7 +5,6 @@ the setting audited, and cameras naming a model computed with its facts."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pandas as pd
 import pytest
@@ -17,13 +16,6 @@ from layers import catalogue, sheets, store
 from layers.errors import LayerValidationError
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def ws_path(analysed_path, tmp_path):
-    path = tmp_path / "demo.gpkg"
-    shutil.copyfile(analysed_path, path)
-    return path
 
 
 def test_the_packaged_catalogue_covers_the_makers_and_kinds_and_cites_its_sources():

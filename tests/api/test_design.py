@@ -4,7 +4,6 @@ camera's own fields win over the settings, class-1 points keep longer, the area 
 from __future__ import annotations
 
 import json
-import shutil
 
 import pandas as pd
 import pytest
@@ -22,13 +21,6 @@ from gis import storage
 from layers import store
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def ws_path(analysed_path, tmp_path):
-    path = tmp_path / "demo.gpkg"
-    shutil.copyfile(analysed_path, path)
-    return path
 
 
 def test_every_camera_is_sized_by_the_formula_and_the_levels_sum_to_the_total(ws_path):

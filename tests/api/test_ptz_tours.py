@@ -5,8 +5,6 @@ the coverage page says "covered 20% of the time" (real Chromium)."""
 
 from __future__ import annotations
 
-import shutil
-
 import geopandas as gpd
 import pytest
 import shapely
@@ -15,13 +13,6 @@ from layers import store
 from layers.demo_places import TOURED_JUNCTIONS
 from layers.errors import LayerValidationError
 from layers.validate import validate
-
-
-@pytest.fixture
-def ws_path(analysed_path, tmp_path):
-    path = tmp_path / "demo.gpkg"
-    shutil.copyfile(analysed_path, path)
-    return path
 
 
 def _toured(ws):

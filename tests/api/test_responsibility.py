@@ -4,7 +4,6 @@ checked first (known code in the user's area, once; a staff id, never a phone or
 from __future__ import annotations
 
 import json
-import shutil
 
 import pandas as pd
 import pytest
@@ -21,13 +20,6 @@ from layers.exchange import import_layer
 
 runner = CliRunner()
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def ws_path(analysed_path, tmp_path):
-    path = tmp_path / "demo.gpkg"
-    shutil.copyfile(analysed_path, path)
-    return path
 
 
 def _codes(ws):
