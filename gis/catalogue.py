@@ -102,9 +102,50 @@ def fill(cameras: pd.DataFrame, models: Mapping[str, CameraModel]) -> tuple[pd.D
     """
     out = cameras.copy()
     notes = [""] * len(out)
-    problems: list[str] = []
     if "model" not in out or not models:
-        return out, notes, problems
+        return out, notes, []
+    for col in (*FILLED, "hfov_deg", "focal_mm"):
+        if col not in out:
+            out[col] = None if col in ("kind", "sensor") else np.nan
+    out = out.astype(dict.fromkeys(("kind", "sensor"), object))
+    ids = (out["id"] if "id" in out else pd.Series(out.index, index=out.index)).to_numpy()
+    named = out["model"].astype(object).where(out["model"].notna(), None).map(
+        lambda v: str(v).strip() if _value(v) is not None else "").to_numpy(dtype=object)
+    found: list[tuple[int, str]] = []
+    for key in pd.unique(named[named != ""]):  # one pass per model named, whole columns at a time
+        rows = named == key
+        m = lookup(models, key)
+        if m is None:
+            found.extend((int(i), f"camera {ids[i]}: unknown model '{key}' (the catalogue has "
+                          f"{', '.join(sorted(models))}; import the model with pingan catalogue, or leave 设备型号 "
+                          "empty)") for i in np.flatnonzero(rows))
+            continue
+        own_resolution = out["resolution_px"].notna().to_numpy()
+        for col, attr in FILLED.items():
+            value = getattr(m, attr)
+            empty = rows & out[col].isna().to_numpy()
+            if col == "resolution_v_px":
+                empty &= ~own_resolution  # the camera's own image: its height follows its own width
+            if value is not None and empty.any():
+                out.loc[out.index[empty], col] = value
+        hfov = pd.to_numeric(out["hfov_deg"], errors="coerce").to_numpy(dtype=float)
+        neither = rows & np.isnan(hfov) & out["focal_mm"].isna().to_numpy()
+        if neither.any():  # the datasheet's field of view (a real lens, not a nominal focal)
+            if m.hfov_max_deg is not None:
+                out.loc[out.index[neither], "hfov_deg"] = m.hfov_max_deg
+            elif m.focal_min_mm is not None:
+                out.loc[out.index[neither], "focal_mm"] = m.focal_min_mm
+            if m.zoom:
+                for i in np.flatnonzero(neither):
+                    notes[i] = f"zoom lens of {m.model} at its wide end"
+        if m.hfov_max_deg is not None:
+            low = m.hfov_min_deg if m.hfov_min_deg is not None else m.hfov_max_deg
+            wrong = rows & ~np.isnan(hfov) & ~neither & ((hfov < low - 0.5) | (hfov > m.hfov_max_deg + 0.5))
+            found.extend((int(i), f"camera {ids[i]}: a field of view of {hfov[i]:g}° is outside the lens of "
+                          f"{m.model} ({low:g}–{m.hfov_max_deg:g}°): correct 水平视场角 or 设备型号")
+                         for i in np.flatnonzero(wrong))
+    problems = [text for _, text in sorted(found, key=lambda f: f[0])]
+    return out, notes, problems
     for col in (*FILLED, "hfov_deg", "focal_mm"):
         if col not in out:
             out[col] = None if col in ("kind", "sensor") else np.nan
