@@ -300,7 +300,9 @@ class CoverageModel:
             for level in DORI_LEVELS:
                 seen = shapes.intersection(public, unions[level])
                 rec[f"seen_{level}_m2"] = float(shapely.area(seen))
-            rec["seen_time_m2"] = self.seen_time(grid, public, self.options.blind_spot_level)
+            spot = self.options.blind_spot_level  # without a PTZ tour near, the time average is the seen area
+            rec["seen_time_m2"] = self.seen_time(grid, public, spot) if any(
+                c in self.tours for c in self.cameras_near(grid)) else rec[f"seen_{spot}_m2"]
             rec["redundant_m2"] = float(shapely.area(shapes.intersection(public, self.redundant(grid))))
             roads, weights = self.roads_of(i)
             rec["road_m"] = float((shapely.length(roads) * weights).sum()) if len(roads) else 0.0
